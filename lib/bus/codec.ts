@@ -1,0 +1,32 @@
+/**
+ * The MessagePack codec for every NATS payload and KV value (state files excepted, which are raw
+ * bytes). Decoding never throws anything but {@linkcode CodecError}, so a bad message can be
+ * logged and dropped.
+ * @module
+ */
+import { decode as mpDecode, encode as mpEncode } from "@msgpack/msgpack";
+
+/** A payload that is not valid MessagePack. */
+export class CodecError extends SyntaxError {
+  /** Wrap the decoder's error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CodecError";
+  }
+}
+
+/** Encode a value as MessagePack. `undefined` fields are left out. */
+export function encode(value: unknown): Uint8Array {
+  return mpEncode(value, { ignoreUndefined: true });
+}
+
+/** Decode MessagePack bytes; throws {@linkcode CodecError} on garbage. */
+export function decode(data: Uint8Array): unknown {
+  if (data.byteLength === 0) throw new CodecError("Cannot decode message: it is empty");
+  try {
+    return mpDecode(data, { useBigInt64: false });
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new CodecError(`Cannot decode message (${data.byteLength} bytes): ${why}`, { cause: e });
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * One way to connect to NATS for the master, the peels and the CLI, with the reconnect defaults
+ * of the product's scaling guide and the URL rules of the architecture: `tls://` anywhere,
+ * `nats://` only to a loopback address unless the config says `insecure: true`.
+ * @module
+ */
+import {
+  connect as natsConnect,
+  type ConnectionOptions,
+  credsAuthenticator,
+  type NatsConnection,
+} from "nats";
+import type { Logger } from "../log/mod.ts";
+
+/** How to reach NATS: what master.yaml, peel.yaml and the CLI config boil down to. */
+export interface BusOptions {
+  /** Server URLs (`tls://host:4222`, `nats://127.0.0.1:4222`, or `host:port`). */
+  servers: string[];
+  /** Connection name shown by the server (e.g. `peel-web-01`). */
+  name: string;
+  /** Path of a NATS `.creds` file (user JWT and nkey seed). */
+  credsFile?: string;
+  /** CA bundle to verify the server with. */
+  caFile?: string;
+  /** Client certificate for mutual TLS. */
+  certFile?: string;
+  /** Client key for mutual TLS. */
+  keyFile?: string;
+  /** Allow `nats://` to a non-loopback address (logged as a warning). */
+  insecure?: boolean;
+}
+
+/**
+ * Reconnect defaults (product scaling guide): retry forever, 2 s apart plus jitter (500 ms plain,
+ * 5 s TLS), ping every 20 s, unhealthy after 3 missed pongs. nats.js has no reconnect-buffer cap
+ * option, so the guide's 8 MB buffer is not enforced by the client.
+ */
+export const RECONNECT_DEFAULTS = {
+  maxReconnectAttempts: -1,
+  reconnectTimeWait: 2_000,
+  reconnectJitter: 500,
+  reconnectJitterTLS: 5_000,
+  pingInterval: 20_000,
+  maxPingOut: 3,
+} as const satisfies Partial<ConnectionOptions>;
+
+/** How long {@linkcode closeBus} lets subscriptions drain before closing. */
+export const DRAIN_TIMEOUT_MS = 30_000;
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]|::1)$/i;
+
+/** Parse one server URL into scheme, host and port; throws `TypeError` naming the URL. */
+export function parseServerUrl(
+  url: string,
+): { scheme: "nats" | "tls"; host: string; port: number } {
+  const m = /^(?:([a-z]+):\/\/)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/i.exec(url.trim());
+  if (!m) throw new TypeError(`Invalid NATS URL "${url}": expected [nats|tls]://host[:port]`);
+  const scheme = (m[1] ?? "nats").toLowerCase();
+  if (scheme !== "nats" && scheme !== "tls") {
+    throw new TypeError(`Invalid NATS URL "${url}": scheme must be tls:// or nats://`);
+  }
+  const port = m[3] ? Number(m[3]) : 4222;
+  if (port < 1 || port > 65535) throw new TypeError(`Invalid NATS URL "${url}": bad port`);
+  return { scheme, host: m[2]!, port };
+}
+
+/**
+ * Check every URL against the TLS rule. Returns the warnings to log; throws `TypeError` for a
+ * `nats://` URL to a remote host without `insecure`.
+ */
+export function checkServerUrls(servers: string[], insecure = false): string[] {
+  if (servers.length === 0) throw new TypeError("No NATS server URL configured");
+  const warnings: string[] = [];
+  for (const url of servers) {
+    const { scheme, host } = parseServerUrl(url);
+    if (scheme === "tls") continue;
+    if (LOOPBACK.test(host)) continue;
+    if (!insecure) {
+      throw new TypeError(
+        `Refusing plain-text NATS URL "${url}": use tls:// or set insecure: true`,
+      );
+    }
+    warnings.push(`plain-text NATS connection to ${url} (insecure: true)`);
+  }
+  return warnings;
+}
+
+/** Connect with Zester's defaults. Reads the creds and TLS files named in `opts`. */
+export async function connectBus(opts: BusOptions, log?: Logger): Promise<NatsConnection> {
+  for (const w of checkServerUrls(opts.servers, opts.insecure)) log?.warn(w);
+  const options: ConnectionOptions = {
+    ...RECONNECT_DEFAULTS,
+    servers: opts.servers.map((u) => u.replace(/^nats:\/\//i, "")),
+    name: opts.name,
+  };
+  if (opts.credsFile) {
+    options.authenticator = credsAuthenticator(await Deno.readFile(opts.credsFile));
+  }
+  const wantsTls = opts.caFile || opts.certFile || opts.keyFile ||
+    opts.servers.some((u) => parseServerUrl(u).scheme === "tls");
+  if (wantsTls) {
+    options.tls = {
+      ...(opts.caFile ? { caFile: opts.caFile } : {}),
+      ...(opts.certFile ? { certFile: opts.certFile } : {}),
+      ...(opts.keyFile ? { keyFile: opts.keyFile } : {}),
+    };
+  }
+  const nc = await natsConnect(options);
+  if (log) watchStatus(nc, log);
+  return nc;
+}
+
+async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {
+  for await (const s of nc.status()) {
+    if (s.type === "disconnect") log.warn("nats disconnected", { server: String(s.data) });
+    else if (s.type === "reconnect") log.info("nats reconnected", { server: String(s.data) });
+    else if (s.type === "error") log.error("nats error", { error: String(s.data) });
+  }
+}
+
+/** Drain subscriptions and close, giving up on the drain after {@linkcode DRAIN_TIMEOUT_MS}. */
+export async function closeBus(nc: NatsConnection, timeoutMs = DRAIN_TIMEOUT_MS): Promise<void> {
+  if (nc.isClosed()) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), timeoutMs));
+  try {
+    const r = await Promise.race([nc.drain().then(() => "drained" as const), timeout]);
+    if (r === "timeout") await nc.close();
+  } catch {
+    if (!nc.isClosed()) await nc.close();
+  } finally {
+    clearTimeout(timer);
+  }
+}

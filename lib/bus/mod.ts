@@ -1,0 +1,9 @@
+/**
+ * The message bus: connecting to NATS, subject names, the MessagePack codec and the declared
+ * KV buckets and streams.
+ * @module
+ */
+export * from "./connect.ts";
+export * from "./subjects.ts";
+export * from "./codec.ts";
+export * from "./storage.ts";

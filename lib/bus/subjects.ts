@@ -1,0 +1,83 @@
+/**
+ * Every NATS subject Zester uses, built in one place so that permissions, subscriptions and
+ * publishers agree. Ids that go into a subject token are validated first: a peel id or JID
+ * containing `.`, `*`, `>` or whitespace could otherwise address other peels' subjects.
+ *
+ * @example
+ * ```ts
+ * import { subjects } from "./subjects.ts";
+ * subjects.cmd("web-01"); // "zester.cmd.web-01"
+ * ```
+ * @module
+ */
+
+/** Peel ids: start alphanumeric, then alphanumerics, `_` or `-`; at most 128 characters. */
+export const PEEL_ID_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,127}$/;
+/** Job ids are KSUIDs: 27 base62 characters. */
+export const JID_PATTERN = /^[0-9A-Za-z]{27}$/;
+
+/** True when `id` is a valid peel id. */
+export function isPeelId(id: unknown): id is string {
+  return typeof id === "string" && PEEL_ID_PATTERN.test(id);
+}
+
+function peel(id: string): string {
+  if (!isPeelId(id)) throw new TypeError(`Invalid peel id ${JSON.stringify(id)}`);
+  return id;
+}
+
+function jid(id: string): string {
+  if (!JID_PATTERN.test(id)) throw new TypeError(`Invalid job id ${JSON.stringify(id)}`);
+  return id;
+}
+
+/** Queue group shared by all masters, so each request reaches exactly one. */
+export const MASTER_QUEUE = "zester.masters";
+
+/** Subject builders and the wildcards daemons subscribe to. */
+export const subjects = {
+  /** CLI → masters: create and run a job (request/reply, queue group). */
+  dispatch: "zester.dispatch",
+  /** CLI → masters: resolve a target expression to peel ids (request/reply, queue group). */
+  targetResolve: "zester.target.resolve",
+  /** Master → one peel: an ExecRequest. */
+  cmd: (peelId: string): string => `zester.cmd.${peel(peelId)}`,
+  /** Every peel's command subject. */
+  cmdAll: "zester.cmd.*",
+  /** Peel → masters: a return for one job. */
+  jobReturn: (j: string, peelId: string): string => `zester.job.${jid(j)}.return.${peel(peelId)}`,
+  /** All returns of one job. */
+  jobReturns: (j: string): string => `zester.job.${jid(j)}.return.*`,
+  /** All returns of all jobs. */
+  jobReturnAll: "zester.job.*.return.*",
+  /** Master → anyone: a job's status changes. */
+  jobStatus: (j: string): string => `zester.job.${jid(j)}.status`,
+  /** Master audit event: ExecRequests for a job went out. */
+  jobDispatched: (j: string): string => `zester.job.${jid(j)}.dispatch`,
+  /** Everything about one job. */
+  job: (j: string): string => `zester.job.${jid(j)}.>`,
+  /** Everything about every job (the `job-events` stream). */
+  jobAll: "zester.job.>",
+  /** Peel → masters: a fact snapshot. */
+  fact: (peelId: string): string => `zester.fact.${peel(peelId)}`,
+  /** Every peel's fact subject. */
+  factAll: "zester.fact.*",
+} as const;
+
+/** Split `zester.job.<jid>.return.<peel-id>` into its ids, or `undefined` if it is not one. */
+export function parseReturnSubject(subject: string): { jid: string; peelId: string } | undefined {
+  const parts = subject.split(".");
+  if (parts.length !== 5 || parts[0] !== "zester" || parts[1] !== "job" || parts[3] !== "return") {
+    return undefined;
+  }
+  const [, , j, , p] = parts;
+  if (!j || !p || !JID_PATTERN.test(j) || !isPeelId(p)) return undefined;
+  return { jid: j, peelId: p };
+}
+
+/** The peel id of a `zester.fact.<peel-id>` subject, or `undefined`. */
+export function parseFactSubject(subject: string): string | undefined {
+  const parts = subject.split(".");
+  if (parts.length !== 3 || parts[0] !== "zester" || parts[1] !== "fact") return undefined;
+  return isPeelId(parts[2]) ? parts[2] : undefined;
+}

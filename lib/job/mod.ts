@@ -1,0 +1,6 @@
+/**
+ * Jobs: ids, the wire messages of the job path and their validators, and status rules.
+ * @module
+ */
+export * from "./ksuid.ts";
+export * from "./types.ts";
