@@ -7,3 +7,4 @@ export * from "./connect.ts";
 export * from "./subjects.ts";
 export * from "./codec.ts";
 export * from "./storage.ts";
+export * from "./serve.ts";

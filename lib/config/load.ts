@@ -32,13 +32,15 @@ export class ConfigError extends TypeError {
 
 /** Parse YAML `text` (from `file`) and validate it with `schema`. An empty file is `{}`. */
 export function parseConfig<T>(text: string, file: string, schema: Schema<T>): T {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const err = doc.errors[0];
   if (err) {
     const pos = err.linePos?.[0];
     const at = pos ? `:${pos.line}:${pos.col}` : "";
     throw new ConfigError(
-      `Cannot parse config "${file}${at}": ${err.message.split("\n")[0]}`,
+      `Cannot parse config "${file}${at}": ${
+        err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")
+      }`,
       file,
       { line: pos?.line },
       { cause: err },
@@ -72,4 +74,14 @@ export async function loadConfig<T>(path: string, schema: Schema<T>): Promise<T>
     throw new ConfigError(`Cannot read config "${path}": ${why}`, path, {}, { cause: e });
   }
   return parseConfig(text, path, schema);
+}
+
+/** Parse `--config <file>` / `--config=<file>` from `args`. */
+export function configPathFrom(args: string[], fallback: string): string {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--config" || a === "-c") return args[i + 1] ?? fallback;
+    if (a.startsWith("--config=")) return a.slice("--config=".length);
+  }
+  return fallback;
 }

@@ -10,17 +10,11 @@ import type { MasterConfig } from "./master.ts";
 import type { PeelConfig } from "./peel.ts";
 import type { CliConfig } from "./cli.ts";
 
-/** System files the peel's fact collectors read. */
-export const PEEL_FACT_READS = [
-  "/etc/os-release",
-  "/etc/hostname",
-  "/etc/hosts",
-  "/proc/cpuinfo",
-  "/proc/meminfo",
-  "/proc/mounts",
-  "/proc/uptime",
-  "/sys/block",
-] as const;
+/**
+ * System files the peel's fact collectors read. Deno refuses `/proc` and `/sys` to anything
+ * short of `--allow-all`, so CPU model and disks come from the broker instead.
+ */
+export const PEEL_FACT_READS = ["/etc/os-release", "/etc/hostname", "/etc/hosts"] as const;
 
 /** `Deno.*` system calls the peel's fact collectors make. */
 export const PEEL_SYS = [
@@ -31,6 +25,12 @@ export const PEEL_SYS = [
   "networkInterfaces",
   "systemMemoryInfo",
 ] as const;
+
+/**
+ * Environment variables npm:yaml reads while parsing (its debug switches). Deno's Node layer
+ * throws on any unpermitted `process.env` read, so every process that parses YAML needs these.
+ */
+export const YAML_ENV = ["LOG_TOKENS", "LOG_STREAM"] as const;
 
 function hosts(urls: string[]): string[] {
   return urls.map((u) => {
@@ -62,6 +62,7 @@ export function peelPermissionFlags(cfg: PeelConfig, configPath: string): string
     ...flag("write", [cfg.data_dir]),
     ...flag("run", [cfg.broker.launcher]),
     ...flag("sys", PEEL_SYS),
+    ...flag("env", YAML_ENV),
   ];
 }
 
@@ -80,8 +81,21 @@ export function masterPermissionFlags(cfg: MasterConfig, configPath: string): st
       cfg.nats_key,
     ]),
     ...flag("sys", ["hostname"]),
+    ...flag("env", YAML_ENV),
   ];
 }
+
+/** Environment the CLI reads: its config lookup, the user name, colour switches, npm:yaml. */
+export const CLI_ENV = [
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "ZESTER_CONFIG",
+  "NO_COLOR",
+  "FORCE_COLOR",
+  "CLICOLOR_FORCE",
+  ...YAML_ENV,
+] as const;
 
 /** Permission flags for the `zester` CLI using the config at `configPath`. */
 export function cliPermissionFlags(cfg: CliConfig, configPath: string): string[] {
@@ -95,7 +109,7 @@ export function cliPermissionFlags(cfg: CliConfig, configPath: string): string[]
       cfg.master.cert_file,
       cfg.master.key_file,
     ]),
-    ...flag("env", ["HOME", "USER", "LOGNAME", "NO_COLOR", "ZESTER_CONFIG"]),
+    ...flag("env", [...CLI_ENV]),
   ];
 }
 

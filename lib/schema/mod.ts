@@ -193,7 +193,18 @@ export function transform<T, U>(
   return {
     expected,
     optional: inner.optional,
-    parse: (v, path = "") => fn(inner.parse(v, path), path),
+    parse: (v, path = "") => {
+      let value: T;
+      try {
+        value = inner.parse(v, path);
+      } catch (e) {
+        if (e instanceof SchemaError && e.path === path && expected !== inner.expected) {
+          throw new SchemaError(path, expected, v, { cause: e });
+        }
+        throw e;
+      }
+      return fn(value, path);
+    },
   };
 }
 

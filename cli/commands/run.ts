@@ -1,0 +1,176 @@
+/**
+ * `zester '<target>' <module.function> [args…] [key=value…]`: dispatch a job through a master,
+ * follow its returns live, and print them once every target has returned or the job ends.
+ * @module
+ */
+import type { Msg, NatsConnection } from "nats";
+import { BUCKETS, decode, encode, parseReturnSubject, subjects } from "../../lib/bus/mod.ts";
+import {
+  DispatchReplySchema,
+  type DispatchRequest,
+  ExecReturn,
+  isTerminal,
+  Job,
+  type JobStatus,
+  JobStatusEvent,
+  ksuid,
+  type TargetType,
+} from "../../lib/job/mod.ts";
+import { formatDuration } from "../../lib/config/mod.ts";
+import { parseFunctionArgs } from "../args.ts";
+import { color, type Format, indent, renderValue, serialize, useColor } from "../output/mod.ts";
+
+/** What the operator asked for. */
+export interface RunOptions {
+  tgt: string;
+  tgtType: TargetType;
+  fun: string;
+  words: string[];
+  timeoutMs?: number;
+  format: Format;
+  user: string;
+}
+
+/** A finished run: what to print and the exit status. */
+export interface RunOutcome {
+  jid: string;
+  status: JobStatus;
+  targets: string[];
+  returns: Map<string, ExecReturn>;
+  missing: string[];
+}
+
+/** Default timeouts by function, as the product's CLI reference gives them. */
+export function defaultTimeoutMs(fun: string): number | undefined {
+  if (fun === "state.highstate") return 10 * 60_000;
+  if (fun === "state.apply" || fun === "state.sls") return 5 * 60_000;
+  return undefined;
+}
+
+/** How long past the job's deadline the CLI waits for the master's final status. */
+const GRACE_MS = 5_000;
+
+/** Dispatch a job and wait for it to finish. Throws with the master's reason if refused. */
+export async function runJob(nc: NatsConnection, opts: RunOptions): Promise<RunOutcome> {
+  const jid = ksuid();
+  const { args, kwargs } = parseFunctionArgs(opts.words);
+  const returns = new Map<string, ExecReturn>();
+  const final = Promise.withResolvers<JobStatus>();
+  const sub = nc.subscribe(subjects.job(jid), {
+    callback: (_err, msg) => onEvent(msg, jid, returns, final.resolve),
+  });
+  try {
+    await nc.flush();
+    const req: DispatchRequest = {
+      jid,
+      fun: opts.fun,
+      args,
+      kwargs,
+      tgt: opts.tgt,
+      tgt_type: opts.tgtType,
+      timeout_ms: opts.timeoutMs ?? defaultTimeoutMs(opts.fun),
+      user: opts.user,
+    };
+    const reply = DispatchReplySchema.parse(
+      decode((await nc.request(subjects.dispatch, encode(req), { timeout: 10_000 })).data),
+    );
+    if (!reply.ok) throw new Error(reply.error);
+    const waitMs = Math.max(0, Date.parse(reply.deadline) - Date.now()) + GRACE_MS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const status = await Promise.race([
+      final.promise,
+      new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), waitMs)),
+    ]);
+    clearTimeout(timer);
+    const js = nc.jetstream();
+    const settled = status ?? await storedStatus(nc, jid);
+    const returnsKv = await js.views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
+    const missing: string[] = [];
+    for (const id of reply.targets) {
+      if (returns.has(id)) continue;
+      const e = await returnsKv.get(`${jid}.${id}`);
+      if (e && e.operation === "PUT") returns.set(id, ExecReturn.parse(decode(e.value)));
+      else missing.push(id);
+    }
+    return { jid, status: settled, targets: reply.targets, returns, missing };
+  } finally {
+    sub.unsubscribe();
+  }
+}
+
+function onEvent(
+  msg: Msg,
+  jid: string,
+  returns: Map<string, ExecReturn>,
+  done: (s: JobStatus) => void,
+): void {
+  try {
+    if (msg.subject.endsWith(".status")) {
+      const ev = JobStatusEvent.parse(decode(msg.data));
+      if (ev.jid === jid && isTerminal(ev.status)) done(ev.status);
+      return;
+    }
+    const ids = parseReturnSubject(msg.subject);
+    if (!ids) return;
+    const ret = ExecReturn.parse(decode(msg.data));
+    if (ret.jid === jid && ret.peel_id === ids.peelId) returns.set(ret.peel_id, ret);
+  } catch {
+    // A malformed event is not ours to act on; the stored job record is the authority.
+  }
+}
+
+async function storedStatus(nc: NatsConnection, jid: string): Promise<JobStatus> {
+  const kv = await nc.jetstream().views.kv(BUCKETS.jobs.name, { bindOnly: true });
+  const e = await kv.get(jid);
+  if (!e || e.operation !== "PUT") return "running";
+  return Job.parse(decode(e.value)).status;
+}
+
+/** Exit status of a run: 0 when every target returned successfully, else 1. */
+export function exitCode(o: RunOutcome): number {
+  if (o.missing.length) return 1;
+  for (const r of o.returns.values()) if (!r.success) return 1;
+  return 0;
+}
+
+/** The per-peel record printed in JSON and YAML. */
+export function returnRecord(r: ExecReturn | undefined): Record<string, unknown> {
+  if (!r) return { returned: false, success: false, error: "Peel did not return" };
+  const { jid: _j, peel_id: _p, ...rest } = r;
+  return { returned: true, ...rest };
+}
+
+/** Render a finished run in `format`. */
+export function renderRun(o: RunOutcome, format: Format): string {
+  if (format !== "text") {
+    const out: Record<string, unknown> = {};
+    for (const id of o.targets) out[id] = returnRecord(o.returns.get(id));
+    return serialize(out, format);
+  }
+  const on = useColor();
+  const lines: string[] = [];
+  for (const id of o.targets) {
+    const r = o.returns.get(id);
+    lines.push(color(`${id}:`, r ? (r.success ? "green" : "red") : "yellow", on));
+    if (!r) lines.push(indent(color("Peel did not return. [No response]", "yellow", on)));
+    else if (r.error !== undefined) lines.push(indent(color(`ERROR: ${r.error}`, "red", on)));
+    else if (r.result !== "") lines.push(indent(renderValue(r.result)));
+    if (r && r.retcode !== undefined && r.retcode !== 0) {
+      lines.push(indent(color(`[exit code ${r.retcode}]`, "red", on)));
+    }
+  }
+  if (o.missing.length) {
+    lines.push("");
+    lines.push(
+      color(`Did not return (${o.missing.length}): ${o.missing.join(", ")}`, "yellow", on),
+    );
+  }
+  return lines.join("\n");
+}
+
+/** One line on stderr about the job, for `--verbose`. */
+export function summaryLine(o: RunOutcome, elapsedMs: number): string {
+  return `jid ${o.jid}: ${o.status}, ${o.returns.size}/${o.targets.length} returned in ${
+    formatDuration(elapsedMs)
+  }`;
+}

@@ -1,0 +1,7 @@
+/**
+ * How the CLI prints: formats, text rendering and tables.
+ * @module
+ */
+export * from "./format.ts";
+export * from "./table.ts";
+export * from "./text.ts";

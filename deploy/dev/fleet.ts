@@ -1,0 +1,193 @@
+/**
+ * Starts Zester daemons for development, tests and benchmarks exactly as production starts them:
+ * `deno run` with the permission flags derived from each one's config (never `-A`), the peel
+ * spawning its broker only through a fixed launcher script.
+ * @module
+ */
+import { stringify } from "yaml";
+import {
+  MasterConfig,
+  masterPermissionFlags,
+  parseConfig,
+  PeelConfig,
+  peelPermissionFlags,
+} from "../../lib/config/mod.ts";
+import { defaultBrokerPaths, writeBrokerLauncher } from "../../peel/broker/mod.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+/** Absolute path of the project's `deno.json`. */
+export const DENO_CONFIG = `${ROOT}/deno.json`;
+
+/** A daemon process started by this module. */
+export interface Daemon extends AsyncDisposable {
+  /** A short name for messages (`master`, `peel web-01`). */
+  readonly name: string;
+  /** Process id. */
+  readonly pid: number;
+  /** The permission flags it runs with. */
+  readonly flags: string[];
+  /** The config file it was given. */
+  readonly configPath: string;
+  /** Resolves with the exit status when it exits. */
+  readonly status: Promise<Deno.CommandStatus>;
+  /** Everything it has written to stderr so far. */
+  output(): string;
+  /** Resolves when a line matching `re` appears on stderr; rejects on exit or timeout. */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
+  /** SIGTERM, then SIGKILL after a grace period; resolves with the exit status. */
+  stop(): Promise<Deno.CommandStatus>;
+}
+
+/** Spawn `deno run <flags> <main> --config <configPath>` and capture its stderr. */
+export function spawnDaemon(
+  name: string,
+  main: string,
+  flags: string[],
+  configPath: string,
+): Daemon {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--config", DENO_CONFIG, ...flags, main, "--config", configPath],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  let text = "";
+  const waiters = new Set<() => void>();
+  const dec = new TextDecoder();
+  const reading = (async () => {
+    for await (const chunk of child.stderr) {
+      text += dec.decode(chunk, { stream: true });
+      for (const w of waiters) w();
+    }
+  })();
+  const status = child.status.then(async (s) => {
+    await reading.catch(() => {});
+    for (const w of waiters) w();
+    return s;
+  });
+  let exited = false;
+  status.then(() => exited = true);
+  let stopping: Promise<Deno.CommandStatus> | undefined;
+  const stop = () =>
+    stopping ??= (async () => {
+      if (!exited) {
+        try {
+          child.kill("SIGTERM");
+        } catch { /* gone */ }
+      }
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, 10_000);
+      const s = await status;
+      clearTimeout(timer);
+      return s;
+    })();
+  return {
+    name,
+    pid: child.pid,
+    flags,
+    configPath,
+    status,
+    output: () => text,
+    waitFor(re, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = text.split("\n").find((l) => re.test(l));
+          if (m !== undefined) done(() => resolve(m));
+          else if (exited) {
+            done(() => reject(new Error(`${name} exited before ${re}:\n${text.slice(-3000)}`)));
+          }
+        };
+        const timer = setTimeout(
+          () =>
+            done(() =>
+              reject(new Error(`${name}: no ${re} in ${timeoutMs} ms:\n${text.slice(-3000)}`))
+            ),
+          timeoutMs,
+        );
+        const done = (f: () => void) => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          f();
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    stop,
+    [Symbol.asyncDispose]: async () => {
+      await stop();
+    },
+  };
+}
+
+/** Write `value` as YAML to `path`. */
+export async function writeYaml(path: string, value: unknown): Promise<void> {
+  await Deno.writeTextFile(path, stringify(value));
+}
+
+/** Start a master with a config written into `dir`. */
+export async function startMaster(
+  dir: string,
+  natsUrl: string,
+  extra: Record<string, unknown> = {},
+): Promise<Daemon> {
+  await Deno.mkdir(dir, { recursive: true });
+  const configPath = `${dir}/master.yaml`;
+  const raw = {
+    nats_url: natsUrl,
+    states_dir: `${dir}/states`,
+    settings_dir: `${dir}/settings`,
+    ...extra,
+  };
+  await writeYaml(configPath, raw);
+  const cfg = parseConfig(stringify(raw), configPath, MasterConfig);
+  const d = spawnDaemon(
+    "master",
+    `${ROOT}/master/main.ts`,
+    masterPermissionFlags(cfg, configPath),
+    configPath,
+  );
+  await d.waitFor(/"master ready"/);
+  return d;
+}
+
+/** Write a broker launcher for this checkout at `path` (a root-owned script in production). */
+export async function writeDevLauncher(path: string): Promise<string> {
+  await writeBrokerLauncher({ path, ...defaultBrokerPaths() });
+  return path;
+}
+
+/** Start a peel `id` whose config, data dir and custom facts live under `dir`. */
+export async function startPeel(
+  dir: string,
+  natsUrl: string,
+  id: string,
+  launcher: string,
+  extra: Record<string, unknown> = {},
+): Promise<Daemon> {
+  const base = `${dir}/${id}`;
+  await Deno.mkdir(base, { recursive: true });
+  const configPath = `${base}/peel.yaml`;
+  const raw = {
+    id,
+    nats_url: natsUrl,
+    data_dir: `${base}/data`,
+    facts_file: `${base}/facts.yaml`,
+    broker: { launcher },
+    ...extra,
+  };
+  await writeYaml(configPath, raw);
+  const cfg = parseConfig(stringify(raw), configPath, PeelConfig);
+  const d = spawnDaemon(
+    `peel ${id}`,
+    `${ROOT}/peel/main.ts`,
+    peelPermissionFlags(cfg, configPath),
+    configPath,
+  );
+  await d.waitFor(/"peel ready"/);
+  return d;
+}

@@ -1,0 +1,171 @@
+/**
+ * The quickstart: a whole local fleet on this machine. Starts nats-server on a free loopback
+ * port with a temp store, a master, and three sandboxed peels (`web-01`, `web-02`, `db-01`),
+ * runs jobs through the real CLI, shows them, and stops everything it started.
+ *
+ * Run with `deno task demo` (or the README's first command).
+ * @module
+ */
+import { stringify } from "yaml";
+import { CliConfig, cliPermissionFlags, parseConfig } from "../../lib/config/mod.ts";
+import { type Daemon, DENO_CONFIG, startMaster, startPeel, writeDevLauncher } from "./fleet.ts";
+import { type NatsServer, startNatsServer } from "./nats_server.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+const PEELS = [
+  { id: "web-01", facts: { role: "web", datacenter: "eu-west" } },
+  { id: "web-02", facts: { role: "web", datacenter: "eu-west" } },
+  { id: "db-01", facts: { role: "db", datacenter: "eu-central" } },
+];
+
+function banner(text: string): void {
+  console.log(`\n\x1b[1m== ${text}\x1b[0m`);
+}
+
+async function zester(
+  cliConfig: string,
+  flags: string[],
+  args: string[],
+  quiet = false,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  if (!quiet) {
+    console.log(`$ zester ${args.map((a) => /[\s*'"]/.test(a) ? `'${a}'` : a).join(" ")}`);
+  }
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      DENO_CONFIG,
+      ...flags,
+      `${ROOT}/cli/main.ts`,
+      "--config",
+      cliConfig,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr)
+    .split("\n").filter((l) => !/experimental feature/.test(l)).join("\n");
+  if (!quiet && stdout.trim()) console.log(stdout.trimEnd());
+  if (!quiet && stderr.trim()) console.error(stderr.trimEnd());
+  return { code: out.code, stdout, stderr };
+}
+
+function expect(cond: boolean, what: string): void {
+  if (!cond) throw new Error(`quickstart check failed: ${what}`);
+}
+
+async function main(): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "zester-quickstart-" });
+  const daemons: Daemon[] = [];
+  let nats: NatsServer | undefined;
+  const cleanup = async () => {
+    for (const d of daemons.reverse()) await d.stop();
+    await nats?.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  const onSignal = () => {
+    cleanup().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    banner("Starting nats-server (JetStream, loopback, temp store)");
+    nats = await startNatsServer();
+    console.log(`nats-server pid ${nats.pid} at ${nats.url}`);
+
+    banner("Starting the master");
+    const master = await startMaster(`${dir}/master`, nats.url);
+    daemons.push(master);
+    console.log(`zester-master pid ${master.pid}: deno run ${master.flags.join(" ")}`);
+
+    banner("Starting three sandboxed peels");
+    const launcher = await writeDevLauncher(`${dir}/zester-broker`);
+    for (const p of PEELS) {
+      await Deno.mkdir(`${dir}/peels/${p.id}`, { recursive: true });
+      await Deno.writeTextFile(`${dir}/peels/${p.id}/facts.yaml`, stringify(p.facts));
+    }
+    const peels = await Promise.all(
+      PEELS.map((p) => startPeel(`${dir}/peels`, nats!.url, p.id, launcher)),
+    );
+    daemons.push(...peels);
+    for (const p of peels) console.log(`zester-${p.name} pid ${p.pid}`);
+    console.log(`each peel runs: deno run ${peels[0]!.flags.join(" ")}`);
+    console.log("(no --allow-run but the broker launcher, no writes outside its data dir)");
+
+    const cliConfig = `${dir}/cli.yaml`;
+    const cliRaw = { master: { urls: [nats.url] } };
+    await Deno.writeTextFile(cliConfig, stringify(cliRaw));
+    const cliFlags = cliPermissionFlags(
+      parseConfig(stringify(cliRaw), cliConfig, CliConfig),
+      cliConfig,
+    );
+
+    banner("Waiting for every peel's facts to reach the master");
+    const until = Date.now() + 30_000;
+    for (;;) {
+      const r = await zester(cliConfig, cliFlags, ["*", "test.ping", "--timeout", "5s"]);
+      if (r.code === 0 && PEELS.every((p) => r.stdout.includes(`${p.id}:`))) break;
+      if (Date.now() > until) throw new Error("peels did not all register within 30 s");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+
+    banner("A command on the web peels, run by each peel's broker");
+    const run = await zester(cliConfig, cliFlags, [
+      "web-*",
+      "cmd.run",
+      "echo hello from $(hostname) && id -un",
+    ]);
+    expect(run.code === 0, "cmd.run exits 0");
+
+    banner("A fact lookup");
+    const fact = await zester(cliConfig, cliFlags, ["*", "facts.get", "role"]);
+    expect(fact.code === 0 && fact.stdout.includes("db"), "facts.get role shows db");
+
+    banner("Facts collected by a peel (and its broker, for what the sandbox cannot read)");
+    const os = await zester(cliConfig, cliFlags, ["db-01", "facts.get", "os"]);
+    expect(os.code === 0 && os.stdout.includes("kernel: Linux"), "facts.get os shows the kernel");
+    await zester(cliConfig, cliFlags, ["db-01", "facts.get", "cpu"]);
+
+    banner("A failing command: non-zero exit status");
+    const fail = await zester(cliConfig, cliFlags, ["db-01", "cmd.run", "exit 3"]);
+    expect(fail.code === 1, "a failing command makes zester exit 1");
+
+    banner("A peel that is down: the job ends partial and zester exits 1");
+    await peels.find((p) => p.name === "peel db-01")!.stop();
+    const down = await zester(cliConfig, cliFlags, ["*", "test.ping", "--timeout", "2s"]);
+    expect(
+      down.code === 1 && down.stdout.includes("Did not return (1): db-01"),
+      "db-01 did not return",
+    );
+
+    banner("Recent jobs");
+    const list = await zester(cliConfig, cliFlags, ["job", "list", "--format", "json"], true);
+    const jobs = JSON.parse(list.stdout) as { jid: string; fun: string }[];
+    const cmdJob = jobs.find((j) => j.fun === "cmd.run");
+    expect(cmdJob !== undefined, "job list has the cmd.run job");
+    await zester(cliConfig, cliFlags, ["job", "list"]);
+
+    banner("One job in detail");
+    const show = await zester(cliConfig, cliFlags, ["job", "show", cmdJob!.jid]);
+    expect(show.stdout.includes("Returns:"), "job show prints the returns");
+
+    banner("Done: stopping everything");
+  } finally {
+    await cleanup();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+  console.log("quickstart finished: all processes stopped");
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (e) {
+    console.error(`quickstart failed: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The master's in-memory view of every peel's facts, fed by a watch on the `facts` bucket, so
+ * target resolution never reads KV per job. The targeting issue adds inverted indexes here.
+ * @module
+ */
+import type { KV, KvEntry, QueuedIterator } from "nats";
+import { decode, isPeelId } from "../lib/bus/mod.ts";
+import { FactsMessage } from "../lib/job/mod.ts";
+import type { Logger } from "../lib/log/mod.ts";
+import type { PeelView, Target } from "../lib/target/mod.ts";
+
+/** Peel ids and facts, kept current from the `facts` bucket. */
+export class FactIndex {
+  readonly #peels = new Map<string, PeelView>();
+  #watch?: QueuedIterator<KvEntry>;
+
+  /** Number of peels known. */
+  get size(): number {
+    return this.#peels.size;
+  }
+
+  /** Set or replace one peel's facts. */
+  set(id: string, facts: Record<string, unknown>): void {
+    this.#peels.set(id, { id, facts });
+  }
+
+  /** Forget a peel. */
+  delete(id: string): void {
+    this.#peels.delete(id);
+  }
+
+  /** One peel, if known. */
+  get(id: string): PeelView | undefined {
+    return this.#peels.get(id);
+  }
+
+  /** The ids `target` selects, sorted. */
+  resolve(target: Target): string[] {
+    const out: string[] = [];
+    if (target.exactIds) {
+      for (const id of target.exactIds) {
+        const p = this.#peels.get(id);
+        if (p && target.matches(p)) out.push(id);
+      }
+    } else {
+      for (const p of this.#peels.values()) if (target.matches(p)) out.push(p.id);
+    }
+    return out.sort();
+  }
+
+  /**
+   * Load the bucket and follow its changes. Resolves once the initial values are in, so the
+   * first dispatch after start sees every known peel.
+   */
+  async follow(kv: KV, log: Logger): Promise<void> {
+    let ready!: () => void;
+    const initialized = new Promise<void>((r) => ready = r);
+    this.#watch = await kv.watch({ key: ">", initializedFn: () => ready() });
+    (async () => {
+      for await (const e of this.#watch!) this.#apply(e, log);
+    })().catch((e) => log.error("facts watch ended", { error: e }));
+    await initialized;
+  }
+
+  /** Stop following the bucket. */
+  stop(): void {
+    this.#watch?.stop();
+  }
+
+  #apply(e: KvEntry, log: Logger): void {
+    if (!isPeelId(e.key)) {
+      log.warn("ignoring facts entry with invalid key", { key: e.key });
+      return;
+    }
+    if (e.operation !== "PUT") {
+      this.delete(e.key);
+      return;
+    }
+    try {
+      const msg = FactsMessage.parse(decode(e.value));
+      this.set(e.key, msg.facts);
+    } catch (err) {
+      log.warn("ignoring malformed facts entry", { peel_id: e.key, error: err });
+    }
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Takes fact snapshots that peels publish on `zester.fact.<peel-id>` and stores them in the
+ * `facts` bucket. One master in the queue group handles each; the reply tells the peel its
+ * facts are stored, so a peel keeps retrying until one is.
+ * @module
+ */
+import type { KV, NatsConnection, Subscription } from "nats";
+import { encode, MASTER_QUEUE, parseFactSubject, serve, subjects } from "../lib/bus/mod.ts";
+import { FactsMessage } from "../lib/job/mod.ts";
+import type { Logger } from "../lib/log/mod.ts";
+
+/** Serve fact ingestion until the connection drains. */
+export function serveFactIngest(nc: NatsConnection, kv: KV, log: Logger): Subscription {
+  return serve(nc, {
+    subject: subjects.factAll,
+    queue: MASTER_QUEUE,
+    schema: FactsMessage,
+    log,
+    handle: async (msg, raw) => {
+      const fromSubject = parseFactSubject(raw.subject);
+      if (fromSubject !== msg.peel_id) {
+        throw new Error(
+          `Facts for "${msg.peel_id}" arrived on ${raw.subject}: a peel may only send its own`,
+        );
+      }
+      await kv.put(msg.peel_id, encode(msg));
+      log.debug("facts stored", { peel_id: msg.peel_id });
+      return { ok: true };
+    },
+  });
+}

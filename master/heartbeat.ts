@@ -1,0 +1,59 @@
+/**
+ * Each master writes a heartbeat to `master-heartbeat` (15 s TTL) so that others can tell it is
+ * alive and which jobs it owns.
+ * @module
+ */
+import type { KV } from "nats";
+import { encode } from "../lib/bus/mod.ts";
+import type { Logger } from "../lib/log/mod.ts";
+
+/** The heartbeat value. */
+export interface Heartbeat {
+  /** Master instance id. */
+  id: string;
+  /** When this instance started. */
+  started: string;
+  /** When this beat was written. */
+  time: string;
+  /** Jobs this master is watching. */
+  active_jobs: string[];
+}
+
+/** Beat every `intervalMs` until stopped. */
+export class HeartbeatWriter {
+  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #started = new Date().toISOString();
+
+  /** Write one beat now and start the interval. */
+  constructor(
+    readonly kv: KV,
+    readonly id: string,
+    intervalMs: number,
+    readonly activeJobs: () => string[],
+    readonly log: Logger,
+  ) {
+    this.#timer = setInterval(() => void this.beat(), intervalMs);
+    void this.beat();
+  }
+
+  /** Write one heartbeat. */
+  async beat(): Promise<void> {
+    const hb: Heartbeat = {
+      id: this.id,
+      started: this.#started,
+      time: new Date().toISOString(),
+      active_jobs: this.activeJobs(),
+    };
+    try {
+      await this.kv.put(this.id, encode(hb));
+    } catch (e) {
+      this.log.warn("heartbeat failed", { error: e });
+    }
+  }
+
+  /** Stop beating and remove this master's entry. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.kv.delete(this.id).catch(() => {});
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * Watches the jobs this master owns: stores each return in `job-returns` as it arrives, and
+ * finalizes the job (complete, partial, timeout or failed) when every target has returned or
+ * its deadline passes. Writes are pipelined, never awaited one by one on the return path.
+ * @module
+ */
+import type { KV, Msg, NatsConnection, Subscription } from "nats";
+import { decode, encode, parseReturnSubject, subjects } from "../lib/bus/mod.ts";
+import {
+  ExecReturn,
+  finalStatus,
+  type Job,
+  type JobStatus,
+  type JobStatusEvent,
+} from "../lib/job/mod.ts";
+import type { Logger } from "../lib/log/mod.ts";
+
+interface Tracked {
+  job: Job;
+  expected: Set<string>;
+  returned: Set<string>;
+  failed: number;
+  writes: Set<Promise<void>>;
+  writeErrors: string[];
+  timer: ReturnType<typeof setTimeout>;
+  finalizing: boolean;
+}
+
+/** How long a finished job's returns are still accepted and stored as late. */
+const LATE_WINDOW_MS = 10 * 60_000;
+
+/** Tracks every running job of this master. */
+export class JobTracker {
+  readonly #jobs = new Map<string, Tracked>();
+  readonly #finished = new Map<string, number>();
+  readonly #sub: Subscription;
+  readonly #nc: NatsConnection;
+  readonly #jobsKv: KV;
+  readonly #returnsKv: KV;
+  readonly #log: Logger;
+  readonly #done = new Map<string, Array<() => void>>();
+
+  /** Subscribe to all job returns. Every master sees every return; only the owner acts. */
+  constructor(nc: NatsConnection, jobsKv: KV, returnsKv: KV, log: Logger) {
+    this.#nc = nc;
+    this.#jobsKv = jobsKv;
+    this.#returnsKv = returnsKv;
+    this.#log = log;
+    this.#sub = nc.subscribe(subjects.jobReturnAll, {
+      callback: (err, msg) => {
+        if (err) log.error("return subscription failed", { error: err });
+        else this.#onReturn(msg);
+      },
+    });
+  }
+
+  /** JIDs being watched. */
+  active(): string[] {
+    return [...this.#jobs.keys()];
+  }
+
+  /** Start watching `job` (already stored with status `running`); finalizes at its deadline. */
+  track(job: Job): void {
+    const delay = Math.max(0, Date.parse(job.deadline) - Date.now());
+    this.#jobs.set(job.jid, {
+      job,
+      expected: new Set(job.targets),
+      returned: new Set(),
+      failed: 0,
+      writes: new Set(),
+      writeErrors: [],
+      timer: setTimeout(() => void this.#finalize(job.jid), delay),
+      finalizing: false,
+    });
+  }
+
+  /** Resolves when the job is finalized (for tests and shutdown). */
+  whenDone(jid: string): Promise<void> {
+    if (!this.#jobs.has(jid)) return Promise.resolve();
+    return new Promise((r) => {
+      const list = this.#done.get(jid) ?? [];
+      list.push(r);
+      this.#done.set(jid, list);
+    });
+  }
+
+  /** Stop listening; running jobs are finalized as they stand. */
+  async stop(): Promise<void> {
+    this.#sub.unsubscribe();
+    await Promise.all([...this.#jobs.keys()].map((jid) => this.#finalize(jid)));
+  }
+
+  #onReturn(msg: Msg): void {
+    const ids = parseReturnSubject(msg.subject);
+    if (!ids) {
+      this.#log.warn("ignoring return on malformed subject", { subject: msg.subject });
+      return;
+    }
+    const t = this.#jobs.get(ids.jid);
+    if (!t) {
+      if (this.#finished.has(ids.jid)) this.#storeLate(ids.jid, ids.peelId, msg.data);
+      return; // Another master's job.
+    }
+    let ret: ExecReturn;
+    try {
+      ret = ExecReturn.parse(decode(msg.data));
+    } catch (e) {
+      this.#log.warn("dropping malformed return", {
+        jid: ids.jid,
+        peel_id: ids.peelId,
+        error: e,
+      });
+      return;
+    }
+    if (ret.jid !== ids.jid || ret.peel_id !== ids.peelId) {
+      this.#log.warn("dropping return whose body does not match its subject", {
+        jid: ids.jid,
+        peel_id: ids.peelId,
+        body_jid: ret.jid,
+        body_peel_id: ret.peel_id,
+      });
+      return;
+    }
+    if (!t.expected.has(ret.peel_id)) {
+      this.#log.warn("dropping return from a peel the job did not target", {
+        jid: ids.jid,
+        peel_id: ids.peelId,
+      });
+      return;
+    }
+    if (t.returned.has(ret.peel_id) || t.finalizing) return; // Duplicate or too late to count.
+    t.returned.add(ret.peel_id);
+    if (!ret.success) t.failed++;
+    this.#write(t, `${ret.jid}.${ret.peel_id}`, msg.data);
+    if (t.returned.size === t.expected.size) void this.#finalize(ret.jid);
+  }
+
+  #write(t: Tracked, key: string, data: Uint8Array): void {
+    const p = this.#putWithRetry(key, data).catch((e) => {
+      t.writeErrors.push(`${key}: ${(e as Error).message}`);
+      this.#log.error("cannot store return", { jid: t.job.jid, key, error: e });
+    }).finally(() => t.writes.delete(p));
+    t.writes.add(p);
+  }
+
+  async #putWithRetry(key: string, data: Uint8Array, attempts = 3): Promise<void> {
+    for (let i = 1;; i++) {
+      try {
+        await this.#returnsKv.put(key, data);
+        return;
+      } catch (e) {
+        if (i >= attempts) throw e;
+        await new Promise((r) => setTimeout(r, 100 * i));
+      }
+    }
+  }
+
+  #storeLate(jid: string, peelId: string, data: Uint8Array): void {
+    try {
+      const ret = ExecReturn.parse(decode(data));
+      if (ret.jid !== jid || ret.peel_id !== peelId) return;
+    } catch {
+      return;
+    }
+    this.#log.info("late return stored", { jid, peel_id: peelId });
+    this.#putWithRetry(`${jid}.${peelId}`, data).catch((e) =>
+      this.#log.error("cannot store late return", { jid, peel_id: peelId, error: e })
+    );
+  }
+
+  async #finalize(jid: string): Promise<void> {
+    const t = this.#jobs.get(jid);
+    if (!t || t.finalizing) return;
+    t.finalizing = true;
+    clearTimeout(t.timer);
+    while (t.writes.size) await Promise.all([...t.writes]);
+    const status: JobStatus = t.writeErrors.length
+      ? "failed"
+      : finalStatus(t.expected.size, t.returned.size, t.failed);
+    const now = new Date().toISOString();
+    const missing = [...t.expected].filter((id) => !t.returned.has(id)).sort();
+    const job: Job = {
+      ...t.job,
+      status,
+      updated: now,
+      finished: now,
+      returned: t.returned.size,
+      succeeded: t.returned.size - t.failed,
+      failed: t.failed,
+      missing,
+      ...(t.writeErrors.length
+        ? { error: `Cannot store ${t.writeErrors.length} return(s): ${t.writeErrors[0]}` }
+        : {}),
+    };
+    try {
+      await this.#jobsKv.put(jid, encode(job));
+    } catch (e) {
+      this.#log.error("cannot store final job record", { jid, error: e });
+    }
+    const ev: JobStatusEvent = {
+      jid,
+      status,
+      returned: t.returned.size,
+      expected: t.expected.size,
+      time: now,
+    };
+    this.#nc.publish(subjects.jobStatus(jid), encode(ev));
+    this.#jobs.delete(jid);
+    this.#finished.set(jid, Date.now());
+    this.#pruneFinished();
+    this.#log.info("job finished", {
+      jid,
+      status,
+      returned: t.returned.size,
+      expected: t.expected.size,
+      missing: missing.length ? missing : undefined,
+    });
+    for (const r of this.#done.get(jid) ?? []) r();
+    this.#done.delete(jid);
+  }
+
+  #pruneFinished(): void {
+    const cutoff = Date.now() - LATE_WINDOW_MS;
+    for (const [jid, at] of this.#finished) {
+      if (at >= cutoff) break;
+      this.#finished.delete(jid);
+    }
+  }
+}

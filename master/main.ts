@@ -1,0 +1,40 @@
+/**
+ * `zester-master`: load `master.yaml` (or `--config <file>`), then serve until SIGINT/SIGTERM.
+ * A bad config exits with status 2 and a message naming the file and field.
+ * @module
+ */
+import { configPathFrom, loadConfig, MASTER_CONFIG_PATH, MasterConfig } from "../lib/config/mod.ts";
+import { Logger } from "../lib/log/mod.ts";
+import { Master } from "./master.ts";
+
+async function main(args: string[]): Promise<number> {
+  const path = configPathFrom(args, MASTER_CONFIG_PATH);
+  let cfg: MasterConfig;
+  try {
+    cfg = await loadConfig(path, MasterConfig);
+  } catch (e) {
+    new Logger({ fields: { component: "master" } }).error((e as Error).message);
+    return 2;
+  }
+  const log = new Logger({
+    level: cfg.log_level,
+    format: cfg.log_format,
+    fields: { component: "master" },
+  });
+  let master: Master;
+  try {
+    master = await Master.start(cfg, log);
+  } catch (e) {
+    log.error("cannot start master", { error: e });
+    return 1;
+  }
+  const stopped = Promise.withResolvers<void>();
+  const stop = () => stopped.resolve();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await stopped.promise;
+  await master.stop();
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,116 @@
+/**
+ * The master process: connects, provisions storage, and serves dispatch, target resolution,
+ * fact ingestion and job tracking until stopped. It holds no state of its own: everything it
+ * needs is in JetStream, so any number can run side by side.
+ * @module
+ */
+import type { NatsConnection, Subscription } from "nats";
+import { BUCKETS, closeBus, connectBus, provisionStorage } from "../lib/bus/mod.ts";
+import { busOptions, type MasterConfig } from "../lib/config/mod.ts";
+import type { Logger } from "../lib/log/mod.ts";
+import { serveDispatch } from "./dispatch.ts";
+import { FactIndex } from "./fact_index.ts";
+import { serveFactIngest } from "./facts_ingest.ts";
+import { HeartbeatWriter } from "./heartbeat.ts";
+import { JobTracker } from "./job_tracker.ts";
+import { serveTargetResolve } from "./target_resolve.ts";
+
+/** A fresh master instance id: `master-` and 10 random base62 characters. */
+export function newMasterId(): string {
+  const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  const bytes = crypto.getRandomValues(new Uint8Array(10));
+  return `master-${[...bytes].map((b) => alphabet[b % 62]).join("")}`;
+}
+
+/** A running master. */
+export class Master {
+  /** This instance's id (job owner, heartbeat key). */
+  readonly id: string;
+  /** The NATS connection. */
+  readonly nc: NatsConnection;
+  /** Peel facts, for targeting. */
+  readonly index: FactIndex;
+  /** Jobs this master watches. */
+  readonly tracker: JobTracker;
+  readonly #subs: Subscription[];
+  readonly #heartbeat: HeartbeatWriter;
+  readonly #log: Logger;
+
+  private constructor(
+    id: string,
+    nc: NatsConnection,
+    index: FactIndex,
+    tracker: JobTracker,
+    subs: Subscription[],
+    heartbeat: HeartbeatWriter,
+    log: Logger,
+  ) {
+    this.id = id;
+    this.nc = nc;
+    this.index = index;
+    this.tracker = tracker;
+    this.#subs = subs;
+    this.#heartbeat = heartbeat;
+    this.#log = log;
+  }
+
+  /** Connect, provision storage and start serving. */
+  static async start(cfg: MasterConfig, baseLog: Logger): Promise<Master> {
+    const id = cfg.id ?? newMasterId();
+    const log = baseLog.with({ master_id: id });
+    const nc = await connectBus(busOptions(cfg, `zester-master-${id}`), log);
+    try {
+      const jsm = await nc.jetstreamManager();
+      const provisioned = await provisionStorage(jsm);
+      const changed = provisioned.filter((p) => p.action !== "unchanged");
+      if (changed.length) log.info("storage provisioned", { changed });
+      const js = nc.jetstream();
+      const kv = async (name: string) => await js.views.kv(name, { bindOnly: true });
+      const [factsKv, jobsKv, returnsKv, hbKv] = await Promise.all([
+        kv(BUCKETS.facts.name),
+        kv(BUCKETS.jobs.name),
+        kv(BUCKETS.jobReturns.name),
+        kv(BUCKETS.masterHeartbeat.name),
+      ]);
+      const index = new FactIndex();
+      await index.follow(factsKv, log);
+      const tracker = new JobTracker(nc, jobsKv, returnsKv, log);
+      const subs = [
+        serveDispatch({
+          nc,
+          jobsKv,
+          index,
+          tracker,
+          masterId: id,
+          defaultTimeoutMs: cfg.job_timeout,
+          log,
+        }),
+        serveTargetResolve(nc, index, log),
+        serveFactIngest(nc, factsKv, log),
+      ];
+      await nc.flush();
+      const heartbeat = new HeartbeatWriter(
+        hbKv,
+        id,
+        cfg.heartbeat_interval,
+        () => tracker.active(),
+        log,
+      );
+      log.info("master ready", { peels: index.size });
+      return new Master(id, nc, index, tracker, subs, heartbeat, log);
+    } catch (e) {
+      await nc.close();
+      throw e;
+    }
+  }
+
+  /** Stop serving, finalize watched jobs, and close the connection. */
+  async stop(): Promise<void> {
+    for (const s of this.#subs) s.unsubscribe();
+    await this.tracker.stop();
+    await this.#heartbeat.stop();
+    this.index.stop();
+    await closeBus(this.nc);
+    this.#log.info("master stopped");
+  }
+}

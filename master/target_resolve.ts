@@ -1,0 +1,32 @@
+/**
+ * Answers `zester.target.resolve`: which peels an expression selects, from the fact index.
+ * @module
+ */
+import type { NatsConnection, Subscription } from "nats";
+import { MASTER_QUEUE, serve, subjects } from "../lib/bus/mod.ts";
+import { TARGET_TYPES } from "../lib/job/mod.ts";
+import type { Logger } from "../lib/log/mod.ts";
+import * as s from "../lib/schema/mod.ts";
+import { compileTarget } from "../lib/target/mod.ts";
+import type { FactIndex } from "./fact_index.ts";
+
+/** Request on `zester.target.resolve`. */
+export const ResolveRequest = s.object({
+  tgt: s.string({ minLength: 1, maxLength: 65536 }),
+  tgt_type: s.optional(s.literal(...TARGET_TYPES), "glob"),
+}, { strict: false });
+
+/** Serve target resolution until the connection drains. */
+export function serveTargetResolve(
+  nc: NatsConnection,
+  index: FactIndex,
+  log: Logger,
+): Subscription {
+  return serve(nc, {
+    subject: subjects.targetResolve,
+    queue: MASTER_QUEUE,
+    schema: ResolveRequest,
+    log,
+    handle: (req) => ({ ok: true, ids: index.resolve(compileTarget(req.tgt, req.tgt_type)) }),
+  });
+}

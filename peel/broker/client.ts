@@ -1,0 +1,213 @@
+/**
+ * The peel's side of the broker: spawns the broker's fixed launcher on the first request, keeps
+ * it while requests are in flight, and lets it exit after an idle timeout, so an idle peel is one
+ * process. If the broker dies, in-flight requests fail with `broker_crashed` and the next request
+ * starts a fresh one.
+ * @module
+ */
+import type { Logger } from "../../lib/log/mod.ts";
+import {
+  BrokerResponseSchema,
+  decodeBody,
+  encodeFrame,
+  type ErrorCode,
+  readFrames,
+} from "./protocol.ts";
+
+/** A failed broker request, with the broker's error code. */
+export class BrokerError extends Error {
+  /** The wire error code. */
+  readonly code: ErrorCode;
+  /** Build the error. */
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BrokerError";
+    this.code = code;
+  }
+}
+
+/** Options for {@linkcode BrokerClient}. */
+export interface BrokerClientOptions {
+  /** The launcher: the only program the peel may run. */
+  launcher: string;
+  /** Program arguments for the launcher (data for the broker, never Deno flags). */
+  args?: string[];
+  /** Close the broker after this long with nothing in flight. */
+  idleTimeoutMs: number;
+  /** Where broker lifecycle events and its stderr go. */
+  log: Logger;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: BrokerError) => void;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+interface Session {
+  child: Deno.ChildProcess;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  pending: Map<number, Pending>;
+  done: Promise<void>;
+}
+
+/** Grace past a request's own timeout before the client gives up on the broker. */
+const CLIENT_GRACE_MS = 2_000;
+
+/** Sends operations to a broker process it manages. */
+export class BrokerClient {
+  readonly #opts: BrokerClientOptions;
+  #session?: Session;
+  #nextId = 1;
+  #idle?: ReturnType<typeof setTimeout>;
+
+  /** Create a client; nothing is spawned until the first request. */
+  constructor(opts: BrokerClientOptions) {
+    this.#opts = opts;
+  }
+
+  /** Whether a broker process is running. */
+  get running(): boolean {
+    return this.#session !== undefined;
+  }
+
+  /** The broker's pid, when running. */
+  get pid(): number | undefined {
+    return this.#session?.child.pid;
+  }
+
+  /** Send `op` and wait for its result; rejects with {@linkcode BrokerError}. */
+  request(
+    op: string,
+    args: Record<string, unknown>,
+    opts: { timeoutMs?: number; jid?: string; signal?: AbortSignal } = {},
+  ): Promise<unknown> {
+    if (opts.signal?.aborted) {
+      return Promise.reject(new BrokerError("canceled", "Request canceled before it was sent"));
+    }
+    let session: Session;
+    try {
+      session = this.#session ?? this.#spawn();
+    } catch (e) {
+      return Promise.reject(
+        new BrokerError("broker_crashed", `Cannot start the broker: ${(e as Error).message}`),
+      );
+    }
+    clearTimeout(this.#idle);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const entry: Pending = { resolve, reject };
+      session.pending.set(id, entry);
+      if (opts.timeoutMs !== undefined) {
+        entry.timer = setTimeout(() => {
+          this.#settle(
+            session,
+            id,
+            new BrokerError("timeout", `Broker did not answer "${op}" in time`),
+          );
+        }, opts.timeoutMs + CLIENT_GRACE_MS);
+      }
+      opts.signal?.addEventListener("abort", () => {
+        this.#write(session, { id: this.#nextId++, op: "cancel", args: { target: id } });
+        this.#settle(session, id, new BrokerError("canceled", `Request "${op}" was canceled`));
+      }, { once: true });
+      this.#write(session, { id, op, args, timeout_ms: opts.timeoutMs, jid: opts.jid });
+    });
+  }
+
+  /** Close the broker's stdin and wait for it to exit. */
+  async close(): Promise<void> {
+    clearTimeout(this.#idle);
+    const s = this.#session;
+    if (!s) return;
+    await s.writer.close().catch(() => {});
+    await s.done;
+  }
+
+  #spawn(): Session {
+    const child = new Deno.Command(this.#opts.launcher, {
+      args: this.#opts.args ?? [],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const session: Session = {
+      child,
+      writer: child.stdin.getWriter(),
+      pending: new Map(),
+      done: Promise.resolve(),
+    };
+    this.#session = session;
+    const log = this.#opts.log.with({ broker_pid: child.pid });
+    log.debug("broker started");
+    const reading = this.#readResponses(session, log);
+    const relaying = relayStderr(child.stderr, log);
+    session.done = (async () => {
+      const status = await child.status;
+      await Promise.allSettled([reading, relaying]);
+      if (this.#session === session) this.#session = undefined;
+      const why = status.signal ? `killed by ${status.signal}` : `exited with code ${status.code}`;
+      if (session.pending.size) log.error("broker died with requests in flight", { why });
+      else log.debug("broker exited", { why });
+      for (const id of [...session.pending.keys()]) {
+        this.#settle(session, id, new BrokerError("broker_crashed", `Broker ${why}`));
+      }
+    })();
+    return session;
+  }
+
+  async #readResponses(session: Session, log: Logger): Promise<void> {
+    try {
+      for await (const body of readFrames(session.child.stdout)) {
+        let res;
+        try {
+          res = BrokerResponseSchema.parse(decodeBody(body));
+        } catch (e) {
+          log.error("malformed frame from broker", { error: e });
+          continue;
+        }
+        if (res.ok) this.#settle(session, res.id, undefined, res.result);
+        else if (res.id === 0) log.warn("broker reported an error", { error: res.error.message });
+        else this.#settle(session, res.id, new BrokerError(res.error.code, res.error.message));
+      }
+    } catch (e) {
+      log.error("broker output unreadable", { error: e });
+      try {
+        session.child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }
+  }
+
+  #write(session: Session, frame: Record<string, unknown>): void {
+    session.writer.write(encodeFrame(frame)).catch(() => {
+      // The broker is gone; its exit handler fails the pending requests.
+    });
+  }
+
+  #settle(session: Session, id: number, error?: BrokerError, result?: unknown): void {
+    const p = session.pending.get(id);
+    if (!p) return;
+    session.pending.delete(id);
+    clearTimeout(p.timer);
+    if (error) p.reject(error);
+    else p.resolve(result);
+    if (session.pending.size === 0 && this.#session === session) {
+      clearTimeout(this.#idle);
+      this.#idle = setTimeout(() => {
+        if (session.pending.size === 0) session.writer.close().catch(() => {});
+      }, this.#opts.idleTimeoutMs);
+    }
+  }
+}
+
+async function relayStderr(stream: ReadableStream<Uint8Array>, log: Logger): Promise<void> {
+  const dec = new TextDecoder();
+  let rest = "";
+  for await (const chunk of stream) {
+    rest += dec.decode(chunk, { stream: true });
+    const lines = rest.split("\n");
+    rest = lines.pop() ?? "";
+    for (const line of lines) if (line.trim()) log.debug("broker", { line });
+  }
+  if (rest.trim()) log.debug("broker", { line: rest });
+}

@@ -1,0 +1,119 @@
+/**
+ * `zester-broker`: the peel's privileged half. Reads request frames on stdin, runs each
+ * operation concurrently, and writes one response frame per request on stdout. A frame that
+ * does not decode or validate gets an error response and the broker goes on; it exits when
+ * stdin closes, after in-flight operations finish.
+ * @module
+ */
+import { Logger } from "../../lib/log/mod.ts";
+import { SchemaError } from "../../lib/schema/mod.ts";
+import type { CodecError } from "../../lib/bus/codec.ts";
+import { OpError, OPS } from "./ops/mod.ts";
+import {
+  BrokerRequest,
+  type BrokerResponse,
+  decodeBody,
+  encodeFrame,
+  type ErrorCode,
+  FrameError,
+  readFrames,
+} from "./protocol.ts";
+
+const log = new Logger({ level: "info", fields: { component: "broker", pid: Deno.pid } });
+const out = Deno.stdout.writable.getWriter();
+let writing = Promise.resolve();
+const inflight = new Map<number, AbortController>();
+const running = new Set<Promise<void>>();
+
+function send(res: BrokerResponse): Promise<void> {
+  writing = writing.then(() => out.write(encodeFrame(res))).catch((e) => {
+    log.error("cannot write response", { error: e });
+  });
+  return writing;
+}
+
+function fail(id: number, code: ErrorCode, message: string): Promise<void> {
+  return send({ id, ok: false, error: { code, message } });
+}
+
+async function handle(req: BrokerRequest): Promise<void> {
+  if (req.op === "cancel") {
+    const target = Number(req.args.target);
+    inflight.get(target)?.abort(new OpError("canceled", `Request ${target} was canceled`));
+    await send({ id: req.id, ok: true, result: { canceled: inflight.has(target) } });
+    return;
+  }
+  const op = OPS.get(req.op);
+  if (!op) return await fail(req.id, "unknown_op", `Unknown operation "${req.op}"`);
+  let args: unknown;
+  try {
+    args = op.args.parse(req.args, "args");
+  } catch (e) {
+    return await fail(req.id, "bad_request", (e as Error).message);
+  }
+  const ac = new AbortController();
+  inflight.set(req.id, ac);
+  const timer = req.timeout_ms === undefined ? undefined : setTimeout(
+    () =>
+      ac.abort(
+        new OpError("timeout", `Operation "${req.op}" timed out after ${req.timeout_ms} ms`),
+      ),
+    req.timeout_ms + 1_000, // Ops with their own timeout (run) report it themselves first.
+  );
+  const t0 = performance.now();
+  try {
+    const aborted = new Promise<never>((_, reject) => {
+      ac.signal.addEventListener("abort", () => reject(ac.signal.reason), { once: true });
+    });
+    const result = await Promise.race([
+      op.run(args, { signal: ac.signal, jid: req.jid, log }),
+      aborted,
+    ]);
+    await send({ id: req.id, ok: true, result });
+    log.debug("op done", { op: req.op, jid: req.jid, duration_ms: performance.now() - t0 });
+  } catch (e) {
+    const code: ErrorCode = e instanceof OpError ? e.code : "failed";
+    log.info("op failed", { op: req.op, jid: req.jid, code, error: e });
+    await fail(req.id, code, (e as Error).message ?? String(e));
+  } finally {
+    clearTimeout(timer);
+    inflight.delete(req.id);
+  }
+}
+
+function onFrame(body: Uint8Array): void {
+  let raw: unknown;
+  try {
+    raw = decodeBody(body);
+  } catch (e) {
+    void fail(0, "bad_frame", (e as CodecError).message);
+    return;
+  }
+  let req: BrokerRequest;
+  try {
+    req = BrokerRequest.parse(raw);
+  } catch (e) {
+    const id = typeof (raw as { id?: unknown })?.id === "number" ? (raw as { id: number }).id : 0;
+    void fail(id, "bad_request", e instanceof SchemaError ? e.message : String(e));
+    return;
+  }
+  const p = handle(req).finally(() => running.delete(p));
+  running.add(p);
+}
+
+async function main(): Promise<number> {
+  let code = 0;
+  try {
+    for await (const body of readFrames(Deno.stdin.readable)) onFrame(body);
+  } catch (e) {
+    if (!(e instanceof FrameError)) throw e;
+    log.error("unreadable input, exiting", { error: e });
+    await fail(0, "bad_frame", e.message);
+    code = 3;
+  }
+  await Promise.all([...running]);
+  await writing;
+  return code;
+}
+
+if (import.meta.main) Deno.exit(await main());

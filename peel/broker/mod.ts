@@ -1,0 +1,9 @@
+/**
+ * The broker as the peel sees it: the client that spawns and talks to it, its launcher, and
+ * the wire protocol.
+ * @module
+ */
+export { BrokerClient, type BrokerClientOptions, BrokerError } from "./client.ts";
+export { brokerLauncherScript, defaultBrokerPaths, writeBrokerLauncher } from "./launcher.ts";
+export * from "./protocol.ts";
+export type { RunResult } from "./ops/mod.ts";

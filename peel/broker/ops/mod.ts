@@ -1,0 +1,29 @@
+/**
+ * The closed set of operations the broker performs, by name.
+ * @module
+ */
+import * as s from "../../../lib/schema/mod.ts";
+import { defineOp, type Op } from "./op.ts";
+import { runOp } from "./run.ts";
+import { sysinfoOp } from "./sysinfo.ts";
+
+export * from "./op.ts";
+export { childEnv, type RunResult } from "./run.ts";
+
+/** `ping`: the broker is alive; reports its pid and that it has no network permission. */
+const pingOp = defineOp({
+  args: s.object({}),
+  run: () =>
+    Promise.resolve({
+      pong: true,
+      pid: Deno.pid,
+      net: Deno.permissions.querySync({ name: "net" }).state,
+    }),
+});
+
+/** Every operation. */
+export const OPS: ReadonlyMap<string, Op<unknown>> = new Map([
+  ["ping", pingOp],
+  ["run", runOp],
+  ["sysinfo", sysinfoOp],
+]);

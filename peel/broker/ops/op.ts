@@ -1,0 +1,45 @@
+/**
+ * What a broker operation is: a name, a validator for its arguments and a handler.
+ * @module
+ */
+import type { Logger } from "../../../lib/log/mod.ts";
+import type { Schema } from "../../../lib/schema/mod.ts";
+import type { ErrorCode } from "../protocol.ts";
+
+/** What a handler gets besides its arguments. */
+export interface OpContext {
+  /** Aborted on cancel or timeout; the reason is an {@linkcode OpError}. */
+  signal: AbortSignal;
+  /** Job id, for the log. */
+  jid?: string;
+  /** The broker's logger. */
+  log: Logger;
+}
+
+/** One broker operation. */
+export interface Op<A> {
+  /** Argument validator. */
+  args: Schema<A>;
+  /** Do it. */
+  run(args: A, ctx: OpContext): Promise<unknown>;
+}
+
+/** A typed failure, sent back as `{ ok: false, error: { code, message } }`. */
+export class OpError extends Error {
+  /** The wire error code. */
+  readonly code: ErrorCode;
+  /** Build the error. */
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "OpError";
+    this.code = code;
+  }
+}
+
+/**
+ * Define an operation with its argument type inferred from the validator. The result is erased
+ * to `Op<unknown>` for the registry; the broker always validates with `args` before `run`.
+ */
+export function defineOp<A>(op: Op<A>): Op<unknown> {
+  return op as unknown as Op<unknown>;
+}

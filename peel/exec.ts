@@ -1,0 +1,78 @@
+/**
+ * Runs one ExecRequest and builds its return: the function's result or error, exit code where
+ * it applies, start time and duration. Nothing a function throws escapes; a job that outlives
+ * its timeout is aborted and reported as failed.
+ * @module
+ */
+import type { ExecRequest, ExecReturn } from "../lib/job/mod.ts";
+import type { Logger } from "../lib/log/mod.ts";
+import { type Broker, FUNCTIONS } from "./functions/mod.ts";
+
+/** What {@linkcode execute} needs from the peel. */
+export interface ExecDeps {
+  peelId: string;
+  facts: () => Record<string, unknown>;
+  broker: Broker;
+  log: Logger;
+}
+
+/** A job that ran past its timeout. */
+export class JobTimeoutError extends Error {
+  /** Build the error for a timeout of `ms`. */
+  constructor(ms: number) {
+    super(`Timed out after ${ms / 1000}s`);
+    this.name = "JobTimeoutError";
+  }
+}
+
+/** Run `req` and return what the peel sends back. */
+export async function execute(req: ExecRequest, deps: ExecDeps): Promise<ExecReturn> {
+  const started = new Date();
+  const t0 = performance.now();
+  const base = { jid: req.jid, peel_id: deps.peelId, fun: req.fun, started: started.toISOString() };
+  const fn = FUNCTIONS.get(req.fun);
+  if (!fn) {
+    return {
+      ...base,
+      success: false,
+      error: `Function "${req.fun}" is not available on this peel`,
+      duration_ms: 0,
+    };
+  }
+  const ac = new AbortController();
+  const timeout = new JobTimeoutError(req.timeout_ms);
+  const timer = setTimeout(() => ac.abort(timeout), req.timeout_ms);
+  const log = deps.log.with({ jid: req.jid });
+  try {
+    const ctx = {
+      peelId: deps.peelId,
+      jid: req.jid,
+      facts: deps.facts,
+      broker: deps.broker,
+      signal: ac.signal,
+      timeoutMs: req.timeout_ms,
+      log,
+    };
+    const aborted = new Promise<never>((_, reject) => {
+      ac.signal.addEventListener("abort", () => reject(ac.signal.reason), { once: true });
+    });
+    const out = await Promise.race([fn(ctx, req.args, req.kwargs), aborted]);
+    return {
+      ...base,
+      success: out.success ?? true,
+      result: out.result,
+      ...(out.retcode === undefined ? {} : { retcode: out.retcode }),
+      duration_ms: elapsed(t0),
+    };
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    log.warn("function failed", { fun: req.fun, error });
+    return { ...base, success: false, error, duration_ms: elapsed(t0) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function elapsed(t0: number): number {
+  return Math.round((performance.now() - t0) * 1000) / 1000;
+}

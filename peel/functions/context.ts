@@ -1,0 +1,75 @@
+/**
+ * What an execution function gets to work with, and what it gives back.
+ * @module
+ */
+import type { Logger } from "../../lib/log/mod.ts";
+
+/** The broker as functions use it: one typed request per privileged operation. */
+export interface Broker {
+  /** Send `op` with `args`; rejects with the broker's typed error. */
+  request(
+    op: string,
+    args: Record<string, unknown>,
+    opts?: { timeoutMs?: number; jid?: string; signal?: AbortSignal },
+  ): Promise<unknown>;
+}
+
+/** Everything a function may use; it has no other access to the peel. */
+export interface ExecContext {
+  /** This peel's id. */
+  peelId: string;
+  /** The job being run. */
+  jid: string;
+  /** The peel's current facts. */
+  facts(): Record<string, unknown>;
+  /** The privileged broker. */
+  broker: Broker;
+  /** Aborted when the job's timeout passes. */
+  signal: AbortSignal;
+  /** The job's timeout. */
+  timeoutMs: number;
+  /** Logger carrying `peel_id` and `jid`. */
+  log: Logger;
+}
+
+/** A function's outcome: its result, and whether it succeeded (default true). */
+export interface FunctionResult {
+  /** The value shown to the operator. */
+  result: unknown;
+  /** False when the function ran but failed (e.g. non-zero exit). */
+  success?: boolean;
+  /** Exit code, for functions that run commands. */
+  retcode?: number;
+}
+
+/** An execution function such as `test.ping`. */
+export type ExecFunction = (
+  ctx: ExecContext,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+) => Promise<FunctionResult>;
+
+/** Arguments a function cannot use; the message names the argument and what was expected. */
+export class ArgumentError extends TypeError {
+  /** Build the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ArgumentError";
+  }
+}
+
+/** The argument at `index` (or keyword `name`), required to be a string. */
+export function stringArg(
+  fun: string,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+  index: number,
+  name: string,
+): string {
+  const v = args[index] ?? kwargs[name];
+  if (v === undefined) throw new ArgumentError(`${fun} needs the argument "${name}"`);
+  if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
+    throw new ArgumentError(`${fun}: argument "${name}" must be a string, got ${typeof v}`);
+  }
+  return String(v);
+}

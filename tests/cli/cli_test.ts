@@ -1,0 +1,130 @@
+/** The `zester` CLI as operators run it: a subprocess with its own permission flags. */
+import assert from "node:assert/strict";
+import { stringify } from "yaml";
+import { CliConfig, cliPermissionFlags, MasterConfig, parseConfig } from "../../lib/config/mod.ts";
+import { Logger } from "../../lib/log/mod.ts";
+import { Master } from "../../master/master.ts";
+import {
+  client,
+  closeClient,
+  type Daemon,
+  DENO_CONFIG,
+  startNatsServer,
+  startPeel,
+  tempDir,
+  waitForPeels,
+  writeDevLauncher,
+} from "../harness/mod.ts";
+
+const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
+
+async function zester(cfgPath: string, natsUrl: string, ...args: string[]) {
+  const raw = { master: { urls: [natsUrl] } };
+  await Deno.writeTextFile(cfgPath, stringify(raw));
+  const flags = cliPermissionFlags(parseConfig(stringify(raw), cfgPath, CliConfig), cfgPath);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--config", DENO_CONFIG, ...flags, CLI, "--config", cfgPath, ...args],
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("cli - run, formats, exit status, job list and show", async (t) => {
+  await using ns = await startNatsServer();
+  await using dir = await tempDir();
+  const master = await Master.start(
+    parseConfig(`nats_url: ${ns.url}\n`, "master.yaml", MasterConfig),
+    new Logger({ level: "error", sink: () => {} }),
+  );
+  const launcher = await writeDevLauncher(`${dir.path}/zester-broker`);
+  const peels: Daemon[] = [];
+  const nc = await client(ns.url);
+  const cfg = `${dir.path}/cli.yaml`;
+  try {
+    for (const id of ["web-01", "web-02"]) {
+      peels.push(await startPeel(`${dir.path}/peels`, ns.url, id, launcher));
+    }
+    await waitForPeels(nc, ["web-01", "web-02"]);
+
+    await t.step("text output per peel, exit 0", async () => {
+      const r = await zester(cfg, ns.url, "*", "test.ping");
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "web-01:\n    True\nweb-02:\n    True\n");
+    });
+
+    await t.step("json output with args and kwargs", async () => {
+      const r = await zester(cfg, ns.url, "web-01", "test.echo", "hello world", "--format", "json");
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.equal(out["web-01"].result, "hello world");
+      assert.equal(out["web-01"].success, true);
+      assert.equal(out["web-01"].returned, true);
+    });
+
+    await t.step("a failed command exits 1 and shows the exit code", async () => {
+      const r = await zester(
+        cfg,
+        ns.url,
+        "web-02",
+        "cmd.run",
+        "echo nope; exit 3",
+        "--format",
+        "yaml",
+      );
+      assert.equal(r.code, 1);
+      assert.match(r.stdout, /retcode: 3/);
+      assert.match(r.stdout, /result: nope/);
+    });
+
+    await t.step("job list and job show read KV", async () => {
+      const list = await zester(cfg, ns.url, "job", "list");
+      assert.equal(list.code, 0, list.stderr);
+      assert.match(list.stdout, /^JID\s+FUNCTION\s+TARGET\s+STATE/);
+      assert.match(list.stdout, /cmd\.run\s+web-02\s+failed\s+1\/1/);
+      const jobs = JSON.parse(
+        (await zester(cfg, ns.url, "job", "list", "--format", "json")).stdout,
+      );
+      const ping = jobs.find((j: { fun: string }) => j.fun === "test.ping");
+      const show = await zester(cfg, ns.url, "job", "show", ping.jid);
+      assert.equal(show.code, 0, show.stderr);
+      assert.match(show.stdout, new RegExp(`"jid": "${ping.jid}"`));
+      assert.match(show.stdout, /Returns:\nPEEL\s+SUCCESS\s+DURATION/);
+      assert.match(show.stdout, /web-01\s+true/);
+      const missing = await zester(cfg, ns.url, "job", "show", "2hPx1FNsSgJMqVn5bLSTXeBQMpO");
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /Job "2hPx1FNsSgJMqVn5bLSTXeBQMpO" not found/);
+    });
+
+    await t.step("a peel that is down is listed as not returned, exit 1", async () => {
+      await peels[1]!.stop();
+      const r = await zester(cfg, ns.url, "*", "test.ping", "--timeout", "2s");
+      assert.equal(r.code, 1);
+      assert.match(r.stdout, /web-02:\n {4}Peel did not return\. \[No response\]/);
+      assert.match(r.stdout, /Did not return \(1\): web-02/);
+    });
+
+    await t.step("usage errors exit 2 with a message", async () => {
+      const none = await zester(cfg, ns.url, "db-*", "test.ping");
+      assert.equal(none.code, 2);
+      assert.match(none.stderr, /zester: No peels matched the target "db-\*"/);
+      const badTimeout = await zester(cfg, ns.url, "*", "test.ping", "--timeout", "soon");
+      assert.equal(badTimeout.code, 2);
+      assert.match(badTimeout.stderr, /expected a duration/);
+      const badFun = await zester(cfg, ns.url, "*", "Ping!");
+      assert.equal(badFun.code, 2);
+      assert.match(badFun.stderr, /field "fun": expected a function name/);
+    });
+  } finally {
+    for (const p of peels) await p.stop();
+    await closeClient(nc);
+    await master.stop();
+  }
+});
+
+Deno.test("cli - no reachable NATS is a clear error", async () => {
+  await using dir = await tempDir();
+  const r = await zester(`${dir.path}/cli.yaml`, "nats://127.0.0.1:1", "*", "test.ping");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /zester: Cannot connect to NATS at nats:\/\/127\.0\.0\.1:1/);
+});

@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import {
+  CliConfig,
+  ConfigError,
+  loadConfig,
+  MasterConfig,
+  parseConfig,
+  parseDuration,
+  PeelConfig,
+  peelPermissionFlags,
+} from "../../lib/config/mod.ts";
+import { tempDir } from "../harness/temp_dir.ts";
+
+Deno.test("config - peel defaults", () => {
+  const cfg = parseConfig("id: web-01\n", "peel.yaml", PeelConfig);
+  assert.equal(cfg.id, "web-01");
+  assert.deepEqual(cfg.nats_url, ["nats://127.0.0.1:4222"]);
+  assert.equal(cfg.facts_interval, 300_000);
+  assert.equal(cfg.broker.idle_timeout, 30_000);
+  assert.equal(cfg.log_level, "info");
+});
+
+Deno.test("config - bad peel id names the field", () => {
+  assert.throws(() => parseConfig("id: web.01\n", "/etc/zester/peel.yaml", PeelConfig), (e) => {
+    assert.ok(e instanceof ConfigError);
+    assert.equal(e.field, "id");
+    assert.match(
+      e.message,
+      /^Invalid config "\/etc\/zester\/peel\.yaml": field "id": expected a peel id/,
+    );
+    return true;
+  });
+  assert.throws(() => parseConfig(`id: ${"a".repeat(129)}\n`, "p.yaml", PeelConfig), /field "id"/);
+  assert.throws(() => parseConfig("id: -web\n", "p.yaml", PeelConfig), /field "id"/);
+});
+
+Deno.test("config - unknown key and wrong type fail with the field name", () => {
+  assert.throws(
+    () => parseConfig("id: a\nnats_ulr: x\n", "peel.yaml", PeelConfig),
+    /field "nats_ulr": expected no such key/,
+  );
+  assert.throws(
+    () => parseConfig("job_timeout: [1]\n", "master.yaml", MasterConfig),
+    /field "job_timeout": expected a duration such as 30s or 5m, got a list/,
+  );
+  assert.throws(
+    () => parseConfig("log_level: loud\n", "master.yaml", MasterConfig),
+    /field "log_level": expected one of "debug", "info", "warn", "error"/,
+  );
+  assert.throws(
+    () => parseConfig("id: a\nbroker: {idle_timeout: soon}\n", "peel.yaml", PeelConfig),
+    /field "broker.idle_timeout"/,
+  );
+  assert.throws(
+    () => parseConfig("nats_url: 'http://x'\n", "master.yaml", MasterConfig),
+    /field "nats_url": expected a NATS URL/,
+  );
+});
+
+Deno.test("config - YAML syntax errors name file, line and column", () => {
+  assert.throws(() => parseConfig("id: a\ndata_dir: /x\nid: b\n", "peel.yaml", PeelConfig), (e) => {
+    assert.ok(e instanceof ConfigError);
+    assert.match(e.message, /^Cannot parse config "peel\.yaml:3:1": Map keys must be unique/);
+    assert.equal(e.line, 3);
+    return true;
+  });
+});
+
+Deno.test("config - missing file is a clear error", async () => {
+  await assert.rejects(
+    loadConfig("/nonexistent/zester/peel.yaml", PeelConfig),
+    /Cannot read config "\/nonexistent\/zester\/peel\.yaml"/,
+  );
+});
+
+Deno.test("config - durations", () => {
+  assert.equal(parseDuration("500ms"), 500);
+  assert.equal(parseDuration("1m30s"), 90_000);
+  assert.equal(parseDuration("2h"), 7_200_000);
+  assert.equal(parseDuration("45"), 45_000);
+  assert.equal(parseDuration(1.5), 1500);
+  assert.throws(() => parseDuration("5 minutes"), /Cannot parse duration "5 minutes"/);
+  assert.throws(() => parseDuration(""), /Cannot parse duration ""/);
+});
+
+Deno.test("config - CLI config shape", () => {
+  const cfg = parseConfig(
+    "master:\n  urls: [nats://10.0.0.1:4222]\n  creds_file: ~/.zester/admin.creds\n",
+    "config.yaml",
+    CliConfig,
+  );
+  assert.deepEqual(cfg.master.urls, ["nats://10.0.0.1:4222"]);
+  assert.throws(() => parseConfig("masters: {}\n", "config.yaml", CliConfig), /field "masters"/);
+});
+
+Deno.test("config - peel permission flags grant only what the config names", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/peel.yaml`;
+  const cfg = parseConfig(
+    `id: web-01\nnats_url: nats://127.0.0.1:4999\ndata_dir: ${dir.path}/data\nbroker: {launcher: /opt/zb}\n`,
+    path,
+    PeelConfig,
+  );
+  const flags = peelPermissionFlags(cfg, path);
+  assert.ok(flags.includes("--allow-net=127.0.0.1:4999"));
+  assert.ok(flags.includes(`--allow-write=${dir.path}/data`));
+  assert.ok(flags.includes("--allow-run=/opt/zb"));
+  assert.ok(
+    !flags.some((f) =>
+      f === "-A" || f === "--allow-all" || /^--allow-(run|write|read|net)$/.test(f)
+    ),
+  );
+  assert.ok(
+    flags.includes("--allow-env=LOG_TOKENS,LOG_STREAM"),
+    "only npm:yaml's two debug switches",
+  );
+  assert.ok(!flags.some((f) => f.startsWith("--allow-ffi")));
+});

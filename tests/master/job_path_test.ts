@@ -1,0 +1,209 @@
+/**
+ * The job path end to end on a real nats-server: an in-process master, peels started exactly as
+ * production starts them (their own permission flags, broker through its launcher).
+ */
+import assert from "node:assert/strict";
+import type { NatsConnection } from "nats";
+import { BUCKETS, decode, encode, subjects } from "../../lib/bus/mod.ts";
+import { MasterConfig, parseConfig } from "../../lib/config/mod.ts";
+import { type DispatchReply, ExecReturn, Job, ksuid } from "../../lib/job/mod.ts";
+import { Logger } from "../../lib/log/mod.ts";
+import { Master } from "../../master/master.ts";
+import {
+  client,
+  closeClient,
+  type Daemon,
+  startNatsServer,
+  startPeel,
+  tempDir,
+  waitForPeels,
+  writeDevLauncher,
+} from "../harness/mod.ts";
+
+async function dispatch(
+  nc: NatsConnection,
+  req: Record<string, unknown>,
+): Promise<DispatchReply> {
+  const r = await nc.request(subjects.dispatch, encode(req), { timeout: 5_000 });
+  return decode(r.data) as DispatchReply;
+}
+
+async function readJob(nc: NatsConnection, jid: string): Promise<Job> {
+  const kv = await nc.jetstream().views.kv(BUCKETS.jobs.name, { bindOnly: true });
+  const e = await kv.get(jid);
+  assert.ok(e, `job ${jid} in KV`);
+  return Job.parse(decode(e.value));
+}
+
+async function readReturn(nc: NatsConnection, jid: string, id: string): Promise<ExecReturn | null> {
+  const kv = await nc.jetstream().views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
+  const e = await kv.get(`${jid}.${id}`);
+  return e && e.operation === "PUT" ? ExecReturn.parse(decode(e.value)) : null;
+}
+
+Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad input", async (t) => {
+  await using ns = await startNatsServer();
+  await using dir = await tempDir();
+  const lines: string[] = [];
+  const log = new Logger({ level: "debug", sink: (l) => lines.push(l) });
+  const master = await Master.start(
+    parseConfig(`nats_url: ${ns.url}\nid: master-test\n`, "master.yaml", MasterConfig),
+    log,
+  );
+  const launcher = await writeDevLauncher(`${dir.path}/zester-broker`);
+  const peels: Daemon[] = [];
+  const nc = await client(ns.url);
+  try {
+    await Deno.mkdir(`${dir.path}/peels/db-01`, { recursive: true });
+    await Deno.writeTextFile(`${dir.path}/peels/db-01/facts.yaml`, "role: db\nrack: 7\n");
+    for (const id of ["web-01", "web-02", "db-01"]) {
+      peels.push(await startPeel(`${dir.path}/peels`, ns.url, id, launcher));
+    }
+    await waitForPeels(nc, ["web-01", "web-02", "db-01"]);
+
+    await t.step("facts land in the facts bucket, keyed by peel id", async () => {
+      const kv = await nc.jetstream().views.kv(BUCKETS.facts.name, { bindOnly: true });
+      const e = await kv.get("db-01");
+      assert.ok(e);
+      const msg = decode(e.value) as { peel_id: string; facts: Record<string, unknown> };
+      assert.equal(msg.peel_id, "db-01");
+      assert.equal(msg.facts.id, "db-01");
+      assert.equal(msg.facts.role, "db");
+      assert.equal(msg.facts.rack, 7);
+      assert.equal((msg.facts.os as { kernel: string }).kernel, "Linux");
+      assert.ok((msg.facts.network as { ipv4: string[] }).ipv4.includes("127.0.0.1"));
+    });
+
+    await t.step("test.ping fans out to every peel and the job completes", async () => {
+      const jid = ksuid();
+      const reply = await dispatch(nc, { jid, fun: "test.ping", tgt: "*", user: "alice" });
+      assert.ok(reply.ok, JSON.stringify(reply));
+      assert.deepEqual(reply.targets, ["db-01", "web-01", "web-02"]);
+      await master.tracker.whenDone(jid);
+      const job = await readJob(nc, jid);
+      assert.equal(job.status, "complete");
+      assert.equal(job.owner, "master-test");
+      assert.equal(job.user, "alice");
+      assert.equal(job.returned, 3);
+      assert.deepEqual(job.missing, []);
+      for (const id of reply.targets) {
+        const r = await readReturn(nc, jid, id);
+        assert.equal(r?.success, true);
+        assert.equal(r?.result, true);
+        assert.ok(r!.duration_ms >= 0 && !Number.isNaN(Date.parse(r!.started)));
+      }
+    });
+
+    await t.step("cmd.run goes through the broker and carries the exit code", async () => {
+      const jid = ksuid();
+      const reply = await dispatch(nc, {
+        jid,
+        fun: "cmd.run",
+        args: ["echo out; echo err >&2; exit 4"],
+        tgt: "web-01",
+      });
+      assert.ok(reply.ok);
+      await master.tracker.whenDone(jid);
+      const r = await readReturn(nc, jid, "web-01");
+      assert.equal(r?.success, false);
+      assert.equal(r?.retcode, 4);
+      assert.equal(r?.result, "out\nerr");
+      assert.equal((await readJob(nc, jid)).status, "failed");
+    });
+
+    await t.step("facts.get and an unknown function", async () => {
+      const jid = ksuid();
+      await dispatch(nc, {
+        jid,
+        fun: "facts.get",
+        args: ["role"],
+        kwargs: { default: "none" },
+        tgt: "*",
+      });
+      await master.tracker.whenDone(jid);
+      assert.equal((await readReturn(nc, jid, "db-01"))?.result, "db");
+      assert.equal((await readReturn(nc, jid, "web-01"))?.result, "none");
+      const jid2 = ksuid();
+      await dispatch(nc, { jid: jid2, fun: "nope.nothing", tgt: "web-01" });
+      await master.tracker.whenDone(jid2);
+      const r = await readReturn(nc, jid2, "web-01");
+      assert.equal(r?.success, false);
+      assert.match(r?.error ?? "", /Function "nope.nothing" is not available/);
+    });
+
+    await t.step("a job that outlives its timeout fails on the peel", async () => {
+      const jid = ksuid();
+      await dispatch(nc, { jid, fun: "test.sleep", args: [30], tgt: "web-02", timeout_ms: 1_500 });
+      await master.tracker.whenDone(jid);
+      const job = await readJob(nc, jid);
+      // The peel aborts at the same moment the master's deadline passes: either it returned a
+      // timeout error, or the master finalized first.
+      assert.ok(job.status === "failed" || job.status === "timeout", job.status);
+    });
+
+    await t.step(
+      "malformed input gets an error reply or a log line; daemons keep serving",
+      async () => {
+        const bad = decode(
+          (await nc.request(subjects.dispatch, new Uint8Array([0xc1]), { timeout: 5_000 })).data,
+        ) as DispatchReply;
+        assert.equal(bad.ok, false);
+        assert.match(
+          (bad as { error: string }).error,
+          /Malformed request on zester.dispatch: Cannot decode/,
+        );
+        const wrong = await dispatch(nc, { jid: "short", fun: "test.ping", tgt: "*" });
+        assert.equal(wrong.ok, false);
+        assert.match((wrong as { error: string }).error, /field "jid": expected a KSUID/);
+        const badTarget = await dispatch(nc, { jid: ksuid(), fun: "test.ping", tgt: "nobody-*" });
+        assert.deepEqual(badTarget, { ok: false, error: 'No peels matched the target "nobody-*"' });
+        const badFacts = decode(
+          (await nc.request(
+            subjects.fact("web-01"),
+            encode({ peel_id: "db-01", facts: {}, collected: "x" }),
+            { timeout: 5_000 },
+          )).data,
+        ) as { ok: boolean; error: string };
+        assert.equal(badFacts.ok, false);
+        assert.match(badFacts.error, /a peel may only send its own/);
+
+        nc.publish(subjects.cmd("web-01"), new TextEncoder().encode("garbage"));
+        nc.publish(subjects.cmd("web-01"), encode({ jid: 7 }));
+        const spoof = ksuid();
+        nc.publish(subjects.jobReturn(spoof, "web-01"), new Uint8Array([0xc1]));
+        await nc.flush();
+        await peels[0]!.waitFor(/dropping malformed command/, 5_000);
+
+        const jid = ksuid();
+        assert.ok((await dispatch(nc, { jid, fun: "test.ping", tgt: "web-01" })).ok);
+        await master.tracker.whenDone(jid);
+        assert.equal((await readJob(nc, jid)).status, "complete");
+      },
+    );
+
+    await t.step("a peel that is down does not return and the job ends partial", async () => {
+      const status = await peels[2]!.stop(); // db-01
+      assert.equal(status.code, 0, peels[2]!.output());
+      const jid = ksuid();
+      const reply = await dispatch(nc, { jid, fun: "test.ping", tgt: "*", timeout_ms: 1_500 });
+      assert.ok(reply.ok);
+      assert.equal(reply.targets.length, 3);
+      await master.tracker.whenDone(jid);
+      const job = await readJob(nc, jid);
+      assert.equal(job.status, "partial");
+      assert.deepEqual(job.missing, ["db-01"]);
+      assert.equal(job.returned, 2);
+      assert.equal(await readReturn(nc, jid, "db-01"), null);
+    });
+
+    await t.step("every return is in the job-events stream too", async () => {
+      const jsm = await nc.jetstreamManager();
+      const info = await jsm.streams.info("job-events");
+      assert.ok(info.state.messages >= 10, `${info.state.messages} events`);
+    });
+  } finally {
+    for (const p of peels) await p.stop();
+    await closeClient(nc);
+    await master.stop();
+  }
+});
