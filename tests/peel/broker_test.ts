@@ -1,0 +1,204 @@
+/** The broker as the peel drives it: a real launcher script and real broker processes. */
+import assert from "node:assert/strict";
+import { BrokerClient, BrokerError, encodeFrame, readFrames } from "../../peel/broker/mod.ts";
+import type { RunResult } from "../../peel/broker/mod.ts";
+import { Logger } from "../../lib/log/mod.ts";
+import { decode } from "../../lib/bus/mod.ts";
+import { tempDir, writeDevLauncher } from "../harness/mod.ts";
+
+const quiet = new Logger({ level: "error", sink: () => {} });
+
+async function withClient(
+  fn: (c: BrokerClient, launcher: string) => Promise<void>,
+  opts: { idleTimeoutMs?: number; args?: string[] } = {},
+): Promise<void> {
+  await using dir = await tempDir();
+  const launcher = await writeDevLauncher(`${dir.path}/zester-broker`);
+  const c = new BrokerClient({
+    launcher,
+    idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
+    args: opts.args,
+    log: quiet,
+  });
+  try {
+    await fn(c, launcher);
+  } finally {
+    await c.close();
+  }
+}
+
+function leftover(marker: string): string {
+  const out = new Deno.Command("pgrep", { args: ["-f", marker] }).outputSync();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+async function rejectsWith(p: Promise<unknown>, code: string, re?: RegExp): Promise<void> {
+  await assert.rejects(p, (e) => {
+    assert.ok(e instanceof BrokerError, String(e));
+    assert.equal(e.code, code, e.message);
+    if (re) assert.match(e.message, re);
+    return true;
+  });
+}
+
+Deno.test("broker - run returns stdout, stderr and exit code", async () => {
+  await withClient(async (c) => {
+    const r = await c.request("run", {
+      argv: ["/bin/sh", "-c", "echo out; echo err >&2; exit 5"],
+    }) as RunResult;
+    assert.equal(r.retcode, 5);
+    assert.equal(r.stdout, "out\n");
+    assert.equal(r.stderr, "err\n");
+    assert.equal(r.timed_out, false);
+    const cat = await c.request("run", { argv: ["cat"], stdin: "fed through stdin" }) as RunResult;
+    assert.equal(cat.stdout, "fed through stdin");
+  });
+});
+
+Deno.test("broker - child environment is built, not inherited; LD_* refused", async () => {
+  Deno.env.set("ZESTER_TEST_SECRET", "leaked");
+  try {
+    await withClient(async (c) => {
+      const r = await c.request("run", { argv: ["env"], env: { GREETING: "hi" } }) as RunResult;
+      assert.match(r.stdout, /^GREETING=hi$/m);
+      assert.match(r.stdout, /^PATH=/m);
+      assert.doesNotMatch(r.stdout, /ZESTER_TEST_SECRET/);
+      await rejectsWith(
+        c.request("run", { argv: ["true"], env: { LD_PRELOAD: "/tmp/evil.so" } }),
+        "denied",
+        /"LD_PRELOAD" is not allowed/,
+      );
+      await rejectsWith(c.request("run", { argv: ["true"], env: { "A=B": "x" } }), "bad_request");
+    });
+  } finally {
+    Deno.env.delete("ZESTER_TEST_SECRET");
+  }
+});
+
+Deno.test("broker - a timeout kills the command and everything it started", async () => {
+  await withClient(async (c) => {
+    const marker = "sleep 31.4159";
+    const r = await c.request("run", {
+      argv: ["/bin/sh", "-c", `${marker} & ${marker}; echo never`],
+      timeout_ms: 300,
+    }, { timeoutMs: 300 }) as RunResult;
+    assert.equal(r.timed_out, true);
+    assert.notEqual(r.retcode, 0);
+    assert.doesNotMatch(r.stdout, /never/);
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal(leftover(marker), "", "no process of the group survives");
+  });
+});
+
+Deno.test("broker - cancel through an AbortSignal", async () => {
+  await withClient(async (c) => {
+    const ac = new AbortController();
+    const p = c.request("run", { argv: ["sleep", "27.1828"] }, { signal: ac.signal });
+    setTimeout(() => ac.abort(), 200);
+    await rejectsWith(p, "canceled");
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(leftover("sleep 27.1828"), "");
+  });
+});
+
+Deno.test("broker - unknown op and bad arguments are typed errors", async () => {
+  await withClient(async (c) => {
+    await rejectsWith(
+      c.request("format_disk", {}),
+      "unknown_op",
+      /Unknown operation "format_disk"/,
+    );
+    await rejectsWith(c.request("run", { argv: "ls" }), "bad_request", /field "args.argv"/);
+    await rejectsWith(c.request("run", { argv: ["/no/such/program"] }), "failed", /Cannot run/);
+  });
+});
+
+Deno.test("broker - a killed broker fails in-flight requests and the next one starts a new broker", async () => {
+  await withClient(async (c) => {
+    const first = await c.request("ping", {}) as { pid: number };
+    const p = c.request("run", { argv: ["sleep", "5"] });
+    await new Promise((res) => setTimeout(res, 200));
+    Deno.kill(c.pid!, "SIGKILL");
+    await rejectsWith(p, "broker_crashed", /killed by SIGKILL/);
+    const second = await c.request("ping", {}) as { pid: number };
+    assert.notEqual(second.pid, first.pid);
+  });
+});
+
+Deno.test("broker - an idle broker exits", async () => {
+  await withClient(async (c) => {
+    await c.request("ping", {});
+    const pid = c.pid!;
+    assert.equal(c.running, true);
+    const until = Date.now() + 5_000;
+    while (c.running && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(c.running, false);
+    assert.throws(() => Deno.kill(pid, "SIGCONT"), "the process is gone");
+  }, { idleTimeoutMs: 200 });
+});
+
+Deno.test("broker - arguments from the peel never become Deno flags", async () => {
+  await withClient(async (c) => {
+    const r = await c.request("ping", {}) as { net: string };
+    assert.notEqual(r.net, "granted", "the broker has no network permission");
+  }, { args: ["--allow-all", "--allow-net", "-A"] });
+});
+
+Deno.test("broker - garbage on stdin gets error frames and the broker keeps answering", async () => {
+  await using dir = await tempDir();
+  const launcher = await writeDevLauncher(`${dir.path}/zester-broker`);
+  const child = new Deno.Command(launcher, { stdin: "piped", stdout: "piped", stderr: "null" })
+    .spawn();
+  const w = child.stdin.getWriter();
+  const frames = readFrames(child.stdout);
+  const next = async () => decode((await frames.next()).value!) as Record<string, unknown>;
+  try {
+    const junk = new Uint8Array([0, 0, 0, 3, 0xc1, 0xc1, 0xc1]);
+    await w.write(junk);
+    const bad = await next();
+    assert.equal(bad.ok, false);
+    assert.equal((bad.error as { code: string }).code, "bad_frame");
+    await w.write(encodeFrame({ id: 9, op: 42 }));
+    const invalid = await next();
+    assert.equal(invalid.id, 9);
+    assert.equal((invalid.error as { code: string }).code, "bad_request");
+    await w.write(encodeFrame({ id: 10, op: "ping", args: {} }));
+    const pong = await next();
+    assert.equal(pong.id, 10);
+    assert.equal(pong.ok, true);
+  } finally {
+    await w.close();
+    await frames.return(undefined);
+    assert.equal((await child.status).code, 0);
+  }
+});
+
+Deno.test("broker - frames split across chunks and packed together", async () => {
+  const a = encodeFrame({ n: 1 });
+  const b = encodeFrame({ n: 2, s: "x".repeat(300) });
+  const all = new Uint8Array([...a, ...b]);
+  const chunks = [
+    all.slice(0, 2),
+    all.slice(2, 7),
+    all.slice(7, a.length + 10),
+    all.slice(a.length + 10),
+  ];
+  const stream = new ReadableStream<Uint8Array>({
+    start(ctl) {
+      for (const c of chunks) ctl.enqueue(c);
+      ctl.close();
+    },
+  });
+  const got = [];
+  for await (const f of readFrames(stream)) got.push(decode(f));
+  assert.deepEqual(got, [{ n: 1 }, { n: 2, s: "x".repeat(300) }]);
+  const huge = new ReadableStream<Uint8Array>({
+    start(ctl) {
+      ctl.enqueue(new Uint8Array([0xff, 0xff, 0xff, 0xff]));
+      ctl.close();
+    },
+  });
+  await assert.rejects(async () => {
+    for await (const _ of readFrames(huge)) { /* nothing */ }
+  }, /over the 16777216-byte limit/);
+});
