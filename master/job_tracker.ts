@@ -5,7 +5,15 @@
  * @module
  */
 import type { KV, Msg, NatsConnection, Subscription } from "nats";
-import { decode, encode, parseReturnSubject, subjects } from "../lib/bus/mod.ts";
+import {
+  AckedPublisher,
+  BUCKETS,
+  decode,
+  encode,
+  kvSubject,
+  parseReturnSubject,
+  subjects,
+} from "../lib/bus/mod.ts";
 import {
   ExecReturn,
   finalStatus,
@@ -20,7 +28,7 @@ interface Tracked {
   expected: Set<string>;
   returned: Set<string>;
   failed: number;
-  writes: Set<Promise<void>>;
+  stored: Map<string, Promise<string | undefined>>;
   writeErrors: string[];
   timer: ReturnType<typeof setTimeout>;
   finalizing: boolean;
@@ -36,15 +44,15 @@ export class JobTracker {
   readonly #sub: Subscription;
   readonly #nc: NatsConnection;
   readonly #jobsKv: KV;
-  readonly #returnsKv: KV;
+  readonly #returns: AckedPublisher;
   readonly #log: Logger;
   readonly #done = new Map<string, Array<() => void>>();
 
   /** Subscribe to all job returns. Every master sees every return; only the owner acts. */
-  constructor(nc: NatsConnection, jobsKv: KV, returnsKv: KV, log: Logger) {
+  constructor(nc: NatsConnection, jobsKv: KV, log: Logger) {
     this.#nc = nc;
     this.#jobsKv = jobsKv;
-    this.#returnsKv = returnsKv;
+    this.#returns = new AckedPublisher(nc);
     this.#log = log;
     this.#sub = nc.subscribe(subjects.jobReturnAll, {
       callback: (err, msg) => {
@@ -67,7 +75,7 @@ export class JobTracker {
       expected: new Set(job.targets),
       returned: new Set(),
       failed: 0,
-      writes: new Set(),
+      stored: new Map(),
       writeErrors: [],
       timer: setTimeout(() => void this.#finalize(job.jid), delay),
       finalizing: false,
@@ -88,6 +96,7 @@ export class JobTracker {
   async stop(): Promise<void> {
     this.#sub.unsubscribe();
     await Promise.all([...this.#jobs.keys()].map((jid) => this.#finalize(jid)));
+    this.#returns.close();
   }
 
   #onReturn(msg: Msg): void {
@@ -97,75 +106,60 @@ export class JobTracker {
       return;
     }
     const t = this.#jobs.get(ids.jid);
-    if (!t) {
-      if (this.#finished.has(ids.jid)) this.#storeLate(ids.jid, ids.peelId, msg.data);
-      return; // Another master's job.
-    }
+    if (!t && !this.#finished.has(ids.jid)) return; // Another master's job.
+    const fields = { jid: ids.jid, peel_id: ids.peelId };
     let ret: ExecReturn;
     try {
       ret = ExecReturn.parse(decode(msg.data));
     } catch (e) {
-      this.#log.warn("dropping malformed return", {
-        jid: ids.jid,
-        peel_id: ids.peelId,
-        error: e,
-      });
+      this.#drop(`Malformed return: ${(e as Error).message}`, fields);
       return;
     }
     if (ret.jid !== ids.jid || ret.peel_id !== ids.peelId) {
-      this.#log.warn("dropping return whose body does not match its subject", {
-        jid: ids.jid,
-        peel_id: ids.peelId,
-        body_jid: ret.jid,
-        body_peel_id: ret.peel_id,
+      this.#drop("Return body does not match its subject", fields);
+      return;
+    }
+    if (t && !t.expected.has(ret.peel_id)) {
+      this.#drop(`Job ${ret.jid} did not target ${ret.peel_id}`, fields);
+      return;
+    }
+    const key = `${ret.jid}.${ret.peel_id}`;
+    if (!t || t.finalizing) {
+      // Past the deadline: not counted, but stored so nothing the peel sent is lost.
+      void this.#store(key, msg.data).then((error) => {
+        if (!error) this.#log.info("late return stored", fields);
       });
       return;
     }
-    if (!t.expected.has(ret.peel_id)) {
-      this.#log.warn("dropping return from a peel the job did not target", {
-        jid: ids.jid,
-        peel_id: ids.peelId,
-      });
-      return;
-    }
-    if (t.returned.has(ret.peel_id) || t.finalizing) return; // Duplicate or too late to count.
+    if (t.stored.has(ret.peel_id)) return; // A retry of a return we have.
     t.returned.add(ret.peel_id);
     if (!ret.success) t.failed++;
-    this.#write(t, `${ret.jid}.${ret.peel_id}`, msg.data);
+    const stored = this.#store(key, msg.data).then((error) => {
+      if (error) t.writeErrors.push(`${key}: ${error}`);
+      return error;
+    });
+    t.stored.set(ret.peel_id, stored);
     if (t.returned.size === t.expected.size) void this.#finalize(ret.jid);
   }
 
-  #write(t: Tracked, key: string, data: Uint8Array): void {
-    const p = this.#putWithRetry(key, data).catch((e) => {
-      t.writeErrors.push(`${key}: ${(e as Error).message}`);
-      this.#log.error("cannot store return", { jid: t.job.jid, key, error: e });
-    }).finally(() => t.writes.delete(p));
-    t.writes.add(p);
-  }
-
-  async #putWithRetry(key: string, data: Uint8Array, attempts = 3): Promise<void> {
+  /** Store a return in `job-returns`; resolves to an error message, or undefined when stored. */
+  async #store(key: string, data: Uint8Array, attempts = 3): Promise<string | undefined> {
     for (let i = 1;; i++) {
       try {
-        await this.#returnsKv.put(key, data);
-        return;
+        await this.#returns.publish(kvSubject(BUCKETS.jobReturns.name, key), data);
+        return undefined;
       } catch (e) {
-        if (i >= attempts) throw e;
+        if (i >= attempts) {
+          this.#log.error("cannot store return", { key, error: e });
+          return (e as Error).message;
+        }
         await new Promise((r) => setTimeout(r, 100 * i));
       }
     }
   }
 
-  #storeLate(jid: string, peelId: string, data: Uint8Array): void {
-    try {
-      const ret = ExecReturn.parse(decode(data));
-      if (ret.jid !== jid || ret.peel_id !== peelId) return;
-    } catch {
-      return;
-    }
-    this.#log.info("late return stored", { jid, peel_id: peelId });
-    this.#putWithRetry(`${jid}.${peelId}`, data).catch((e) =>
-      this.#log.error("cannot store late return", { jid, peel_id: peelId, error: e })
-    );
+  #drop(error: string, fields: Record<string, unknown>): void {
+    this.#log.warn("dropping return", { ...fields, error });
   }
 
   async #finalize(jid: string): Promise<void> {
@@ -173,7 +167,7 @@ export class JobTracker {
     if (!t || t.finalizing) return;
     t.finalizing = true;
     clearTimeout(t.timer);
-    while (t.writes.size) await Promise.all([...t.writes]);
+    await Promise.all(t.stored.values());
     const status: JobStatus = t.writeErrors.length
       ? "failed"
       : finalStatus(t.expected.size, t.returned.size, t.failed);

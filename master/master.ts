@@ -66,15 +66,14 @@ export class Master {
       if (changed.length) log.info("storage provisioned", { changed });
       const js = nc.jetstream();
       const kv = async (name: string) => await js.views.kv(name, { bindOnly: true });
-      const [factsKv, jobsKv, returnsKv, hbKv] = await Promise.all([
+      const [factsKv, jobsKv, hbKv] = await Promise.all([
         kv(BUCKETS.facts.name),
         kv(BUCKETS.jobs.name),
-        kv(BUCKETS.jobReturns.name),
         kv(BUCKETS.masterHeartbeat.name),
       ]);
       const index = new FactIndex();
       await index.follow(factsKv, log);
-      const tracker = new JobTracker(nc, jobsKv, returnsKv, log);
+      const tracker = new JobTracker(nc, jobsKv, log);
       const subs = [
         serveDispatch({
           nc,

@@ -40,9 +40,8 @@ export async function execute(req: ExecRequest, deps: ExecDeps): Promise<ExecRet
     };
   }
   const ac = new AbortController();
-  const timeout = new JobTimeoutError(req.timeout_ms);
-  const timer = setTimeout(() => ac.abort(timeout), req.timeout_ms);
-  const log = deps.log.with({ jid: req.jid });
+  const timer = setTimeout(() => ac.abort(new JobTimeoutError(req.timeout_ms)), req.timeout_ms);
+  let log: Logger | undefined;
   try {
     const ctx = {
       peelId: deps.peelId,
@@ -51,7 +50,9 @@ export async function execute(req: ExecRequest, deps: ExecDeps): Promise<ExecRet
       broker: deps.broker,
       signal: ac.signal,
       timeoutMs: req.timeout_ms,
-      log,
+      get log() {
+        return log ??= deps.log.with({ jid: req.jid });
+      },
     };
     const aborted = new Promise<never>((_, reject) => {
       ac.signal.addEventListener("abort", () => reject(ac.signal.reason), { once: true });
@@ -66,7 +67,7 @@ export async function execute(req: ExecRequest, deps: ExecDeps): Promise<ExecRet
     };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
-    log.warn("function failed", { fun: req.fun, error });
+    deps.log.warn("function failed", { jid: req.jid, fun: req.fun, error });
     return { ...base, success: false, error, duration_ms: elapsed(t0) };
   } finally {
     clearTimeout(timer);

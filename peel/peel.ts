@@ -4,17 +4,15 @@
  * spawns only the broker, which does anything privileged for it.
  * @module
  */
-import type { JetStreamClient, Msg, NatsConnection, Subscription } from "nats";
+import type { NatsConnection } from "nats";
 import { closeBus, connectBus, decode, encode, subjects } from "../lib/bus/mod.ts";
 import { busOptions, type PeelConfig } from "../lib/config/mod.ts";
-import { ExecRequest, type ExecReturn, type FactsMessage } from "../lib/job/mod.ts";
+import type { FactsMessage } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { BrokerClient } from "./broker/mod.ts";
-import { execute } from "./exec.ts";
+import { CommandServer } from "./command_server.ts";
 import { collectFacts, type SysInfo } from "./facts/mod.ts";
 
-/** How long a peel remembers job ids, to run each job once even if it is delivered twice. */
-const DEDUP_WINDOW = 10_000;
 /** Retry delay for facts no master has acknowledged yet. */
 const FACTS_RETRY_MS = 10_000;
 
@@ -23,12 +21,9 @@ export class Peel {
   readonly #cfg: PeelConfig;
   readonly #log: Logger;
   readonly #nc: NatsConnection;
-  readonly #js: JetStreamClient;
   readonly #broker: BrokerClient;
-  readonly #seen = new Set<string>();
-  readonly #inflight = new Set<Promise<void>>();
   #facts: Record<string, unknown> = {};
-  #sub?: Subscription;
+  #commands?: CommandServer;
   #factsTimer?: ReturnType<typeof setTimeout>;
   #stopping = false;
 
@@ -36,7 +31,6 @@ export class Peel {
     this.#cfg = cfg;
     this.#log = log;
     this.#nc = nc;
-    this.#js = nc.jetstream();
     this.#broker = new BrokerClient({
       launcher: cfg.broker.launcher,
       idleTimeoutMs: cfg.broker.idle_timeout,
@@ -50,11 +44,12 @@ export class Peel {
     const nc = await connectBus(busOptions(cfg, `zester-peel-${cfg.id}`), log);
     const peel = new Peel(cfg, log, nc);
     await peel.#refreshFacts();
-    peel.#sub = nc.subscribe(subjects.cmd(cfg.id), {
-      callback: (err, msg) => {
-        if (err) log.error("command subscription failed", { error: err });
-        else peel.#onCommand(msg);
-      },
+    peel.#commands = new CommandServer({
+      nc,
+      peelId: cfg.id,
+      facts: () => peel.#facts,
+      broker: peel.#broker,
+      log,
     });
     await nc.flush();
     void peel.#publishFacts();
@@ -71,8 +66,7 @@ export class Peel {
   async stop(): Promise<void> {
     this.#stopping = true;
     clearTimeout(this.#factsTimer);
-    this.#sub?.unsubscribe();
-    await Promise.allSettled([...this.#inflight]);
+    await this.#commands?.stop();
     await this.#broker.close();
     await closeBus(this.#nc);
     this.#log.info("peel stopped");
@@ -115,67 +109,5 @@ export class Peel {
       await this.#refreshFacts().catch((e) => this.#log.error("facts failed", { error: e }));
       await this.#publishFacts();
     }, next);
-  }
-
-  #onCommand(msg: Msg): void {
-    let req: ExecRequest;
-    try {
-      req = ExecRequest.parse(decode(msg.data));
-    } catch (e) {
-      this.#log.warn("dropping malformed command", { subject: msg.subject, error: e });
-      if (msg.reply) msg.respond(encode({ ok: false, error: (e as Error).message }));
-      return;
-    }
-    if (this.#seen.has(req.jid)) {
-      this.#log.info("ignoring repeated job", { jid: req.jid });
-      return;
-    }
-    this.#remember(req.jid);
-    const p = this.#run(req).finally(() => this.#inflight.delete(p));
-    this.#inflight.add(p);
-  }
-
-  #remember(jid: string): void {
-    this.#seen.add(jid);
-    if (this.#seen.size > DEDUP_WINDOW) {
-      const oldest = this.#seen.values().next().value;
-      if (oldest !== undefined) this.#seen.delete(oldest);
-    }
-  }
-
-  async #run(req: ExecRequest): Promise<void> {
-    const ret = await execute(req, {
-      peelId: this.#cfg.id,
-      facts: () => this.#facts,
-      broker: this.#broker,
-      log: this.#log,
-    });
-    await this.#sendReturn(ret);
-  }
-
-  /** Publish a return and wait for the job-events stream to store it, retrying a few times. */
-  async #sendReturn(ret: ExecReturn): Promise<void> {
-    const subject = subjects.jobReturn(ret.jid, ret.peel_id);
-    const data = encode(ret);
-    for (let attempt = 1;; attempt++) {
-      try {
-        await this.#js.publish(subject, data, {
-          msgID: `${ret.jid}.${ret.peel_id}`,
-          timeout: 5_000,
-        });
-        return;
-      } catch (e) {
-        if (attempt >= 3) {
-          // The stream did not confirm; send it plainly so a master still sees it.
-          this.#nc.publish(subject, data);
-          this.#log.error("return not confirmed by the job-events stream; sent unconfirmed", {
-            jid: ret.jid,
-            error: e,
-          });
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 250 * attempt));
-      }
-    }
   }
 }

@@ -8,3 +8,4 @@ export * from "./subjects.ts";
 export * from "./codec.ts";
 export * from "./storage.ts";
 export * from "./serve.ts";
+export * from "./acked_publisher.ts";

@@ -132,7 +132,10 @@ export const BUCKETS = {
   },
 } as const satisfies Record<string, BucketSpec>;
 
-/** Every stream. */
+/**
+ * Every stream. `job-events` captures every job subject, returns included: a peel's return is
+ * durable once the stream acks it, whether or not a master is up to file it in `job-returns`.
+ */
 export const STREAMS = {
   jobEvents: {
     name: "job-events",

@@ -196,6 +196,16 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
       assert.equal(await readReturn(nc, jid, "db-01"), null);
     });
 
+    await t.step("the master heartbeats with its active jobs", async () => {
+      const kv = await nc.jetstream().views.kv(BUCKETS.masterHeartbeat.name, { bindOnly: true });
+      const e = await kv.get("master-test");
+      assert.ok(e && e.operation === "PUT");
+      const hb = decode(e.value) as { id: string; active_jobs: string[]; time: string };
+      assert.equal(hb.id, "master-test");
+      assert.ok(Array.isArray(hb.active_jobs));
+      assert.ok(Date.now() - Date.parse(hb.time) < 15_000);
+    });
+
     await t.step("every return is in the job-events stream too", async () => {
       const jsm = await nc.jetstreamManager();
       const info = await jsm.streams.info("job-events");

@@ -1,0 +1,74 @@
+/**
+ * One process of the fleet simulator: `count` simulated peels, each with its own NATS
+ * connection, running the peel's real command loop (decode, validate, execute, encode, return to
+ * the job-events stream) without the broker or fact collectors. Each also answers bare requests
+ * on `bench.floor.<id>`, which the benchmark uses to measure raw NATS doing the same fan-out.
+ *
+ * Usage: `fleet_worker.ts <nats-url> <id-prefix> <first> <count>`; prints `ready` when every
+ * peel is subscribed and its facts are stored, and exits when stdin closes.
+ * @module
+ */
+import type { NatsConnection } from "nats";
+import { closeBus, connectBus, decode, encode, subjects } from "../lib/bus/mod.ts";
+import { Logger } from "../lib/log/mod.ts";
+import { CommandServer } from "../peel/command_server.ts";
+import type { Broker } from "../peel/functions/mod.ts";
+import { simulatedFacts } from "./sim_facts.ts";
+
+/** Subject a simulated peel answers bare requests on. */
+export function floorSubject(id: string): string {
+  return `bench.floor.${id}`;
+}
+
+const noBroker: Broker = {
+  request: () => Promise.reject(new Error("the fleet simulator has no broker")),
+};
+
+async function startPeel(url: string, id: string, log: Logger) {
+  const nc = await connectBus({ servers: [url], name: `sim-${id}` });
+  const facts = simulatedFacts(id);
+  const server = new CommandServer({ nc, peelId: id, facts: () => facts, broker: noBroker, log });
+  nc.subscribe(floorSubject(id), {
+    callback: (_err, msg) => {
+      decode(msg.data);
+      msg.respond(encode({ ok: true, peel_id: id }));
+    },
+  });
+  await publishFacts(nc, id, facts);
+  return { nc, server };
+}
+
+async function publishFacts(nc: NatsConnection, id: string, facts: Record<string, unknown>) {
+  for (let attempt = 0;; attempt++) {
+    try {
+      const msg = { peel_id: id, facts, collected: new Date().toISOString() };
+      const r = await nc.request(subjects.fact(id), encode(msg), { timeout: 10_000 });
+      if ((decode(r.data) as { ok?: boolean }).ok) return;
+    } catch (e) {
+      if (attempt >= 5) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+  }
+}
+
+async function main([url, prefix, first, count]: string[]): Promise<void> {
+  const log = new Logger({ level: "warn", fields: { component: "sim" } });
+  const n = Number(count);
+  const peels: Awaited<ReturnType<typeof startPeel>>[] = [];
+  const batch = 100;
+  for (let i = 0; i < n; i += batch) {
+    const ids = Array.from(
+      { length: Math.min(batch, n - i) },
+      (_, j) => `${prefix}${String(Number(first) + i + j).padStart(5, "0")}`,
+    );
+    peels.push(...await Promise.all(ids.map((id) => startPeel(url!, id, log))));
+  }
+  console.log("ready");
+  for await (const _ of Deno.stdin.readable) { /* wait for EOF */ }
+  await Promise.all(peels.map(async (p) => {
+    await p.server.stop();
+    await closeBus(p.nc, 2_000);
+  }));
+}
+
+if (import.meta.main) await main(Deno.args);

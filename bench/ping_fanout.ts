@@ -1,0 +1,117 @@
+/**
+ * ping_fanout: wall time from a `zester '<glob>' test.ping` call to the CLI holding every return
+ * (dispatch, job record, ExecRequests, returns, job-returns, final status), against the floor:
+ * a bare NATS client sending the same N peels one request each and collecting N replies.
+ * @module
+ */
+import type { NatsConnection } from "nats";
+import { createInbox } from "nats";
+import { encode } from "../lib/bus/mod.ts";
+import { runJob } from "../cli/commands/run.ts";
+import { startFleet } from "./fleet.ts";
+import { floorSubject } from "./fleet_worker.ts";
+import { median } from "./stats.ts";
+
+/** One size's figures. */
+export interface FanoutFigure {
+  peels: number;
+  zester_ms: number;
+  floor_ms: number;
+  ratio: number;
+  lost: number;
+  runs: number;
+}
+
+/** Send one bare request to each id and wait for every reply; returns milliseconds. */
+export async function floorFanout(
+  nc: NatsConnection,
+  ids: string[],
+  timeoutMs = 30_000,
+): Promise<number> {
+  const inbox = createInbox();
+  let got = 0;
+  const done = Promise.withResolvers<void>();
+  const sub = nc.subscribe(inbox, {
+    callback: () => {
+      if (++got === ids.length) done.resolve();
+    },
+  });
+  await nc.flush();
+  const payload = encode({ fun: "test.ping" });
+  const t0 = performance.now();
+  for (const id of ids) nc.publish(floorSubject(id), payload, { reply: inbox });
+  const timer = setTimeout(
+    () => done.reject(new Error(`floor: ${got}/${ids.length} replies`)),
+    timeoutMs,
+  );
+  try {
+    await done.promise;
+    return performance.now() - t0;
+  } finally {
+    clearTimeout(timer);
+    sub.unsubscribe();
+  }
+}
+
+/** One zester run; returns milliseconds and how many returns were missing. */
+export async function zesterFanout(
+  nc: NatsConnection,
+  tgt: string,
+  expected: number,
+): Promise<{ ms: number; lost: number }> {
+  const t0 = performance.now();
+  const o = await runJob(nc, {
+    tgt,
+    tgtType: "glob",
+    fun: "test.ping",
+    words: [],
+    timeoutMs: 60_000,
+    format: "json",
+    user: "bench",
+  });
+  const ms = performance.now() - t0;
+  const ok = [...o.returns.values()].filter((r) => r.success && r.result === true).length;
+  return { ms, lost: expected - ok };
+}
+
+/** Measure ping fan-out for each size, `runs` times each, alternating zester and floor. */
+export async function pingFanout(
+  nc: NatsConnection,
+  natsUrl: string,
+  sizes: number[],
+  runs: number,
+  processes: number,
+): Promise<FanoutFigure[]> {
+  const out: FanoutFigure[] = [];
+  for (const n of sizes) {
+    const prefix = `f${n}-`;
+    await using fleet = await startFleet({ natsUrl, peels: n, prefix, processes });
+    const zester: number[] = [];
+    const floor: number[] = [];
+    let lost = 0;
+    await zesterFanout(nc, `${prefix}*`, n); // warm-up
+    await floorFanout(nc, fleet.ids);
+    for (let i = 0; i < runs; i++) {
+      const z = await zesterFanout(nc, `${prefix}*`, n);
+      zester.push(z.ms);
+      lost += z.lost;
+      floor.push(await floorFanout(nc, fleet.ids));
+    }
+    const zm = median(zester);
+    const fm = median(floor);
+    out.push({
+      peels: n,
+      zester_ms: round(zm),
+      floor_ms: round(fm),
+      ratio: round(zm / fm),
+      lost,
+      runs,
+    });
+    console.error(`ping_fanout ${n}: zester ${round(zm)} ms, floor ${round(fm)} ms, lost ${lost}`);
+  }
+  return out;
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}

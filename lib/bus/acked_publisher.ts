@@ -1,0 +1,134 @@
+/**
+ * Publishing with confirmation (JetStream acks, or a master's reply), for hot paths. nats.js's `js.publish` and `kv.put`
+ * start a timer and a request per message, which costs about 100 µs each and dominated the job
+ * path at a thousand returns per job. This publisher shares one reply subscription and one
+ * sweep timer across all messages: each publish costs a map entry and the ack's parse.
+ *
+ * @example
+ * ```ts
+ * const pub = new AckedPublisher(nc);
+ * await pub.publish("$KV.job-returns.<jid>.web-01", bytes); // resolves when stored
+ * ```
+ * @module
+ */
+import { createInbox, type NatsConnection, type Subscription } from "nats";
+
+/** The stream refused or never confirmed a message. */
+export class PublishError extends Error {
+  /** Build the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PublishError";
+  }
+}
+
+interface Pending {
+  resolve: () => void;
+  reject: (e: PublishError) => void;
+  deadline: number;
+  subject: string;
+}
+
+const dec = new TextDecoder();
+
+/** Publishes to stream subjects and resolves each publish on the stream's ack. */
+export class AckedPublisher {
+  readonly #nc: NatsConnection;
+  readonly #prefix: string;
+  readonly #pending = new Map<string, Pending>();
+  readonly #sub: Subscription;
+  readonly #timeoutMs: number;
+  readonly #accepts: (reply: Uint8Array) => string | undefined;
+  #timer?: ReturnType<typeof setInterval>;
+  #seq = 0;
+
+  /**
+   * Subscribe to this publisher's reply subjects; acks not seen in `timeoutMs` fail. `accepts`
+   * reads a reply and returns why it is a refusal, or `undefined` for a confirmation; the
+   * default reads JetStream PubAcks.
+   */
+  constructor(
+    nc: NatsConnection,
+    opts: { timeoutMs?: number; accepts?: (reply: Uint8Array) => string | undefined } = {},
+  ) {
+    this.#nc = nc;
+    this.#timeoutMs = opts.timeoutMs ?? 5_000;
+    this.#accepts = opts.accepts ?? pubAckRefusal;
+    this.#prefix = createInbox();
+    this.#sub = nc.subscribe(`${this.#prefix}.*`, {
+      callback: (_err, msg) => {
+        const id = msg.subject.slice(this.#prefix.length + 1);
+        const p = this.#pending.get(id);
+        if (!p) return;
+        this.#pending.delete(id);
+        const refusal = msg.data.byteLength === 0 ? "no responders" : this.#accepts(msg.data);
+        if (refusal === undefined) p.resolve();
+        else p.reject(new PublishError(`Refused ${p.subject}: ${refusal}`));
+        if (this.#pending.size === 0) this.#stopSweep();
+      },
+    });
+  }
+
+  /** Messages published and not yet confirmed. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Publish `data` on `subject`; resolves once a stream has stored it. */
+  publish(subject: string, data: Uint8Array): Promise<void> {
+    const id = String(++this.#seq);
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.set(id, {
+        resolve,
+        reject,
+        deadline: Date.now() + this.#timeoutMs,
+        subject,
+      });
+      this.#startSweep();
+      try {
+        this.#nc.publish(subject, data, { reply: `${this.#prefix}.${id}` });
+      } catch (e) {
+        this.#pending.delete(id);
+        reject(
+          new PublishError(`Cannot publish ${subject}: ${(e as Error).message}`, { cause: e }),
+        );
+      }
+    });
+  }
+
+  /** Fail everything pending and stop listening. */
+  close(): void {
+    this.#stopSweep();
+    this.#sub.unsubscribe();
+    for (const p of this.#pending.values()) p.reject(new PublishError("Publisher closed"));
+    this.#pending.clear();
+  }
+
+  #startSweep(): void {
+    this.#timer ??= setInterval(() => {
+      const now = Date.now();
+      for (const [id, p] of this.#pending) {
+        if (p.deadline > now) continue;
+        this.#pending.delete(id);
+        p.reject(new PublishError(`No ack for ${p.subject} within ${this.#timeoutMs} ms`));
+      }
+      if (this.#pending.size === 0) this.#stopSweep();
+    }, Math.min(500, this.#timeoutMs));
+  }
+
+  #stopSweep(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+/** Reads a JetStream PubAck: `{"stream":…,"seq":…}` confirms, `{"error":{…}}` refuses. */
+export function pubAckRefusal(reply: Uint8Array): string | undefined {
+  const text = dec.decode(reply);
+  return text.includes('"error"') || !text.includes('"seq"') ? text : undefined;
+}
+
+/** The stream subject of key `key` in KV bucket `bucket`. */
+export function kvSubject(bucket: string, key: string): string {
+  return `$KV.${bucket}.${key}`;
+}
