@@ -15,6 +15,11 @@ import { CommandServer } from "../peel/command_server.ts";
 import type { Broker } from "../peel/functions/mod.ts";
 import { simulatedFacts } from "./sim_facts.ts";
 
+/** Broadcast that makes every simulated peel send its facts again (facts ingest benchmark). */
+export const FACTS_TRIGGER = "bench.fleet.facts";
+/** Where each worker reports `{ count, ms }` when its peels' facts are all stored. */
+export const FACTS_DONE = "bench.fleet.facts.done";
+
 /** Subject a simulated peel answers bare requests on. */
 export function floorSubject(id: string): string {
   return `bench.floor.${id}`;
@@ -35,7 +40,7 @@ async function startPeel(url: string, id: string, log: Logger) {
     },
   });
   await publishFacts(nc, id, facts);
-  return { nc, server };
+  return { nc, server, id, facts };
 }
 
 async function publishFacts(nc: NatsConnection, id: string, facts: Record<string, unknown>) {
@@ -63,8 +68,18 @@ async function main([url, prefix, first, count]: string[]): Promise<void> {
     );
     peels.push(...await Promise.all(ids.map((id) => startPeel(url!, id, log))));
   }
+  const control = await connectBus({ servers: [url!], name: `sim-control-${prefix}${first}` });
+  control.subscribe(FACTS_TRIGGER, {
+    callback: async () => {
+      const t0 = performance.now();
+      await Promise.all(peels.map((p) => publishFacts(p.nc, p.id, p.facts)));
+      control.publish(FACTS_DONE, encode({ count: peels.length, ms: performance.now() - t0 }));
+    },
+  });
+  await control.flush();
   console.log("ready");
   for await (const _ of Deno.stdin.readable) { /* wait for EOF */ }
+  await closeBus(control, 2_000);
   await Promise.all(peels.map(async (p) => {
     await p.server.stop();
     await closeBus(p.nc, 2_000);

@@ -4,13 +4,23 @@
  * facts are stored, so a peel keeps retrying until one is.
  * @module
  */
-import type { KV, NatsConnection, Subscription } from "nats";
-import { encode, MASTER_QUEUE, parseFactSubject, serve, subjects } from "../lib/bus/mod.ts";
+import type { NatsConnection, Subscription } from "nats";
+import {
+  AckedPublisher,
+  BUCKETS,
+  encode,
+  kvSubject,
+  MASTER_QUEUE,
+  parseFactSubject,
+  serve,
+  subjects,
+} from "../lib/bus/mod.ts";
 import { FactsMessage } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 
 /** Serve fact ingestion until the connection drains. */
-export function serveFactIngest(nc: NatsConnection, kv: KV, log: Logger): Subscription {
+export function serveFactIngest(nc: NatsConnection, log: Logger): Subscription {
+  const store = new AckedPublisher(nc);
   return serve(nc, {
     subject: subjects.factAll,
     queue: MASTER_QUEUE,
@@ -23,7 +33,7 @@ export function serveFactIngest(nc: NatsConnection, kv: KV, log: Logger): Subscr
           `Facts for "${msg.peel_id}" arrived on ${raw.subject}: a peel may only send its own`,
         );
       }
-      await kv.put(msg.peel_id, encode(msg));
+      await store.publish(kvSubject(BUCKETS.facts.name, msg.peel_id), encode(msg));
       log.debug("facts stored", { peel_id: msg.peel_id });
       return { ok: true };
     },

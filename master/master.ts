@@ -85,7 +85,7 @@ export class Master {
           log,
         }),
         serveTargetResolve(nc, index, log),
-        serveFactIngest(nc, factsKv, log),
+        serveFactIngest(nc, log),
       ];
       await nc.flush();
       const heartbeat = new HeartbeatWriter(

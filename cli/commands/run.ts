@@ -60,7 +60,7 @@ export async function runJob(nc: NatsConnection, opts: RunOptions): Promise<RunO
     callback: (_err, msg) => onEvent(msg, jid, returns, final.resolve),
   });
   try {
-    await nc.flush();
+    // No flush needed: the server sees this SUB before the dispatch request on this connection.
     const req: DispatchRequest = {
       jid,
       fun: opts.fun,
@@ -82,15 +82,17 @@ export async function runJob(nc: NatsConnection, opts: RunOptions): Promise<RunO
       new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), waitMs)),
     ]);
     clearTimeout(timer);
-    const js = nc.jetstream();
     const settled = status ?? await storedStatus(nc, jid);
-    const returnsKv = await js.views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
-    const missing: string[] = [];
-    for (const id of reply.targets) {
-      if (returns.has(id)) continue;
-      const e = await returnsKv.get(`${jid}.${id}`);
-      if (e && e.operation === "PUT") returns.set(id, ExecReturn.parse(decode(e.value)));
-      else missing.push(id);
+    const missing = reply.targets.filter((id) => !returns.has(id));
+    if (missing.length) {
+      // Returns that went past this subscription (e.g. during a reconnect) are still in KV.
+      const kv = await nc.jetstream().views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
+      for (const id of [...missing]) {
+        const e = await kv.get(`${jid}.${id}`);
+        if (!e || e.operation !== "PUT") continue;
+        returns.set(id, ExecReturn.parse(decode(e.value)));
+        missing.splice(missing.indexOf(id), 1);
+      }
     }
     return { jid, status: settled, targets: reply.targets, returns, missing };
   } finally {

@@ -31,6 +31,27 @@ interface Pending {
 
 const dec = new TextDecoder();
 
+/** Publishers with messages in flight; one timer sweeps them all for expired acks. */
+const active = new Set<AckedPublisher>();
+let sweeper: ReturnType<typeof setInterval> | undefined;
+const SWEEP_MS = 250;
+
+function unwatch(p: AckedPublisher): void {
+  active.delete(p);
+  if (active.size === 0 && sweeper !== undefined) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
+function watch(p: AckedPublisher): void {
+  active.add(p);
+  sweeper ??= setInterval(() => {
+    const now = Date.now();
+    for (const x of active) x.expire(now);
+  }, SWEEP_MS);
+}
+
 /** Publishes to stream subjects and resolves each publish on the stream's ack. */
 export class AckedPublisher {
   readonly #nc: NatsConnection;
@@ -39,7 +60,6 @@ export class AckedPublisher {
   readonly #sub: Subscription;
   readonly #timeoutMs: number;
   readonly #accepts: (reply: Uint8Array) => string | undefined;
-  #timer?: ReturnType<typeof setInterval>;
   #seq = 0;
 
   /**
@@ -64,7 +84,7 @@ export class AckedPublisher {
         const refusal = msg.data.byteLength === 0 ? "no responders" : this.#accepts(msg.data);
         if (refusal === undefined) p.resolve();
         else p.reject(new PublishError(`Refused ${p.subject}: ${refusal}`));
-        if (this.#pending.size === 0) this.#stopSweep();
+        if (this.#pending.size === 0) unwatch(this);
       },
     });
   }
@@ -84,7 +104,7 @@ export class AckedPublisher {
         deadline: Date.now() + this.#timeoutMs,
         subject,
       });
-      this.#startSweep();
+      if (this.#pending.size === 1) watch(this);
       try {
         this.#nc.publish(subject, data, { reply: `${this.#prefix}.${id}` });
       } catch (e) {
@@ -96,29 +116,22 @@ export class AckedPublisher {
     });
   }
 
+  /** Fail every message whose ack is overdue at `now` (called by the shared sweep timer). */
+  expire(now: number): void {
+    for (const [id, p] of this.#pending) {
+      if (p.deadline > now) continue;
+      this.#pending.delete(id);
+      p.reject(new PublishError(`No ack for ${p.subject} within ${this.#timeoutMs} ms`));
+    }
+    if (this.#pending.size === 0) unwatch(this);
+  }
+
   /** Fail everything pending and stop listening. */
   close(): void {
-    this.#stopSweep();
+    unwatch(this);
     this.#sub.unsubscribe();
     for (const p of this.#pending.values()) p.reject(new PublishError("Publisher closed"));
     this.#pending.clear();
-  }
-
-  #startSweep(): void {
-    this.#timer ??= setInterval(() => {
-      const now = Date.now();
-      for (const [id, p] of this.#pending) {
-        if (p.deadline > now) continue;
-        this.#pending.delete(id);
-        p.reject(new PublishError(`No ack for ${p.subject} within ${this.#timeoutMs} ms`));
-      }
-      if (this.#pending.size === 0) this.#stopSweep();
-    }, Math.min(500, this.#timeoutMs));
-  }
-
-  #stopSweep(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
   }
 }
 

@@ -1,0 +1,71 @@
+/**
+ * `deno task bench [name…] [--json] [--runs N] [--sizes 100,1000,5000] [--processes K]`: runs
+ * the benchmarks on a fresh local nats-server and master, writes BENCHMARKS.md, and with
+ * `--json` prints one JSON object `{ "<name>": figures }` on stdout.
+ * @module
+ */
+import { closeBus, connectBus } from "../lib/bus/mod.ts";
+import { startMaster } from "../deploy/dev/fleet.ts";
+import { startNatsServer } from "../deploy/dev/nats_server.ts";
+import { cliStartup, factsIngest, jobRate, masterRss, peelIdleRss } from "./measures.ts";
+import { pingFanout } from "./ping_fanout.ts";
+import { machine, writeReport } from "./report.ts";
+
+const NAMES = ["ping_fanout", "job_rate", "facts_ingest", "master_rss", "peel_rss", "cli_startup"];
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function main(args: string[]): Promise<number> {
+  const json = args.includes("--json");
+  const runs = Number(option(args, "--runs") ?? 5);
+  const sizes = (option(args, "--sizes") ?? "100,1000,5000").split(",").map(Number);
+  const processes = Number(option(args, "--processes") ?? 2);
+  const valued = new Set(["--runs", "--sizes", "--processes"]);
+  const names = args.filter((a, i) => !a.startsWith("--") && !valued.has(args[i - 1] ?? ""));
+  for (const n of names) {
+    if (!NAMES.includes(n)) {
+      console.error(`Unknown benchmark "${n}": expected one of ${NAMES.join(", ")}`);
+      return 2;
+    }
+  }
+  const chosen = names.length ? names : NAMES;
+  const results: Record<string, unknown> = {};
+  await using ns = await startNatsServer();
+  const dir = await Deno.makeTempDir({ prefix: "zester-bench-" });
+  try {
+    await using _master = await startMaster(`${dir}/master`, ns.url);
+    const nc = await connectBus({ servers: [ns.url], name: "zester-bench" });
+    try {
+      for (const name of chosen) {
+        console.error(`bench: ${name}`);
+        if (name === "ping_fanout") {
+          results[name] = await pingFanout(nc, ns.url, sizes, runs, processes);
+        } else if (name === "job_rate") results[name] = await jobRate(nc, ns.url);
+        else if (name === "facts_ingest") {
+          results[name] = await factsIngest(nc, ns.url, 2000, processes);
+        } else if (name === "master_rss") results[name] = await masterRss(ns.url);
+        else if (name === "peel_rss") results[name] = await peelIdleRss(ns.url);
+        else if (name === "cli_startup") results[name] = await cliStartup(ns.url);
+        console.error(`bench: ${name} ${JSON.stringify(results[name])}`);
+      }
+    } finally {
+      await closeBus(nc, 5_000);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+  const command = `deno task bench${args.length ? " " + args.join(" ") : ""}`;
+  await writeReport("BENCHMARKS.md", results, { command, machine: await machine(), order: NAMES });
+  if (json) console.log(JSON.stringify(results));
+  const lost = (results.ping_fanout as { lost: number }[] | undefined)?.some((f) => f.lost > 0);
+  if (lost) {
+    console.error("bench: returns were lost; the benchmark failed");
+    return 1;
+  }
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

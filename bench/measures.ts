@@ -1,0 +1,191 @@
+/**
+ * The benchmarks besides ping fan-out: job record throughput, facts ingest, master RSS with a
+ * large fact index, peel idle RSS, and CLI start-up.
+ * @module
+ */
+import type { NatsConnection } from "nats";
+import { stringify } from "yaml";
+import {
+  AckedPublisher,
+  closeBus,
+  connectBus,
+  decode,
+  encode,
+  kvSubject,
+  subjects,
+} from "../lib/bus/mod.ts";
+import { CliConfig, cliPermissionFlags, parseConfig } from "../lib/config/mod.ts";
+import { runJob } from "../cli/commands/run.ts";
+import { DENO_CONFIG, startMaster, startPeel, writeDevLauncher } from "../deploy/dev/fleet.ts";
+import { startFleet } from "./fleet.ts";
+import { FACTS_DONE, FACTS_TRIGGER } from "./fleet_worker.ts";
+import { simulatedFacts } from "./sim_facts.ts";
+import { median } from "./stats.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** Resident set size of `pid` in bytes, from `ps`. */
+export async function rssBytes(pid: number): Promise<number> {
+  const out = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)] }).output();
+  return Number(new TextDecoder().decode(out.stdout).trim()) * 1024;
+}
+
+const mib = (b: number) => Math.round(b / 1048576 * 10) / 10;
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+/** Jobs run end to end per second against one peel, `concurrency` at a time. */
+export async function jobRate(nc: NatsConnection, natsUrl: string, jobs = 300, concurrency = 20) {
+  await using fleet = await startFleet({ natsUrl, peels: 1, prefix: "jr-", processes: 1 });
+  let next = 0;
+  let lost = 0;
+  const one = async () => {
+    while (next++ < jobs) {
+      const o = await runJob(nc, {
+        tgt: fleet.ids[0]!,
+        tgtType: "glob",
+        fun: "test.ping",
+        words: [],
+        timeoutMs: 30_000,
+        format: "json",
+        user: "bench",
+      });
+      if (o.returns.size !== 1) lost++;
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, one));
+  const s = (performance.now() - t0) / 1000;
+  return {
+    jobs,
+    concurrency,
+    seconds: r2(s),
+    jobs_per_s: r2(jobs / s),
+    job_records_per_s: r2(2 * jobs / s),
+    lost,
+  };
+}
+
+/** Facts stored per second when `peels` peels all send their (about 2 KB) facts at once. */
+export async function factsIngest(
+  nc: NatsConnection,
+  natsUrl: string,
+  peels = 2000,
+  processes = 2,
+) {
+  await using fleet = await startFleet({ natsUrl, peels, prefix: "fi-", processes });
+  const bytes = encode({ peel_id: fleet.ids[0], facts: simulatedFacts(fleet.ids[0]!) }).byteLength;
+  const rates: number[] = [];
+  for (let run = 0; run < 3; run++) {
+    let reported = 0;
+    const done = Promise.withResolvers<void>();
+    const sub = nc.subscribe(FACTS_DONE, {
+      callback: (_e, m) => {
+        reported += (decode(m.data) as { count: number }).count;
+        if (reported >= peels) done.resolve();
+      },
+    });
+    await nc.flush();
+    const t0 = performance.now();
+    nc.publish(FACTS_TRIGGER);
+    await done.promise;
+    rates.push(peels / ((performance.now() - t0) / 1000));
+    sub.unsubscribe();
+  }
+  return { peels, fact_bytes: bytes, facts_per_s: Math.round(median(rates)), runs: rates.length };
+}
+
+/** Master RSS with no peels, then with `peels` peels' facts in its index. */
+export async function masterRss(natsUrl: string, peels = 10_000) {
+  const dir = await Deno.makeTempDir({ prefix: "zester-bench-master-" });
+  try {
+    const nc = await connectBus({ servers: [natsUrl], name: "bench-facts" });
+    const pub = new AckedPublisher(nc, { timeoutMs: 30_000 });
+    const ids = Array.from({ length: peels }, (_, i) => `rss-${String(i).padStart(5, "0")}`);
+    for (let i = 0; i < ids.length; i += 1000) {
+      await Promise.all(
+        ids.slice(i, i + 1000).map((id) =>
+          pub.publish(
+            kvSubject("facts", id),
+            encode({ peel_id: id, facts: simulatedFacts(id), collected: new Date().toISOString() }),
+          )
+        ),
+      );
+    }
+    pub.close();
+    const t0 = performance.now();
+    await using master = await startMaster(`${dir}/m`, natsUrl);
+    const loadMs = performance.now() - t0;
+    for (;;) {
+      const r = decode(
+        (await nc.request(subjects.targetResolve, encode({ tgt: "rss-*" }), { timeout: 10_000 }))
+          .data,
+      ) as { ids: string[] };
+      if (r.ids.length >= peels) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const withFacts = await rssBytes(master.pid);
+    await closeBus(nc);
+    return { peels, master_rss_mib: mib(withFacts), start_and_index_ms: Math.round(loadMs) };
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** RSS of a real peel, idle, once its broker has exited. */
+export async function peelIdleRss(natsUrl: string) {
+  const dir = await Deno.makeTempDir({ prefix: "zester-bench-peel-" });
+  try {
+    const launcher = await writeDevLauncher(`${dir}/zester-broker`);
+    await using peel = await startPeel(`${dir}/peels`, natsUrl, "rss-peel", launcher, {
+      broker: { launcher, idle_timeout: "500ms" },
+    });
+    await new Promise((r) => setTimeout(r, 3_000));
+    const children = await new Deno.Command("pgrep", { args: ["-P", String(peel.pid)] }).output();
+    const brokerRunning = new TextDecoder().decode(children.stdout).trim() !== "";
+    return { peel_idle_rss_mib: mib(await rssBytes(peel.pid)), broker_running: brokerRunning };
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Wall time of `zester --help` and of `zester <peel> test.ping`, median of `runs`. */
+export async function cliStartup(natsUrl: string, runs = 5) {
+  await using fleet = await startFleet({ natsUrl, peels: 1, prefix: "cli-", processes: 1 });
+  const dir = await Deno.makeTempDir({ prefix: "zester-bench-cli-" });
+  try {
+    const cfgPath = `${dir}/cli.yaml`;
+    const raw = stringify({ master: { urls: [natsUrl] } });
+    await Deno.writeTextFile(cfgPath, raw);
+    const flags = cliPermissionFlags(parseConfig(raw, cfgPath, CliConfig), cfgPath);
+    const time = async (args: string[]) => {
+      const xs: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const t0 = performance.now();
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "--config",
+            DENO_CONFIG,
+            ...flags,
+            `${ROOT}cli/main.ts`,
+            "--config",
+            cfgPath,
+            ...args,
+          ],
+          stdout: "null",
+          stderr: "null",
+        }).output();
+        if (out.code !== 0) throw new Error(`zester ${args.join(" ")} exited ${out.code}`);
+        xs.push(performance.now() - t0);
+      }
+      return Math.round(median(xs));
+    };
+    return {
+      help_ms: await time(["--help"]),
+      ping_one_peel_ms: await time([fleet.ids[0]!, "test.ping"]),
+      runs,
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}

@@ -1,0 +1,44 @@
+/** The fleet simulator that the benchmarks and many-peel tests use. */
+import assert from "node:assert/strict";
+import { MasterConfig, parseConfig } from "../../lib/config/mod.ts";
+import { Logger } from "../../lib/log/mod.ts";
+import { Master } from "../../master/master.ts";
+import { startFleet } from "../../bench/fleet.ts";
+import { floorFanout, zesterFanout } from "../../bench/ping_fanout.ts";
+import { median } from "../../bench/stats.ts";
+import { client, closeClient, startNatsServer } from "../harness/mod.ts";
+
+Deno.test("fleet - simulated peels answer jobs and the floor; none is lost", async () => {
+  await using ns = await startNatsServer();
+  const master = await Master.start(
+    parseConfig(`nats_url: ${ns.url}\n`, "master.yaml", MasterConfig),
+    new Logger({ level: "error", sink: () => {} }),
+  );
+  const nc = await client(ns.url);
+  try {
+    await using fleet = await startFleet({
+      natsUrl: ns.url,
+      peels: 60,
+      prefix: "sim-",
+      processes: 2,
+    });
+    assert.equal(fleet.ids.length, 60);
+    assert.equal(fleet.ids[0], "sim-00000");
+    assert.equal(fleet.pids.length, 2);
+    const z = await zesterFanout(nc, "sim-*", 60);
+    assert.equal(z.lost, 0);
+    assert.ok(z.ms > 0);
+    const f = await floorFanout(nc, fleet.ids);
+    assert.ok(f > 0);
+    assert.equal(master.index.size, 60, "every simulated peel sent its facts");
+  } finally {
+    await closeClient(nc);
+    await master.stop();
+  }
+});
+
+Deno.test("bench - median", () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 2, 3]), 2.5);
+  assert.ok(Number.isNaN(median([])));
+});
