@@ -16,7 +16,7 @@ import {
 } from "../lib/bus/mod.ts";
 import { CliConfig, cliPermissionFlags, parseConfig } from "../lib/config/mod.ts";
 import { runJob } from "../cli/commands/run.ts";
-import { DENO_CONFIG, startMaster, startPeel, writeDevLauncher } from "../deploy/dev/fleet.ts";
+import { DENO_CONFIG, startMaster, startPeel } from "../deploy/dev/fleet.ts";
 import { startFleet } from "./fleet.ts";
 import { FACTS_DONE, FACTS_TRIGGER } from "./fleet_worker.ts";
 import { simulatedFacts } from "./sim_facts.ts";
@@ -135,9 +135,8 @@ export async function masterRss(natsUrl: string, peels = 10_000) {
 export async function peelIdleRss(natsUrl: string) {
   const dir = await Deno.makeTempDir({ prefix: "zester-bench-peel-" });
   try {
-    const launcher = await writeDevLauncher(`${dir}/zester-broker`);
-    await using peel = await startPeel(`${dir}/peels`, natsUrl, "rss-peel", launcher, {
-      broker: { launcher, idle_timeout: "500ms" },
+    await using peel = await startPeel(`${dir}/peels`, natsUrl, "rss-peel", {
+      broker: { idle_timeout: "500ms" },
     });
     await new Promise((r) => setTimeout(r, 3_000));
     const children = await new Deno.Command("pgrep", { args: ["-P", String(peel.pid)] }).output();

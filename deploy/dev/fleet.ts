@@ -155,37 +155,64 @@ export async function startMaster(
   return d;
 }
 
-/** Write a broker launcher for this checkout at `path` (a root-owned script in production). */
-export async function writeDevLauncher(path: string): Promise<string> {
-  await writeBrokerLauncher({ path, ...defaultBrokerPaths() });
+/**
+ * Write a broker launcher for this checkout at `path` (a root-owned script in production) whose
+ * broker reads its policy from `policyPath`.
+ */
+export async function writeDevLauncher(path: string, policyPath: string): Promise<string> {
+  await writeBrokerLauncher({ path, policyPath, ...defaultBrokerPaths() });
   return path;
 }
 
-/** Start a peel `id` whose config, data dir and custom facts live under `dir`. */
+/**
+ * The broker section a development peel gets: shell commands allowed, files under
+ * `<base>/files` readable and writable, the audit log beside the config, all else denied.
+ */
+export function devBrokerPolicy(base: string): Record<string, unknown> {
+  return {
+    launcher: `${base}/zester-broker`,
+    idle_timeout: "30s",
+    audit_log: `${base}/broker-audit.log`,
+    cmd_run: "allow",
+    read_paths: [`${base}/files`],
+    write_paths: [`${base}/files`],
+  };
+}
+
+/**
+ * Start a peel `id` whose config, data dir, custom facts, broker launcher and audit log live
+ * under `<dir>/<id>`. `broker` entries replace those of {@linkcode devBrokerPolicy}.
+ */
 export async function startPeel(
   dir: string,
   natsUrl: string,
   id: string,
-  launcher: string,
-  extra: Record<string, unknown> = {},
+  opts: {
+    broker?: Record<string, unknown>;
+    extra?: Record<string, unknown>;
+    /** Deno flags besides the permissions (tests preload a probe with `--preload`). */
+    denoFlags?: string[];
+  } = {},
 ): Promise<Daemon> {
   const base = `${dir}/${id}`;
-  await Deno.mkdir(base, { recursive: true });
+  await Deno.mkdir(`${base}/files`, { recursive: true });
   const configPath = `${base}/peel.yaml`;
+  const broker = { ...devBrokerPolicy(base), ...opts.broker };
   const raw = {
     id,
     nats_url: natsUrl,
     data_dir: `${base}/data`,
     facts_file: `${base}/facts.yaml`,
-    broker: { launcher },
-    ...extra,
+    broker,
+    ...opts.extra,
   };
+  await writeDevLauncher(String(broker.launcher), configPath);
   await writeYaml(configPath, raw);
   const cfg = parseConfig(stringify(raw), configPath, PeelConfig);
   const d = spawnDaemon(
     `peel ${id}`,
     `${ROOT}/peel/main.ts`,
-    peelPermissionFlags(cfg, configPath),
+    [...peelPermissionFlags(cfg, configPath), ...(opts.denoFlags ?? [])],
     configPath,
   );
   await d.waitFor(/"peel ready"/);

@@ -8,7 +8,7 @@
  */
 import { stringify } from "yaml";
 import { CliConfig, cliPermissionFlags, parseConfig } from "../../lib/config/mod.ts";
-import { type Daemon, DENO_CONFIG, startMaster, startPeel, writeDevLauncher } from "./fleet.ts";
+import { type Daemon, DENO_CONFIG, startMaster, startPeel } from "./fleet.ts";
 import { type NatsServer, startNatsServer } from "./nats_server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -82,13 +82,12 @@ async function main(): Promise<void> {
     console.log(`zester-master pid ${master.pid}: deno run ${master.flags.join(" ")}`);
 
     banner("Starting three sandboxed peels");
-    const launcher = await writeDevLauncher(`${dir}/zester-broker`);
     for (const p of PEELS) {
       await Deno.mkdir(`${dir}/peels/${p.id}`, { recursive: true });
       await Deno.writeTextFile(`${dir}/peels/${p.id}/facts.yaml`, stringify(p.facts));
     }
     const peels = await Promise.all(
-      PEELS.map((p) => startPeel(`${dir}/peels`, nats!.url, p.id, launcher)),
+      PEELS.map((p) => startPeel(`${dir}/peels`, nats!.url, p.id)),
     );
     daemons.push(...peels);
     for (const p of peels) console.log(`zester-${p.name} pid ${p.pid}`);

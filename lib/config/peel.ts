@@ -10,6 +10,38 @@ import { duration, logKeys, natsKeys } from "./nats.ts";
 /** Default path of the peel's config file. */
 export const PEEL_CONFIG_PATH = "/etc/zester/peel.yaml";
 
+const absolutePath = s.string({ pattern: /^\//, expected: "an absolute path" });
+
+/**
+ * The `broker:` section: how the peel starts its broker, and the policy the broker enforces.
+ * Everything is denied unless listed here. The broker reads this section itself, from the
+ * root-owned file, never from the peel.
+ */
+export const BrokerSection = s.object({
+  launcher: s.optional(absolutePath, "/usr/lib/zester/zester-broker"),
+  idle_timeout: s.optional(duration(), 30_000),
+  audit_log: s.optional(absolutePath, "/var/log/zester/broker-audit.log"),
+  read_paths: s.optional(s.array(absolutePath), []),
+  write_paths: s.optional(s.array(absolutePath), []),
+  exec: s.optional(s.array(absolutePath), []),
+  cmd_run: s.optional(s.literal("allow", "deny"), "deny"),
+  packages: s.optional(s.array(s.literal("apt", "dnf", "yum")), []),
+  run_as: s.optional(
+    s.array(s.string({ pattern: /^[a-z_][a-z0-9_-]*\$?$/, expected: "a user name" })),
+    [],
+  ),
+  env_allow: s.optional(
+    s.array(s.string({ pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, expected: "a variable name" })),
+    [],
+  ),
+  max_output: s.optional(s.int({ min: 1024, max: 64 * 1024 * 1024 }), 1024 * 1024),
+});
+/** A validated `broker:` section. */
+export type BrokerSection = s.Infer<typeof BrokerSection>;
+
+/** The `broker:` section when peel.yaml has none: the launcher, and a policy that denies all. */
+export const BROKER_DEFAULTS: BrokerSection = BrokerSection.parse({});
+
 /** Validator for `peel.yaml`. Unknown keys are errors. */
 export const PeelConfig = s.object({
   id: s.string({
@@ -21,13 +53,7 @@ export const PeelConfig = s.object({
   data_dir: s.optional(s.string(), "/var/lib/zester/peel"),
   facts_file: s.optional(s.string(), "/etc/zester/facts"),
   facts_interval: s.optional(duration(), 300_000),
-  broker: s.optional(
-    s.object({
-      launcher: s.optional(s.string(), "/usr/lib/zester/zester-broker"),
-      idle_timeout: s.optional(duration(), 30_000),
-    }),
-    { launcher: "/usr/lib/zester/zester-broker", idle_timeout: 30_000 },
-  ),
+  broker: s.optional(BrokerSection, BROKER_DEFAULTS),
 });
 /** A validated peel config. */
 export type PeelConfig = s.Infer<typeof PeelConfig>;

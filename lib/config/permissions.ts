@@ -118,5 +118,12 @@ export function cliPermissionFlags(cfg: CliConfig, configPath: string): string[]
  * read, write and run, never reach the network; the policy it reads limits what it does.
  */
 export function brokerPermissionFlags(): string[] {
-  return ["--no-prompt", "--allow-read", "--allow-write", "--allow-run", "--allow-env"];
+  return [
+    "--no-prompt",
+    "--allow-read",
+    "--allow-write",
+    "--allow-run",
+    "--allow-env",
+    "--allow-sys=uid,gid",
+  ];
 }

@@ -1,7 +1,7 @@
 /**
  * The broker's launcher: the one program the peel may run. In production it is the compiled
  * `zester-broker` binary; from a checkout it is this script, owned by root, which wipes the
- * environment and starts the broker with fixed Deno flags. Whatever the peel passes lands after
+ * environment, names the policy file, and starts the broker with fixed Deno flags. Whatever the peel passes lands after
  * the script name, as program arguments, never as Deno flags.
  * @module
  */
@@ -26,9 +26,11 @@ export function brokerLauncherScript(opts: {
   brokerMain: string;
   home: string;
   denoDir?: string;
+  policyPath: string;
 }): string {
   const env = [
     "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+    `ZESTER_BROKER_POLICY=${quote(opts.policyPath)}`,
     `HOME=${quote(opts.home)}`,
     ...(opts.denoDir ? [`DENO_DIR=${quote(opts.denoDir)}`] : []),
     "NO_COLOR=1",
@@ -48,6 +50,7 @@ export async function writeBrokerLauncher(opts: {
   path: string;
   configPath: string;
   brokerMain: string;
+  policyPath: string;
   denoPath?: string;
 }): Promise<void> {
   const text = brokerLauncherScript({
@@ -56,6 +59,7 @@ export async function writeBrokerLauncher(opts: {
     brokerMain: opts.brokerMain,
     home: Deno.env.get("HOME") ?? "/root",
     denoDir: Deno.env.get("DENO_DIR"),
+    policyPath: opts.policyPath,
   });
   await Deno.writeTextFile(opts.path, text, { mode: 0o755 });
   await Deno.chmod(opts.path, 0o755);

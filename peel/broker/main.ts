@@ -5,10 +5,13 @@
  * stdin closes, after in-flight operations finish.
  * @module
  */
+import { BROKER_DEFAULTS } from "../../lib/config/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { SchemaError } from "../../lib/schema/mod.ts";
 import type { CodecError } from "../../lib/bus/codec.ts";
 import { OpError, OPS } from "./ops/mod.ts";
+import { AuditLog, summarize } from "./audit.ts";
+import { Policy, policyPath } from "./policy.ts";
 import {
   BrokerRequest,
   type BrokerResponse,
@@ -24,6 +27,13 @@ const out = Deno.stdout.writable.getWriter();
 let writing = Promise.resolve();
 const inflight = new Map<number, AbortController>();
 const running = new Set<Promise<void>>();
+/** Operations that need no policy entry. */
+const UNPOLICED = new Set(["ping", "sysinfo"]);
+/** A deny-all policy for the unpoliced operations when the real one cannot be loaded. */
+const EMPTY = BROKER_DEFAULTS;
+let policy: Policy | undefined;
+let policyError = "";
+let audit: AuditLog | undefined;
 
 function send(res: BrokerResponse): Promise<void> {
   writing = writing.then(() => out.write(encodeFrame(res))).catch((e) => {
@@ -43,13 +53,32 @@ async function handle(req: BrokerRequest): Promise<void> {
     await send({ id: req.id, ok: true, result: { canceled: inflight.has(target) } });
     return;
   }
+  const t0 = performance.now();
+  const record = (decision: "allow" | "deny" | "error", code?: string, reason?: string) =>
+    audit?.write({
+      time: new Date().toISOString(),
+      jid: req.jid,
+      op: req.op,
+      args: summarize(req.op, req.args),
+      decision,
+      code,
+      reason,
+      duration_ms: Math.round((performance.now() - t0) * 1000) / 1000,
+    });
+  const refuse = async (code: ErrorCode, message: string) => {
+    record(code === "denied" ? "deny" : "error", code, message);
+    await fail(req.id, code, message);
+  };
   const op = OPS.get(req.op);
-  if (!op) return await fail(req.id, "unknown_op", `Unknown operation "${req.op}"`);
+  if (!op) return await refuse("unknown_op", `Unknown operation "${req.op}"`);
+  if (!policy && !UNPOLICED.has(req.op)) {
+    return await refuse("denied", `Denied: no usable policy (${policyError})`);
+  }
   let args: unknown;
   try {
     args = op.args.parse(req.args, "args");
   } catch (e) {
-    return await fail(req.id, "bad_request", (e as Error).message);
+    return await refuse("bad_request", (e as Error).message);
   }
   const ac = new AbortController();
   inflight.set(req.id, ac);
@@ -60,21 +89,17 @@ async function handle(req: BrokerRequest): Promise<void> {
       ),
     req.timeout_ms + 1_000, // Ops with their own timeout (run) report it themselves first.
   );
-  const t0 = performance.now();
   try {
     const aborted = new Promise<never>((_, reject) => {
       ac.signal.addEventListener("abort", () => reject(ac.signal.reason), { once: true });
     });
-    const result = await Promise.race([
-      op.run(args, { signal: ac.signal, jid: req.jid, log }),
-      aborted,
-    ]);
+    const ctx = { signal: ac.signal, jid: req.jid, log, policy: policy ?? new Policy(EMPTY, "") };
+    const result = await Promise.race([op.run(args, ctx), aborted]);
+    record("allow");
     await send({ id: req.id, ok: true, result });
-    log.debug("op done", { op: req.op, jid: req.jid, duration_ms: performance.now() - t0 });
   } catch (e) {
     const code: ErrorCode = e instanceof OpError ? e.code : "failed";
-    log.info("op failed", { op: req.op, jid: req.jid, code, error: e });
-    await fail(req.id, code, (e as Error).message ?? String(e));
+    await refuse(code, (e as Error).message ?? String(e));
   } finally {
     clearTimeout(timer);
     inflight.delete(req.id);
@@ -102,6 +127,15 @@ function onFrame(body: Uint8Array): void {
 }
 
 async function main(): Promise<number> {
+  const file = policyPath();
+  try {
+    policy = await Policy.load(file);
+    audit = new AuditLog(policy.section.audit_log);
+  } catch (e) {
+    policyError = (e as Error).message;
+    log.error("no usable policy: every policed operation is denied", { file, error: policyError });
+    audit = new AuditLog(BROKER_DEFAULTS.audit_log);
+  }
   let code = 0;
   try {
     for await (const body of readFrames(Deno.stdin.readable)) onFrame(body);
@@ -113,6 +147,7 @@ async function main(): Promise<number> {
   }
   await Promise.all([...running]);
   await writing;
+  audit?.close();
   return code;
 }
 

@@ -13,7 +13,6 @@ import {
   startPeel,
   tempDir,
   waitForPeels,
-  writeDevLauncher,
 } from "../harness/mod.ts";
 
 const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
@@ -37,13 +36,12 @@ Deno.test("cli - run, formats, exit status, job list and show", async (t) => {
     parseConfig(`nats_url: ${ns.url}\n`, "master.yaml", MasterConfig),
     new Logger({ level: "error", sink: () => {} }),
   );
-  const launcher = await writeDevLauncher(`${dir.path}/zester-broker`);
   const peels: Daemon[] = [];
   const nc = await client(ns.url);
   const cfg = `${dir.path}/cli.yaml`;
   try {
     for (const id of ["web-01", "web-02"]) {
-      peels.push(await startPeel(`${dir.path}/peels`, ns.url, id, launcher));
+      peels.push(await startPeel(`${dir.path}/peels`, ns.url, id));
     }
     await waitForPeels(nc, ["web-01", "web-02"]);
 

@@ -9,6 +9,7 @@ export { freePort, type NatsServer, startNatsServer } from "../../deploy/dev/nat
 export {
   type Daemon,
   DENO_CONFIG,
+  devBrokerPolicy,
   spawnDaemon,
   startMaster,
   startPeel,

@@ -17,7 +17,6 @@ import {
   startPeel,
   tempDir,
   waitForPeels,
-  writeDevLauncher,
 } from "../harness/mod.ts";
 
 async function dispatch(
@@ -50,14 +49,13 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
     parseConfig(`nats_url: ${ns.url}\nid: master-test\n`, "master.yaml", MasterConfig),
     log,
   );
-  const launcher = await writeDevLauncher(`${dir.path}/zester-broker`);
   const peels: Daemon[] = [];
   const nc = await client(ns.url);
   try {
     await Deno.mkdir(`${dir.path}/peels/db-01`, { recursive: true });
     await Deno.writeTextFile(`${dir.path}/peels/db-01/facts.yaml`, "role: db\nrack: 7\n");
     for (const id of ["web-01", "web-02", "db-01"]) {
-      peels.push(await startPeel(`${dir.path}/peels`, ns.url, id, launcher));
+      peels.push(await startPeel(`${dir.path}/peels`, ns.url, id));
     }
     await waitForPeels(nc, ["web-01", "web-02", "db-01"]);
 

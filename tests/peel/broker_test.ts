@@ -4,16 +4,35 @@ import { BrokerClient, BrokerError, encodeFrame, readFrames } from "../../peel/b
 import type { RunResult } from "../../peel/broker/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { decode } from "../../lib/bus/mod.ts";
-import { tempDir, writeDevLauncher } from "../harness/mod.ts";
+import { devBrokerPolicy, tempDir, writeDevLauncher, writeYaml } from "../harness/mod.ts";
+
+/** Write a peel.yaml whose broker section is the dev policy plus `broker`, and its launcher. */
+async function setup(base: string, broker: Record<string, unknown> = {}): Promise<string> {
+  await Deno.mkdir(`${base}/files`, { recursive: true });
+  const policy = {
+    ...devBrokerPolicy(base),
+    exec: [
+      "/usr/bin/env",
+      "/usr/bin/cat",
+      "/usr/bin/sleep",
+      "/usr/bin/true",
+      "/usr/bin/id",
+      "/no/such/program",
+    ],
+    ...broker,
+  };
+  await writeYaml(`${base}/peel.yaml`, { id: "test-peel", broker: policy });
+  return await writeDevLauncher(`${base}/zester-broker`, `${base}/peel.yaml`);
+}
 
 const quiet = new Logger({ level: "error", sink: () => {} });
 
 async function withClient(
-  fn: (c: BrokerClient, launcher: string) => Promise<void>,
-  opts: { idleTimeoutMs?: number; args?: string[] } = {},
+  fn: (c: BrokerClient, base: string) => Promise<void>,
+  opts: { idleTimeoutMs?: number; args?: string[]; broker?: Record<string, unknown> } = {},
 ): Promise<void> {
   await using dir = await tempDir();
-  const launcher = await writeDevLauncher(`${dir.path}/zester-broker`);
+  const launcher = await setup(dir.path, opts.broker);
   const c = new BrokerClient({
     launcher,
     idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
@@ -21,7 +40,7 @@ async function withClient(
     log: quiet,
   });
   try {
-    await fn(c, launcher);
+    await fn(c, dir.path);
   } finally {
     await c.close();
   }
@@ -50,7 +69,10 @@ Deno.test("broker - run returns stdout, stderr and exit code", async () => {
     assert.equal(r.stdout, "out\n");
     assert.equal(r.stderr, "err\n");
     assert.equal(r.timed_out, false);
-    const cat = await c.request("run", { argv: ["cat"], stdin: "fed through stdin" }) as RunResult;
+    const cat = await c.request("run", {
+      argv: ["/usr/bin/cat"],
+      stdin: "fed through stdin",
+    }) as RunResult;
     assert.equal(cat.stdout, "fed through stdin");
   });
 });
@@ -59,16 +81,22 @@ Deno.test("broker - child environment is built, not inherited; LD_* refused", as
   Deno.env.set("ZESTER_TEST_SECRET", "leaked");
   try {
     await withClient(async (c) => {
-      const r = await c.request("run", { argv: ["env"], env: { GREETING: "hi" } }) as RunResult;
+      const r = await c.request("run", {
+        argv: ["/usr/bin/env"],
+        env: { GREETING: "hi" },
+      }) as RunResult;
       assert.match(r.stdout, /^GREETING=hi$/m);
       assert.match(r.stdout, /^PATH=/m);
       assert.doesNotMatch(r.stdout, /ZESTER_TEST_SECRET/);
       await rejectsWith(
-        c.request("run", { argv: ["true"], env: { LD_PRELOAD: "/tmp/evil.so" } }),
+        c.request("run", { argv: ["/usr/bin/true"], env: { LD_PRELOAD: "/tmp/evil.so" } }),
         "denied",
-        /"LD_PRELOAD" is not allowed/,
+        /environment variable "LD_PRELOAD" is not allowed/,
       );
-      await rejectsWith(c.request("run", { argv: ["true"], env: { "A=B": "x" } }), "bad_request");
+      await rejectsWith(
+        c.request("run", { argv: ["/usr/bin/true"], env: { "A=B": "x" } }),
+        "bad_request",
+      );
     });
   } finally {
     Deno.env.delete("ZESTER_TEST_SECRET");
@@ -93,7 +121,7 @@ Deno.test("broker - a timeout kills the command and everything it started", asyn
 Deno.test("broker - cancel through an AbortSignal", async () => {
   await withClient(async (c) => {
     const ac = new AbortController();
-    const p = c.request("run", { argv: ["sleep", "27.1828"] }, { signal: ac.signal });
+    const p = c.request("run", { argv: ["/usr/bin/sleep", "27.1828"] }, { signal: ac.signal });
     setTimeout(() => ac.abort(), 200);
     await rejectsWith(p, "canceled");
     await new Promise((res) => setTimeout(res, 300));
@@ -116,7 +144,7 @@ Deno.test("broker - unknown op and bad arguments are typed errors", async () => 
 Deno.test("broker - a killed broker fails in-flight requests and the next one starts a new broker", async () => {
   await withClient(async (c) => {
     const first = await c.request("ping", {}) as { pid: number };
-    const p = c.request("run", { argv: ["sleep", "5"] });
+    const p = c.request("run", { argv: ["/usr/bin/sleep", "5"] });
     await new Promise((res) => setTimeout(res, 200));
     Deno.kill(c.pid!, "SIGKILL");
     await rejectsWith(p, "broker_crashed", /killed by SIGKILL/);
@@ -146,7 +174,7 @@ Deno.test("broker - arguments from the peel never become Deno flags", async () =
 
 Deno.test("broker - garbage on stdin gets error frames and the broker keeps answering", async () => {
   await using dir = await tempDir();
-  const launcher = await writeDevLauncher(`${dir.path}/zester-broker`);
+  const launcher = await setup(dir.path);
   const child = new Deno.Command(launcher, { stdin: "piped", stdout: "piped", stderr: "null" })
     .spawn();
   const w = child.stdin.getWriter();

@@ -6,6 +6,17 @@ import * as s from "../../../lib/schema/mod.ts";
 import { defineOp, type Op } from "./op.ts";
 import { runOp } from "./run.ts";
 import { sysinfoOp } from "./sysinfo.ts";
+import {
+  chmodOp,
+  chownOp,
+  mkdirOp,
+  readOp,
+  removeOp,
+  renameOp,
+  statOp,
+  symlinkOp,
+  writeOp,
+} from "./file.ts";
 
 export * from "./op.ts";
 export { childEnv, type RunResult } from "./run.ts";
@@ -21,9 +32,21 @@ const pingOp = defineOp({
     }),
 });
 
-/** Every operation. */
+/**
+ * Every operation: the closed set the broker performs. `ping` and `sysinfo` (a fixed read of
+ * `/proc/cpuinfo` and `df` for facts) need no policy entry; all others are checked.
+ */
 export const OPS: ReadonlyMap<string, Op<unknown>> = new Map([
   ["ping", pingOp],
   ["run", runOp],
   ["sysinfo", sysinfoOp],
+  ["stat", statOp],
+  ["read", readOp],
+  ["write", writeOp],
+  ["chmod", chmodOp],
+  ["chown", chownOp],
+  ["mkdir", mkdirOp],
+  ["remove", removeOp],
+  ["symlink", symlinkOp],
+  ["rename", renameOp],
 ]);

@@ -5,6 +5,7 @@
 import type { Logger } from "../../../lib/log/mod.ts";
 import type { Schema } from "../../../lib/schema/mod.ts";
 import type { ErrorCode } from "../protocol.ts";
+import type { Policy } from "../policy.ts";
 
 /** What a handler gets besides its arguments. */
 export interface OpContext {
@@ -14,6 +15,8 @@ export interface OpContext {
   jid?: string;
   /** The broker's logger. */
   log: Logger;
+  /** The policy every operation is checked against. */
+  policy: Policy;
 }
 
 /** One broker operation. */

@@ -1,10 +1,11 @@
 /**
- * `run`: run an argv with a clean environment, optional cwd and stdin, a timeout, and capped
- * output. The child leads its own process group (through `setsid`), so a timeout or cancel kills
+ * `run`: run an argv the policy allows, as an allowed user, with a clean environment, optional
+ * cwd and stdin, a timeout, and capped output. The child leads its own process group (through `setsid`), so a timeout or cancel kills
  * it and everything it started.
  * @module
  */
 import * as s from "../../../lib/schema/mod.ts";
+import { user } from "./accounts.ts";
 import { defineOp, OpError } from "./op.ts";
 
 /** PATH given to every child. */
@@ -12,8 +13,7 @@ export const CHILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 const SETSID = "/usr/bin/setsid";
 const DEFAULT_MAX_OUTPUT = 1024 * 1024;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Variables that change how every program loads; refused from jobs. */
-const DANGEROUS_ENV = /^(LD_|DYLD_)/;
+const SETPRIV = "/usr/bin/setpriv";
 
 /** Arguments of `run`. */
 export const RunArgs = s.object({
@@ -22,6 +22,7 @@ export const RunArgs = s.object({
   cwd: s.optional(s.string({ minLength: 1 })),
   stdin: s.optional(s.string()),
   timeout_ms: s.optional(s.int({ min: 1 })),
+  user: s.optional(s.string({ pattern: /^[a-z_][a-z0-9_-]*\$?$/, expected: "a user name" })),
   max_output: s.optional(s.int({ min: 0 }), DEFAULT_MAX_OUTPUT),
 });
 
@@ -35,14 +36,14 @@ export interface RunResult {
   truncated: boolean;
 }
 
-/** Build the child's environment: a fixed base plus the job's variables, checked. */
+/**
+ * Build the child's environment: a fixed base plus the job's variables. Nothing is inherited
+ * from the broker; loader variables (`LD_*`) pass only where the policy names them.
+ */
 export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
   for (const name of Object.keys(extra)) {
     if (!ENV_NAME.test(name)) {
       throw new OpError("bad_request", `Invalid environment variable name "${name}"`);
-    }
-    if (DANGEROUS_ENV.test(name)) {
-      throw new OpError("denied", `Environment variable "${name}" is not allowed`);
     }
   }
   return { PATH: CHILD_PATH, LANG: "C.UTF-8", ...extra };
@@ -79,12 +80,28 @@ export const runOp = defineOp({
   args: RunArgs,
   async run(args, ctx) {
     if (args.argv.length === 0) throw new OpError("bad_request", "run needs a non-empty argv");
+    ctx.policy.exec(args.argv, args.user, Object.keys(args.env ?? {}));
     const env = childEnv(args.env);
+    const maxOutput = Math.min(args.max_output, ctx.policy.section.max_output);
+    // setsid makes the child a group leader (so a kill reaches its children); setpriv drops to
+    // the requested user with that user's groups.
+    let argv = args.argv;
+    if (args.user !== undefined) {
+      const account = await user(args.user);
+      argv = [
+        SETPRIV,
+        `--reuid=${account.uid}`,
+        `--regid=${account.gid}`,
+        "--init-groups",
+        "--",
+        ...argv,
+      ];
+    }
     const t0 = performance.now();
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(SETSID, {
-        args: args.argv,
+        args: argv,
         cwd: args.cwd,
         env,
         clearEnv: true,
@@ -116,8 +133,8 @@ export const runOp = defineOp({
         await w.close().catch(() => {});
       }
       const [out, err, status] = await Promise.all([
-        readCapped(child.stdout, args.max_output),
-        readCapped(child.stderr, args.max_output),
+        readCapped(child.stdout, maxOutput),
+        readCapped(child.stderr, maxOutput),
         child.status,
       ]);
       if (ctx.signal.aborted) throw ctx.signal.reason;
