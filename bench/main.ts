@@ -7,11 +7,26 @@
 import { closeBus, connectBus } from "../lib/bus/mod.ts";
 import { startMaster } from "../deploy/dev/fleet.ts";
 import { startNatsServer } from "../deploy/dev/nats_server.ts";
-import { cliStartup, factsIngest, jobRate, masterRss, peelIdleRss } from "./measures.ts";
+import {
+  brokerOverhead,
+  cliStartup,
+  factsIngest,
+  jobRate,
+  masterRss,
+  peelIdleRss,
+} from "./measures.ts";
 import { pingFanout } from "./ping_fanout.ts";
 import { machine, writeReport } from "./report.ts";
 
-const NAMES = ["ping_fanout", "job_rate", "facts_ingest", "master_rss", "peel_rss", "cli_startup"];
+const NAMES = [
+  "ping_fanout",
+  "job_rate",
+  "facts_ingest",
+  "master_rss",
+  "peel_rss",
+  "broker",
+  "cli_startup",
+];
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -48,6 +63,7 @@ async function main(args: string[]): Promise<number> {
           results[name] = await factsIngest(nc, ns.url, 2000, processes);
         } else if (name === "master_rss") results[name] = await masterRss(ns.url);
         else if (name === "peel_rss") results[name] = await peelIdleRss(ns.url);
+        else if (name === "broker") results[name] = await brokerOverhead(ns.url, nc);
         else if (name === "cli_startup") results[name] = await cliStartup(ns.url);
         console.error(`bench: ${name} ${JSON.stringify(results[name])}`);
       }

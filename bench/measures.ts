@@ -16,7 +16,17 @@ import {
 } from "../lib/bus/mod.ts";
 import { CliConfig, cliPermissionFlags, parseConfig } from "../lib/config/mod.ts";
 import { runJob } from "../cli/commands/run.ts";
-import { DENO_CONFIG, startMaster, startPeel } from "../deploy/dev/fleet.ts";
+import {
+  DENO_CONFIG,
+  devBrokerPolicy,
+  startMaster,
+  startPeel,
+  waitForPeels,
+  writeDevLauncher,
+  writeYaml,
+} from "../deploy/dev/fleet.ts";
+import { BrokerClient } from "../peel/broker/mod.ts";
+import { Logger } from "../lib/log/mod.ts";
 import { startFleet } from "./fleet.ts";
 import { FACTS_DONE, FACTS_TRIGGER } from "./fleet_worker.ts";
 import { simulatedFacts } from "./sim_facts.ts";
@@ -183,6 +193,69 @@ export async function cliStartup(natsUrl: string, runs = 5) {
       help_ms: await time(["--help"]),
       ping_one_peel_ms: await time([fleet.ids[0]!, "test.ping"]),
       runs,
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * The broker's cost: peel + broker RSS while a brokered command runs, and the latency a
+ * brokered `run /usr/bin/true` adds over spawning it directly from Deno, median of `n`.
+ */
+export async function brokerOverhead(natsUrl: string, nc: NatsConnection, n = 200) {
+  const dir = await Deno.makeTempDir({ prefix: "zester-bench-broker-" });
+  try {
+    await Deno.mkdir(`${dir}/b/files`, { recursive: true });
+    await writeYaml(`${dir}/b/peel.yaml`, {
+      id: "bench",
+      broker: { ...devBrokerPolicy(`${dir}/b`), exec: ["/usr/bin/true"] },
+    });
+    const launcher = await writeDevLauncher(`${dir}/b/zester-broker`, `${dir}/b/peel.yaml`);
+    const client = new BrokerClient({
+      launcher,
+      idleTimeoutMs: 60_000,
+      log: new Logger({ level: "error", sink: () => {} }),
+    });
+    const brokered: number[] = [];
+    const direct: number[] = [];
+    try {
+      for (let i = 0; i < 10; i++) await client.request("run", { argv: ["/usr/bin/true"] });
+      for (let i = 0; i < n; i++) {
+        let t0 = performance.now();
+        await client.request("run", { argv: ["/usr/bin/true"] });
+        brokered.push(performance.now() - t0);
+        t0 = performance.now();
+        await new Deno.Command("/usr/bin/true").output();
+        direct.push(performance.now() - t0);
+      }
+    } finally {
+      await client.close();
+    }
+    await using peel = await startPeel(`${dir}/peels`, natsUrl, "rss-busy");
+    await waitForPeels(nc, ["rss-busy"]);
+    const job = runJob(nc, {
+      tgt: "rss-busy",
+      tgtType: "glob",
+      fun: "cmd.run",
+      words: ["sleep 2"],
+      timeoutMs: 30_000,
+      format: "json",
+      user: "bench",
+    });
+    await new Promise((r) => setTimeout(r, 1_000));
+    const kids = new TextDecoder().decode(
+      (await new Deno.Command("pgrep", { args: ["-P", String(peel.pid)] }).output()).stdout,
+    ).trim().split("\n").filter(Boolean).map(Number);
+    let total = await rssBytes(peel.pid);
+    for (const k of kids) total += await rssBytes(k);
+    await job;
+    return {
+      runs: n,
+      brokered_true_ms: r2(median(brokered)),
+      direct_true_ms: r2(median(direct)),
+      added_ms: r2(median(brokered) - median(direct)),
+      peel_plus_broker_rss_mib: mib(total),
     };
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -13,6 +13,8 @@ import {
   peelPermissionFlags,
 } from "../../lib/config/mod.ts";
 import { defaultBrokerPaths, writeBrokerLauncher } from "../../peel/broker/mod.ts";
+import type { NatsConnection } from "nats";
+import { decode, encode, subjects } from "../../lib/bus/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 /** Absolute path of the project's `deno.json`. */
@@ -217,4 +219,23 @@ export async function startPeel(
   );
   await d.waitFor(/"peel ready"/);
   return d;
+}
+
+/** Wait until the masters resolve `*` to at least `ids` (their facts are indexed). */
+export async function waitForPeels(
+  nc: NatsConnection,
+  ids: string[],
+  timeoutMs = 20_000,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const r = decode(
+        (await nc.request(subjects.targetResolve, encode({ tgt: "*" }), { timeout: 2_000 })).data,
+      ) as { ok: boolean; ids?: string[] };
+      if (r.ok && ids.every((id) => r.ids?.includes(id))) return;
+    } catch { /* no master yet */ }
+    if (Date.now() > until) throw new Error(`peels ${ids.join(", ")} not indexed in time`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

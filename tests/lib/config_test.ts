@@ -116,3 +116,29 @@ Deno.test("config - peel permission flags grant only what the config names", asy
   );
   assert.ok(!flags.some((f) => f.startsWith("--allow-ffi")));
 });
+
+Deno.test("config - the shipped example peel.yaml is valid and denies shell commands", async () => {
+  const path = new URL("../../deploy/config/peel.yaml", import.meta.url).pathname;
+  const cfg = await loadConfig(path, PeelConfig);
+  assert.equal(cfg.broker.cmd_run, "deny");
+  assert.ok(cfg.broker.exec.includes("/usr/bin/systemctl"));
+  assert.deepEqual(cfg.broker.packages, ["apt"]);
+});
+
+Deno.test("config - the default broker policy denies everything", () => {
+  const cfg = parseConfig("id: a\n", "peel.yaml", PeelConfig);
+  assert.deepEqual(
+    [
+      cfg.broker.read_paths,
+      cfg.broker.write_paths,
+      cfg.broker.exec,
+      cfg.broker.cmd_run,
+      cfg.broker.run_as,
+    ],
+    [[], [], [], "deny", []],
+  );
+  assert.throws(
+    () => parseConfig("id: a\nbroker: {write_paths: [etc]}\n", "peel.yaml", PeelConfig),
+    /field "broker.write_paths\[0\]": expected an absolute path/,
+  );
+});

@@ -194,6 +194,33 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
       assert.equal(await readReturn(nc, jid, "db-01"), null);
     });
 
+    await t.step(
+      "a command the broker policy denies fails with the reason, and is audited",
+      async () => {
+        peels.push(
+          await startPeel(`${dir.path}/peels`, ns.url, "locked-01", {
+            broker: { cmd_run: "deny" },
+          }),
+        );
+        await waitForPeels(nc, ["locked-01"]);
+        const jid = ksuid();
+        assert.ok((await dispatch(nc, { jid, fun: "cmd.run", args: ["id"], tgt: "locked-01" })).ok);
+        await master.tracker.whenDone(jid);
+        const r = await readReturn(nc, jid, "locked-01");
+        assert.equal(r?.success, false);
+        assert.match(
+          r?.error ?? "",
+          /Denied by policy: shell commands \(cmd_run\) are not allowed/,
+        );
+        const audit = (await Deno.readTextFile(`${dir.path}/peels/locked-01/broker-audit.log`))
+          .trim().split("\n").map((l) => JSON.parse(l));
+        const entry = audit.find((a) => a.op === "run");
+        assert.equal(entry?.decision, "deny");
+        assert.equal(entry?.jid, jid);
+        assert.deepEqual(entry?.args.argv, ["/bin/sh", "-c", "id"]);
+      },
+    );
+
     await t.step("the master heartbeats with its active jobs", async () => {
       const kv = await nc.jetstream().views.kv(BUCKETS.masterHeartbeat.name, { bindOnly: true });
       const e = await kv.get("master-test");

@@ -1,0 +1,98 @@
+/**
+ * `deno task compile [--peel-config FILE] [--out DIR] [--print]`: builds `zester`,
+ * `zester-master`, `zester-peel` and `zester-broker` with `deno compile`, each with its
+ * permissions baked in: the `deno.json` sets for the default install paths, or, with
+ * `--peel-config`, the peel's flags derived from that config.
+ *
+ * `deno compile` needs its base binary, `denort`, which it downloads unless `DENORT_BIN` names
+ * one; this task refuses to start without it and says what to fetch.
+ * @module
+ */
+import {
+  brokerPermissionFlags,
+  loadConfig,
+  PeelConfig,
+  peelPermissionFlags,
+} from "../lib/config/mod.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+
+/** One binary to build. */
+export interface Target {
+  name: string;
+  entry: string;
+  flags: string[];
+}
+
+/** The four binaries and their baked-in permissions. */
+export async function targets(peelConfig?: string): Promise<Target[]> {
+  const peelFlags = peelConfig
+    ? peelPermissionFlags(await loadConfig(peelConfig, PeelConfig), peelConfig)
+    : ["-P=peel"];
+  return [
+    { name: "zester", entry: "cli/main.ts", flags: ["-P=cli"] },
+    { name: "zester-master", entry: "master/main.ts", flags: ["-P=master"] },
+    { name: "zester-peel", entry: "peel/main.ts", flags: peelFlags },
+    { name: "zester-broker", entry: "peel/broker/main.ts", flags: brokerPermissionFlags() },
+  ];
+}
+
+/** Why compiling cannot start, or undefined when `DENORT_BIN` names a file. */
+export function missingDenort(denort: string | undefined): string | undefined {
+  const asset = `denort-${Deno.build.target}.zip`;
+  const fetch = `Fetch ${asset} for Deno ${Deno.version.deno} from the Deno release ` +
+    `downloads on a machine that can reach them, unzip it here, and run ` +
+    `DENORT_BIN=/path/to/denort deno task compile`;
+  if (!denort) {
+    return `Cannot compile: deno compile needs its base binary "denort" and would download it; ` +
+      `set DENORT_BIN. ${fetch}`;
+  }
+  try {
+    if (!Deno.statSync(denort).isFile) {
+      return `Cannot compile: DENORT_BIN "${denort}" is not a file`;
+    }
+  } catch {
+    return `Cannot compile: DENORT_BIN "${denort}" does not exist. ${fetch}`;
+  }
+  return undefined;
+}
+
+async function main(args: string[]): Promise<number> {
+  const at = (flag: string) => {
+    const i = args.indexOf(flag);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const out = at("--out") ?? `${ROOT}/dist`;
+  const list = await targets(at("--peel-config"));
+  const commands = list.map((t) => [
+    "compile",
+    "--config",
+    `${ROOT}/deno.json`,
+    ...(t.flags.includes("--no-prompt") ? [] : ["--no-prompt"]),
+    ...t.flags,
+    "--output",
+    `${out}/${t.name}`,
+    `${ROOT}/${t.entry}`,
+  ]);
+  if (args.includes("--print")) {
+    for (const c of commands) console.log(["deno", ...c].join(" "));
+    return 0;
+  }
+  const problem = missingDenort(Deno.env.get("DENORT_BIN"));
+  if (problem) {
+    console.error(problem);
+    return 1;
+  }
+  await Deno.mkdir(out, { recursive: true });
+  for (const [i, c] of commands.entries()) {
+    const { code } = await new Deno.Command(Deno.execPath(), { args: c }).spawn().status;
+    if (code !== 0) {
+      console.error(`Cannot compile ${list[i]!.name}: deno compile exited with ${code}`);
+      return 1;
+    }
+  }
+  console.log(`Built ${list.map((t) => t.name).join(", ")} in ${out}`);
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
