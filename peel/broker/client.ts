@@ -7,24 +7,14 @@
  */
 import type { Logger } from "../../lib/log/mod.ts";
 import {
+  BrokerError,
   BrokerResponseSchema,
   decodeBody,
   encodeFrame,
-  type ErrorCode,
   readFrames,
 } from "./protocol.ts";
 
-/** A failed broker request, with the broker's error code. */
-export class BrokerError extends Error {
-  /** The wire error code. */
-  readonly code: ErrorCode;
-  /** Build the error. */
-  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "BrokerError";
-    this.code = code;
-  }
-}
+export { BrokerError } from "./protocol.ts";
 
 /** Options for {@linkcode BrokerClient}. */
 export interface BrokerClientOptions {

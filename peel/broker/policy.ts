@@ -119,7 +119,7 @@ export class Policy {
 
   /** Check a write of the entry `path` itself (a link is not followed); returns it resolved. */
   async writeLink(path: string): Promise<string> {
-    const p = await this.#checkEntry(path, this.section.write_paths, "write");
+    const p = await this.#check(path, this.section.write_paths, "write", false);
     for (const guarded of [this.file, this.section.audit_log]) {
       if (p === guarded) {
         throw new OpError("denied", `Denied by policy: "${path}" belongs to the broker`);
@@ -130,14 +130,24 @@ export class Policy {
 
   /** Check a read of the entry `path` itself (a link is not followed); returns it resolved. */
   async readLink(path: string): Promise<string> {
-    return await this.#checkEntry(
+    return await this.#check(
       path,
       this.section.read_paths.concat(this.section.write_paths),
       "read",
+      false,
     );
   }
 
-  async #checkEntry(path: string, allowed: readonly string[], what: string): Promise<string> {
+  /**
+   * Check `path` lexically, then resolved: through every symlink, or (for an entry such as a
+   * link to remove or create) through every symlink but the last component.
+   */
+  async #check(
+    path: string,
+    allowed: readonly string[],
+    what: string,
+    followLast = true,
+  ): Promise<string> {
     const norm = Policy.normalize(path);
     if (!within(norm, allowed)) {
       throw new OpError(
@@ -145,26 +155,9 @@ export class Policy {
         `Denied by policy: ${what} of "${path}" is outside the allowed paths`,
       );
     }
-    if (norm === "/") return norm;
-    const real = posix.join(await realish(posix.dirname(norm)), posix.basename(norm));
-    if (!within(real, allowed)) {
-      throw new OpError(
-        "denied",
-        `Denied by policy: ${what} of "${path}" resolves to "${real}", outside the allowed paths`,
-      );
-    }
-    return real;
-  }
-
-  async #check(path: string, allowed: readonly string[], what: string): Promise<string> {
-    const norm = Policy.normalize(path);
-    if (!within(norm, allowed)) {
-      throw new OpError(
-        "denied",
-        `Denied by policy: ${what} of "${path}" is outside the allowed paths`,
-      );
-    }
-    const real = await realish(norm);
+    const real = followLast || norm === "/"
+      ? await realish(norm)
+      : posix.join(await realish(posix.dirname(norm)), posix.basename(norm));
     if (!within(real, allowed)) {
       throw new OpError(
         "denied",

@@ -56,6 +56,18 @@ export const BrokerResponseSchema: s.Schema<BrokerResponse> = s.transform(
   },
 );
 
+/** A failed broker operation with its wire error code; the same class on both sides. */
+export class BrokerError extends Error {
+  /** The wire error code. */
+  readonly code: ErrorCode;
+  /** Build the error. */
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BrokerError";
+    this.code = code;
+  }
+}
+
 /** A stream that cannot be read as frames (a declared length over the limit). */
 export class FrameError extends SyntaxError {
   /** Build the error. */

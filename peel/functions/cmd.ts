@@ -3,17 +3,8 @@
  * broker runs the command, under its policy, and the peel only relays the result.
  * @module
  */
+import type { RunResult } from "../broker/mod.ts";
 import { ArgumentError, type ExecContext, type ExecFunction, stringArg } from "./context.ts";
-
-/** What the broker's `run` operation returns. */
-interface RunResult {
-  retcode: number;
-  stdout: string;
-  stderr: string;
-  duration_ms: number;
-  timed_out: boolean;
-  truncated: boolean;
-}
 
 function envArg(v: unknown): Record<string, string> | undefined {
   if (v === undefined) return undefined;

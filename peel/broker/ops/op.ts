@@ -4,7 +4,6 @@
  */
 import type { Logger } from "../../../lib/log/mod.ts";
 import type { Schema } from "../../../lib/schema/mod.ts";
-import type { ErrorCode } from "../protocol.ts";
 import type { Policy } from "../policy.ts";
 
 /** What a handler gets besides its arguments. */
@@ -28,16 +27,7 @@ export interface Op<A> {
 }
 
 /** A typed failure, sent back as `{ ok: false, error: { code, message } }`. */
-export class OpError extends Error {
-  /** The wire error code. */
-  readonly code: ErrorCode;
-  /** Build the error. */
-  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "OpError";
-    this.code = code;
-  }
-}
+export { BrokerError as OpError } from "../protocol.ts";
 
 /**
  * Define an operation with its argument type inferred from the validator. The result is erased
