@@ -14,11 +14,38 @@ import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typin
 import type { NatsConnection } from "nats";
 import { closeBus, connectBus } from "../lib/bus/mod.ts";
 import { cliBusOptions, parseDuration } from "../lib/config/mod.ts";
-import { MAX_TIMEOUT_MS, TARGET_TYPES, type TargetType } from "../lib/job/mod.ts";
+import { MAX_TIMEOUT_MS, type TargetType } from "../lib/job/mod.ts";
 import { loadCliConfig } from "./config.ts";
 import { listJobs, renderJobDetail, renderJobList, showJob } from "./commands/job.ts";
 import { exitCode, renderRun, runJob, summaryLine } from "./commands/run.ts";
+import { previewTarget, renderPreview } from "./commands/preview.ts";
 import { type Format, FORMATS } from "./output/mod.ts";
+
+/** The `tgt_type` chosen by Salt's single-matcher flags, or undefined to detect it. */
+function targetType(opts: {
+  pcre?: boolean;
+  list?: boolean;
+  grain?: boolean;
+  grainPcre?: boolean;
+  pillar?: boolean;
+  ipcidr?: boolean;
+  nodegroup?: boolean;
+  compound?: boolean;
+}): TargetType | undefined {
+  const chosen: [boolean | undefined, TargetType][] = [
+    [opts.pcre, "pcre"],
+    [opts.list, "list"],
+    [opts.grain, "grain"],
+    [opts.grainPcre, "grain_pcre"],
+    [opts.pillar, "pillar"],
+    [opts.ipcidr, "ipcidr"],
+    [opts.nodegroup, "nodegroup"],
+    [opts.compound, "compound"],
+  ];
+  const set = chosen.filter(([on]) => on).map(([, kind]) => kind);
+  if (set.length > 1) throw new UsageError(`choose one target type, not ${set.join(" and ")}`);
+  return set[0];
+}
 
 /** A failure the CLI reports as `zester: <message>` with exit status 2. */
 class UsageError extends Error {}
@@ -77,14 +104,27 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .argument("[args...]", "arguments: positional values and key=value pairs")
     .addOption(formatOption)
     .option("-t, --timeout <duration>", "job timeout, e.g. 30s or 5m", timeoutOption)
-    .addOption(
-      new Option("--tgt-type <kind>", "how to read the target").choices(TARGET_TYPES).default(
-        "glob" as TargetType,
-      ),
-    )
+    .option("-E, --pcre", "target is a regex on peel ids")
     .option("-L, --list", "target is a comma-separated list of peel ids")
+    .option("-G, --grain", "target is a fact glob, key:value")
+    .option("-P, --grain-pcre", "target is a fact regex, key:regex")
+    .option("-I, --pillar", "target is a settings glob, key:value")
+    .option("-S, --ipcidr", "target is an address or network")
+    .option("-N, --nodegroup", "target is a nodegroup name")
+    .option("-C, --compound", "target is a compound expression")
+    .option("--preview", "print the peels the target matches and run nothing")
     .option("-v, --verbose", "print the job id and timing on stderr")
     .action(async (target, fun, words, opts) => {
+      const tgtType = targetType(opts);
+      if (target && opts.preview) {
+        const ids = await withBus(
+          program.opts().config,
+          (nc) => previewTarget(nc, target, tgtType),
+        );
+        out(renderPreview(ids, opts.format));
+        if (ids.length === 0) setExit(2);
+        return;
+      }
       if (!target || !fun) {
         program.outputHelp();
         throw new UsageError("a target and a function are required");
@@ -93,7 +133,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       const outcome = await withBus(program.opts().config, (nc) =>
         runJob(nc, {
           tgt: target,
-          tgtType: opts.list ? "list" : opts.tgtType,
+          tgtType,
           fun,
           words,
           timeoutMs: opts.timeout,

@@ -25,6 +25,7 @@ export interface DispatchContext {
   tracker: JobTracker;
   masterId: string;
   defaultTimeoutMs: number;
+  nodegroups: Record<string, string | string[]>;
   log: Logger;
 }
 
@@ -41,7 +42,7 @@ export function serveDispatch(ctx: DispatchContext): Subscription {
 
 /** Run one validated dispatch request. */
 export async function dispatch(ctx: DispatchContext, req: DispatchRequest): Promise<DispatchReply> {
-  const target = compileTarget(req.tgt, req.tgt_type);
+  const target = compileTarget(req.tgt, req.tgt_type, { nodegroups: ctx.nodegroups });
   const targets = ctx.index.resolve(target);
   if (targets.length === 0) {
     return { ok: false, error: `No peels matched the target "${req.tgt}"` };
@@ -54,7 +55,7 @@ export async function dispatch(ctx: DispatchContext, req: DispatchRequest): Prom
     args: req.args,
     kwargs: req.kwargs,
     tgt: req.tgt,
-    tgt_type: req.tgt_type,
+    tgt_type: target.kind,
     targets,
     user: req.user,
     timeout_ms: timeout,

@@ -8,6 +8,7 @@ import type { NatsConnection, Subscription } from "nats";
 import { BUCKETS, closeBus, connectBus, provisionStorage } from "../lib/bus/mod.ts";
 import { busOptions, type MasterConfig } from "../lib/config/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
+import { compileTarget } from "../lib/target/mod.ts";
 import { serveDispatch } from "./dispatch.ts";
 import { FactIndex } from "./fact_index.ts";
 import { serveFactIngest } from "./facts_ingest.ts";
@@ -20,6 +21,22 @@ export function newMasterId(): string {
   const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   const bytes = crypto.getRandomValues(new Uint8Array(10));
   return `master-${[...bytes].map((b) => alphabet[b % 62]).join("")}`;
+}
+
+/**
+ * Compile every nodegroup once, so that an unknown reference, a cycle or a bad expression stops
+ * the master at start with the group's name instead of failing each job that uses it.
+ */
+export function checkNodegroups(nodegroups: Record<string, string | string[]>): void {
+  for (const name of Object.keys(nodegroups)) {
+    try {
+      compileTarget(name, "nodegroup", { nodegroups });
+    } catch (e) {
+      throw new TypeError(`Invalid nodegroup "${name}" in master.yaml: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+  }
 }
 
 /** A running master. */
@@ -56,6 +73,7 @@ export class Master {
 
   /** Connect, provision storage and start serving. */
   static async start(cfg: MasterConfig, baseLog: Logger): Promise<Master> {
+    checkNodegroups(cfg.nodegroups);
     const id = cfg.id ?? newMasterId();
     const log = baseLog.with({ master_id: id });
     const nc = await connectBus(busOptions(cfg, `zester-master-${id}`), log);
@@ -82,9 +100,10 @@ export class Master {
           tracker,
           masterId: id,
           defaultTimeoutMs: cfg.job_timeout,
+          nodegroups: cfg.nodegroups,
           log,
         }),
-        serveTargetResolve(nc, index, log),
+        serveTargetResolve(nc, index, cfg.nodegroups, log),
         serveFactIngest(nc, log),
       ];
       await nc.flush();

@@ -13,13 +13,14 @@ import type { FactIndex } from "./fact_index.ts";
 /** Request on `zester.target.resolve`. */
 export const ResolveRequest = s.object({
   tgt: s.string({ minLength: 1, maxLength: 65536 }),
-  tgt_type: s.optional(s.literal(...TARGET_TYPES), "glob"),
+  tgt_type: s.optional(s.literal(...TARGET_TYPES)),
 }, { strict: false });
 
 /** Serve target resolution until the connection drains. */
 export function serveTargetResolve(
   nc: NatsConnection,
   index: FactIndex,
+  nodegroups: Record<string, string | string[]>,
   log: Logger,
 ): Subscription {
   return serve(nc, {
@@ -27,6 +28,9 @@ export function serveTargetResolve(
     queue: MASTER_QUEUE,
     schema: ResolveRequest,
     log,
-    handle: (req) => ({ ok: true, ids: index.resolve(compileTarget(req.tgt, req.tgt_type)) }),
+    handle: (req) => ({
+      ok: true,
+      ids: index.resolve(compileTarget(req.tgt, req.tgt_type, { nodegroups })),
+    }),
   });
 }

@@ -23,7 +23,7 @@ import { color, type Format, indent, renderValue, serialize, useColor } from "..
 /** What the operator asked for. */
 export interface RunOptions {
   tgt: string;
-  tgtType: TargetType;
+  tgtType?: TargetType;
   fun: string;
   words: string[];
   timeoutMs?: number;

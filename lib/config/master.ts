@@ -20,6 +20,11 @@ export const MasterConfig = s.object({
   settings_dir: s.optional(s.string(), "/srv/zester/settings"),
   job_timeout: s.optional(duration(), 60_000),
   heartbeat_interval: s.optional(duration(), 5_000),
+  /** Named groups of peels for `N@`: a compound expression, or a list of tokens or ids. */
+  nodegroups: s.optional(
+    s.record(s.union(s.string({ minLength: 1 }), s.array(s.string({ minLength: 1 })))),
+    {},
+  ),
 });
 /** A validated master config. */
 export type MasterConfig = s.Infer<typeof MasterConfig>;

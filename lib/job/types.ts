@@ -26,7 +26,7 @@ export function isTerminal(status: JobStatus): boolean {
     status === "failed" || status === "canceled";
 }
 
-/** Target expression kinds (Salt's `tgt_type` names). Issue-specific matchers add more. */
+/** Target expression kinds (Salt's `tgt_type` names); none given means "detect it". */
 export const TARGET_TYPES = [
   "glob",
   "pcre",
@@ -58,7 +58,7 @@ export const DispatchRequest = s.object({
   args: s.optional(s.array(s.unknown(), { maxItems: 1000 }), []),
   kwargs: s.optional(s.record(s.unknown()), {}),
   tgt: s.string({ minLength: 1, maxLength: 65536, expected: "a target expression" }),
-  tgt_type: s.optional(s.literal(...TARGET_TYPES), "glob"),
+  tgt_type: s.optional(s.literal(...TARGET_TYPES)),
   timeout_ms: s.optional(timeoutMs),
   user: s.optional(s.string({ maxLength: 256 }), "unknown"),
 }, { strict: false });

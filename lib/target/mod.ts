@@ -1,73 +1,32 @@
 /**
- * Target expressions: which peels a job runs on. This version knows globs on the peel id (the
- * default) and `L@`-style lists; the other Salt matchers come with the targeting issue.
+ * Target expressions: which peels a job runs on, with Salt's matchers and meaning.
+ *
+ * | form | matches |
+ * | --- | --- |
+ * | `web-*` | glob on the peel id (default; `*`, `?`, `[...]`, `[!...]`, case-sensitive) |
+ * | `E@web-\d+` | regex on the id, anchored at the start (Python's `re.match`) |
+ * | `L@web-01,db-01` | a list of ids |
+ * | `G@os:family:debian` | fact glob (nested keys with `:` or `.`, any list element, case-insensitive) |
+ * | `P@os:name:(debian\|ubuntu)` | fact regex, both sides lowercased as Salt does |
+ * | `I@role:web` / `J@…` | settings (pillar) glob / regex |
+ * | `S@10.0.0.0/8` | an address or network, against `network.ipv4`/`network.ipv6` |
+ * | `N@group` | a nodegroup from `master.yaml` |
+ * | `web-* and not G@role:db` | compound: `not` > `and` > `or`, parentheses |
  *
  * @example
  * ```ts
  * import { compileTarget } from "./mod.ts";
- * const t = compileTarget("web-*");
- * t.matches({ id: "web-01", facts: {} }); // true
+ * compileTarget("web-*").matches({ id: "web-01", facts: {} }); // true
  * ```
  * @module
  */
-import { TargetError } from "./error.ts";
-import { globToRegExp, isLiteralGlob } from "./glob.ts";
-import type { TargetType } from "../job/mod.ts";
-
 export { TargetError } from "./error.ts";
 export { globToRegExp, isLiteralGlob } from "./glob.ts";
-
-/** What a matcher sees of a peel. */
-export interface PeelView {
-  /** The peel id. */
-  id: string;
-  /** The peel's facts (grains). */
-  facts: Record<string, unknown>;
-  /** The peel's settings (pillar), where known. */
-  settings?: Record<string, unknown>;
-}
-
-/** A compiled target expression. */
-export interface Target {
-  /** The expression as given. */
-  readonly expression: string;
-  /** The kind it was read as. */
-  readonly kind: TargetType;
-  /** True when `peel` is selected. */
-  matches(peel: PeelView): boolean;
-  /** The ids this target can only match, when it names them exactly (lists, literal globs). */
-  readonly exactIds?: readonly string[];
-}
-
-/** Options for {@linkcode compileTarget}. */
-export interface CompileOptions {
-  /** Named groups of peels from `master.yaml`. */
-  nodegroups?: Record<string, string | string[]>;
-}
-
-/** Compile `expr` read as `kind` (default: a glob on the peel id). */
-export function compileTarget(
-  expr: string,
-  kind: TargetType = "glob",
-  _options: CompileOptions = {},
-): Target {
-  if (expr.trim() === "") throw new TargetError(expr, "the expression is empty");
-  switch (kind) {
-    case "glob": {
-      const re = globToRegExp(expr);
-      return {
-        expression: expr,
-        kind,
-        matches: (p) => re.test(p.id),
-        exactIds: isLiteralGlob(expr) ? [expr] : undefined,
-      };
-    }
-    case "list": {
-      const ids = expr.split(",").map((x) => x.trim()).filter(Boolean);
-      const set = new Set(ids);
-      return { expression: expr, kind, matches: (p) => set.has(p.id), exactIds: ids };
-    }
-    default:
-      throw new TargetError(expr, `matcher kind "${kind}" is not supported yet`);
-  }
-}
+export {
+  type CompileOptions,
+  compileTarget,
+  detectKind,
+  type PeelView,
+  type Target,
+} from "./compile.ts";
+export { inNetwork, parseAddress, parseNetwork } from "./ip.ts";

@@ -102,6 +102,29 @@ Deno.test("cli - run, formats, exit status, job list and show", async (t) => {
       assert.match(r.stdout, /Did not return \(1\): web-02/);
     });
 
+    await t.step("--preview and single-matcher flags", async () => {
+      const all = await zester(cfg, ns.url, "*", "--preview");
+      assert.equal(all.code, 0, all.stderr);
+      assert.equal(all.stdout, "web-01\nweb-02\n\n2 peel(s) matched\n");
+      const g = await zester(cfg, ns.url, "-G", "id:web-02", "--preview", "--format", "json");
+      assert.deepEqual(JSON.parse(g.stdout), ["web-02"]);
+      const e = await zester(cfg, ns.url, "-E", "web-0[01]", "test.ping");
+      assert.equal(e.code, 0, e.stderr);
+      assert.equal(e.stdout, "web-01:\n    True\n");
+      const none = await zester(cfg, ns.url, "G@role:nothing", "--preview");
+      assert.equal(none.code, 2);
+      assert.match(none.stdout, /No peels matched the target\./);
+      const bad = await zester(cfg, ns.url, "web-* and (", "test.ping");
+      assert.equal(bad.code, 2);
+      assert.match(
+        bad.stderr,
+        /zester: Cannot parse target "web-\* and \(": unbalanced parenthesis at 10/,
+      );
+      const two = await zester(cfg, ns.url, "-E", "-L", "x", "--preview");
+      assert.equal(two.code, 2);
+      assert.match(two.stderr, /choose one target type, not pcre and list/);
+    });
+
     await t.step("usage errors exit 2 with a message", async () => {
       const none = await zester(cfg, ns.url, "db-*", "test.ping");
       assert.equal(none.code, 2);

@@ -46,7 +46,11 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
   const lines: string[] = [];
   const log = new Logger({ level: "debug", sink: (l) => lines.push(l) });
   const master = await Master.start(
-    parseConfig(`nats_url: ${ns.url}\nid: master-test\n`, "master.yaml", MasterConfig),
+    parseConfig(
+      `nats_url: ${ns.url}\nid: master-test\nnodegroups:\n  dbs: G@role:db\n  webs: [web-01, web-02]\n`,
+      "master.yaml",
+      MasterConfig,
+    ),
     log,
   );
   const peels: Daemon[] = [];
@@ -70,6 +74,24 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
       assert.equal(msg.facts.rack, 7);
       assert.equal((msg.facts.os as { kernel: string }).kernel, "Linux");
       assert.ok((msg.facts.network as { ipv4: string[] }).ipv4.includes("127.0.0.1"));
+    });
+
+    await t.step("zester.target.resolve answers from the fact index", async () => {
+      const resolve = async (tgt: string, tgt_type?: string) =>
+        decode(
+          (await nc.request(subjects.targetResolve, encode({ tgt, tgt_type }), { timeout: 5_000 }))
+            .data,
+        ) as { ok: boolean; ids?: string[]; error?: string };
+      assert.deepEqual((await resolve("G@role:db")).ids, ["db-01"]);
+      assert.deepEqual((await resolve("web-* or G@rack:7")).ids, ["db-01", "web-01", "web-02"]);
+      assert.deepEqual((await resolve("* and not G@role:db")).ids, ["web-01", "web-02"]);
+      assert.deepEqual((await resolve("S@127.0.0.0/8 and G@os:kernel:Linux")).ids?.length, 3);
+      assert.deepEqual((await resolve("N@dbs or N@webs")).ids, ["db-01", "web-01", "web-02"]);
+      assert.deepEqual((await resolve("role:db", "grain")).ids, ["db-01"]);
+      assert.deepEqual((await resolve("G@role:nothing")).ids, []);
+      const bad = await resolve("web-* and (");
+      assert.equal(bad.ok, false);
+      assert.equal(bad.error, 'Cannot parse target "web-* and (": unbalanced parenthesis at 10');
     });
 
     await t.step("test.ping fans out to every peel and the job completes", async () => {

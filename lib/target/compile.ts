@@ -1,0 +1,271 @@
+/**
+ * Compiling target expressions into matchers: every Salt matcher (glob, `E@`, `L@`, `G@`,
+ * `P@`, `I@`, `J@`, `S@`, `N@`) alone or in compound expressions.
+ * @module
+ */
+import type { TargetType } from "../job/mod.ts";
+import { looksCompound, type Node, parseCompound } from "./compound.ts";
+import { TargetError } from "./error.ts";
+import { type Split, splits, subdictMatch } from "./fact_match.ts";
+import { globToRegExp, isLiteralGlob } from "./glob.ts";
+import { inNetwork, parseNetwork } from "./ip.ts";
+import { matchRegExp, testBounded } from "./regex.ts";
+
+/** What a matcher sees of a peel. */
+export interface PeelView {
+  /** The peel id. */
+  id: string;
+  /** The peel's facts (grains). */
+  facts: Record<string, unknown>;
+  /** The peel's settings (pillar), where known. */
+  settings?: Record<string, unknown>;
+}
+
+/** A compiled target expression. */
+export interface Target {
+  /** The expression as given. */
+  readonly expression: string;
+  /** The kind it was read as. */
+  readonly kind: TargetType;
+  /** True when `peel` is selected. */
+  matches(peel: PeelView): boolean;
+  /** When set, no peel outside these ids can match (lists, literal globs, `and` with them). */
+  readonly exactIds?: readonly string[];
+}
+
+/** Options for {@linkcode compileTarget}. */
+export interface CompileOptions {
+  /** Named groups of peels (`nodegroups:` in `master.yaml`): a compound string or tokens. */
+  nodegroups?: Record<string, string | string[]>;
+}
+
+/** A matcher before it is wrapped as a {@linkcode Target}. */
+interface Matcher {
+  matches(peel: PeelView): boolean;
+  exactIds?: readonly string[];
+}
+
+const PREFIXED = /^([A-Za-z])([^A-Za-z0-9@\s])?@([\s\S]*)$/;
+const LETTER_OF: Partial<Record<TargetType, string>> = {
+  pcre: "E",
+  list: "L",
+  grain: "G",
+  grain_pcre: "P",
+  pillar: "I",
+  ipcidr: "S",
+  nodegroup: "N",
+};
+const KIND_OF: Record<string, TargetType> = {
+  E: "pcre",
+  L: "list",
+  G: "grain",
+  P: "grain_pcre",
+  I: "pillar",
+  J: "pillar",
+  S: "ipcidr",
+  N: "nodegroup",
+};
+
+interface Ctx {
+  expression: string;
+  nodegroups: Record<string, string | string[]>;
+  /** Nodegroups being expanded, to catch cycles. */
+  expanding: string[];
+}
+
+function globMatcher(pattern: string, ctx: Ctx, at: number): Matcher {
+  if (pattern === "") throw new TargetError(ctx.expression, "empty glob", at);
+  const re = globToRegExp(pattern);
+  return {
+    matches: (p) => re.test(p.id),
+    exactIds: isLiteralGlob(pattern) ? [pattern] : undefined,
+  };
+}
+
+function factSplits(
+  letter: string,
+  pattern: string,
+  delimiter: string,
+  ctx: Ctx,
+  at: number,
+): Split[] {
+  if (!pattern.includes(delimiter)) {
+    throw new TargetError(
+      ctx.expression,
+      `${letter}@ needs key${delimiter}value, got "${pattern}"`,
+      at,
+    );
+  }
+  if (letter === "G" || letter === "I") {
+    return splits(pattern, delimiter, (v) => {
+      const re = globToRegExp(v, "i");
+      return (s) => re.test(s);
+    });
+  }
+  // P@ and J@ lowercase both sides, as Salt does.
+  let lastError: TargetError | undefined;
+  const out = splits(pattern.toLowerCase(), delimiter, (v) => {
+    try {
+      const re = matchRegExp(v, ctx.expression, at);
+      return (s) => testBounded(re, s.toLowerCase());
+    } catch (e) {
+      lastError = e as TargetError;
+      return undefined;
+    }
+  });
+  if (out.length === 0 && lastError) throw lastError;
+  return out;
+}
+
+function networkAddresses(facts: Record<string, unknown>): string[] {
+  const net = facts.network as { ipv4?: unknown; ipv6?: unknown } | undefined;
+  const lists = [net?.ipv4, net?.ipv6, facts.ipv4, facts.ipv6];
+  return lists.flatMap((l) => Array.isArray(l) ? l.filter((x) => typeof x === "string") : []);
+}
+
+function nodegroupMatcher(name: string, ctx: Ctx, at: number): Matcher {
+  if (ctx.expanding.includes(name)) {
+    throw new TargetError(
+      ctx.expression,
+      `nodegroup cycle ${[...ctx.expanding, name].join(" -> ")}`,
+      at,
+    );
+  }
+  const def = Object.hasOwn(ctx.nodegroups, name) ? ctx.nodegroups[name] : undefined;
+  if (def === undefined) throw new TargetError(ctx.expression, `unknown nodegroup "${name}"`, at);
+  const ops = new Set(["and", "or", "not", "(", ")"]);
+  const expr = typeof def === "string"
+    ? def
+    : def.some((t) => ops.has(t.toLowerCase()))
+    ? def.join(" ")
+    : `L@${def.join(",")}`;
+  const inner: Ctx = { ...ctx, expanding: [...ctx.expanding, name] };
+  try {
+    return autoMatcher(expr, { ...inner, expression: expr }, 0);
+  } catch (e) {
+    if (!(e instanceof TargetError) || e.expression !== expr) throw e;
+    throw new TargetError(ctx.expression, `in nodegroup "${name}": ${e.message}`, at, { cause: e });
+  }
+}
+
+function prefixedMatcher(
+  letter: string,
+  delimiter: string,
+  pattern: string,
+  ctx: Ctx,
+  at: number,
+): Matcher {
+  const body = at + (delimiter === ":" ? 2 : 3);
+  switch (letter) {
+    case "E": {
+      const re = matchRegExp(pattern, ctx.expression, body);
+      return { matches: (p) => testBounded(re, p.id) };
+    }
+    case "L": {
+      const ids = pattern.split(",").map((x) => x.trim()).filter(Boolean);
+      if (ids.length === 0) throw new TargetError(ctx.expression, "empty list", body);
+      const set = new Set(ids);
+      return { matches: (p) => set.has(p.id), exactIds: [...set] };
+    }
+    case "G":
+    case "P": {
+      const c = factSplits(letter, pattern, delimiter, ctx, body);
+      return { matches: (p) => subdictMatch(p.facts, c) };
+    }
+    case "I":
+    case "J": {
+      const c = factSplits(letter === "I" ? "G" : "P", pattern, delimiter, ctx, body);
+      return { matches: (p) => p.settings !== undefined && subdictMatch(p.settings, c) };
+    }
+    case "S": {
+      const net = parseNetwork(pattern);
+      if (!net) throw new TargetError(ctx.expression, `invalid CIDR "${pattern}"`, body);
+      return { matches: (p) => networkAddresses(p.facts).some((a) => inNetwork(net, a)) };
+    }
+    case "N":
+      return nodegroupMatcher(pattern, ctx, body);
+    default:
+      throw new TargetError(ctx.expression, `unknown matcher ${letter}@`, at);
+  }
+}
+
+function termMatcher(text: string, ctx: Ctx, at: number): Matcher {
+  const m = PREFIXED.exec(text);
+  if (!m) return globMatcher(text, ctx, at);
+  return prefixedMatcher(m[1]!, m[2] ?? ":", m[3]!, ctx, at);
+}
+
+function treeMatcher(node: Node, ctx: Ctx): Matcher {
+  switch (node.kind) {
+    case "term":
+      return termMatcher(node.text, ctx, node.at);
+    case "not": {
+      const inner = treeMatcher(node.operand, ctx);
+      return { matches: (p) => !inner.matches(p) };
+    }
+    case "and": {
+      const l = treeMatcher(node.left, ctx);
+      const r = treeMatcher(node.right, ctx);
+      return { matches: (p) => l.matches(p) && r.matches(p), exactIds: l.exactIds ?? r.exactIds };
+    }
+    case "or": {
+      const l = treeMatcher(node.left, ctx);
+      const r = treeMatcher(node.right, ctx);
+      const exactIds = l.exactIds && r.exactIds
+        ? [...new Set([...l.exactIds, ...r.exactIds])]
+        : undefined;
+      return { matches: (p) => l.matches(p) || r.matches(p), exactIds };
+    }
+  }
+}
+
+/**
+ * Compound when it has an operator or a parenthesis, or several words without an `X@` prefix
+ * (peel ids have no spaces, so a glob with one could never match; `G@a:b c` may).
+ */
+function isCompound(expr: string): boolean {
+  return looksCompound(expr) || (/\S\s+\S/.test(expr.trim()) && !PREFIXED.test(expr.trim()));
+}
+
+function autoMatcher(expr: string, ctx: Ctx, at: number): Matcher {
+  if (isCompound(expr)) return treeMatcher(parseCompound(expr), ctx);
+  return termMatcher(expr.trim(), ctx, at + (expr.length - expr.trimStart().length));
+}
+
+/** The kind the CLI reads `expr` as by default: compound, a prefixed matcher, or a glob. */
+export function detectKind(expr: string): TargetType {
+  if (isCompound(expr)) return "compound";
+  const m = PREFIXED.exec(expr.trim());
+  return m ? KIND_OF[m[1]!] ?? "compound" : "glob";
+}
+
+/**
+ * Compile `expr` read as `kind`; with no kind, as the CLI reads it (compound when it has
+ * `and`/`or`/`not`/parentheses, else the matcher its `X@` prefix names, else a glob). Throws
+ * {@linkcode TargetError} naming the position and what was expected.
+ *
+ * @example
+ * ```ts
+ * const t = compileTarget("web-* and G@os:family:debian and not E@web-0[0-4]");
+ * t.matches({ id: "web-07", facts: { os: { family: "debian" } } }); // true
+ * ```
+ */
+export function compileTarget(
+  expr: string,
+  kind?: TargetType,
+  options: CompileOptions = {},
+): Target {
+  if (expr.trim() === "") throw new TargetError(expr, "the expression is empty", 0);
+  const ctx: Ctx = { expression: expr, nodegroups: options.nodegroups ?? {}, expanding: [] };
+  let m: Matcher;
+  if (kind === undefined) m = autoMatcher(expr, ctx, 0);
+  else if (kind === "glob") m = globMatcher(expr.trim(), ctx, 0);
+  else if (kind === "compound") m = treeMatcher(parseCompound(expr), ctx);
+  else m = prefixedMatcher(LETTER_OF[kind]!, ":", expr.trim(), { ...ctx }, -2);
+  return {
+    expression: expr,
+    kind: kind ?? detectKind(expr),
+    matches: m.matches,
+    exactIds: m.exactIds,
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * Matching a `key:value` expression against nested data (facts for `G@`/`P@`, settings for
+ * `I@`), with the meaning of Salt's `subdict_match`: every split of the expression into a key
+ * path and a value is tried, so values may contain the delimiter; key paths may also use dots
+ * (`os.family`); a list matches when any element does; a map matches when the value names one
+ * of its keys, or (Zester's namespaces such as `os` and `kernel` standing for their `name`) its
+ * `name`; `*` matches any existing key. Glob matching is case-insensitive and compares
+ * non-string values by their string form.
+ * @module
+ */
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+const MISSING = Symbol("missing");
+
+function step(cur: unknown, key: string): unknown {
+  if (isMap(cur)) return Object.hasOwn(cur, key) ? cur[key] : MISSING;
+  if (Array.isArray(cur)) {
+    if (/^\d+$/.test(key)) return Number(key) < cur.length ? cur[Number(key)] : MISSING;
+    for (const item of cur) {
+      if (isMap(item) && Object.hasOwn(item, key)) return item[key];
+    }
+  }
+  return MISSING;
+}
+
+/** Follow `keys` (each may also be dotted) into `data`; {@linkcode MISSING} when absent. */
+function traverse(data: unknown, keys: string[]): unknown {
+  let cur = data;
+  for (const key of keys) {
+    const direct = step(cur, key);
+    if (direct !== MISSING) {
+      cur = direct;
+      continue;
+    }
+    if (!key.includes(".")) return MISSING;
+    for (const part of key.split(".")) {
+      cur = step(cur, part);
+      if (cur === MISSING) return MISSING;
+    }
+  }
+  return cur;
+}
+
+/** The string form Salt compares: `true`, `7`, `None` for null. */
+export function stringForm(v: unknown): string {
+  if (v === null || v === undefined) return "None";
+  return String(v);
+}
+
+function valueMatches(value: unknown, test: (s: string) => boolean, pattern: string): boolean {
+  if (Array.isArray(value)) return value.some((v) => valueMatches(v, test, pattern));
+  if (isMap(value)) {
+    if (pattern === "*") return true;
+    if (Object.keys(value).some((k) => test(k))) return true;
+    return "name" in value && !isMap(value.name) && valueMatches(value.name, test, pattern);
+  }
+  return test(stringForm(value));
+}
+
+/** One way to read `key:value`: the key path and a test for the value. */
+export interface Split {
+  keys: string[];
+  pattern: string;
+  test: (value: string) => boolean;
+}
+
+/**
+ * Every split of `expr` on `delimiter` into a key path and a value, with `makeTest` applied to
+ * each value pattern; splits whose pattern `makeTest` rejects (returns undefined) are left out.
+ */
+export function splits(
+  expr: string,
+  delimiter: string,
+  makeTest: (pattern: string) => ((value: string) => boolean) | undefined,
+): Split[] {
+  const parts = expr.split(delimiter);
+  const out: Split[] = [];
+  for (let i = 1; i < parts.length; i++) {
+    const pattern = parts.slice(i).join(delimiter);
+    const test = makeTest(pattern);
+    if (test) out.push({ keys: parts.slice(0, i), pattern, test });
+  }
+  return out;
+}
+
+/** True when `data` matches any of `candidates` (from {@linkcode splits}). */
+export function subdictMatch(data: unknown, candidates: readonly Split[]): boolean {
+  for (const c of candidates) {
+    const value = traverse(data, c.keys);
+    if (value !== MISSING && valueMatches(value, c.test, c.pattern)) return true;
+  }
+  return false;
+}
