@@ -1,17 +1,17 @@
 /**
  * The master's in-memory view of every peel's facts, fed by a watch on the `facts` bucket, so
- * target resolution never reads KV per job. The targeting issue adds inverted indexes here.
+ * target resolution never reads KV per job; `PeelIndex` narrows lookups by id prefix and fact value.
  * @module
  */
 import type { KV, KvEntry, QueuedIterator } from "nats";
 import { decode, isPeelId } from "../lib/bus/mod.ts";
 import { FactsMessage } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
-import type { PeelView, Target } from "../lib/target/mod.ts";
+import { PeelIndex, type PeelView, resolveTarget, type Target } from "../lib/target/mod.ts";
 
 /** Peel ids and facts, kept current from the `facts` bucket. */
 export class FactIndex {
-  readonly #peels = new Map<string, PeelView>();
+  readonly #peels = new PeelIndex();
   #watch?: QueuedIterator<KvEntry>;
 
   /** Number of peels known. */
@@ -21,7 +21,7 @@ export class FactIndex {
 
   /** Set or replace one peel's facts. */
   set(id: string, facts: Record<string, unknown>): void {
-    this.#peels.set(id, { id, facts });
+    this.#peels.set(id, facts);
   }
 
   /** Forget a peel. */
@@ -34,18 +34,9 @@ export class FactIndex {
     return this.#peels.get(id);
   }
 
-  /** The ids `target` selects, sorted. */
+  /** The ids `target` selects, sorted, narrowed through the index where it can. */
   resolve(target: Target): string[] {
-    const out: string[] = [];
-    if (target.exactIds) {
-      for (const id of target.exactIds) {
-        const p = this.#peels.get(id);
-        if (p && target.matches(p)) out.push(id);
-      }
-    } else {
-      for (const p of this.#peels.values()) if (target.matches(p)) out.push(p.id);
-    }
-    return out.sort();
+    return resolveTarget(target, this.#peels);
   }
 
   /**

@@ -10,6 +10,7 @@ import { type Split, splits, subdictMatch } from "./fact_match.ts";
 import { globToRegExp, isLiteralGlob } from "./glob.ts";
 import { inNetwork, parseNetwork } from "./ip.ts";
 import { matchRegExp, testBounded } from "./regex.ts";
+import type { PeelIndex } from "./peel_index.ts";
 
 /** What a matcher sees of a peel. */
 export interface PeelView {
@@ -29,8 +30,11 @@ export interface Target {
   readonly kind: TargetType;
   /** True when `peel` is selected. */
   matches(peel: PeelView): boolean;
-  /** When set, no peel outside these ids can match (lists, literal globs, `and` with them). */
-  readonly exactIds?: readonly string[];
+  /**
+   * Ids that may match, from `index` (a superset; `matches` decides), or undefined when the
+   * index cannot narrow this expression and every peel must be tested.
+   */
+  candidates(index: PeelIndex): Set<string> | undefined;
 }
 
 /** Options for {@linkcode compileTarget}. */
@@ -42,7 +46,43 @@ export interface CompileOptions {
 /** A matcher before it is wrapped as a {@linkcode Target}. */
 interface Matcher {
   matches(peel: PeelView): boolean;
-  exactIds?: readonly string[];
+  candidates?: (index: PeelIndex) => Set<string> | undefined;
+}
+
+const GLOB_SPECIAL = /[*?[]/;
+
+function intersect(a: Set<string>, b: Set<string>): Set<string> {
+  const [small, big] = a.size <= b.size ? [a, b] : [b, a];
+  const out = new Set<string>();
+  for (const x of small) if (big.has(x)) out.add(x);
+  return out;
+}
+
+/** Candidates for a fact matcher: the union over its splits, from the value index. */
+function factCandidates(
+  index: PeelIndex,
+  candidates: readonly Split[],
+  glob: boolean,
+): Set<string> | undefined {
+  const out = new Set<string>();
+  for (const c of candidates) {
+    if (c.keys.some((k) => k.includes("."))) return undefined; // Dotted keys: scan.
+    const path = c.keys.join(":");
+    if (glob && c.pattern === "*") {
+      for (const id of index.having(path) ?? []) out.add(id);
+      continue;
+    }
+    const values = index.values(path);
+    if (!values) continue;
+    if (glob && !GLOB_SPECIAL.test(c.pattern)) {
+      for (const id of values.get(c.pattern.toLowerCase()) ?? []) out.add(id);
+      continue;
+    }
+    for (const [value, ids] of values) {
+      if (c.test(value)) { for (const id of ids) out.add(id); }
+    }
+  }
+  return out;
 }
 
 const PREFIXED = /^([A-Za-z])([^A-Za-z0-9@\s])?@([\s\S]*)$/;
@@ -76,9 +116,14 @@ interface Ctx {
 function globMatcher(pattern: string, ctx: Ctx, at: number): Matcher {
   if (pattern === "") throw new TargetError(ctx.expression, "empty glob", at);
   const re = globToRegExp(pattern);
+  const prefix = pattern.split(GLOB_SPECIAL)[0]!;
   return {
     matches: (p) => re.test(p.id),
-    exactIds: isLiteralGlob(pattern) ? [pattern] : undefined,
+    candidates: prefix === ""
+      ? undefined
+      : isLiteralGlob(pattern)
+      ? (ix) => new Set(ix.get(pattern) ? [pattern] : [])
+      : (ix) => new Set(ix.idsWithPrefix(prefix)),
   };
 }
 
@@ -165,12 +210,18 @@ function prefixedMatcher(
       const ids = pattern.split(",").map((x) => x.trim()).filter(Boolean);
       if (ids.length === 0) throw new TargetError(ctx.expression, "empty list", body);
       const set = new Set(ids);
-      return { matches: (p) => set.has(p.id), exactIds: [...set] };
+      return {
+        matches: (p) => set.has(p.id),
+        candidates: (ix) => new Set(ids.filter((id) => ix.get(id))),
+      };
     }
     case "G":
     case "P": {
       const c = factSplits(letter, pattern, delimiter, ctx, body);
-      return { matches: (p) => subdictMatch(p.facts, c) };
+      return {
+        matches: (p) => subdictMatch(p.facts, c),
+        candidates: (ix) => factCandidates(ix, c, letter === "G"),
+      };
     }
     case "I":
     case "J": {
@@ -206,15 +257,28 @@ function treeMatcher(node: Node, ctx: Ctx): Matcher {
     case "and": {
       const l = treeMatcher(node.left, ctx);
       const r = treeMatcher(node.right, ctx);
-      return { matches: (p) => l.matches(p) && r.matches(p), exactIds: l.exactIds ?? r.exactIds };
+      return {
+        matches: (p) => l.matches(p) && r.matches(p),
+        candidates: (ix) => {
+          const a = l.candidates?.(ix);
+          const b = r.candidates?.(ix);
+          return a && b ? intersect(a, b) : a ?? b;
+        },
+      };
     }
     case "or": {
       const l = treeMatcher(node.left, ctx);
       const r = treeMatcher(node.right, ctx);
-      const exactIds = l.exactIds && r.exactIds
-        ? [...new Set([...l.exactIds, ...r.exactIds])]
-        : undefined;
-      return { matches: (p) => l.matches(p) || r.matches(p), exactIds };
+      return {
+        matches: (p) => l.matches(p) || r.matches(p),
+        candidates: (ix) => {
+          const a = l.candidates?.(ix);
+          const b = a && r.candidates?.(ix);
+          if (!a || !b) return undefined;
+          for (const id of b) a.add(id);
+          return a;
+        },
+      };
     }
   }
 }
@@ -266,6 +330,28 @@ export function compileTarget(
     expression: expr,
     kind: kind ?? detectKind(expr),
     matches: m.matches,
-    exactIds: m.exactIds,
+    candidates: (ix) => m.candidates?.(ix),
   };
+}
+
+/** The sorted ids in `index` that `target` selects, through the index where it can narrow. */
+export function resolveTarget(target: Target, index: PeelIndex): string[] {
+  const candidates = target.candidates(index);
+  const out: string[] = [];
+  if (candidates) {
+    for (const id of candidates) {
+      const p = index.get(id);
+      if (p && target.matches(p)) out.push(id);
+    }
+  } else {
+    for (const p of index.peels()) if (target.matches(p)) out.push(p.id);
+  }
+  return out.sort();
+}
+
+/** The sorted ids in `index` that `target` selects, testing every peel (for comparison). */
+export function scanTarget(target: Target, index: PeelIndex): string[] {
+  const out: string[] = [];
+  for (const p of index.peels()) if (target.matches(p)) out.push(p.id);
+  return out.sort();
 }

@@ -27,6 +27,9 @@ export {
   compileTarget,
   detectKind,
   type PeelView,
+  resolveTarget,
+  scanTarget,
   type Target,
 } from "./compile.ts";
+export { PeelIndex } from "./peel_index.ts";
 export { inNetwork, parseAddress, parseNetwork } from "./ip.ts";

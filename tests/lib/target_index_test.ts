@@ -1,0 +1,153 @@
+/** Property tests: the index and a full scan agree on random fleets and random expressions. */
+import assert from "node:assert/strict";
+import { compileTarget, PeelIndex, resolveTarget, scanTarget } from "../../lib/target/mod.ts";
+
+/** A small seeded PRNG (mulberry32), so a failure can be replayed from its seed. */
+function rng(seed: number): () => number {
+  return () => {
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+const PREFIXES = ["web-", "db-", "cache-", "web-eu-", "lb"];
+const OS = [
+  { name: "Debian", family: "debian" },
+  { name: "Ubuntu", family: "debian" },
+  { name: "Rocky", family: "redhat" },
+];
+const ROLES = ["web", "db", "Cache", "worker"];
+
+function randomFacts(r: () => number, id: string): Record<string, unknown> {
+  const facts: Record<string, unknown> = {
+    id,
+    os: { ...pick(r, OS), version: pick(r, [12, 24.04, "9.4"]) },
+    role: pick(r, ROLES),
+    cpu: { count: pick(r, [1, 2, 4, 8]) },
+    virtual: r() < 0.5,
+    tags: Array.from({ length: Math.floor(r() * 3) }, () => pick(r, ["a", "b", "prod", "Dev"])),
+    network: { ipv4: [`10.${Math.floor(r() * 4)}.0.${Math.floor(r() * 250)}`] },
+    disks: [{ name: pick(r, ["vda", "sda"]), size: pick(r, [10, 20]) }],
+  };
+  if (r() < 0.3) facts.extra = { deep: { leaf: pick(r, ["x", "y", null]) } };
+  if (r() < 0.2) delete facts.role;
+  return facts;
+}
+
+function randomTerm(r: () => number): string {
+  const kind = Math.floor(r() * 9);
+  switch (kind) {
+    case 0:
+      return pick(r, PREFIXES) + pick(r, ["*", "1*", "0?", "[0-4]*", ""]) + pick(r, ["", "*"]);
+    case 1:
+      return `L@${pick(r, PREFIXES)}${Math.floor(r() * 30)},${pick(r, PREFIXES)}${
+        Math.floor(r() * 30)
+      }`;
+    case 2:
+      return `G@${
+        pick(r, [
+          "os:family",
+          "os",
+          "os:name",
+          "os.family",
+          "role",
+          "tags",
+          "cpu:count",
+          "virtual",
+          "extra:deep:leaf",
+          "disks:name",
+          "disks:0:size",
+          "missing",
+        ])
+      }:${
+        pick(r, [
+          "debian",
+          "Debian",
+          "deb*",
+          "*",
+          "web",
+          "ca*",
+          "prod",
+          "4",
+          "true",
+          "None",
+          "x",
+          "vda",
+          "20",
+          "?b",
+        ])
+      }`;
+    case 3:
+      return `P@${pick(r, ["os:family", "role", "tags"])}:${
+        pick(r, ["deb", "(web|db)", "^c", "prod$", "d"])
+      }`;
+    case 4:
+      return `E@${pick(r, ["web", "db-1", "(web|lb)", ".*-0"])}`;
+    case 5:
+      return `S@${pick(r, ["10.0.0.0/16", "10.1.0.0/16", "10.0.0.0/8", "192.168.0.0/16"])}`;
+    case 6:
+      return "*";
+    default:
+      return `G@${pick(r, ["role", "os:family"])}:${pick(r, ["web", "db", "debian", "redhat"])}`;
+  }
+}
+
+function randomExpr(r: () => number, depth = 0): string {
+  const x = r();
+  if (depth > 2 || x < 0.35) return randomTerm(r);
+  if (x < 0.5) return `not ${randomExpr(r, depth + 1)}`;
+  if (x < 0.6) return `( ${randomExpr(r, depth + 1)} )`;
+  return `${randomExpr(r, depth + 1)} ${pick(r, ["and", "or"])} ${randomExpr(r, depth + 1)}`;
+}
+
+Deno.test("target index - index and full scan agree on random fleets and expressions", () => {
+  for (const seed of [1, 2, 3, 4]) {
+    const r = rng(seed);
+    const ix = new PeelIndex();
+    const ids: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const id = `${pick(r, PREFIXES)}${Math.floor(r() * 40)}`;
+      ids.push(id);
+      ix.set(id, randomFacts(r, id));
+    }
+    let narrowed = 0;
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 150; i++) {
+        const expr = randomExpr(r);
+        const t = compileTarget(expr);
+        if (t.candidates(ix)) narrowed++;
+        assert.deepEqual(resolveTarget(t, ix), scanTarget(t, ix), `seed ${seed}: ${expr}`);
+      }
+      // Change the fleet: new facts for some, some gone, some new.
+      for (let i = 0; i < 40; i++) {
+        const id = pick(r, ids);
+        if (r() < 0.3) ix.delete(id);
+        else ix.set(id, randomFacts(r, id));
+      }
+    }
+    assert.ok(narrowed > 100, `the index narrowed only ${narrowed} expressions`);
+  }
+});
+
+Deno.test("target index - prefix lookups and values follow updates", () => {
+  const ix = new PeelIndex();
+  ix.set("web-01", { role: "web", os: { name: "Debian" } });
+  ix.set("web-02", { role: "db" });
+  ix.set("db-01", { role: "db" });
+  assert.deepEqual(ix.idsWithPrefix("web-"), ["web-01", "web-02"]);
+  assert.deepEqual([...ix.values("role")!.get("db")!].sort(), ["db-01", "web-02"]);
+  assert.ok(ix.values("os")!.has("debian"), "a namespace is indexed by its name");
+  ix.set("web-02", { role: "web" });
+  assert.deepEqual([...ix.values("role")!.get("db")!], ["db-01"]);
+  ix.delete("db-01");
+  assert.equal(ix.values("role")!.get("db"), undefined);
+  assert.deepEqual(ix.idsWithPrefix(""), ["web-01", "web-02"]);
+  assert.equal(ix.size, 2);
+  const t = compileTarget("web-* and G@role:web");
+  assert.deepEqual([...t.candidates(ix)!].sort(), ["web-01", "web-02"]);
+  assert.equal(compileTarget("not web-01").candidates(ix), undefined, "not cannot narrow");
+});
