@@ -16,6 +16,7 @@ import {
   peelIdleRss,
 } from "./measures.ts";
 import { pingFanout } from "./ping_fanout.ts";
+import { targeting } from "./targeting.ts";
 import { machine, writeReport } from "./report.ts";
 
 const NAMES = [
@@ -26,6 +27,7 @@ const NAMES = [
   "peel_rss",
   "broker",
   "cli_startup",
+  "targeting",
 ];
 
 function option(args: string[], name: string): string | undefined {
@@ -65,6 +67,7 @@ async function main(args: string[]): Promise<number> {
         else if (name === "peel_rss") results[name] = await peelIdleRss(ns.url);
         else if (name === "broker") results[name] = await brokerOverhead(ns.url, nc);
         else if (name === "cli_startup") results[name] = await cliStartup(ns.url);
+        else if (name === "targeting") results[name] = targeting();
         console.error(`bench: ${name} ${JSON.stringify(results[name])}`);
       }
     } finally {

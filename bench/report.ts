@@ -74,12 +74,20 @@ export async function writeReport(
   const sections = Object.entries(old).sort(([a], [b]) => rank(a) - rank(b)).map(
     ([name, { figures, meta: m }]) => {
       const mm = m as { command: string; date: string; machine: Machine };
-      const rows = Array.isArray(figures) ? figures : [figures as Record<string, unknown>];
+      const rows = (Array.isArray(figures) ? figures : [figures]) as Record<string, unknown>[];
+      // A list inside the figures (e.g. targeting's resolutions) gets its own table.
+      const nested = rows.flatMap((r) =>
+        Object.entries(r).filter(([, v]) => Array.isArray(v)).map(([k, v]) => ({ k, v }))
+      );
+      const flat = rows.map((r) =>
+        Object.fromEntries(Object.entries(r).filter(([, v]) => !Array.isArray(v)))
+      );
       return [
         `## ${name}`,
         "",
-        table(rows as Record<string, unknown>[]),
+        table(flat),
         "",
+        ...nested.flatMap(({ k, v }) => [`${k}:`, "", table(v as Record<string, unknown>[]), ""]),
         `Run ${mm.date} with \`${mm.command}\` on ${mm.machine.cores} cores, ${mm.machine.memory_gib} GiB, ` +
         `${mm.machine.os}, Deno ${mm.machine.deno}, nats-server ${mm.machine.nats_server}.`,
         "",

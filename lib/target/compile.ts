@@ -34,7 +34,7 @@ export interface Target {
    * Ids that may match, from `index` (a superset; `matches` decides), or undefined when the
    * index cannot narrow this expression and every peel must be tested.
    */
-  candidates(index: PeelIndex): Set<string> | undefined;
+  candidates(index: PeelIndex): Iterable<string> | undefined;
 }
 
 /** Options for {@linkcode compileTarget}. */
@@ -46,42 +46,33 @@ export interface CompileOptions {
 /** A matcher before it is wrapped as a {@linkcode Target}. */
 interface Matcher {
   matches(peel: PeelView): boolean;
-  candidates?: (index: PeelIndex) => Set<string> | undefined;
+  candidates?: (index: PeelIndex) => Iterable<string> | undefined;
 }
 
 const GLOB_SPECIAL = /[*?[]/;
-
-function intersect(a: Set<string>, b: Set<string>): Set<string> {
-  const [small, big] = a.size <= b.size ? [a, b] : [b, a];
-  const out = new Set<string>();
-  for (const x of small) if (big.has(x)) out.add(x);
-  return out;
-}
 
 /** Candidates for a fact matcher: the union over its splits, from the value index. */
 function factCandidates(
   index: PeelIndex,
   candidates: readonly Split[],
   glob: boolean,
-): Set<string> | undefined {
-  const out = new Set<string>();
+): Iterable<string> | undefined {
+  const found: Iterable<string>[] = [];
   for (const c of candidates) {
     if (c.keys.some((k) => k.includes("."))) return undefined; // Dotted keys: scan.
     const path = c.keys.join(":");
-    if (glob && c.pattern === "*") {
-      for (const id of index.having(path) ?? []) out.add(id);
-      continue;
-    }
-    const values = index.values(path);
-    if (!values) continue;
-    if (glob && !GLOB_SPECIAL.test(c.pattern)) {
-      for (const id of values.get(c.pattern.toLowerCase()) ?? []) out.add(id);
-      continue;
-    }
-    for (const [value, ids] of values) {
-      if (c.test(value)) { for (const id of ids) out.add(id); }
+    if (glob && c.pattern === "*") found.push(index.having(path));
+    else if (glob && !GLOB_SPECIAL.test(c.pattern)) {
+      found.push(index.idsWith(path, c.pattern.toLowerCase()));
+    } else {
+      for (const value of index.valuesAt(path)) {
+        if (c.test(value)) found.push(index.idsWith(path, value));
+      }
     }
   }
+  if (found.length === 1) return found[0]; // The index's own set: read, never changed.
+  const out = new Set<string>();
+  for (const ids of found) for (const id of ids) out.add(id);
   return out;
 }
 
@@ -259,11 +250,8 @@ function treeMatcher(node: Node, ctx: Ctx): Matcher {
       const r = treeMatcher(node.right, ctx);
       return {
         matches: (p) => l.matches(p) && r.matches(p),
-        candidates: (ix) => {
-          const a = l.candidates?.(ix);
-          const b = r.candidates?.(ix);
-          return a && b ? intersect(a, b) : a ?? b;
-        },
+        // One side's candidates suffice: the matcher checks both sides on each of them.
+        candidates: (ix) => l.candidates?.(ix) ?? r.candidates?.(ix),
       };
     }
     case "or": {
@@ -275,8 +263,9 @@ function treeMatcher(node: Node, ctx: Ctx): Matcher {
           const a = l.candidates?.(ix);
           const b = a && r.candidates?.(ix);
           if (!a || !b) return undefined;
-          for (const id of b) a.add(id);
-          return a;
+          const out = new Set(a);
+          for (const id of b) out.add(id);
+          return out;
         },
       };
     }

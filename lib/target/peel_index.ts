@@ -1,9 +1,12 @@
 /**
  * An in-memory index of peels for target resolution at fleet scale: ids kept sorted for prefix
  * lookups (binary search gives a glob's literal prefix range in O(log n)), and inverted indexes
- * over flattened fact values (`os:family` → `debian` → ids), so common expressions resolve
- * without testing every peel. Lookups return candidates, a superset that the compiled matcher
- * then filters, so the index can only make resolution faster, never different.
+ * over fact values (`os:family` → `debian` → ids), built per fact path the first time a target
+ * asks for that path and kept current on every update after. Only asked-for paths cost memory;
+ * a fleet's facts have hundreds of paths (package versions, pids) that no target names.
+ *
+ * Lookups return candidates, a superset that the compiled matcher then filters, so the index
+ * can only make resolution faster, never different.
  * @module
  */
 import type { PeelView } from "./compile.ts";
@@ -13,20 +16,57 @@ function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 }
 
-/** How deep fact maps are indexed; deeper values are found by scanning. */
-const MAX_DEPTH = 8;
+/** Value recorded for an empty map or list, so that `G@path:*` still finds it. */
+const EMPTY = "\u0000empty";
+/** Most fact paths indexed at once; the least recently built is dropped past this. */
+const MAX_PATHS = 512;
+
+type Ids = string | Set<string>;
+
+/**
+ * Every value a `G@path:value` could match at `segs` in `node`, lowercased: scalars by their
+ * string form; a list's elements (and, for maps in a list, what they hold, as Salt looks keys
+ * up in lists of maps); a map's keys and its scalar `name` (see `fact_match.ts`).
+ */
+function collect(node: unknown, segs: readonly string[], i: number, out: Set<string>): void {
+  if (i === segs.length) {
+    if (Array.isArray(node)) {
+      if (node.length === 0) out.add(EMPTY);
+      for (const x of node) {
+        if (isMap(x) || Array.isArray(x)) collect(x, segs, i, out);
+        else out.add(stringForm(x).toLowerCase());
+      }
+    } else if (isMap(node)) {
+      const keys = Object.keys(node);
+      if (keys.length === 0) out.add(EMPTY);
+      for (const k of keys) out.add(k.toLowerCase());
+      const name = node.name;
+      if (name !== undefined && !isMap(name) && !Array.isArray(name)) {
+        out.add(stringForm(name).toLowerCase());
+      }
+    } else {
+      out.add(stringForm(node).toLowerCase());
+    }
+    return;
+  }
+  const seg = segs[i]!;
+  if (isMap(node)) {
+    if (Object.hasOwn(node, seg)) collect(node[seg], segs, i + 1, out);
+  } else if (Array.isArray(node)) {
+    if (/^\d+$/.test(seg) && Number(seg) < node.length) {
+      collect(node[Number(seg)], segs, i + 1, out);
+    }
+    for (const x of node) if (isMap(x) || Array.isArray(x)) collect(x, segs, i, out);
+  }
+}
 
 /** Peels, their facts and the indexes over them. */
 export class PeelIndex {
   readonly #peels = new Map<string, PeelView>();
   /** Sorted ids. */
   #sorted: string[] = [];
-  /** Fact path → lowercased value → ids. */
-  readonly #values = new Map<string, Map<string, Set<string>>>();
-  /** Fact path → ids that have it. */
-  readonly #exists = new Map<string, Set<string>>();
-  /** Per peel, the (path, value) pairs it was indexed under, to undo them. */
-  readonly #entries = new Map<string, [string, string | undefined][]>();
+  /** Fact path → lowercased value → ids (a lone id is kept as the string, not a Set). */
+  readonly #values = new Map<string, Map<string, Ids>>();
 
   /** Number of peels. */
   get size(): number {
@@ -43,31 +83,30 @@ export class PeelIndex {
     return this.#peels.values();
   }
 
+  /** Fact paths indexed so far. */
+  get indexedPaths(): number {
+    return this.#values.size;
+  }
+
   /** Add or replace a peel. */
   set(id: string, facts: Record<string, unknown>, settings?: Record<string, unknown>): void {
-    if (this.#peels.has(id)) this.#unindex(id);
-    else this.#insertSorted(id);
+    const old = this.#peels.get(id);
+    if (!old) this.#sorted.splice(this.#lowerBound(id), 0, id);
     this.#peels.set(id, { id, facts, settings });
-    const entries: [string, string | undefined][] = [];
-    this.#walk(facts, "", 0, (path, value) => entries.push([path, value]));
-    for (const [path, value] of entries) {
-      let ex = this.#exists.get(path);
-      if (!ex) this.#exists.set(path, ex = new Set());
-      ex.add(id);
-      if (value === undefined) continue;
-      let vals = this.#values.get(path);
-      if (!vals) this.#values.set(path, vals = new Map());
-      let ids = vals.get(value);
-      if (!ids) vals.set(value, ids = new Set());
-      ids.add(id);
+    for (const [path, vals] of this.#values) {
+      const segs = path.split(":");
+      if (old) { for (const v of this.#at(old.facts, segs)) remove(vals, v, id); }
+      for (const v of this.#at(facts, segs)) add(vals, v, id);
     }
-    this.#entries.set(id, entries);
   }
 
   /** Remove a peel. */
   delete(id: string): void {
-    if (!this.#peels.has(id)) return;
-    this.#unindex(id);
+    const old = this.#peels.get(id);
+    if (!old) return;
+    for (const [path, vals] of this.#values) {
+      for (const v of this.#at(old.facts, path.split(":"))) remove(vals, v, id);
+    }
     this.#peels.delete(id);
     const i = this.#lowerBound(id);
     if (this.#sorted[i] === id) this.#sorted.splice(i, 1);
@@ -84,63 +123,46 @@ export class PeelIndex {
     return out;
   }
 
-  /** Lowercased values indexed at fact `path` (keys joined with `:`), with their ids. */
-  values(path: string): ReadonlyMap<string, ReadonlySet<string>> | undefined {
-    return this.#values.get(path);
+  /** Lowercased values at fact `path` (keys joined with `:`), indexing the path if new. */
+  valuesAt(path: string): IterableIterator<string> {
+    return this.#index(path).keys();
+  }
+
+  /** Ids whose fact `path` has the lowercased `value`. */
+  idsWith(path: string, value: string): Iterable<string> {
+    const ids = this.#index(path).get(value);
+    return ids === undefined ? [] : typeof ids === "string" ? [ids] : ids;
   }
 
   /** Ids that have fact `path`. */
-  having(path: string): ReadonlySet<string> | undefined {
-    return this.#exists.get(path);
+  having(path: string): Set<string> {
+    const out = new Set<string>();
+    for (const ids of this.#index(path).values()) {
+      if (typeof ids === "string") out.add(ids);
+      else for (const id of ids) out.add(id);
+    }
+    return out;
   }
 
-  /**
-   * Record every path of `v` and what a `G@path:value` could match there: scalars by their
-   * lowercased string form, list elements at the list's path, and for a map its keys and its
-   * `name` (see `fact_match.ts`). Lists of maps are indexed at the list's path too, as Salt
-   * looks keys up in them; numeric indexes at `path:i`.
-   */
-  #walk(v: unknown, path: string, depth: number, add: (p: string, v?: string) => void): void {
-    if (depth > MAX_DEPTH) return;
-    if (path) add(path);
-    if (Array.isArray(v)) {
-      v.forEach((item, i) => {
-        if (isMap(item) || Array.isArray(item)) {
-          this.#walk(item, path, depth + 1, add);
-          this.#walk(item, `${path}:${i}`, depth + 1, add);
-        } else {
-          add(path, stringForm(item).toLowerCase());
-          add(`${path}:${i}`, stringForm(item).toLowerCase());
-        }
-      });
-      return;
-    }
-    if (isMap(v)) {
-      for (const [k, x] of Object.entries(v)) {
-        if (path) add(path, k.toLowerCase());
-        if (path && k === "name" && !isMap(x) && !Array.isArray(x)) {
-          add(path, stringForm(x).toLowerCase());
-        }
-        this.#walk(x, path ? `${path}:${k}` : k, depth + 1, add);
-      }
-      return;
-    }
-    if (path) add(path, stringForm(v).toLowerCase());
+  #at(facts: Record<string, unknown>, segs: readonly string[]): Set<string> {
+    const out = new Set<string>();
+    collect(facts, segs, 0, out);
+    return out;
   }
 
-  #unindex(id: string): void {
-    for (const [path, value] of this.#entries.get(id) ?? []) {
-      const ex = this.#exists.get(path);
-      ex?.delete(id);
-      if (ex?.size === 0) this.#exists.delete(path);
-      if (value === undefined) continue;
-      const vals = this.#values.get(path);
-      const ids = vals?.get(value);
-      ids?.delete(id);
-      if (ids?.size === 0) vals!.delete(value);
-      if (vals?.size === 0) this.#values.delete(path);
+  #index(path: string): Map<string, Ids> {
+    let vals = this.#values.get(path);
+    if (vals) return vals;
+    vals = new Map();
+    const segs = path.split(":");
+    for (const p of this.#peels.values()) {
+      for (const v of this.#at(p.facts, segs)) add(vals, v, p.id);
     }
-    this.#entries.delete(id);
+    if (this.#values.size >= MAX_PATHS) {
+      this.#values.delete(this.#values.keys().next().value!);
+    }
+    this.#values.set(path, vals);
+    return vals;
   }
 
   #lowerBound(s: string): number {
@@ -153,8 +175,21 @@ export class PeelIndex {
     }
     return lo;
   }
+}
 
-  #insertSorted(id: string): void {
-    this.#sorted.splice(this.#lowerBound(id), 0, id);
+function add(vals: Map<string, Ids>, value: string, id: string): void {
+  const ids = vals.get(value);
+  if (ids === undefined) vals.set(value, id);
+  else if (typeof ids === "string") {
+    if (ids !== id) vals.set(value, new Set([ids, id]));
+  } else ids.add(id);
+}
+
+function remove(vals: Map<string, Ids>, value: string, id: string): void {
+  const ids = vals.get(value);
+  if (ids === id) vals.delete(value);
+  else if (ids instanceof Set) {
+    ids.delete(id);
+    if (ids.size === 1) vals.set(value, ids.values().next().value!);
   }
 }
