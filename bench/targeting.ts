@@ -30,6 +30,7 @@ export function targeting(peels = 100_000, runs = 25) {
   ];
   const rows = cases.map(([name, expr]) => {
     const t = compileTarget(expr);
+    (globalThis as { gc?: () => void }).gc?.();
     const timed = (f: () => string[]) => {
       const xs: number[] = [];
       let n = 0;

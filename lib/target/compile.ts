@@ -134,6 +134,10 @@ function factSplits(
   }
   if (letter === "G" || letter === "I") {
     return splits(pattern, delimiter, (v) => {
+      if (isLiteralGlob(v)) {
+        const lower = v.toLowerCase();
+        return (s) => s.length === v.length && s.toLowerCase() === lower;
+      }
       const re = globToRegExp(v, "i");
       return (s) => re.test(s);
     });
@@ -325,7 +329,14 @@ export function compileTarget(
 
 /** The sorted ids in `index` that `target` selects, through the index where it can narrow. */
 export function resolveTarget(target: Target, index: PeelIndex): string[] {
-  const candidates = target.candidates(index);
+  let candidates = target.candidates(index);
+  const n = candidates instanceof Set
+    ? candidates.size
+    : Array.isArray(candidates)
+    ? candidates.length
+    : 0;
+  // Past a sixteenth of the fleet, testing every peel in order beats looking each one up.
+  if (n > index.size / 16) candidates = undefined;
   const out: string[] = [];
   if (candidates) {
     for (const id of candidates) {
