@@ -19,7 +19,6 @@ export interface FanoutFigure {
   floor_ms: number;
   ratio: number;
   lost: number;
-  runs: number;
 }
 
 /** Send one bare request to each id and wait for every reply; returns milliseconds. */
@@ -105,7 +104,6 @@ export async function pingFanout(
       floor_ms: round(fm),
       ratio: round(zm / fm),
       lost,
-      runs,
     });
     console.error(`ping_fanout ${n}: zester ${round(zm)} ms, floor ${round(fm)} ms, lost ${lost}`);
   }

@@ -10,7 +10,7 @@ import { median } from "./stats.ts";
 const r2 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** Build an index of `peels` simulated peels and time the expressions against it. */
-export function targeting(peels = 100_000, runs = 25) {
+export function targeting(peels = 100_000, runs = 101) {
   const ids = Array.from({ length: peels }, (_, i) => `node-${String(i).padStart(6, "0")}`);
   const facts = ids.map((id) => simulatedFacts(id));
   (globalThis as { gc?: () => void }).gc?.();
