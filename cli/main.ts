@@ -19,7 +19,8 @@ import { loadCliConfig } from "./config.ts";
 import { listJobs, renderJobDetail, renderJobList, showJob } from "./commands/job.ts";
 import { exitCode, renderRun, runJob, summaryLine } from "./commands/run.ts";
 import { previewTarget, renderPreview } from "./commands/preview.ts";
-import { type Format, FORMATS } from "./output/mod.ts";
+import { callLocal, renderStates } from "./commands/call.ts";
+import { type Format, FORMATS, serialize } from "./output/mod.ts";
 
 /** The `tgt_type` chosen by Salt's single-matcher flags, or undefined to detect it. */
 function targetType(opts: {
@@ -143,6 +144,35 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       out(renderRun(outcome, opts.format));
       if (opts.verbose) console.error(summaryLine(outcome, performance.now() - started));
       setExit(exitCode(outcome));
+    });
+
+  program.command("call")
+    .description("run a function on this machine (masterless, as salt-call --local)")
+    .argument("<function>", "state.apply, state.sls or state.show_sls")
+    .argument("[args...]", "SLS references and key=value arguments")
+    .requiredOption("--local", "run here, without NATS")
+    .requiredOption("--file-root <dir>", "the state tree")
+    .option("--facts <file>", "facts as YAML (default: only id: local)")
+    .option("--settings-root <dir>", "settings: a directory of YAML files, or one file")
+    .requiredOption("--policy <file>", "the broker policy (a peel.yaml with a broker section)")
+    .option("--test", "dry run: change nothing, report what would change")
+    .addOption(formatOption)
+    .action(async (fun, words, opts) => {
+      const out2 = await callLocal({
+        fun,
+        words,
+        fileRoot: opts.fileRoot,
+        facts: opts.facts,
+        settings: opts.settingsRoot,
+        policy: opts.policy,
+        test: opts.test === true,
+      });
+      if ("compiled" in out2) {
+        out(serialize(out2.compiled, opts.format === "text" ? "yaml" : opts.format));
+        return;
+      }
+      out(renderStates("local", out2, opts.format));
+      if (out2.summary.failed > 0) setExit(1);
     });
 
   const job = program.command("job").description("inspect jobs");

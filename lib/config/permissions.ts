@@ -32,6 +32,9 @@ export const PEEL_SYS = [
  */
 export const YAML_ENV = ["LOG_TOKENS", "LOG_STREAM"] as const;
 
+/** The variable npm:nunjucks's Jinja compatibility layer reads when it is installed. */
+export const TEMPLATE_ENV = ["BUILD_TYPE"] as const;
+
 function hosts(urls: string[]): string[] {
   return urls.map((u) => {
     const { host, port } = parseServerUrl(u);
@@ -62,7 +65,7 @@ export function peelPermissionFlags(cfg: PeelConfig, configPath: string): string
     ...flag("write", [cfg.data_dir]),
     ...flag("run", [cfg.broker.launcher]),
     ...flag("sys", PEEL_SYS),
-    ...flag("env", YAML_ENV),
+    ...flag("env", [...YAML_ENV, ...TEMPLATE_ENV]),
   ];
 }
 
@@ -95,6 +98,7 @@ export const CLI_ENV = [
   "FORCE_COLOR",
   "CLICOLOR_FORCE",
   ...YAML_ENV,
+  ...TEMPLATE_ENV,
 ] as const;
 
 /** Permission flags for the `zester` CLI using the config at `configPath`. */

@@ -22,6 +22,11 @@ export interface BrokerClientOptions {
   launcher: string;
   /** Program arguments for the launcher (data for the broker, never Deno flags). */
   args?: string[];
+  /**
+   * Environment for the launcher, replacing the caller's. The peel never sets it (its launcher
+   * wipes the environment anyway); `zester call --local` uses it to name the policy file.
+   */
+  env?: Record<string, string>;
   /** Close the broker after this long with nothing in flight. */
   idleTimeoutMs: number;
   /** Where broker lifecycle events and its stderr go. */
@@ -117,6 +122,7 @@ export class BrokerClient {
   #spawn(): Session {
     const child = new Deno.Command(this.#opts.launcher, {
       args: this.#opts.args ?? [],
+      ...(this.#opts.env ? { env: this.#opts.env, clearEnv: true } : {}),
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",

@@ -1,0 +1,130 @@
+/**
+ * `zester call --local <function> [args…] --file-root DIR [--facts FILE] [--settings FILE]
+ * [--policy FILE] [--test]`: the state pipeline (render, plan, modules, broker) on this machine
+ * without NATS, as `salt-call --local` does. The broker is started with the policy file given.
+ * @module
+ */
+import { parse } from "yaml";
+import { brokerPermissionFlags } from "../../lib/config/mod.ts";
+import { isPlainObject } from "../../lib/schema/mod.ts";
+import type { StateResult, Summary } from "../../lib/state/mod.ts";
+import { BrokerClient, defaultBrokerPaths } from "../../peel/broker/mod.ts";
+import { applyStates, dirTree, showSls } from "../../peel/state_apply.ts";
+import { Logger } from "../../lib/log/mod.ts";
+import { parseFunctionArgs } from "../args.ts";
+import { color, type Format, indent, renderValue, serialize, useColor } from "../output/mod.ts";
+
+/** Options of a local call. */
+export interface CallOptions {
+  fun: string;
+  words: string[];
+  fileRoot: string;
+  facts?: string;
+  settings?: string;
+  policy: string;
+  test: boolean;
+}
+
+async function yamlMap(path: string | undefined, what: string): Promise<Record<string, unknown>> {
+  if (!path) return {};
+  if ((await Deno.stat(path)).isDirectory) {
+    // A settings root: every top-level .zy/.sls/.yaml file, merged (full top.zy rendering and
+    // deep merge come with the settings milestone).
+    const out: Record<string, unknown> = {};
+    for (const e of [...Deno.readDirSync(path)].sort((a, b) => a.name.localeCompare(b.name))) {
+      if (e.isFile && /\.(zy|sls|ya?ml)$/.test(e.name)) {
+        Object.assign(out, await yamlMap(`${path}/${e.name}`, what));
+      }
+    }
+    return out;
+  }
+  const v = parse(await Deno.readTextFile(path)) ?? {};
+  if (!isPlainObject(v)) throw new TypeError(`Invalid ${what} "${path}": expected a mapping`);
+  return v;
+}
+
+/** Run one function locally; resolves to `{ states, summary }` or the compiled states. */
+export async function callLocal(opts: CallOptions): Promise<
+  { states: StateResult[]; summary: Summary } | { compiled: unknown }
+> {
+  const { args, kwargs } = parseFunctionArgs(opts.words);
+  const refs = args.flatMap((a) => String(a).split(",")).map((r) => r.trim()).filter(Boolean);
+  const facts = { id: "local", ...await yamlMap(opts.facts, "facts file") };
+  const context = {
+    peelId: "local",
+    facts,
+    settings: await yamlMap(opts.settings, "settings file"),
+  };
+  const tree = dirTree(opts.fileRoot);
+  if (opts.fun === "state.show_sls") return { compiled: await showSls({ refs, tree, context }) };
+  if (opts.fun !== "state.apply" && opts.fun !== "state.sls") {
+    throw new TypeError(
+      `call --local runs state.apply, state.sls and state.show_sls, not "${opts.fun}"`,
+    );
+  }
+  if (refs.length === 0) {
+    throw new TypeError("state.apply needs SLS references (top files come later)");
+  }
+  const { configPath, brokerMain } = defaultBrokerPaths();
+  const broker = new BrokerClient({
+    launcher: Deno.execPath(),
+    args: ["run", "--quiet", "--config", configPath, ...brokerPermissionFlags(), brokerMain],
+    env: {
+      ZESTER_BROKER_POLICY: opts.policy,
+      PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/root",
+      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+      NO_COLOR: "1",
+    },
+    idleTimeoutMs: 60_000,
+    log: new Logger({ level: "error" }),
+  });
+  try {
+    const test = opts.test || kwargs.test === true;
+    return await applyStates({ refs, tree, context, broker, test });
+  } finally {
+    await broker.close();
+  }
+}
+
+/** Render a state run for people or programs, keyed by peel id (`local` here). */
+export function renderStates(
+  id: string,
+  run: { states: StateResult[]; summary: Summary },
+  format: Format,
+): string {
+  if (format !== "text") return serialize({ [id]: run }, format);
+  const on = useColor();
+  const lines = [`${id}:`];
+  for (const s of run.states) {
+    const c = s.result === false
+      ? "red"
+      : s.result === null
+      ? "yellow"
+      : Object.keys(s.changes).length
+      ? "cyan"
+      : "green";
+    lines.push(color(`----------`, c, on));
+    lines.push(indent(color(`ID: ${s.id}`, c, on)));
+    lines.push(indent(`Function: ${s.function}`), indent(`Name: ${s.name}`));
+    lines.push(indent(`Result: ${s.result === null ? "None" : s.result ? "True" : "False"}`));
+    lines.push(indent(`Comment: ${s.comment}`), indent(`Duration: ${s.duration_ms} ms`));
+    lines.push(
+      indent(
+        Object.keys(s.changes).length ? `Changes:\n${indent(renderValue(s.changes))}` : "Changes:",
+      ),
+    );
+  }
+  const m = run.summary;
+  lines.push(
+    "",
+    "Summary",
+    "-------------",
+    `Succeeded: ${m.succeeded} (changed=${m.changed})`,
+    color(`Failed: ${m.failed}`, m.failed ? "red" : "green", on),
+    "-------------",
+    `Total states run: ${m.total}`,
+    `Total run time: ${m.duration_ms} ms`,
+  );
+  return lines.join("\n");
+}

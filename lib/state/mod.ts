@@ -1,0 +1,10 @@
+/**
+ * The state system: parsing SLS files, compiling them into states, planning requisites into a
+ * DAG, and running the plan against state modules the host provides.
+ * @module
+ */
+export * from "./types.ts";
+export { parseRefs, parseSls, type SlsFile } from "./highstate.ts";
+export { compile, loadTree, type SlsLoader } from "./compile.ts";
+export { type Plan, plan } from "./plan.ts";
+export * from "./run.ts";

@@ -1,0 +1,149 @@
+/**
+ * `file.*` states. Each decides from what the broker reports (stat, read) and acts through the
+ * broker (write, mkdir, chmod, remove), so the policy decides what may be touched.
+ * @module
+ */
+import type { Chunk, Outcome, StateFunction } from "../../lib/state/mod.ts";
+import type { Broker } from "../functions/mod.ts";
+import { unifiedDiff } from "./diff.ts";
+
+/** What the file states need: the broker, and the state tree for `source:`. */
+export interface FileDeps {
+  broker: Broker;
+  /** Read a file of the state tree (`salt://x`, `zester://x` or a relative path). */
+  source(ref: string): Promise<string>;
+  /** Render a template source with the run's context. */
+  render(text: string, file: string): string;
+}
+
+interface Stat {
+  exists: boolean;
+  type?: string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+/** A mode as people write it: "0644", "644", or 644 as YAML 1.2 reads an unquoted 0644. */
+export function parseMode(v: unknown): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  const s = String(v);
+  if (!/^0?[0-7]{3,4}$/.test(s)) {
+    throw new TypeError(`Invalid file mode ${JSON.stringify(v)}: expected e.g. "0644"`);
+  }
+  return parseInt(s, 8);
+}
+
+const octal = (m: number) => `0${m.toString(8).padStart(3, "0")}`;
+
+async function stat(b: Broker, path: string): Promise<Stat> {
+  return await b.request("stat", { path }) as Stat;
+}
+
+async function desired(c: Chunk, deps: FileDeps): Promise<string | undefined> {
+  if (c.args.content !== undefined) {
+    const v = c.args.content;
+    const text = Array.isArray(v) ? v.join("\n") : String(v);
+    return text.endsWith("\n") ? text : text + "\n";
+  }
+  if (c.args.source !== undefined) {
+    const ref = String(c.args.source);
+    const text = await deps.source(ref);
+    return c.args.template === "jinja" ? deps.render(text, ref) : text;
+  }
+  return undefined;
+}
+
+/** The `file` state module, bound to `deps`. */
+export function fileStates(deps: FileDeps): Record<string, StateFunction> {
+  const b = deps.broker;
+  return {
+    async managed(c, ctx): Promise<Outcome> {
+      const path = c.name;
+      const mode = parseMode(c.args.mode);
+      const want = await desired(c, deps);
+      const st = await stat(b, path);
+      if (st.exists && st.type !== "file") {
+        return {
+          result: false,
+          comment: `${path} exists and is a ${st.type}, not a file`,
+          changes: {},
+        };
+      }
+      const changes: Record<string, unknown> = {};
+      let current = "";
+      if (st.exists && want !== undefined) {
+        current = new TextDecoder().decode(
+          (await b.request("read", { path }) as { data: Uint8Array }).data,
+        );
+      }
+      const contentDiffers = want !== undefined && (!st.exists || current !== want);
+      if (contentDiffers) {
+        changes.diff = st.exists ? unifiedDiff(current, want!, path, path) : "New file";
+      }
+      if (!st.exists && want === undefined) changes.new = "empty file";
+      if (mode !== undefined && st.exists && st.mode !== mode) changes.mode = octal(mode);
+      if (Object.keys(changes).length === 0) {
+        return { result: true, comment: `File ${path} is in the correct state`, changes };
+      }
+      if (ctx.test) return { result: null, comment: `File ${path} would be updated`, changes };
+      if (contentDiffers || !st.exists) {
+        await b.request("write", {
+          path,
+          data: want ?? "",
+          mode: mode ?? (st.exists ? undefined : 0o644),
+          user: c.args.user,
+          group: c.args.group,
+          makedirs: c.args.makedirs === true,
+        });
+      } else if (mode !== undefined) {
+        await b.request("chmod", { path, mode });
+      }
+      return { result: true, comment: `File ${path} updated`, changes };
+    },
+
+    async directory(c, ctx): Promise<Outcome> {
+      const path = c.name;
+      const mode = parseMode(c.args.dir_mode ?? c.args.mode);
+      const st = await stat(b, path);
+      if (st.exists && st.type !== "directory") {
+        return {
+          result: false,
+          comment: `${path} exists and is a ${st.type}, not a directory`,
+          changes: {},
+        };
+      }
+      const changes: Record<string, unknown> = {};
+      if (!st.exists) changes[path] = "New Dir";
+      else if (mode !== undefined && st.mode !== mode) changes.mode = octal(mode);
+      if (Object.keys(changes).length === 0) {
+        return { result: true, comment: `Directory ${path} is in the correct state`, changes };
+      }
+      if (ctx.test) return { result: null, comment: `Directory ${path} would be updated`, changes };
+      if (!st.exists) {
+        await b.request("mkdir", { path, mode: mode ?? 0o755, parents: c.args.makedirs === true });
+      } else await b.request("chmod", { path, mode: mode! });
+      return { result: true, comment: `Directory ${path} updated`, changes };
+    },
+
+    async absent(c, ctx): Promise<Outcome> {
+      const path = c.name;
+      const st = await stat(b, path);
+      if (!st.exists) return { result: true, comment: `File ${path} is not present`, changes: {} };
+      const changes = { removed: path };
+      if (ctx.test) return { result: null, comment: `File ${path} would be removed`, changes };
+      await b.request("remove", { path, recursive: st.type === "directory" });
+      return { result: true, comment: `Removed ${path}`, changes };
+    },
+
+    async touch(c, ctx): Promise<Outcome> {
+      const path = c.name;
+      const st = await stat(b, path);
+      if (st.exists) return { result: true, comment: `File ${path} exists`, changes: {} };
+      const changes = { new: path };
+      if (ctx.test) return { result: null, comment: `File ${path} would be created`, changes };
+      await b.request("write", { path, data: "", makedirs: c.args.makedirs === true });
+      return { result: true, comment: `Created ${path}`, changes };
+    },
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * The state pipeline shared by the peel and `zester call --local`: find SLS files in a state
+ * tree, render them, compile, plan and run them against the state modules and the broker.
+ * @module
+ */
+import {
+  compile,
+  loadTree,
+  parseSls,
+  plan,
+  runPlan,
+  StateError,
+  type StateResult,
+  summarize,
+  type Summary,
+} from "../lib/state/mod.ts";
+import { makeRenderer, type TemplateContext } from "../lib/template/mod.ts";
+import type { Broker } from "./functions/mod.ts";
+import { stateHost } from "./modules/mod.ts";
+
+/** A state tree: file texts by forward-slash relative path. */
+export interface StateTree {
+  read(path: string): string | undefined;
+}
+
+/** A state tree in a directory. */
+export function dirTree(root: string): StateTree {
+  return {
+    read(path) {
+      if (path.split("/").includes("..")) return undefined;
+      try {
+        return Deno.readTextFileSync(`${root}/${path}`);
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+/** The files an SLS reference may live in: `a.b` → `a/b.zy`, `a/b.sls`, `a/b/init.zy`, `a/b/init.sls`. */
+export function slsPaths(ref: string): string[] {
+  const base = ref.replaceAll(".", "/");
+  return [`${base}.zy`, `${base}.sls`, `${base}/init.zy`, `${base}/init.sls`];
+}
+
+/** What {@linkcode applyStates} and {@linkcode showSls} need. */
+export interface ApplyOptions {
+  refs: string[];
+  tree: StateTree;
+  context: TemplateContext;
+  broker: Broker;
+  test: boolean;
+}
+
+function loader(tree: StateTree, context: TemplateContext) {
+  const render = makeRenderer((p) => tree.read(p));
+  return {
+    render,
+    load: (ref: string) => {
+      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(ref)) {
+        return Promise.reject(new StateError(`Invalid SLS reference "${ref}"`));
+      }
+      for (const path of slsPaths(ref)) {
+        const text = tree.read(path);
+        if (text !== undefined) {
+          return Promise.resolve(parseSls(render(text, path, context), ref, path));
+        }
+      }
+      return Promise.reject(
+        new StateError(
+          `No SLS "${ref}" in the state tree (looked for ${slsPaths(ref).join(", ")})`,
+        ),
+      );
+    },
+  };
+}
+
+/** Render and compile `refs` into the states that would run, in plan order. */
+export async function showSls(opts: Omit<ApplyOptions, "broker" | "test">) {
+  const { load } = loader(opts.tree, opts.context);
+  const p = plan(compile(await loadTree(opts.refs, load)));
+  return p.levels.flat().map((i) => p.chunks[i]!);
+}
+
+/** Apply `refs`; resolves to each state's result in run order and a summary. */
+export async function applyStates(
+  opts: ApplyOptions,
+): Promise<{ states: StateResult[]; summary: Summary }> {
+  const { load, render } = loader(opts.tree, opts.context);
+  const p = plan(compile(await loadTree(opts.refs, load)));
+  const host = stateHost({
+    broker: opts.broker,
+    source: (ref) => {
+      const path = ref.replace(/^(salt|zester):\/\//, "");
+      const text = opts.tree.read(path);
+      if (text === undefined) {
+        return Promise.reject(new Error(`Source "${ref}" is not in the state tree`));
+      }
+      return Promise.resolve(text);
+    },
+    render: (text, file) => render(text, file, opts.context),
+  });
+  const states = await runPlan(p, { test: opts.test, host });
+  return { states, summary: summarize(states) };
+}

@@ -1,0 +1,182 @@
+/** `zester call --local`: the whole state pipeline against a temp root, through a real broker. */
+import assert from "node:assert/strict";
+import { DENO_CONFIG, tempDir, writeYaml } from "../harness/mod.ts";
+
+const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
+
+async function call(args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      DENO_CONFIG,
+      "--no-prompt",
+      "--allow-read",
+      `--allow-run=${Deno.execPath()}`,
+      "--allow-env",
+      CLI,
+      "call",
+      "--local",
+      ...args,
+    ],
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (d: string) => {
+    for await (const e of Deno.readDir(d)) {
+      const p = `${d}/${e.name}`;
+      const st = await Deno.lstat(p);
+      out[p] = `${st.mode?.toString(8)} ${
+        e.isFile ? await Deno.readTextFile(p) : e.isDirectory ? "dir" : "link"
+      }`;
+      if (e.isDirectory) await walk(p);
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+Deno.test("call --local - apply, idempotent second run, dry run changes nothing, errors", async () => {
+  await using dir = await tempDir();
+  const d = dir.path;
+  const root = `${d}/root`;
+  await Deno.mkdir(`${d}/tree/app`, { recursive: true });
+  await Deno.mkdir(root);
+  await Deno.writeTextFile(
+    `${d}/tree/app/init.zy`,
+    `{% from "app/map.jinja" import app with context %}
+include:
+  - .files
+${root}/etc:
+  file.directory:
+    - mode: 0755
+conf:
+  file.managed:
+    - name: ${root}/etc/app.conf
+    - source: salt://app/app.conf.j2
+    - template: jinja
+    - mode: "0640"
+    - require:
+      - file: ${root}/etc
+restart:
+  cmd.run:
+    - name: echo restarted >> ${root}/restarts
+    - onchanges:
+      - file: conf
+`,
+  );
+  await Deno.writeTextFile(
+    `${d}/tree/app/map.jinja`,
+    `{% set defaults = {'port': 80, 'user': 'www'} %}
+{% set app = defaults %}
+{% do app.update({'port': salt['pillar.get']('app:port', 80)}) if false %}
+`,
+  );
+  await Deno.writeTextFile(
+    `${d}/tree/app/files.zy`,
+    `${root}/old:\n  file.absent: []\n${root}/flag:\n  file.touch: []\n`,
+  );
+  await Deno.writeTextFile(
+    `${d}/tree/app/app.conf.j2`,
+    "port={{ pillar['app']['port'] }}\nos={{ grains['os']['family'] }}\n",
+  );
+  await Deno.writeTextFile(`${root}/old`, "remove me");
+  await writeYaml(`${d}/facts.yaml`, { os: { family: "debian" } });
+  await writeYaml(`${d}/settings.yaml`, { app: { port: 8080 } });
+  await writeYaml(`${d}/policy.yaml`, {
+    id: "local",
+    broker: { audit_log: `${d}/audit.log`, write_paths: [root], cmd_run: "allow" },
+  });
+  const base = [
+    "state.apply",
+    "app",
+    "--file-root",
+    `${d}/tree`,
+    "--facts",
+    `${d}/facts.yaml`,
+    "--settings-root",
+    `${d}/settings.yaml`,
+    "--policy",
+    `${d}/policy.yaml`,
+  ];
+
+  // Dry run first: nothing on disk changes, byte for byte.
+  const before = await snapshot(root);
+  const dry = await call([...base, "--test", "--format", "json"]);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.deepEqual(await snapshot(root), before);
+  const dryStates = JSON.parse(dry.stdout).local.states;
+  assert.equal(dryStates.find((s: { id: string }) => s.id === "conf").result, null);
+
+  const first = await call([...base, "--format", "json"]);
+  assert.equal(first.code, 0, first.stderr);
+  const run = JSON.parse(first.stdout).local;
+  assert.deepEqual(Object.keys(run.states[0]).sort(), [
+    "changes",
+    "comment",
+    "duration_ms",
+    "function",
+    "id",
+    "name",
+    "result",
+    "run_num",
+  ]);
+  assert.deepEqual(run.states.map((s: { run_num: number }) => s.run_num), [0, 1, 2, 3, 4]);
+  assert.equal(run.summary.failed, 0);
+  assert.equal(await Deno.readTextFile(`${root}/etc/app.conf`), "port=8080\nos=debian\n");
+  assert.equal((await Deno.stat(`${root}/etc/app.conf`)).mode! & 0o777, 0o640);
+  assert.equal(await Deno.readTextFile(`${root}/restarts`), "restarted\n");
+  await assert.rejects(Deno.stat(`${root}/old`), Deno.errors.NotFound);
+
+  const second = await call([...base, "--format", "json"]);
+  const again = JSON.parse(second.stdout).local;
+  assert.equal(again.summary.changed, 0, "a second apply changes nothing");
+  assert.equal(
+    await Deno.readTextFile(`${root}/restarts`),
+    "restarted\n",
+    "onchanges did not fire",
+  );
+
+  const text = await call(base);
+  assert.match(text.stdout, /^local:\n----------\n {4}ID: /);
+  assert.match(text.stdout, /Summary\n-------------\nSucceeded: 5 \(changed=0\)\nFailed: 0/);
+});
+
+Deno.test("call --local - template, YAML and policy errors", async () => {
+  await using dir = await tempDir();
+  const d = dir.path;
+  await Deno.mkdir(`${d}/tree`);
+  await writeYaml(`${d}/policy.yaml`, {
+    id: "local",
+    broker: { audit_log: `${d}/audit.log`, write_paths: [`${d}/ok`] },
+  });
+  const base = (
+    ref: string,
+  ) => ["state.apply", ref, "--file-root", `${d}/tree`, "--policy", `${d}/policy.yaml`];
+  await Deno.writeTextFile(`${d}/tree/badtpl.zy`, "a:\n  test.nop: []\n{{ foo( }}\n");
+  const tpl = await call(base("badtpl"));
+  assert.equal(tpl.code, 2);
+  assert.match(tpl.stderr, /Cannot render "badtpl\.zy:3"/);
+  await Deno.writeTextFile(`${d}/tree/badyaml.zy`, "a:\n  test.nop: []\n b: [\n");
+  const yml = await call(base("badyaml"));
+  assert.equal(yml.code, 2);
+  assert.match(yml.stderr, /Cannot parse YAML: .*\(badyaml\.zy:\d+\)/);
+  await Deno.writeTextFile(
+    `${d}/tree/denied.zy`,
+    `${d}/elsewhere:\n  file.managed:\n    - content: x\n`,
+  );
+  const denied = await call([...base("denied"), "--format", "json"]);
+  assert.equal(denied.code, 1);
+  const s = JSON.parse(denied.stdout).local.states[0];
+  assert.equal(s.result, false);
+  assert.match(s.comment, /Denied by policy/);
+  await assert.rejects(Deno.stat(`${d}/elsewhere`), Deno.errors.NotFound);
+  const missing = await call(base("nope"));
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /No SLS "nope" in the state tree/);
+});
