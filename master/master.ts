@@ -15,6 +15,7 @@ import { serveFactIngest } from "./facts_ingest.ts";
 import { HeartbeatWriter } from "./heartbeat.ts";
 import { JobTracker } from "./job_tracker.ts";
 import { serveTargetResolve } from "./target_resolve.ts";
+import { StatePublisher } from "./state_publisher.ts";
 
 /** A fresh master instance id: `master-` and 10 random base62 characters. */
 export function newMasterId(): string {
@@ -51,6 +52,7 @@ export class Master {
   readonly tracker: JobTracker;
   readonly #subs: Subscription[];
   readonly #heartbeat: HeartbeatWriter;
+  readonly #publisher: StatePublisher;
   readonly #log: Logger;
 
   private constructor(
@@ -60,8 +62,10 @@ export class Master {
     tracker: JobTracker,
     subs: Subscription[],
     heartbeat: HeartbeatWriter,
+    publisher: StatePublisher,
     log: Logger,
   ) {
+    this.#publisher = publisher;
     this.id = id;
     this.nc = nc;
     this.index = index;
@@ -84,11 +88,15 @@ export class Master {
       if (changed.length) log.info("storage provisioned", { changed });
       const js = nc.jetstream();
       const kv = async (name: string) => await js.views.kv(name, { bindOnly: true });
-      const [factsKv, jobsKv, hbKv] = await Promise.all([
+      const [factsKv, jobsKv, hbKv, statesKv] = await Promise.all([
         kv(BUCKETS.facts.name),
         kv(BUCKETS.jobs.name),
         kv(BUCKETS.masterHeartbeat.name),
+        kv(BUCKETS.stateFiles.name),
       ]);
+      const publisher = new StatePublisher(statesKv, cfg.states_dir, log);
+      const published = await publisher.publish();
+      publisher.watch();
       const index = new FactIndex();
       await index.follow(factsKv, log);
       const tracker = new JobTracker(nc, jobsKv, log);
@@ -114,8 +122,8 @@ export class Master {
         () => tracker.active(),
         log,
       );
-      log.info("master ready", { peels: index.size });
-      return new Master(id, nc, index, tracker, subs, heartbeat, log);
+      log.info("master ready", { peels: index.size, state_files: published });
+      return new Master(id, nc, index, tracker, subs, heartbeat, publisher, log);
     } catch (e) {
       await nc.close();
       throw e;
@@ -127,6 +135,7 @@ export class Master {
     for (const s of this.#subs) s.unsubscribe();
     await this.tracker.stop();
     await this.#heartbeat.stop();
+    await this.#publisher.stop();
     this.index.stop();
     await closeBus(this.nc);
     this.#log.info("master stopped");

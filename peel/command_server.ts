@@ -11,6 +11,7 @@ import { ExecRequest, type ExecReturn } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { execute } from "./exec.ts";
 import type { Broker } from "./functions/mod.ts";
+import type { StateTree } from "./state_apply.ts";
 
 /** How many job ids a peel remembers, to run each job once even if it is delivered twice. */
 const DEDUP_WINDOW = 10_000;
@@ -22,6 +23,8 @@ export interface CommandServerOptions {
   facts: () => Record<string, unknown>;
   broker: Broker;
   log: Logger;
+  /** The mirrored state tree, for `state.*`. */
+  states?: StateTree;
 }
 
 /** Serves one peel's commands until stopped. */
@@ -74,8 +77,8 @@ export class CommandServer {
   }
 
   async #run(req: ExecRequest): Promise<void> {
-    const { peelId, facts, broker, log } = this.#opts;
-    await this.#sendReturn(await execute(req, { peelId, facts, broker, log }));
+    const { peelId, facts, broker, log, states } = this.#opts;
+    await this.#sendReturn(await execute(req, { peelId, facts, broker, log, states }));
   }
 
   /** Publish a return and wait for the job-events stream to store it, retrying a few times. */

@@ -6,7 +6,8 @@
  */
 import type { ExecRequest, ExecReturn } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
-import { type Broker, FUNCTIONS } from "./functions/mod.ts";
+import { type Broker, FUNCTIONS, stateSingle } from "./functions/mod.ts";
+import type { StateTree } from "./state_apply.ts";
 
 /** What {@linkcode execute} needs from the peel. */
 export interface ExecDeps {
@@ -14,6 +15,7 @@ export interface ExecDeps {
   facts: () => Record<string, unknown>;
   broker: Broker;
   log: Logger;
+  states?: StateTree;
 }
 
 /** A job that ran past its timeout. */
@@ -30,7 +32,8 @@ export async function execute(req: ExecRequest, deps: ExecDeps): Promise<ExecRet
   const started = new Date();
   const t0 = performance.now();
   const base = { jid: req.jid, peel_id: deps.peelId, fun: req.fun, started: started.toISOString() };
-  const fn = FUNCTIONS.get(req.fun);
+  // A function name that is not an execution function may be a state function (`file.touch`).
+  const fn = FUNCTIONS.get(req.fun) ?? (req.fun.includes(".") ? stateSingle(req.fun) : undefined);
   if (!fn) {
     return {
       ...base,
@@ -50,6 +53,7 @@ export async function execute(req: ExecRequest, deps: ExecDeps): Promise<ExecRet
       broker: deps.broker,
       signal: ac.signal,
       timeoutMs: req.timeout_ms,
+      states: deps.states,
       get log() {
         return log ??= deps.log.with({ jid: req.jid });
       },

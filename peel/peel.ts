@@ -5,12 +5,13 @@
  * @module
  */
 import type { NatsConnection } from "nats";
-import { closeBus, connectBus, decode, encode, subjects } from "../lib/bus/mod.ts";
+import { BUCKETS, closeBus, connectBus, decode, encode, subjects } from "../lib/bus/mod.ts";
 import { busOptions, type PeelConfig } from "../lib/config/mod.ts";
 import type { FactsMessage } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { BrokerClient } from "./broker/mod.ts";
 import { CommandServer } from "./command_server.ts";
+import { StateSync } from "./state_sync.ts";
 import { collectFacts, type SysInfo } from "./facts/mod.ts";
 
 /** Retry delay for facts no master has acknowledged yet. */
@@ -24,6 +25,7 @@ export class Peel {
   readonly #broker: BrokerClient;
   #facts: Record<string, unknown> = {};
   #commands?: CommandServer;
+  #sync?: StateSync;
   #factsTimer?: ReturnType<typeof setTimeout>;
   #stopping = false;
 
@@ -44,12 +46,23 @@ export class Peel {
     const nc = await connectBus(busOptions(cfg, `zester-peel-${cfg.id}`), log);
     const peel = new Peel(cfg, log, nc);
     await peel.#refreshFacts();
+    const kv = await nc.jetstream().views.kv(BUCKETS.stateFiles.name, { bindOnly: true }).catch(
+      (e) => {
+        log.warn("no state-files bucket yet; state functions unavailable", { error: e });
+        return undefined;
+      },
+    );
+    if (kv) {
+      peel.#sync = new StateSync(kv, `${cfg.data_dir}/states-cache`, log);
+      await peel.#sync.start();
+    }
     peel.#commands = new CommandServer({
       nc,
       peelId: cfg.id,
       facts: () => peel.#facts,
       broker: peel.#broker,
       log,
+      states: peel.#sync?.tree,
     });
     await nc.flush();
     void peel.#publishFacts();
@@ -67,6 +80,7 @@ export class Peel {
     this.#stopping = true;
     clearTimeout(this.#factsTimer);
     await this.#commands?.stop();
+    this.#sync?.stop();
     await this.#broker.close();
     await closeBus(this.#nc);
     this.#log.info("peel stopped");

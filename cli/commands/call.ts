@@ -12,7 +12,7 @@ import { BrokerClient, defaultBrokerPaths } from "../../peel/broker/mod.ts";
 import { applyStates, dirTree, showSls } from "../../peel/state_apply.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { parseFunctionArgs } from "../args.ts";
-import { color, type Format, indent, renderValue, serialize, useColor } from "../output/mod.ts";
+import { type Format, serialize, stateBlock } from "../output/mod.ts";
 
 /** Options of a local call. */
 export interface CallOptions {
@@ -94,37 +94,5 @@ export function renderStates(
   format: Format,
 ): string {
   if (format !== "text") return serialize({ [id]: run }, format);
-  const on = useColor();
-  const lines = [`${id}:`];
-  for (const s of run.states) {
-    const c = s.result === false
-      ? "red"
-      : s.result === null
-      ? "yellow"
-      : Object.keys(s.changes).length
-      ? "cyan"
-      : "green";
-    lines.push(color(`----------`, c, on));
-    lines.push(indent(color(`ID: ${s.id}`, c, on)));
-    lines.push(indent(`Function: ${s.function}`), indent(`Name: ${s.name}`));
-    lines.push(indent(`Result: ${s.result === null ? "None" : s.result ? "True" : "False"}`));
-    lines.push(indent(`Comment: ${s.comment}`), indent(`Duration: ${s.duration_ms} ms`));
-    lines.push(
-      indent(
-        Object.keys(s.changes).length ? `Changes:\n${indent(renderValue(s.changes))}` : "Changes:",
-      ),
-    );
-  }
-  const m = run.summary;
-  lines.push(
-    "",
-    "Summary",
-    "-------------",
-    `Succeeded: ${m.succeeded} (changed=${m.changed})`,
-    color(`Failed: ${m.failed}`, m.failed ? "red" : "green", on),
-    "-------------",
-    `Total states run: ${m.total}`,
-    `Total run time: ${m.duration_ms} ms`,
-  );
-  return lines.join("\n");
+  return `${id}:\n${stateBlock(run)}`;
 }

@@ -18,7 +18,16 @@ import {
 } from "../../lib/job/mod.ts";
 import { formatDuration } from "../../lib/config/mod.ts";
 import { parseFunctionArgs } from "../args.ts";
-import { color, type Format, indent, renderValue, serialize, useColor } from "../output/mod.ts";
+import {
+  color,
+  type Format,
+  indent,
+  isStateRun,
+  renderValue,
+  serialize,
+  stateBlock,
+  useColor,
+} from "../output/mod.ts";
 
 /** What the operator asked for. */
 export interface RunOptions {
@@ -146,7 +155,11 @@ export function returnRecord(r: ExecReturn | undefined): Record<string, unknown>
 export function renderRun(o: RunOutcome, format: Format): string {
   if (format !== "text") {
     const out: Record<string, unknown> = {};
-    for (const id of o.targets) out[id] = returnRecord(o.returns.get(id));
+    for (const id of o.targets) {
+      const r = o.returns.get(id);
+      // State runs are keyed by peel id with their states and summary, as call --local gives them.
+      out[id] = r && isStateRun(r.result) ? r.result : returnRecord(r);
+    }
     return serialize(out, format);
   }
   const on = useColor();
@@ -156,6 +169,7 @@ export function renderRun(o: RunOutcome, format: Format): string {
     lines.push(color(`${id}:`, r ? (r.success ? "green" : "red") : "yellow", on));
     if (!r) lines.push(indent(color("Peel did not return. [No response]", "yellow", on)));
     else if (r.error !== undefined) lines.push(indent(color(`ERROR: ${r.error}`, "red", on)));
+    else if (isStateRun(r.result)) lines.push(stateBlock(r.result));
     else if (r.result !== "") lines.push(indent(renderValue(r.result)));
     if (r && r.retcode !== undefined && r.retcode !== 0) {
       lines.push(indent(color(`[exit code ${r.retcode}]`, "red", on)));

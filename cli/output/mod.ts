@@ -5,3 +5,4 @@
 export * from "./format.ts";
 export * from "./table.ts";
 export * from "./text.ts";
+export * from "./states.ts";

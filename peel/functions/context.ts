@@ -3,6 +3,7 @@
  * @module
  */
 import type { Logger } from "../../lib/log/mod.ts";
+import type { StateTree } from "../state_apply.ts";
 
 /** The broker as functions use it: one typed request per privileged operation. */
 export interface Broker {
@@ -30,6 +31,8 @@ export interface ExecContext {
   timeoutMs: number;
   /** Logger carrying `peel_id` and `jid`. */
   log: Logger;
+  /** The state tree mirrored from the master, once synced. */
+  states?: StateTree;
 }
 
 /** A function's outcome: its result, and whether it succeeded (default true). */

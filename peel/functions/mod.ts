@@ -6,6 +6,7 @@ import type { ExecFunction } from "./context.ts";
 import * as cmd from "./cmd.ts";
 import * as facts from "./facts.ts";
 import * as test from "./test.ts";
+import { stateApply, stateHighstate, stateShowSls } from "./state.ts";
 
 export * from "./context.ts";
 export { lookup as lookupFact } from "./facts.ts";
@@ -25,4 +26,10 @@ export const FUNCTIONS: ReadonlyMap<string, ExecFunction> = new Map([
   ["grains.ls", facts.keys],
   ["cmd.run", cmd.runCmd],
   ["cmd.run_all", cmd.runAll],
+  ["state.apply", stateApply],
+  ["state.sls", stateApply],
+  ["state.highstate", stateHighstate],
+  ["state.show_sls", stateShowSls],
 ]);
+
+export { stateSingle } from "./state.ts";
