@@ -76,7 +76,25 @@ async function main(): Promise<void> {
     nats = await startNatsServer();
     console.log(`nats-server pid ${nats.pid} at ${nats.url}`);
 
-    banner("Starting the master");
+    banner("Starting the master (with a small state tree)");
+    await Deno.mkdir(`${dir}/master/states/motd`, { recursive: true });
+    await Deno.writeTextFile(
+      `${dir}/master/states/motd/init.zy`,
+      [
+        "{% set root = salt['grains.get']('files_dir') %}",
+        "motd:",
+        "  file.managed:",
+        "    - name: {{ root }}/motd",
+        "    - content: \"Welcome to {{ grains['id'] }}, a {{ grains['role'] }} peel\"",
+        '    - mode: "0644"',
+        "announce:",
+        "  cmd.run:",
+        "    - name: echo motd changed",
+        "    - onchanges:",
+        "      - file: motd",
+        "",
+      ].join("\n"),
+    );
     const master = await startMaster(`${dir}/master`, nats.url);
     daemons.push(master);
     console.log(`zester-master pid ${master.pid}: deno run ${master.flags.join(" ")}`);
@@ -84,7 +102,10 @@ async function main(): Promise<void> {
     banner("Starting three sandboxed peels");
     for (const p of PEELS) {
       await Deno.mkdir(`${dir}/peels/${p.id}`, { recursive: true });
-      await Deno.writeTextFile(`${dir}/peels/${p.id}/facts.yaml`, stringify(p.facts));
+      await Deno.writeTextFile(
+        `${dir}/peels/${p.id}/facts.yaml`,
+        stringify({ ...p.facts, files_dir: `${dir}/peels/${p.id}/files` }),
+      );
     }
     const peels = await Promise.all(
       PEELS.map((p) => startPeel(`${dir}/peels`, nats!.url, p.id)),
@@ -127,6 +148,21 @@ async function main(): Promise<void> {
     const os = await zester(cliConfig, cliFlags, ["db-01", "facts.get", "os"]);
     expect(os.code === 0 && os.stdout.includes("kernel: Linux"), "facts.get os shows the kernel");
     await zester(cliConfig, cliFlags, ["db-01", "facts.get", "cpu"]);
+
+    banner("States: a dry run, then apply (the broker writes only where its policy allows)");
+    const dry = await zester(cliConfig, cliFlags, ["web-01", "state.apply", "motd", "test=True"]);
+    expect(
+      dry.code === 0 && dry.stdout.includes("Result: None"),
+      "test=True reports, changes nothing",
+    );
+    const applied = await zester(cliConfig, cliFlags, ["*", "state.apply", "motd"]);
+    expect(
+      applied.code === 0 && applied.stdout.includes("Succeeded: 2 (changed=2)"),
+      "motd applied",
+    );
+    banner("Applying again changes nothing");
+    const again = await zester(cliConfig, cliFlags, ["db-01", "state.apply", "motd"]);
+    expect(again.stdout.includes("Succeeded: 2 (changed=0)"), "second apply is idempotent");
 
     banner("A failing command: non-zero exit status");
     const fail = await zester(cliConfig, cliFlags, ["db-01", "cmd.run", "exit 3"]);
