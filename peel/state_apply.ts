@@ -90,6 +90,7 @@ export async function applyStates(
   const p = plan(compile(await loadTree(opts.refs, load)));
   const host = stateHost({
     broker: opts.broker,
+    facts: opts.context.facts,
     source: (ref) => {
       const path = ref.replace(/^(salt|zester):\/\//, "");
       const text = opts.tree.read(path);

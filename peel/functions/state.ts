@@ -112,6 +112,7 @@ export function stateSingle(fun: string): ExecFunction | undefined {
   return async (ctx, args, kwargs) => {
     const host = stateHost({
       broker: ctx.broker,
+      facts: ctx.facts(),
       source: (ref) => {
         const text = ctx.states?.read(ref.replace(/^(salt|zester):\/\//, ""));
         return text === undefined

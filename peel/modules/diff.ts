@@ -30,10 +30,10 @@ export function unifiedDiff(a: string, b: string, from = "old", to = "new"): str
       ops.push([" ", x[i]!]);
       i++;
       j++;
-    } else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) {
-      ops.push(["+", y[j++]!]);
-    } else {
+    } else if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
       ops.push(["-", x[i++]!]);
+    } else {
+      ops.push(["+", y[j++]!]);
     }
   }
   const out = [`--- ${from}`, `+++ ${to}`];

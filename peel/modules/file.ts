@@ -136,6 +136,83 @@ export function fileStates(deps: FileDeps): Record<string, StateFunction> {
       return { result: true, comment: `Removed ${path}`, changes };
     },
 
+    async symlink(c, ctx): Promise<Outcome> {
+      const path = c.name;
+      const target = c.args.target === undefined ? undefined : String(c.args.target);
+      if (!target) return { result: false, comment: "file.symlink needs a target", changes: {} };
+      const st = await stat(b, path) as Stat & { target?: string };
+      if (st.exists && st.type === "symlink" && st.target === target) {
+        return { result: true, comment: `Symlink ${path} is present and correct`, changes: {} };
+      }
+      if (st.exists && st.type !== "symlink" && c.args.force !== true) {
+        return {
+          result: false,
+          comment: `${path} exists and is a ${st.type}; set force: True to replace it`,
+          changes: {},
+        };
+      }
+      const changes = { new: `${path} -> ${target}` };
+      if (ctx.test) return { result: null, comment: `Symlink ${path} would be set`, changes };
+      if (st.exists) await b.request("remove", { path, recursive: st.type === "directory" });
+      await b.request("symlink", { path, target });
+      return { result: true, comment: `Created symlink ${path} -> ${target}`, changes };
+    },
+
+    async append(c, ctx): Promise<Outcome> {
+      const path = c.name;
+      const raw = c.args.text ?? c.args.sources;
+      const lines = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String);
+      const st = await stat(b, path);
+      const current = st.exists
+        ? new TextDecoder().decode((await b.request("read", { path }) as { data: Uint8Array }).data)
+        : "";
+      const have = new Set(current.split("\n"));
+      const missing = lines.filter((l) => !l.split("\n").every((x) => have.has(x)));
+      if (missing.length === 0) {
+        return { result: true, comment: `File ${path} is in the correct state`, changes: {} };
+      }
+      const next = (current && !current.endsWith("\n") ? current + "\n" : current) +
+        missing.join("\n") + "\n";
+      const changes = { diff: unifiedDiff(current, next, path, path) };
+      if (ctx.test) return { result: null, comment: `File ${path} would be appended to`, changes };
+      await b.request("write", { path, data: next, makedirs: c.args.makedirs === true });
+      return { result: true, comment: `Appended ${missing.length} line(s) to ${path}`, changes };
+    },
+
+    async replace(c, ctx): Promise<Outcome> {
+      const path = c.name;
+      if (c.args.pattern === undefined || c.args.repl === undefined) {
+        return { result: false, comment: "file.replace needs pattern and repl", changes: {} };
+      }
+      let re: RegExp;
+      try {
+        re = new RegExp(String(c.args.pattern), "gm");
+      } catch (e) {
+        return { result: false, comment: `Invalid pattern: ${(e as Error).message}`, changes: {} };
+      }
+      const st = await stat(b, path);
+      if (!st.exists) return { result: false, comment: `${path}: no such file`, changes: {} };
+      const current = new TextDecoder().decode(
+        (await b.request("read", { path }) as { data: Uint8Array }).data,
+      );
+      const count = Number(c.args.count ?? 0);
+      let n = 0;
+      // Python's \1 back-references become JavaScript's $1.
+      const repl = String(c.args.repl).replace(/\\(\d)/g, "$$$1");
+      const next = current.replace(re, (...m) => {
+        if (count > 0 && n >= count) return m[0];
+        n++;
+        return m[0].replace(new RegExp(re.source, "m"), repl);
+      });
+      if (next === current) {
+        return { result: true, comment: `No changes needed to ${path}`, changes: {} };
+      }
+      const changes = { diff: unifiedDiff(current, next, path, path) };
+      if (ctx.test) return { result: null, comment: `File ${path} would be changed`, changes };
+      await b.request("write", { path, data: next });
+      return { result: true, comment: `Changes were made to ${path}`, changes };
+    },
+
     async touch(c, ctx): Promise<Outcome> {
       const path = c.name;
       const st = await stat(b, path);

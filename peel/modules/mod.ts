@@ -8,29 +8,91 @@ import type { Broker } from "../functions/mod.ts";
 import { cmdStates, shell } from "./cmd.ts";
 import { type FileDeps, fileStates } from "./file.ts";
 import { testStates } from "./test.ts";
+import { chooseProvider, pkgStates, type Provider } from "./pkg.ts";
+import { serviceStates, serviceWatch } from "./service.ts";
 
 export { parseMode } from "./file.ts";
 export { unifiedDiff } from "./diff.ts";
 
 /** Everything the state modules use. */
-export type ModuleDeps = FileDeps;
+export interface ModuleDeps extends FileDeps {
+  /** The peel's facts (the package provider is chosen from `os.family`). */
+  facts?: Record<string, unknown>;
+}
+
+/**
+ * `module.run`: call other state functions by name, in both of Salt's forms —
+ * `- name: file.touch` with arguments beside it, or `- file.touch: [{name: /x}]`.
+ */
+function moduleRun(modules: Record<string, Record<string, StateFunction>>): StateFunction {
+  const find = (name: string) => {
+    const [m, f] = name.split(".");
+    return modules[m!]?.[f!];
+  };
+  return async (c, ctx) => {
+    const calls: [string, Record<string, unknown>][] = [];
+    if (find(c.name)) calls.push([c.name, c.args]);
+    else {
+      for (const [k, v] of Object.entries(c.args)) {
+        if (!find(k)) continue;
+        const args: Record<string, unknown> = {};
+        for (const a of Array.isArray(v) ? v : []) {
+          if (a && typeof a === "object") Object.assign(args, a);
+        }
+        calls.push([k, args]);
+      }
+    }
+    if (calls.length === 0) {
+      return {
+        result: false,
+        comment: `module.run: no known function in "${c.name}"`,
+        changes: {},
+      };
+    }
+    const changes: Record<string, unknown> = {};
+    const comments: string[] = [];
+    let result: boolean | null = true;
+    for (const [name, args] of calls) {
+      const [module, fun] = name.split(".");
+      const o = await find(name)!({
+        ...c,
+        module: module!,
+        fun: fun!,
+        name: String(args.name ?? c.name),
+        args,
+      }, ctx);
+      if (Object.keys(o.changes).length) changes[name] = o.changes;
+      comments.push(`${name}: ${o.comment}`);
+      if (o.result === false) result = false;
+      else if (o.result === null && result !== false) result = null;
+    }
+    return { result, comment: comments.join("; "), changes };
+  };
+}
 
 /** A runner host: state functions by name, guards through the broker. */
 export function stateHost(deps: ModuleDeps): RunHost {
+  const b: Broker = deps.broker;
+  const exists = async (path: string) =>
+    ((await b.request("stat", { path })) as { exists: boolean }).exists;
+  let provider: Promise<Provider> | undefined;
   const modules: Record<string, Record<string, StateFunction>> = {
     test: testStates,
     file: fileStates(deps),
-    cmd: cmdStates(deps.broker),
+    cmd: cmdStates(b),
+    pkg: pkgStates(b, () => provider ??= chooseProvider(deps.facts ?? {}, exists)),
+    service: serviceStates(b),
   };
-  const b: Broker = deps.broker;
+  modules.module = { run: moduleRun(modules) };
+  const watchers: Record<string, StateFunction> = { service: serviceWatch(b) };
   return {
     fn: (name) => {
       const [m, f] = name.split(".");
       return modules[m!]?.[f!];
     },
-    // A fired `watch` runs a `cmd.wait` (Salt's mod_watch); other modules have no reaction yet.
-    watchFn: (c) => c.module === "cmd" && c.fun === "wait" ? modules.cmd!.run : undefined,
+    // A fired `watch` runs a `cmd.wait` and restarts a `service.running` (Salt's mod_watch).
+    watchFn: (c) => c.module === "cmd" && c.fun === "wait" ? modules.cmd!.run : watchers[c.module],
     guard: async (cmd) => (await shell(b, cmd)).retcode,
-    exists: async (path) => ((await b.request("stat", { path })) as { exists: boolean }).exists,
+    exists,
   };
 }
