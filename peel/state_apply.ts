@@ -56,20 +56,16 @@ function loader(tree: StateTree, context: TemplateContext) {
   const render = makeRenderer((p) => tree.read(p));
   return {
     render,
-    load: (ref: string) => {
+    load: async (ref: string) => {
       if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(ref)) {
-        return Promise.reject(new StateError(`Invalid SLS reference "${ref}"`));
+        throw new StateError(`Invalid SLS reference "${ref}"`);
       }
       for (const path of slsPaths(ref)) {
         const text = tree.read(path);
-        if (text !== undefined) {
-          return Promise.resolve(parseSls(render(text, path, context), ref, path));
-        }
+        if (text !== undefined) return parseSls(await render(text, path, context), ref, path);
       }
-      return Promise.reject(
-        new StateError(
-          `No SLS "${ref}" in the state tree (looked for ${slsPaths(ref).join(", ")})`,
-        ),
+      throw new StateError(
+        `No SLS "${ref}" in the state tree (looked for ${slsPaths(ref).join(", ")})`,
       );
     },
   };

@@ -119,7 +119,7 @@ export function stateSingle(fun: string): ExecFunction | undefined {
           ? Promise.reject(new Error(`Source "${ref}" is not in the state tree`))
           : Promise.resolve(text);
       },
-      render: (text) => text,
+      render: (text) => Promise.resolve(text),
     });
     if (!host.fn(fun)) throw new ArgumentError(`Function "${fun}" is not available on this peel`);
     const { test, ...rest } = kwargs;

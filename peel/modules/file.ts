@@ -13,7 +13,7 @@ export interface FileDeps {
   /** Read a file of the state tree (`salt://x`, `zester://x` or a relative path). */
   source(ref: string): Promise<string>;
   /** Render a template source with the run's context. */
-  render(text: string, file: string): string;
+  render(text: string, file: string): Promise<string>;
 }
 
 interface Stat {
@@ -49,7 +49,7 @@ async function desired(c: Chunk, deps: FileDeps): Promise<string | undefined> {
   if (c.args.source !== undefined) {
     const ref = String(c.args.source);
     const text = await deps.source(ref);
-    return c.args.template === "jinja" ? deps.render(text, ref) : text;
+    return c.args.template === "jinja" ? await deps.render(text, ref) : text;
   }
   return undefined;
 }

@@ -20,7 +20,7 @@ async function apply(broker: Broker, c: Chunk, test = false, facts = {}) {
     broker,
     facts,
     source: () => Promise.reject(new Error("no tree")),
-    render: (t) => t,
+    render: (t) => Promise.resolve(t),
   });
   return (await runPlan(plan([c]), { test, host }))[0]!;
 }
@@ -149,7 +149,11 @@ Deno.test("modules - service converges with systemctl and restarts on watch", as
   assert.equal(run.result, true);
   assert.ok(r.calls.includes("/usr/bin/systemctl start nginx"));
   assert.ok(!r.calls.includes("/usr/bin/systemctl enable nginx"));
-  const host = stateHost({ broker: r.broker, source: () => Promise.reject(), render: (t) => t });
+  const host = stateHost({
+    broker: r.broker,
+    source: () => Promise.reject(),
+    render: (t) => Promise.resolve(t),
+  });
   const restart = await host.watchFn!(chunk("nginx", "service.running"))!(
     chunk("nginx", "service.running"),
     { test: false },

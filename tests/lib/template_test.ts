@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { filterBy, makeRenderer, TemplateError } from "../../lib/template/mod.ts";
+
+const files: Record<string, string> = {
+  "macros.jinja": "{% macro greet(n) %}hi {{ n }}{% endmacro %}",
+  "bad.jinja": "ok\n{% if %}\n",
+};
+const render = makeRenderer((p) => files[p]);
+const ctx = {
+  peelId: "web-01",
+  facts: { id: "web-01", os: { family: "debian", name: "Debian" }, roles: ["web"] },
+  settings: { app: { port: 8080 } },
+};
+const r = (t: string) => render(t, "t.zy", ctx);
+
+Deno.test("template - context, Salt accessors and filters", async () => {
+  assert.equal(
+    await r("{{ grains['id'] }} {{ facts.os.family }} {{ peel_id }}"),
+    "web-01 debian web-01",
+  );
+  assert.equal(
+    await r("{{ salt['pillar.get']('app:port', 80) }} {{ salt['pillar.get']('app:x', 80) }}"),
+    "8080 80",
+  );
+  assert.equal(await r("{{ salt['pillar.get']('nope', default='d') }}"), "d");
+  assert.equal(await r("{{ salt['grains.get']('os:name') }} {{ pillar.app.port }}"), "Debian 8080");
+  assert.equal(await r("{{ {'a': [1, 2]} | json }}"), '{"a":[1,2]}');
+  assert.equal(await r("{{ 'x' | yaml_encode }}"), '"x"');
+  assert.equal(await r('{% from "macros.jinja" import greet %}{{ greet("you") }}'), "hi you");
+});
+
+Deno.test("template - Jinja that Salt formulas use", async () => {
+  assert.equal(
+    await r("{{ 'Abc'.lower() }}|{{ ' x '.strip() }}|{{ 'a b'.split() | join('+') }}"),
+    "abc|x|a+b",
+  );
+  assert.equal(await r("{{ 'abc'.startswith('a') }} {{ '{}-{}'.format(1, 2) }}"), "True 1-2");
+  assert.equal(await r("{{ True }} {{ False }} {{ None }}"), "True False None");
+  assert.equal(await r("{% set d = {'a': {'b': 2}} %}{{ d.a.b }}"), "2");
+  assert.equal(
+    await r("{% if 9 is divisibleby 3 %}y{% endif %}{% if 'a' is sameas 'a' %}s{% endif %}"),
+    "ys",
+  );
+  assert.equal(await r("{% set d = {} %}{% do d.update({'k': 1}) %}{{ d.k }}"), "1");
+  assert.equal(await r("{% for k, v in {'a': 1}.items() %}{{ k }}={{ v }}{% endfor %}"), "a=1");
+});
+
+Deno.test("template - grains.filter_by", async () => {
+  const lookup = { Debian: { pkg: "apache2" }, RedHat: { pkg: "httpd" }, default: { pkg: "web" } };
+  assert.deepEqual(filterBy(ctx.facts, lookup), { pkg: "apache2" }, "os_family, case-insensitive");
+  assert.deepEqual(filterBy({ os: { family: "arch" } }, lookup), { pkg: "web" });
+  assert.deepEqual(filterBy(ctx.facts, lookup, "os_family", { port: 1 }), {
+    pkg: "apache2",
+    port: 1,
+  });
+  assert.equal(
+    await r(
+      "{% set m = salt['grains.filter_by']({'Debian': {'p': 'a2'}, 'RedHat': {'p': 'h'}}, merge={'x': 1}) %}{{ m.p }}{{ m.x }}",
+    ),
+    "a21",
+  );
+});
+
+Deno.test("template - errors name the file and line, the imported file too", async () => {
+  await assert.rejects(r("a\nb\n{{ foo( }}\n"), (e) => {
+    assert.ok(e instanceof TemplateError);
+    assert.equal(e.line, 3);
+    assert.match(e.message, /^Cannot render "t\.zy:3": /);
+    return true;
+  });
+  await assert.rejects(
+    r('{% include "bad.jinja" %}'),
+    /Cannot render "bad\.jinja:2": unexpected token/,
+  );
+  await assert.rejects(r('{% include "missing.jinja" %}'), /template not found: missing\.jinja/);
+  // A broken import must not throw later, outside any handler: the process stays up.
+  await new Promise((res) => setTimeout(res, 50));
+});
