@@ -55,14 +55,18 @@ function trimChars(s: string, chars: string, start: boolean, end: boolean): stri
 const TESTS = "divisibleby|sameas|equalto|eq|ne|lt|gt|le|ge|greaterthan|lessthan";
 const BARE_TEST = new RegExp(`\\bis(\\s+not)?\\s+(${TESTS})\\s+(?!\\()([^\\s%}()]+)`, "g");
 
+/** Python allows a trailing comma in dict, list and call literals; nunjucks does not. */
+const TRAILING_COMMA = /,(\s*)([}\])])/g;
+
+function fix(code: string): string {
+  return code.replace(BARE_TEST, "is$1 $2($3)").replace(TRAILING_COMMA, "$1$2");
+}
+
 /** Rewrite what nunjucks cannot lex, keeping every newline where it was. */
 export function prelex(text: string): string {
   return text
-    .replace(
-      /\{%[\s\S]*?%\}/g,
-      (tag) => tag.replace(/\}\}/g, "} }").replace(BARE_TEST, "is$1 $2($3)"),
-    )
-    .replace(/\{\{[\s\S]*?\}\}/g, (out) => out.replace(BARE_TEST, "is$1 $2($3)"));
+    .replace(/\{%[\s\S]*?%\}/g, (tag) => fix(tag.replace(/\}\}(?!$)/g, "} }")))
+    .replace(/\{\{[\s\S]*?\}\}/g, (out) => `{{${fix(out.slice(2, -2))}}}`);
 }
 
 let installed = false;

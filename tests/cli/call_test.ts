@@ -180,3 +180,84 @@ Deno.test("call --local - template, YAML and policy errors", async () => {
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /No SLS "nope" in the state tree/);
 });
+
+Deno.test("call --local - a formula-shaped tree: map.jinja, import with context, filter_by, pillar", async () => {
+  await using dir = await tempDir();
+  const d = dir.path;
+  const root = `${d}/root`;
+  await Deno.mkdir(`${d}/tree/nginx`, { recursive: true });
+  await Deno.mkdir(root);
+  await Deno.writeTextFile(
+    `${d}/tree/nginx/map.jinja`,
+    `{% set os_map = salt['grains.filter_by']({
+    'Debian': {'conf_dir': '${root}/debian', 'user': 'www-data'},
+    'RedHat': {'conf_dir': '${root}/redhat', 'user': 'nginx'},
+  }, grain='os_family', merge=salt['pillar.get']('nginx:lookup')) %}
+{% set nginx = os_map %}
+{% do nginx.update({'workers': salt['pillar.get']('nginx:workers', 1)}) %}
+`,
+  );
+  await Deno.writeTextFile(
+    `${d}/tree/nginx/init.zy`,
+    `{% from "nginx/map.jinja" import nginx with context %}
+{% set sites = salt['pillar.get']('nginx:sites', {}) %}
+nginx_conf_dir:
+  file.directory:
+    - name: {{ nginx.conf_dir }}
+    - makedirs: True
+{% for site, cfg in sites.items() %}
+site_{{ site }}:
+  file.managed:
+    - name: {{ nginx.conf_dir }}/{{ site }}.conf
+    - contents_pillar: ignored
+    - content: "server_name {{ cfg.host }}; user {{ nginx.user }}; workers {{ nginx.workers }}; {{ 'TLS' if cfg.tls is sameas true else 'plain' }}"
+    - require:
+      - file: nginx_conf_dir
+{% endfor %}
+`,
+  );
+  await writeYaml(`${d}/facts.yaml`, { os: { family: "debian", name: "Debian" } });
+  await writeYaml(`${d}/settings.yaml`, {
+    nginx: {
+      workers: 4,
+      lookup: { user: "nginx-custom" },
+      sites: {
+        shop: { host: "shop.example.com", tls: true },
+        blog: { host: "blog.example.com", tls: false },
+      },
+    },
+  });
+  await writeYaml(`${d}/policy.yaml`, {
+    id: "local",
+    broker: { audit_log: `${d}/audit.log`, write_paths: [root] },
+  });
+  const r = await call([
+    "state.apply",
+    "nginx",
+    "--file-root",
+    `${d}/tree`,
+    "--facts",
+    `${d}/facts.yaml`,
+    "--settings-root",
+    `${d}/settings.yaml`,
+    "--policy",
+    `${d}/policy.yaml`,
+    "--format",
+    "json",
+  ]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const states = JSON.parse(r.stdout).local.states;
+  assert.deepEqual(states.map((s: { id: string }) => s.id), [
+    "nginx_conf_dir",
+    "site_shop",
+    "site_blog",
+  ]);
+  assert.equal(
+    await Deno.readTextFile(`${root}/debian/shop.conf`),
+    "server_name shop.example.com; user nginx-custom; workers 4; TLS\n",
+  );
+  assert.equal(
+    await Deno.readTextFile(`${root}/debian/blog.conf`),
+    "server_name blog.example.com; user nginx-custom; workers 4; plain\n",
+  );
+});
