@@ -17,6 +17,7 @@ import {
 } from "./measures.ts";
 import { pingFanout } from "./ping_fanout.ts";
 import { targeting } from "./targeting.ts";
+import { statesBench } from "./states.ts";
 import { machine, writeReport } from "./report.ts";
 
 const NAMES = [
@@ -28,6 +29,7 @@ const NAMES = [
   "broker",
   "cli_startup",
   "targeting",
+  "states",
 ];
 
 function option(args: string[], name: string): string | undefined {
@@ -68,6 +70,7 @@ async function main(args: string[]): Promise<number> {
         else if (name === "broker") results[name] = await brokerOverhead(ns.url, nc);
         else if (name === "cli_startup") results[name] = await cliStartup(ns.url);
         else if (name === "targeting") results[name] = targeting();
+        else if (name === "states") results[name] = await statesBench();
         console.error(`bench: ${name} ${JSON.stringify(results[name])}`);
       }
     } finally {

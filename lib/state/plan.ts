@@ -15,8 +15,8 @@ export interface Plan {
   deps: Partial<Record<Requisite, number[]>>[];
 }
 
-/** Requisites that order their targets first. */
-const ORDERING: Requisite[] = ["require", "watch", "onchanges", "onfail", "listen"];
+/** Requisites that order their targets first (`listen` does not: it acts at the end). */
+const ORDERING: Requisite[] = ["require", "watch", "onchanges", "onfail"];
 
 function describe(c: Chunk): string {
   return `${functionName(c)} "${c.id}" in SLS "${c.sls}"`;

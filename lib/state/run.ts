@@ -2,7 +2,8 @@
  * Running a plan: level by level, states within a level concurrently up to a bound, each
  * after its requisites are checked (`require`/`watch` need success, `onchanges` changes,
  * `onfail` a failure; `prereq` runs the named state's test first and goes ahead only if it
- * would change), its guards (`onlyif`, `unless`, `creates`) run, with `retry` and `failhard`.
+ * would change; a fired `watch` adds the module's reaction, e.g. a restart, and `listen` adds it
+ * once at the end of the run), its guards (`onlyif`, `unless`, `creates`) run, with `retry` and `failhard`.
  * In test mode nothing changes: modules report what they would do, `result: null` where they
  * would change something; guards still run.
  * @module
@@ -161,9 +162,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<StateResult
       await new Promise((r) => setTimeout(r, interval));
       o = await call(c, opts.test);
     }
-    const fired = [...of(d.watch), ...of(d.listen)].some(([, r]) =>
-      r.result !== false && hasChanges(r)
-    );
+    const fired = of(d.watch).some(([, r]) => r.result !== false && hasChanges(r));
     const react = fired && o.result !== false ? opts.host.watchFn?.(c) : undefined;
     if (react) {
       const w = await react(c, { test: opts.test }).catch((e) => ({
@@ -188,6 +187,36 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<StateResult
       while (next < level.length) await one(level[next++]!);
     };
     await Promise.all(Array.from({ length: Math.min(bound, level.length) }, worker));
+  }
+  // `listen`: once everything has run, the reaction of each listener whose targets changed
+  // (a restart, say) runs once, as its own result.
+  for (let i = 0; i < plan.chunks.length; i++) {
+    const c = plan.chunks[i]!;
+    const targets = plan.deps[i]!.listen;
+    if (!targets || results[i]?.result === false) continue;
+    if (
+      !targets.some((j) => results[j] && results[j]!.result !== false && hasChanges(results[j]!))
+    ) continue;
+    const react = opts.host.watchFn?.(c);
+    if (!react) continue;
+    const num = runNum++;
+    const t0 = performance.now();
+    const o = await react(c, { test: opts.test }).catch((e) => ({
+      result: false,
+      comment: (e as Error).message,
+      changes: {},
+    }));
+    const r: StateResult = {
+      id: c.id,
+      function: `${c.module}.mod_watch`,
+      name: c.name,
+      result: o.result,
+      comment: o.comment,
+      changes: o.changes,
+      duration_ms: Math.round((performance.now() - t0) * 1000) / 1000,
+      run_num: num,
+    };
+    started[num] = r;
   }
   return started;
 }

@@ -35,12 +35,29 @@ export function cmdStates(broker: Broker): Record<string, StateFunction> {
       timeoutMs: c.args.timeout === undefined ? undefined : Number(c.args.timeout) * 1000,
     });
     const ok = r.retcode === 0 && !r.timed_out;
+    const changes = { retcode: r.retcode, stdout: r.stdout.trimEnd(), stderr: r.stderr.trimEnd() };
+    if (c.args.stateful === true && ok) {
+      // Salt's stateful commands end their output with `changed=yes|no comment='…'`.
+      const lines = changes.stdout.split("\n");
+      const fields = Object.fromEntries(
+        [...(lines.at(-1) ?? "").matchAll(/(\w+)=('([^']*)'|"([^"]*)"|\S+)/g)]
+          .map((m) => [m[1]!, m[3] ?? m[4] ?? m[2]!]),
+      );
+      if ("changed" in fields) {
+        const changed = /^(yes|true|1)$/i.test(fields.changed!);
+        return {
+          result: true,
+          comment: fields.comment ?? `Command "${c.name}" run`,
+          changes: changed ? { ...changes, stdout: lines.slice(0, -1).join("\n") } : {},
+        };
+      }
+    }
     return {
       result: ok,
       comment: ok
         ? `Command "${c.name}" run`
         : `Command "${c.name}" failed with exit code ${r.retcode}`,
-      changes: { retcode: r.retcode, stdout: r.stdout.trimEnd(), stderr: r.stderr.trimEnd() },
+      changes,
     };
   };
   // cmd.wait does nothing unless a watch fires (then the runner calls `run`).

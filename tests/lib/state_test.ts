@@ -254,3 +254,52 @@ Deno.test("states - errors name the states, files and lines", async () => {
   await rejects({ main: "a:\n  test.nop: [\n" }, /Cannot parse YAML: .*\(main\.zy:\d+\)/);
   await rejects({ main: "extend:\n  ghost:\n    test.nop: []\n" }, /Cannot extend ID "ghost"/);
 });
+
+Deno.test("states - a fired watch adds the module's reaction; listen reacts once at the end", async () => {
+  const reactions: string[] = [];
+  const reacting: RunHost = {
+    ...host,
+    watchFn: (c) =>
+      c.module === "test"
+        ? (ch) => {
+          reactions.push(ch.id);
+          return Promise.resolve({
+            result: true,
+            comment: "restarted",
+            changes: { restart: true },
+          });
+        }
+        : undefined,
+  };
+  const files = {
+    main: `
+conf:
+  test.succeed_with_changes: []
+quiet:
+  test.succeed_without_changes: []
+svc:
+  test.nop:
+    - watch:
+      - test: conf
+idle:
+  test.nop:
+    - watch:
+      - test: quiet
+listener:
+  test.nop:
+    - order: first
+    - listen:
+      - test: conf
+`,
+  };
+  const p = plan(compile(await loadTree(["main"], tree(files))));
+  const results = await runPlan(p, { test: false, host: reacting, concurrency: 1 });
+  const svc = results.find((r) => r.id === "svc")!;
+  assert.deepEqual(svc.changes, { restart: true });
+  assert.match(svc.comment, /restarted/);
+  assert.deepEqual(results.find((r) => r.id === "idle")!.changes, {});
+  assert.equal(results[0]!.id, "listener", "listen does not order: order first still runs first");
+  const last = results.at(-1)!;
+  assert.deepEqual([last.id, last.function], ["listener", "test.mod_watch"]);
+  assert.deepEqual(reactions, ["svc", "listener"]);
+});

@@ -161,3 +161,25 @@ Deno.test("modules - service converges with systemctl and restarts on watch", as
   assert.deepEqual(restart.changes, { restart: true });
   assert.ok(r.calls.includes("/usr/bin/systemctl restart nginx"));
 });
+
+Deno.test("modules - cmd.run with stateful: true reads changed= and comment= from its output", async () => {
+  const quiet = recorder({
+    "/bin/sh -c check": { retcode: 0, stdout: "checking\nchanged=no comment='all good'\n" },
+  });
+  const q = await apply(quiet.broker, chunk("check", "cmd.run", { stateful: true }));
+  assert.deepEqual([q.result, q.comment, q.changes], [true, "all good", {}]);
+  const busy = recorder({
+    "/bin/sh -c fix": { retcode: 0, stdout: 'fixing\nchanged=yes comment="fixed it"\n' },
+  });
+  const b = await apply(busy.broker, chunk("fix", "cmd.run", { stateful: true }));
+  assert.equal(b.comment, "fixed it");
+  assert.equal((b.changes as { stdout: string }).stdout, "fixing");
+  const plain = await apply(quiet.broker, chunk("check", "cmd.run"));
+  assert.equal(
+    (plain.changes as { retcode: number }).retcode,
+    0,
+    "without stateful, output is changes",
+  );
+  const dry = await apply(quiet.broker, chunk("check", "cmd.run"), true);
+  assert.equal(dry.result, null);
+});
