@@ -1,7 +1,8 @@
 /**
  * Rendering SLS templates with npm:nunjucks, with the context Salt formulas expect: `facts` and
- * `grains`, `settings` and `pillar`, `peel_id`, and `salt['grains.get']` / `salt['pillar.get']`
- * with `:`-separated keys; filters `yaml_encode`, `yaml`, `to_json`, `json`. Imports and includes
+ * `grains`, `settings` and `pillar`, `peel_id`, `salt['grains.get' | 'grains.item' | 'grains.items'
+ * | 'grains.filter_by' | 'pillar.get' | 'pillar.items']` with `:`-separated keys (and the
+ * `pillar_get`-style functions zester-migrate writes); filters `yaml_encode`, `yaml`, `to_json`, `json`. Imports and includes
  * resolve against the state tree. Errors name the file and line.
  * @module
  */
@@ -173,6 +174,10 @@ export function makeRenderer(read: (path: string) => string | undefined) {
         "key",
         "default",
       ]),
+      "grains.item": kw((k: string) => ({ [k]: lookupKey(ctx.facts, k, "") }), ["key"]),
+      "grains.items": () => ctx.facts,
+      "pillar.items": () => ctx.settings,
+      "settings.items": () => ctx.settings,
       "grains.filter_by": kw(
         (lookup: unknown, grain?: unknown, merge?: unknown, dflt?: unknown, base?: unknown) =>
           filterBy(ctx.facts, lookup, grain, merge, dflt, base),
@@ -180,6 +185,14 @@ export function makeRenderer(read: (path: string) => string | undefined) {
       ),
     };
     const vars = {
+      // The functions zester-migrate turns salt['…'] calls into.
+      facts_get: salt["facts.get"],
+      grains_get: salt["grains.get"],
+      pillar_get: salt["pillar.get"],
+      settings_get: salt["settings.get"],
+      // Basket data (Salt's mine) arrives with the basket milestone; until then, as the
+      // product documents for standalone rendering, every lookup is empty.
+      basket: () => [],
       facts: ctx.facts,
       grains: ctx.facts,
       settings: ctx.settings,

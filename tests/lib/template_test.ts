@@ -25,6 +25,19 @@ Deno.test("template - context, Salt accessors and filters", async () => {
   assert.equal(await r("{{ salt['pillar.get']('nope', default='d') }}"), "d");
   assert.equal(await r("{{ salt['grains.get']('os:name') }} {{ pillar.app.port }}"), "Debian 8080");
   assert.equal(await r("{{ {'a': [1, 2]} | json }}"), '{"a":[1,2]}');
+  assert.equal(
+    await r("{{ pillar_get('app:port') }} {{ salt['grains.items']().id }}"),
+    "8080 web-01",
+  );
+  assert.equal(await r("{{ salt['grains.item']('os:family')['os:family'] }}"), "debian");
+  assert.equal(
+    await r("{% for m in basket('role:db', 'network.ipv4') %}x{% else %}none{% endfor %}"),
+    "none",
+  );
+  await assert.rejects(
+    r("{{ salt['cmd.run']('id') }}"),
+    /Cannot render "t\.zy": Unable to call `salt\["cmd\.run"\]`/,
+  );
   assert.equal(await r("{{ 'x' | yaml_encode }}"), '"x"');
   assert.equal(await r('{% from "macros.jinja" import greet %}{{ greet("you") }}'), "hi you");
 });
