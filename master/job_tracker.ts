@@ -77,7 +77,7 @@ export class JobTracker {
       failed: 0,
       stored: new Map(),
       writeErrors: [],
-      timer: setTimeout(() => void this.#finalize(job.jid), delay),
+      timer: setTimeout(() => this.#finalizeSafely(job.jid), delay),
       finalizing: false,
     });
   }
@@ -139,7 +139,7 @@ export class JobTracker {
       return error;
     });
     t.stored.set(ret.peel_id, stored);
-    if (t.returned.size === t.expected.size) void this.#finalize(ret.jid);
+    if (t.returned.size === t.expected.size) this.#finalizeSafely(ret.jid);
   }
 
   /** Store a return in `job-returns`; resolves to an error message, or undefined when stored. */
@@ -160,6 +160,11 @@ export class JobTracker {
 
   #drop(error: string, fields: Record<string, unknown>): void {
     this.#log.warn("dropping return", { ...fields, error });
+  }
+
+  /** Finalize in the background; a failure is logged, never left unhandled. */
+  #finalizeSafely(jid: string): void {
+    this.#finalize(jid).catch((e) => this.#log.error("cannot finalize job", { jid, error: e }));
   }
 
   async #finalize(jid: string): Promise<void> {
@@ -198,7 +203,11 @@ export class JobTracker {
       expected: t.expected.size,
       time: now,
     };
-    this.#nc.publish(subjects.jobStatus(jid), encode(ev));
+    try {
+      this.#nc.publish(subjects.jobStatus(jid), encode(ev));
+    } catch (e) {
+      this.#log.error("cannot publish final status", { jid, error: e });
+    }
     this.#jobs.delete(jid);
     this.#finished.set(jid, Date.now());
     this.#pruneFinished();

@@ -4,7 +4,7 @@
  * @module
  */
 import { configPathFrom, loadConfig, MASTER_CONFIG_PATH, MasterConfig } from "../lib/config/mod.ts";
-import { Logger } from "../lib/log/mod.ts";
+import { keepRunning, Logger } from "../lib/log/mod.ts";
 import { Master } from "./master.ts";
 
 async function main(args: string[]): Promise<number> {
@@ -21,6 +21,7 @@ async function main(args: string[]): Promise<number> {
     format: cfg.log_format,
     fields: { component: "master" },
   });
+  keepRunning(log);
   let master: Master;
   try {
     master = await Master.start(cfg, log);

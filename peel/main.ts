@@ -5,7 +5,7 @@
  * @module
  */
 import { configPathFrom, loadConfig, PEEL_CONFIG_PATH, PeelConfig } from "../lib/config/mod.ts";
-import { Logger } from "../lib/log/mod.ts";
+import { keepRunning, Logger } from "../lib/log/mod.ts";
 import { Peel } from "./peel.ts";
 
 async function main(args: string[]): Promise<number> {
@@ -22,6 +22,7 @@ async function main(args: string[]): Promise<number> {
     format: cfg.log_format,
     fields: { component: "peel", peel_id: cfg.id },
   });
+  keepRunning(log);
   let peel: Peel;
   try {
     peel = await Peel.start(cfg, log);

@@ -101,3 +101,5 @@ function toText(record: LogFields): string {
     .map(([k, v]) => `${k}=${typeof v === "string" && !/\s/.test(v) ? v : JSON.stringify(v)}`)
     .join(" ");
 }
+
+export { keepRunning } from "./guard.ts";

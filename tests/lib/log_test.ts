@@ -30,3 +30,29 @@ Deno.test("log - text format", () => {
   new Logger({ format: "text", sink: (l) => lines.push(l) }).warn("two words", { n: 1 });
   assert.match(lines[0]!, /^time=\S+ level=warn msg="two words" n=1$/);
 });
+
+Deno.test("log - keepRunning logs unhandled errors instead of exiting", async () => {
+  const mod = new URL("../../lib/log/mod.ts", import.meta.url).href;
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(
+      script,
+      `import { keepRunning, Logger } from "${mod}";
+keepRunning(new Logger({ fields: { component: "t" } }));
+Promise.reject(new Error("late failure"));
+setTimeout(() => { throw new Error("thrown in a timer"); }, 10);
+setTimeout(() => console.log("still running"), 100);
+`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), { args: ["run", "--no-prompt", script] })
+      .output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    assert.match(stdout, /still running/);
+    assert.match(stderr, /"msg":"unhandled rejection".*"error":"late failure"/);
+    assert.match(stderr, /"msg":"uncaught exception".*thrown in a timer/);
+  } finally {
+    await Deno.remove(script);
+  }
+});
