@@ -72,7 +72,10 @@ async function withBus<T>(
   const { config } = await loadCliConfig(configPath);
   let nc: NatsConnection;
   try {
-    nc = await connectBus(cliBusOptions(config, Deno.env.get("HOME")));
+    nc = await connectBus({
+      ...cliBusOptions(config, Deno.env.get("HOME")),
+      connectTimeoutMs: 5_000,
+    });
   } catch (e) {
     throw new UsageError(
       `Cannot connect to NATS at ${config.master.urls.join(", ")}: ${(e as Error).message}`,

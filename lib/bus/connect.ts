@@ -28,6 +28,8 @@ export interface BusOptions {
   keyFile?: string;
   /** Allow `nats://` to a non-loopback address (logged as a warning). */
   insecure?: boolean;
+  /** How long the first connection may take (nats.js defaults to 20 s). */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -92,6 +94,7 @@ export async function connectBus(opts: BusOptions, log?: Logger): Promise<NatsCo
     ...RECONNECT_DEFAULTS,
     servers: opts.servers.map((u) => u.replace(/^nats:\/\//i, "")),
     name: opts.name,
+    ...(opts.connectTimeoutMs ? { timeout: opts.connectTimeoutMs } : {}),
   };
   if (opts.credsFile) {
     options.authenticator = credsAuthenticator(await Deno.readFile(opts.credsFile));
