@@ -5,10 +5,9 @@
  */
 import { stringify } from "yaml";
 import { compile, loadTree, parseSls, plan } from "../lib/state/mod.ts";
-import { DENO_CONFIG } from "../deploy/dev/fleet.ts";
+import { callFlags, runZester } from "../deploy/dev/cli.ts";
 import { median } from "./stats.ts";
 
-const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
 /** An SLS of `n` states with requisites between neighbours, split across 10 included files. */
@@ -30,26 +29,10 @@ function tree(n: number): Record<string, string> {
 
 async function callLocal(args: string[]): Promise<{ ms: number; changed: number; failed: number }> {
   const t0 = performance.now();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--config",
-      DENO_CONFIG,
-      "--no-prompt",
-      "--allow-read",
-      `--allow-run=${Deno.execPath()}`,
-      "--allow-env",
-      CLI,
-      "call",
-      "--local",
-      ...args,
-      "--format",
-      "json",
-    ],
-    stderr: "inherit",
-  }).output();
+  const out = await runZester(callFlags(), ["call", "--local", ...args, "--format", "json"]);
   const ms = performance.now() - t0;
-  const run = JSON.parse(new TextDecoder().decode(out.stdout)).local;
+  if (out.code > 1) throw new Error(`zester call failed: ${out.stderr}`);
+  const run = JSON.parse(out.stdout).local;
   return { ms, changed: run.summary.changed, failed: run.summary.failed };
 }
 

@@ -7,11 +7,10 @@
  * @module
  */
 import { stringify } from "yaml";
-import { CliConfig, cliPermissionFlags, parseConfig } from "../../lib/config/mod.ts";
-import { type Daemon, DENO_CONFIG, startMaster, startPeel } from "./fleet.ts";
+import { type CliRun, runZester, writeCliConfig } from "./cli.ts";
+import { type Daemon, startMaster, startPeel } from "./fleet.ts";
 import { type NatsServer, startNatsServer } from "./nats_server.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const PEELS = [
   { id: "web-01", facts: { role: "web", datacenter: "eu-west" } },
   { id: "web-02", facts: { role: "web", datacenter: "eu-west" } },
@@ -27,30 +26,15 @@ async function zester(
   flags: string[],
   args: string[],
   quiet = false,
-): Promise<{ code: number; stdout: string; stderr: string }> {
+): Promise<CliRun> {
   if (!quiet) {
     console.log(`$ zester ${args.map((a) => /[\s*'"]/.test(a) ? `'${a}'` : a).join(" ")}`);
   }
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--config",
-      DENO_CONFIG,
-      ...flags,
-      `${ROOT}/cli/main.ts`,
-      "--config",
-      cliConfig,
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = new TextDecoder().decode(out.stdout);
-  const stderr = new TextDecoder().decode(out.stderr)
-    .split("\n").filter((l) => !/experimental feature/.test(l)).join("\n");
-  if (!quiet && stdout.trim()) console.log(stdout.trimEnd());
+  const out = await runZester(flags, ["--config", cliConfig, ...args]);
+  const stderr = out.stderr.split("\n").filter((l) => !/experimental feature/.test(l)).join("\n");
+  if (!quiet && out.stdout.trim()) console.log(out.stdout.trimEnd());
   if (!quiet && stderr.trim()) console.error(stderr.trimEnd());
-  return { code: out.code, stdout, stderr };
+  return { ...out, stderr };
 }
 
 function expect(cond: boolean, what: string): void {
@@ -116,12 +100,7 @@ async function main(): Promise<void> {
     console.log("(no --allow-run but the broker launcher, no writes outside its data dir)");
 
     const cliConfig = `${dir}/cli.yaml`;
-    const cliRaw = { master: { urls: [nats.url] } };
-    await Deno.writeTextFile(cliConfig, stringify(cliRaw));
-    const cliFlags = cliPermissionFlags(
-      parseConfig(stringify(cliRaw), cliConfig, CliConfig),
-      cliConfig,
-    );
+    const cliFlags = await writeCliConfig(cliConfig, nats.url);
 
     banner("Waiting for every peel's facts to reach the master");
     const until = Date.now() + 30_000;

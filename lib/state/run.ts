@@ -54,6 +54,19 @@ function list(v: unknown): string[] {
   return (Array.isArray(v) ? v : [v]).map(String);
 }
 
+function toResult(c: Chunk, fn: string, o: Outcome, t0: number, num: number): StateResult {
+  return {
+    id: c.id,
+    function: fn,
+    name: c.name,
+    result: o.result,
+    comment: o.comment,
+    changes: o.changes,
+    duration_ms: Math.round((performance.now() - t0) * 1000) / 1000,
+    run_num: num,
+  };
+}
+
 /** Run `plan`; resolves to one result per state, in the order they started. */
 export async function runPlan(plan: Plan, opts: RunOptions): Promise<StateResult[]> {
   const results: (StateResult | undefined)[] = [];
@@ -62,18 +75,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<StateResult
   const started: StateResult[] = [];
 
   const finish = (i: number, c: Chunk, o: Outcome, t0: number, num: number): void => {
-    const r: StateResult = {
-      id: c.id,
-      function: functionName(c),
-      name: c.name,
-      result: o.result,
-      comment: o.comment,
-      changes: o.changes,
-      duration_ms: Math.round((performance.now() - t0) * 1000) / 1000,
-      run_num: num,
-    };
-    results[i] = r;
-    started[num] = r;
+    results[i] = started[num] = toResult(c, functionName(c), o, t0, num);
   };
 
   const call = async (c: Chunk, test: boolean): Promise<Outcome> => {
@@ -206,17 +208,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<StateResult
       comment: (e as Error).message,
       changes: {},
     }));
-    const r: StateResult = {
-      id: c.id,
-      function: `${c.module}.mod_watch`,
-      name: c.name,
-      result: o.result,
-      comment: o.comment,
-      changes: o.changes,
-      duration_ms: Math.round((performance.now() - t0) * 1000) / 1000,
-      run_num: num,
-    };
-    started[num] = r;
+    started[num] = toResult(c, `${c.module}.mod_watch`, o, t0, num);
   }
   return started;
 }

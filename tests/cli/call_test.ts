@@ -1,28 +1,9 @@
 /** `zester call --local`: the whole state pipeline against a temp root, through a real broker. */
 import assert from "node:assert/strict";
-import { DENO_CONFIG, tempDir, writeYaml } from "../harness/mod.ts";
+import { callFlags, runZester, tempDir, writeYaml } from "../harness/mod.ts";
 
-const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
-
-async function call(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--config",
-      DENO_CONFIG,
-      "--no-prompt",
-      "--allow-read",
-      `--allow-run=${Deno.execPath()}`,
-      "--allow-env",
-      CLI,
-      "call",
-      "--local",
-      ...args,
-    ],
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function call(args: string[]) {
+  return runZester(callFlags(), ["call", "--local", ...args]);
 }
 
 async function snapshot(dir: string): Promise<Record<string, string>> {

@@ -29,3 +29,10 @@ export async function closeClient(nc: NatsConnection): Promise<void> {
 }
 
 export { tempDir } from "./temp_dir.ts";
+export {
+  callFlags,
+  type CliRun,
+  runZester,
+  writeCliConfig,
+  zesterAt,
+} from "../../deploy/dev/cli.ts";

@@ -4,33 +4,21 @@
  */
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
-import { CliConfig, cliPermissionFlags, MasterConfig, parseConfig } from "../../lib/config/mod.ts";
+import { MasterConfig, parseConfig } from "../../lib/config/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
 import {
   client,
   closeClient,
   type Daemon,
-  DENO_CONFIG,
   startNatsServer,
   startPeel,
   tempDir,
   waitForPeels,
+  zesterAt,
 } from "../harness/mod.ts";
 
-const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
-
-async function zester(cfgPath: string, natsUrl: string, ...args: string[]) {
-  const raw = { master: { urls: [natsUrl] } };
-  await Deno.writeTextFile(cfgPath, stringify(raw));
-  const flags = cliPermissionFlags(parseConfig(stringify(raw), cfgPath, CliConfig), cfgPath);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--config", DENO_CONFIG, ...flags, CLI, "--config", cfgPath, ...args],
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const zester = zesterAt;
 
 Deno.test("states - published tree, state.apply and highstate on peels, test mode, direct calls", async (t) => {
   await using ns = await startNatsServer();
