@@ -11,7 +11,7 @@ import { ExecRequest, type ExecReturn } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { execute } from "./exec.ts";
 import type { Broker } from "./functions/mod.ts";
-import type { StateTree } from "./state_apply.ts";
+import type { StateTree } from "./state_tree.ts";
 
 /** How many job ids a peel remembers, to run each job once even if it is delivered twice. */
 const DEDUP_WINDOW = 10_000;

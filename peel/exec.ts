@@ -7,7 +7,7 @@
 import type { ExecRequest, ExecReturn } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { type Broker, FUNCTIONS, stateSingle } from "./functions/mod.ts";
-import type { StateTree } from "./state_apply.ts";
+import type { StateTree } from "./state_tree.ts";
 
 /** What {@linkcode execute} needs from the peel. */
 export interface ExecDeps {

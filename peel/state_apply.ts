@@ -16,32 +16,10 @@ import {
 } from "../lib/state/mod.ts";
 import { makeRenderer, type TemplateContext } from "../lib/template/mod.ts";
 import type { Broker } from "./functions/mod.ts";
+import { slsPaths, type StateTree } from "./state_tree.ts";
+
+export { dirTree, slsPaths, type StateTree } from "./state_tree.ts";
 import { stateHost } from "./modules/mod.ts";
-
-/** A state tree: file texts by forward-slash relative path. */
-export interface StateTree {
-  read(path: string): string | undefined;
-}
-
-/** A state tree in a directory. */
-export function dirTree(root: string): StateTree {
-  return {
-    read(path) {
-      if (path.split("/").includes("..")) return undefined;
-      try {
-        return Deno.readTextFileSync(`${root}/${path}`);
-      } catch {
-        return undefined;
-      }
-    },
-  };
-}
-
-/** The files an SLS reference may live in: `a.b` → `a/b.zy`, `a/b.sls`, `a/b/init.zy`, `a/b/init.sls`. */
-export function slsPaths(ref: string): string[] {
-  const base = ref.replaceAll(".", "/");
-  return [`${base}.zy`, `${base}.sls`, `${base}/init.zy`, `${base}/init.sls`];
-}
 
 /** What {@linkcode applyStates} and {@linkcode showSls} need. */
 export interface ApplyOptions {

@@ -5,7 +5,7 @@
  */
 import { type KV, type KvEntry, KvWatchInclude, type QueuedIterator } from "nats";
 import type { Logger } from "../lib/log/mod.ts";
-import { dirTree, type StateTree } from "./state_apply.ts";
+import { dirTree, type StateTree } from "./state_tree.ts";
 
 /** Mirrors `state-files` into a directory. */
 export class StateSync {

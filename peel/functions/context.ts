@@ -3,7 +3,7 @@
  * @module
  */
 import type { Logger } from "../../lib/log/mod.ts";
-import type { StateTree } from "../state_apply.ts";
+import type { StateTree } from "../state_tree.ts";
 
 /** The broker as functions use it: one typed request per privileged operation. */
 export interface Broker {

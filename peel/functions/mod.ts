@@ -6,7 +6,13 @@ import type { ExecFunction } from "./context.ts";
 import * as cmd from "./cmd.ts";
 import * as facts from "./facts.ts";
 import * as test from "./test.ts";
-import { stateApply, stateHighstate, stateShowSls } from "./state.ts";
+/**
+ * State functions load the state pipeline (templates, modules) on first use, so a peel that
+ * only answers pings and commands does not carry it in memory.
+ */
+function lazyState(name: "stateApply" | "stateHighstate" | "stateShowSls"): ExecFunction {
+  return async (ctx, args, kwargs) => (await import("./state.ts"))[name](ctx, args, kwargs);
+}
 
 export * from "./context.ts";
 export { lookup as lookupFact } from "./facts.ts";
@@ -26,10 +32,14 @@ export const FUNCTIONS: ReadonlyMap<string, ExecFunction> = new Map([
   ["grains.ls", facts.keys],
   ["cmd.run", cmd.runCmd],
   ["cmd.run_all", cmd.runAll],
-  ["state.apply", stateApply],
-  ["state.sls", stateApply],
-  ["state.highstate", stateHighstate],
-  ["state.show_sls", stateShowSls],
+  ["state.apply", lazyState("stateApply")],
+  ["state.sls", lazyState("stateApply")],
+  ["state.highstate", lazyState("stateHighstate")],
+  ["state.show_sls", lazyState("stateShowSls")],
 ]);
 
-export { stateSingle } from "./state.ts";
+/** A state function called directly (`file.touch /x`), loaded on first use. */
+export function stateSingle(fun: string): ExecFunction {
+  return async (ctx, args, kwargs) =>
+    (await import("./state.ts")).stateSingle(fun)(ctx, args, kwargs);
+}

@@ -107,7 +107,7 @@ export const stateShowSls: ExecFunction = async (ctx, args, kwargs) => {
 };
 
 /** Any state function called directly, e.g. `file.touch /tmp/x` or `test.succeed_with_changes`. */
-export function stateSingle(fun: string): ExecFunction | undefined {
+export function stateSingle(fun: string): ExecFunction {
   const [module, f] = fun.split(".");
   return async (ctx, args, kwargs) => {
     const host = stateHost({
