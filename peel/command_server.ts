@@ -24,7 +24,7 @@ export interface CommandServerOptions {
   broker: Broker;
   log: Logger;
   /** The mirrored state tree, for `state.*`. */
-  states?: StateTree;
+  states?: () => StateTree | undefined;
 }
 
 /** Serves one peel's commands until stopped. */
@@ -77,7 +77,8 @@ export class CommandServer {
   }
 
   async #run(req: ExecRequest): Promise<void> {
-    const { peelId, facts, broker, log, states } = this.#opts;
+    const { peelId, facts, broker, log } = this.#opts;
+    const states = this.#opts.states?.();
     await this.#sendReturn(await execute(req, { peelId, facts, broker, log, states }));
   }
 

@@ -26,6 +26,7 @@ export class Peel {
   #facts: Record<string, unknown> = {};
   #commands?: CommandServer;
   #sync?: StateSync;
+  #syncTimer?: ReturnType<typeof setTimeout>;
   #factsTimer?: ReturnType<typeof setTimeout>;
   #stopping = false;
 
@@ -46,28 +47,36 @@ export class Peel {
     const nc = await connectBus(busOptions(cfg, `zester-peel-${cfg.id}`), log);
     const peel = new Peel(cfg, log, nc);
     await peel.#refreshFacts();
-    const kv = await nc.jetstream().views.kv(BUCKETS.stateFiles.name, { bindOnly: true }).catch(
-      (e) => {
-        log.warn("no state-files bucket yet; state functions unavailable", { error: e });
-        return undefined;
-      },
-    );
-    if (kv) {
-      peel.#sync = new StateSync(kv, `${cfg.data_dir}/states-cache`, log);
-      await peel.#sync.start();
-    }
+    await peel.#startSync();
     peel.#commands = new CommandServer({
       nc,
       peelId: cfg.id,
       facts: () => peel.#facts,
       broker: peel.#broker,
       log,
-      states: peel.#sync?.tree,
+      states: () => peel.#sync?.tree,
     });
     await nc.flush();
     void peel.#publishFacts();
     log.info("peel ready", { facts: Object.keys(peel.#facts).length });
     return peel;
+  }
+
+  /**
+   * Mirror the state tree. Without the `state-files` bucket (no master has provisioned storage
+   * yet) the peel still serves everything else and tries again every 10 s.
+   */
+  async #startSync(): Promise<void> {
+    if (this.#stopping) return;
+    try {
+      const kv = await this.#nc.jetstream().views.kv(BUCKETS.stateFiles.name, { bindOnly: true });
+      const sync = new StateSync(kv, `${this.#cfg.data_dir}/states-cache`, this.#log);
+      await sync.start();
+      this.#sync = sync;
+    } catch (e) {
+      this.#log.warn("state tree not available yet, will retry", { error: e, retry_ms: 10_000 });
+      this.#syncTimer = setTimeout(() => void this.#startSync(), 10_000);
+    }
   }
 
   /** The facts last collected. */
@@ -79,6 +88,7 @@ export class Peel {
   async stop(): Promise<void> {
     this.#stopping = true;
     clearTimeout(this.#factsTimer);
+    clearTimeout(this.#syncTimer);
     await this.#commands?.stop();
     this.#sync?.stop();
     await this.#broker.close();

@@ -138,3 +138,35 @@ motd:
     await master.stop();
   }
 });
+
+Deno.test("states - a peel started before any master catches up with facts and the state tree", async () => {
+  await using ns = await startNatsServer();
+  await using dir = await tempDir();
+  const d = dir.path;
+  await Deno.mkdir(`${d}/states`);
+  await Deno.writeTextFile(
+    `${d}/states/hello.zy`,
+    `hello:\n  file.touch:\n    - name: ${d}/peels/early-01/files/hello\n`,
+  );
+  await using peel = await startPeel(`${d}/peels`, ns.url, "early-01");
+  await peel.waitFor(/state tree not available yet/);
+  const master = await Master.start(
+    parseConfig(`nats_url: ${ns.url}\nstates_dir: ${d}/states\n`, "master.yaml", MasterConfig),
+    new Logger({ level: "error", sink: () => {} }),
+  );
+  const nc = await client(ns.url);
+  try {
+    await waitForPeels(nc, ["early-01"], 30_000);
+    const until = Date.now() + 30_000;
+    for (;;) {
+      const r = await zester(`${d}/cli.yaml`, ns.url, "early-01", "state.apply", "hello");
+      if (r.code === 0) break;
+      if (Date.now() > until) throw new Error(`state tree never arrived: ${r.stdout}${r.stderr}`);
+      await new Promise((res) => setTimeout(res, 1_000));
+    }
+    await Deno.stat(`${d}/peels/early-01/files/hello`);
+  } finally {
+    await closeClient(nc);
+    await master.stop();
+  }
+});
