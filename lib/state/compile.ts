@@ -11,17 +11,6 @@ import { type Chunk, type Requisite, REQUISITES, StateError } from "./types.ts";
 /** Loads (renders and parses) one SLS by reference. */
 export type SlsLoader = (ref: string) => Promise<SlsFile>;
 
-const GENERIC = new Set([
-  "order",
-  "names",
-  "name",
-  "failhard",
-  "retry",
-  "onlyif",
-  "unless",
-  "creates",
-]);
-
 /**
  * Resolve relative includes as Salt does: `.x` is a sibling of the including SLS (a child when
  * the including file is a package's `init`), and each further dot goes up one level.
@@ -179,9 +168,4 @@ export function compile(files: SlsFile[]): Chunk[] {
     for (const t of targets) (t.requisites[inv.kind] ??= []).push(inv.source);
   }
   return chunks;
-}
-
-/** Arguments that are not module arguments (the runner handles them). */
-export function isGeneric(key: string): boolean {
-  return GENERIC.has(key);
 }

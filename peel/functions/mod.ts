@@ -15,7 +15,6 @@ function lazyState(name: "stateApply" | "stateHighstate" | "stateShowSls"): Exec
 }
 
 export * from "./context.ts";
-export { lookup as lookupFact } from "./facts.ts";
 export { VERSION } from "./test.ts";
 
 /** Every function, by its full name; Salt's `grains.*` names are aliases of `facts.*`. */
