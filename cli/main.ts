@@ -151,7 +151,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
 
   program.command("call")
     .description("run a function on this machine (masterless, as salt-call --local)")
-    .argument("<function>", "state.apply, state.sls or state.show_sls")
+    .argument("<function>", "state.apply, state.sls, state.highstate or state.show_sls")
     .argument("[args...]", "SLS references and key=value arguments")
     .requiredOption("--local", "run here, without NATS")
     .requiredOption("--file-root <dir>", "the state tree")

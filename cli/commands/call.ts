@@ -10,6 +10,7 @@ import { isPlainObject } from "../../lib/schema/mod.ts";
 import type { StateResult, Summary } from "../../lib/state/mod.ts";
 import { BrokerClient, defaultBrokerPaths } from "../../peel/broker/mod.ts";
 import { applyStates, dirTree, showSls } from "../../peel/state_apply.ts";
+import { topRefs } from "../../peel/functions/state.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { parseFunctionArgs } from "../args.ts";
 import { type Format, serialize, stateBlock } from "../output/mod.ts";
@@ -57,13 +58,14 @@ export async function callLocal(opts: CallOptions): Promise<
   };
   const tree = dirTree(opts.fileRoot);
   if (opts.fun === "state.show_sls") return { compiled: await showSls({ refs, tree, context }) };
-  if (opts.fun !== "state.apply" && opts.fun !== "state.sls") {
+  if (!["state.apply", "state.sls", "state.highstate"].includes(opts.fun)) {
     throw new TypeError(
-      `call --local runs state.apply, state.sls and state.show_sls, not "${opts.fun}"`,
+      `call --local runs state.apply, state.sls, state.highstate and state.show_sls, not "${opts.fun}"`,
     );
   }
-  if (refs.length === 0) {
-    throw new TypeError("state.apply needs SLS references (top files come later)");
+  // No SLS named (or a highstate): what the top file assigns to this machine.
+  if (refs.length === 0 || opts.fun === "state.highstate") {
+    refs.splice(0, refs.length, ...topRefs(tree, "local", facts));
   }
   const { configPath, brokerMain } = defaultBrokerPaths();
   const broker = new BrokerClient({

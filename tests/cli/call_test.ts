@@ -242,3 +242,51 @@ site_{{ site }}:
     "server_name blog.example.com; user nginx-custom; workers 4; plain\n",
   );
 });
+
+Deno.test("call --local - highstate from the top file, matched against local facts", async () => {
+  await using dir = await tempDir();
+  const d = dir.path;
+  await Deno.mkdir(`${d}/tree`);
+  await Deno.mkdir(`${d}/root`);
+  await Deno.writeTextFile(
+    `${d}/tree/top.zy`,
+    "base:\n  '*':\n    - common\n  'G@role:db':\n    - match: compound\n    - db\n  'G@role:web':\n    - web\n",
+  );
+  for (const name of ["common", "db", "web"]) {
+    await Deno.writeTextFile(
+      `${d}/tree/${name}.zy`,
+      `${name}:\n  file.touch:\n    - name: ${d}/root/${name}\n`,
+    );
+  }
+  await writeYaml(`${d}/facts.yaml`, { role: "db" });
+  await writeYaml(`${d}/policy.yaml`, {
+    id: "local",
+    broker: { audit_log: `${d}/audit.log`, write_paths: [`${d}/root`] },
+  });
+  const args = [
+    "--file-root",
+    `${d}/tree`,
+    "--facts",
+    `${d}/facts.yaml`,
+    "--policy",
+    `${d}/policy.yaml`,
+    "--format",
+    "json",
+  ];
+  const r = await call(["state.highstate", ...args]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.deepEqual(JSON.parse(r.stdout).local.states.map((s: { id: string }) => s.id), [
+    "common",
+    "db",
+  ]);
+  assert.deepEqual([...Deno.readDirSync(`${d}/root`)].map((e) => e.name).sort(), ["common", "db"]);
+  const none = await call([
+    "state.highstate",
+    "--file-root",
+    `${d}/root`,
+    "--policy",
+    `${d}/policy.yaml`,
+  ]);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /No top\.zy or top\.sls in the state tree/);
+});
