@@ -1,7 +1,7 @@
 /**
  * One process of the fleet simulator: `count` simulated peels, each with its own NATS
- * connection, running the peel's real command loop (decode, validate, execute, encode, return to
- * the job-events stream) without the broker or fact collectors. Each also answers bare requests
+ * connection, running the peel's real command loop (decode, validate, execute, encode, store the
+ * return in job-returns) without the broker or fact collectors. Each also answers bare requests
  * on `bench.floor.<id>`, which the benchmark uses to measure raw NATS doing the same fan-out.
  *
  * Usage: `fleet_worker.ts <nats-url> <id-prefix> <first> <count>`; prints `ready` when every

@@ -73,7 +73,6 @@ export async function dispatch(ctx: DispatchContext, req: DispatchRequest): Prom
     }
     throw e;
   }
-  ctx.tracker.track(job);
   const exec: ExecRequest = {
     jid: job.jid,
     fun: job.fun,
@@ -81,7 +80,9 @@ export async function dispatch(ctx: DispatchContext, req: DispatchRequest): Prom
     kwargs: job.kwargs,
     timeout_ms: timeout,
     master: ctx.masterId,
+    ack: ctx.tracker.ackSubject(job.jid),
   };
+  ctx.tracker.track(job, exec);
   const payload = encode(exec);
   for (const id of targets) ctx.nc.publish(subjects.cmd(id), payload);
   ctx.nc.publish(

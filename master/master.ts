@@ -88,9 +88,10 @@ export class Master {
       if (changed.length) log.info("storage provisioned", { changed });
       const js = nc.jetstream();
       const kv = async (name: string) => await js.views.kv(name, { bindOnly: true });
-      const [factsKv, jobsKv, hbKv, statesKv] = await Promise.all([
+      const [factsKv, jobsKv, returnsKv, hbKv, statesKv] = await Promise.all([
         kv(BUCKETS.facts.name),
         kv(BUCKETS.jobs.name),
+        kv(BUCKETS.jobReturns.name),
         kv(BUCKETS.masterHeartbeat.name),
         kv(BUCKETS.stateFiles.name),
       ]);
@@ -99,7 +100,7 @@ export class Master {
       publisher.watch();
       const index = new FactIndex();
       await index.follow(factsKv, log);
-      const tracker = new JobTracker(nc, jobsKv, log);
+      const tracker = new JobTracker(nc, jobsKv, returnsKv, log);
       const subs = [
         serveDispatch({
           nc,

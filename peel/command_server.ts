@@ -1,13 +1,15 @@
 /**
  * A peel's command loop: takes ExecRequests on `zester.cmd.<peel-id>`, validates them, runs each
- * job once, and sends its return to `zester.job.<jid>.return.<peel-id>`, retrying until the
- * `job-events` stream confirms it is stored. Shared by the peel and the benchmark's fleet simulator, so the simulator
- * measures the real request handling.
+ * job once, and stores its return in `job-returns` under `<jid>.<peel-id>`. The bucket's stream
+ * confirms the write to the owning master (the request's `ack` subject), which asks again with
+ * `resend` if a return or its confirmation never reached it; recent returns are kept for that.
+ * Shared by the peel and the benchmark's fleet simulator, so the simulator measures the real
+ * request handling.
  * @module
  */
 import type { Msg, NatsConnection, Subscription } from "nats";
-import { AckedPublisher, decode, encode, subjects } from "../lib/bus/mod.ts";
-import { ExecRequest, type ExecReturn } from "../lib/job/mod.ts";
+import { decode, encode, subjects } from "../lib/bus/mod.ts";
+import { ExecRequest } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { execute } from "./exec.ts";
 import type { Broker } from "./functions/mod.ts";
@@ -15,6 +17,9 @@ import type { StateTree } from "./state_tree.ts";
 
 /** How many job ids a peel remembers, to run each job once even if it is delivered twice. */
 const DEDUP_WINDOW = 10_000;
+/** How many recent returns a peel keeps for a master's `resend`, and their total size cap. */
+const KEEP_RETURNS = 256;
+const KEEP_RETURN_BYTES = 8 * 1024 * 1024;
 
 /** What the command loop needs. */
 export interface CommandServerOptions {
@@ -30,15 +35,16 @@ export interface CommandServerOptions {
 /** Serves one peel's commands until stopped. */
 export class CommandServer {
   readonly #opts: CommandServerOptions;
-  readonly #publisher: AckedPublisher;
   readonly #seen = new Set<string>();
+  readonly #running = new Set<string>();
+  readonly #kept = new Map<string, Uint8Array>();
+  #keptBytes = 0;
   readonly #inflight = new Set<Promise<void>>();
   readonly #sub: Subscription;
 
   /** Subscribe to the peel's command subject. */
   constructor(opts: CommandServerOptions) {
     this.#opts = opts;
-    this.#publisher = new AckedPublisher(opts.nc);
     this.#sub = opts.nc.subscribe(subjects.cmd(opts.peelId), {
       callback: (err, msg) => {
         if (err) opts.log.error("command subscription failed", { error: err });
@@ -51,7 +57,6 @@ export class CommandServer {
   async stop(): Promise<void> {
     this.#sub.unsubscribe();
     await Promise.allSettled([...this.#inflight]);
-    this.#publisher.close();
   }
 
   #onCommand(msg: Msg): void {
@@ -63,6 +68,7 @@ export class CommandServer {
       if (msg.reply) msg.respond(encode({ ok: false, error: (e as Error).message }));
       return;
     }
+    if (req.resend) return this.#resend(req);
     if (this.#seen.has(req.jid)) {
       this.#opts.log.info("ignoring repeated job", { jid: req.jid });
       return;
@@ -79,27 +85,50 @@ export class CommandServer {
   async #run(req: ExecRequest): Promise<void> {
     const { peelId, facts, broker, log } = this.#opts;
     const states = this.#opts.states?.();
-    await this.#sendReturn(await execute(req, { peelId, facts, broker, log, states }));
+    this.#running.add(req.jid);
+    try {
+      const data = encode(await execute(req, { peelId, facts, broker, log, states }));
+      this.#keep(req.jid, data);
+      this.#publish(req, data);
+    } finally {
+      this.#running.delete(req.jid);
+    }
   }
 
-  /** Publish a return and wait for the job-events stream to store it, retrying a few times. */
-  async #sendReturn(ret: ExecReturn): Promise<void> {
-    const subject = subjects.jobReturn(ret.jid, ret.peel_id);
-    const data = encode(ret);
-    for (let attempt = 1;; attempt++) {
-      try {
-        await this.#publisher.publish(subject, data);
-        return;
-      } catch (e) {
-        if (attempt >= 3) {
-          this.#opts.log.error("return not confirmed by the job-events stream", {
-            jid: ret.jid,
-            error: e,
-          });
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 250 * attempt));
-      }
+  /** Send a kept return again; a job this peel never ran is not run now. */
+  #resend(req: ExecRequest): void {
+    const fields = { jid: req.jid };
+    const data = this.#kept.get(req.jid);
+    if (data) {
+      this.#opts.log.info("sending return again", fields);
+      this.#publish(req, data);
+    } else if (this.#running.has(req.jid)) {
+      this.#opts.log.debug("asked for a return still being made", fields);
+    } else if (this.#seen.has(req.jid)) {
+      this.#opts.log.warn("asked for a return no longer kept", fields);
+    } else {
+      this.#opts.log.warn("asked for the return of a job this peel never received", fields);
+    }
+  }
+
+  /** Write the return into `job-returns`; the stream's ack goes to the master. */
+  #publish(req: ExecRequest, data: Uint8Array): void {
+    const { nc, peelId, log } = this.#opts;
+    try {
+      nc.publish(subjects.jobReturn(req.jid, peelId), data, { reply: `${req.ack}.${peelId}` });
+    } catch (e) {
+      // Closed connection: the master will ask again with `resend` after the peel reconnects.
+      log.error("cannot send return", { jid: req.jid, error: e });
+    }
+  }
+
+  #keep(jid: string, data: Uint8Array): void {
+    this.#kept.set(jid, data);
+    this.#keptBytes += data.byteLength;
+    while (this.#kept.size > KEEP_RETURNS || this.#keptBytes > KEEP_RETURN_BYTES) {
+      const [oldest, bytes] = this.#kept.entries().next().value!;
+      this.#kept.delete(oldest);
+      this.#keptBytes -= bytes.byteLength;
     }
   }
 }

@@ -5,7 +5,7 @@
 import type { NatsConnection } from "nats";
 import { BUCKETS, decode, JID_PATTERN } from "../../lib/bus/mod.ts";
 import { formatDuration } from "../../lib/config/mod.ts";
-import { ExecReturn, Job } from "../../lib/job/mod.ts";
+import { type ExecReturn, Job, readReturn } from "../../lib/job/mod.ts";
 import { type Format, serialize, table } from "../output/mod.ts";
 import { returnRecord } from "./run.ts";
 
@@ -66,7 +66,7 @@ export async function showJob(nc: NatsConnection, jid: string): Promise<JobDetai
   const returns = new Map<string, ExecReturn>();
   await Promise.all(job.targets.map(async (id) => {
     const r = await returnsKv.get(`${jid}.${id}`);
-    if (r && r.operation === "PUT") returns.set(id, ExecReturn.parse(decode(r.value)));
+    if (r && r.operation === "PUT") returns.set(id, readReturn(r.value, jid, id));
   }));
   return { job, returns };
 }

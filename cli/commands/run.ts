@@ -8,12 +8,14 @@ import { BUCKETS, decode, encode, parseReturnSubject, subjects } from "../../lib
 import {
   DispatchReplySchema,
   type DispatchRequest,
-  ExecReturn,
+  type ExecReturn,
+  isReturnWrite,
   isTerminal,
   Job,
   type JobStatus,
   JobStatusEvent,
   ksuid,
+  readReturn,
   type TargetType,
 } from "../../lib/job/mod.ts";
 import { formatDuration } from "../../lib/config/mod.ts";
@@ -65,9 +67,19 @@ export async function runJob(nc: NatsConnection, opts: RunOptions): Promise<RunO
   const { args, kwargs } = parseFunctionArgs(opts.words);
   const returns = new Map<string, ExecReturn>();
   const final = Promise.withResolvers<JobStatus>();
-  const sub = nc.subscribe(subjects.job(jid), {
-    callback: (_err, msg) => onEvent(msg, jid, returns, final.resolve),
-  });
+  const subs = [
+    nc.subscribe(subjects.jobStatus(jid), {
+      callback: (_err, msg) => onStatus(msg, jid, final.resolve),
+    }),
+    nc.subscribe(subjects.jobReturns(jid), {
+      callback: (_err, msg) => {
+        const ids = parseReturnSubject(msg.subject);
+        if (ids && isReturnWrite(msg)) {
+          returns.set(ids.peelId, readReturn(msg.data, jid, ids.peelId));
+        }
+      },
+    }),
+  ];
   try {
     // No flush needed: the server sees this SUB before the dispatch request on this connection.
     const req: DispatchRequest = {
@@ -99,32 +111,20 @@ export async function runJob(nc: NatsConnection, opts: RunOptions): Promise<RunO
       for (const id of [...missing]) {
         const e = await kv.get(`${jid}.${id}`);
         if (!e || e.operation !== "PUT") continue;
-        returns.set(id, ExecReturn.parse(decode(e.value)));
+        returns.set(id, readReturn(e.value, jid, id));
         missing.splice(missing.indexOf(id), 1);
       }
     }
     return { jid, status: settled, targets: reply.targets, returns, missing };
   } finally {
-    sub.unsubscribe();
+    for (const sub of subs) sub.unsubscribe();
   }
 }
 
-function onEvent(
-  msg: Msg,
-  jid: string,
-  returns: Map<string, ExecReturn>,
-  done: (s: JobStatus) => void,
-): void {
+function onStatus(msg: Msg, jid: string, done: (s: JobStatus) => void): void {
   try {
-    if (msg.subject.endsWith(".status")) {
-      const ev = JobStatusEvent.parse(decode(msg.data));
-      if (ev.jid === jid && isTerminal(ev.status)) done(ev.status);
-      return;
-    }
-    const ids = parseReturnSubject(msg.subject);
-    if (!ids) return;
-    const ret = ExecReturn.parse(decode(msg.data));
-    if (ret.jid === jid && ret.peel_id === ids.peelId) returns.set(ret.peel_id, ret);
+    const ev = JobStatusEvent.parse(decode(msg.data));
+    if (ev.jid === jid && isTerminal(ev.status)) done(ev.status);
   } catch {
     // A malformed event is not ours to act on; the stored job record is the authority.
   }

@@ -12,6 +12,7 @@
  * @module
  */
 import { createInbox, type NatsConnection, type Subscription } from "nats";
+import { Sweeper } from "../timer/mod.ts";
 
 /** The stream refused or never confirmed a message. */
 export class PublishError extends Error {
@@ -31,26 +32,8 @@ interface Pending {
 
 const dec = new TextDecoder();
 
-/** Publishers with messages in flight; one timer sweeps them all for expired acks. */
-const active = new Set<AckedPublisher>();
-let sweeper: ReturnType<typeof setInterval> | undefined;
-const SWEEP_MS = 250;
-
-function unwatch(p: AckedPublisher): void {
-  active.delete(p);
-  if (active.size === 0 && sweeper !== undefined) {
-    clearInterval(sweeper);
-    sweeper = undefined;
-  }
-}
-
-function watch(p: AckedPublisher): void {
-  active.add(p);
-  sweeper ??= setInterval(() => {
-    const now = Date.now();
-    for (const x of active) x.expire(now);
-  }, SWEEP_MS);
-}
+/** Checks every publisher with messages in flight for expired acks. */
+const sweeper = new Sweeper(250);
 
 /** Publishes to stream subjects and resolves each publish on the stream's ack. */
 export class AckedPublisher {
@@ -60,6 +43,7 @@ export class AckedPublisher {
   readonly #sub: Subscription;
   readonly #timeoutMs: number;
   readonly #accepts: (reply: Uint8Array) => string | undefined;
+  readonly #expire = (now: number) => this.expire(now);
   #seq = 0;
 
   /**
@@ -84,7 +68,7 @@ export class AckedPublisher {
         const refusal = msg.data.byteLength === 0 ? "no responders" : this.#accepts(msg.data);
         if (refusal === undefined) p.resolve();
         else p.reject(new PublishError(`Refused ${p.subject}: ${refusal}`));
-        if (this.#pending.size === 0) unwatch(this);
+        if (this.#pending.size === 0) sweeper.unwatch(this.#expire);
       },
     });
   }
@@ -104,7 +88,7 @@ export class AckedPublisher {
         deadline: Date.now() + this.#timeoutMs,
         subject,
       });
-      if (this.#pending.size === 1) watch(this);
+      if (this.#pending.size === 1) sweeper.watch(this.#expire);
       try {
         this.#nc.publish(subject, data, { reply: `${this.#prefix}.${id}` });
       } catch (e) {
@@ -123,12 +107,12 @@ export class AckedPublisher {
       this.#pending.delete(id);
       p.reject(new PublishError(`No ack for ${p.subject} within ${this.#timeoutMs} ms`));
     }
-    if (this.#pending.size === 0) unwatch(this);
+    if (this.#pending.size === 0) sweeper.unwatch(this.#expire);
   }
 
   /** Fail everything pending and stop listening. */
   close(): void {
-    unwatch(this);
+    sweeper.unwatch(this.#expire);
     this.#sub.unsubscribe();
     for (const p of this.#pending.values()) p.reject(new PublishError("Publisher closed"));
     this.#pending.clear();

@@ -10,6 +10,7 @@ import {
   StorageType,
   type StreamConfig,
 } from "nats";
+import { JOB_RETURNS_BUCKET } from "./subjects.ts";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -75,7 +76,7 @@ export const BUCKETS = {
     description: "Job specs, status and ownership",
   },
   jobReturns: {
-    name: "job-returns",
+    name: JOB_RETURNS_BUCKET,
     history: 1,
     ttlMs: 7 * DAY,
     storage: "file",
@@ -133,8 +134,8 @@ export const BUCKETS = {
 } as const satisfies Record<string, BucketSpec>;
 
 /**
- * Every stream. `job-events` captures every job subject, returns included: a peel's return is
- * durable once the stream acks it, whether or not a master is up to file it in `job-returns`.
+ * Every stream. `job-events` is the job lifecycle log the masters write (dispatched, status
+ * changes); the returns themselves live in `job-returns`, where each peel stores its own.
  */
 export const STREAMS = {
   jobEvents: {
@@ -142,7 +143,7 @@ export const STREAMS = {
     subjects: ["zester.job.>"],
     maxAgeMs: 7 * DAY,
     storage: "file",
-    description: "Full job event log: dispatches, returns, status changes",
+    description: "Job lifecycle log: dispatches and status changes",
   },
 } as const satisfies Record<string, StreamSpec>;
 

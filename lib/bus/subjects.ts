@@ -16,6 +16,9 @@ export const PEEL_ID_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,127}$/;
 /** Job ids are KSUIDs: 27 base62 characters. */
 export const JID_PATTERN = /^[0-9A-Za-z]{27}$/;
 
+/** A literal subject (no wildcards) that stream acks may be sent to. */
+export const ACK_SUBJECT_PATTERN = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/;
+
 /** True when `id` is a valid peel id. */
 export function isPeelId(id: unknown): id is string {
   return typeof id === "string" && PEEL_ID_PATTERN.test(id);
@@ -31,6 +34,9 @@ function jid(id: string): string {
   return id;
 }
 
+/** The KV bucket peels write their returns into (declared with the others in `storage.ts`). */
+export const JOB_RETURNS_BUCKET = "job-returns";
+
 /** Queue group shared by all masters, so each request reaches exactly one. */
 export const MASTER_QUEUE = "zester.masters";
 
@@ -44,12 +50,17 @@ export const subjects = {
   cmd: (peelId: string): string => `zester.cmd.${peel(peelId)}`,
   /** Every peel's command subject. */
   cmdAll: "zester.cmd.*",
-  /** Peel → masters: a return for one job. */
-  jobReturn: (j: string, peelId: string): string => `zester.job.${jid(j)}.return.${peel(peelId)}`,
+  /**
+   * Peel → `job-returns`: a return for one job, written by the peel itself as the bucket's key
+   * `<jid>.<peel-id>`. The stream's ack confirms it is stored; masters and the CLI watching the
+   * job see the same message live.
+   */
+  jobReturn: (j: string, peelId: string): string =>
+    `$KV.${JOB_RETURNS_BUCKET}.${jid(j)}.${peel(peelId)}`,
   /** All returns of one job. */
-  jobReturns: (j: string): string => `zester.job.${jid(j)}.return.*`,
+  jobReturns: (j: string): string => `$KV.${JOB_RETURNS_BUCKET}.${jid(j)}.*`,
   /** All returns of all jobs. */
-  jobReturnAll: "zester.job.*.return.*",
+  jobReturnAll: `$KV.${JOB_RETURNS_BUCKET}.*.*`,
   /** Master → anyone: a job's status changes. */
   jobStatus: (j: string): string => `zester.job.${jid(j)}.status`,
   /** Master audit event: ExecRequests for a job went out. */
@@ -64,13 +75,32 @@ export const subjects = {
   factAll: "zester.fact.*",
 } as const;
 
-/** Split `zester.job.<jid>.return.<peel-id>` into its ids, or `undefined` if it is not one. */
+/** Split a return's subject `$KV.job-returns.<jid>.<peel-id>` into its ids, or `undefined`. */
 export function parseReturnSubject(subject: string): { jid: string; peelId: string } | undefined {
   const parts = subject.split(".");
-  if (parts.length !== 5 || parts[0] !== "zester" || parts[1] !== "job" || parts[3] !== "return") {
-    return undefined;
-  }
-  const [, , j, , p] = parts;
+  if (parts.length !== 4 || parts[0] !== "$KV" || parts[1] !== JOB_RETURNS_BUCKET) return undefined;
+  const [, , j, p] = parts;
+  if (!j || !p || !JID_PATTERN.test(j) || !isPeelId(p)) return undefined;
+  return { jid: j, peelId: p };
+}
+
+/**
+ * Where the stream acks a job's returns: `<prefix>.<jid>`, a subject under the owning master's
+ * inbox `prefix`; each peel's ack arrives on `<prefix>.<jid>.<peel-id>`.
+ */
+export function returnAckSubject(prefix: string, j: string): string {
+  return `${prefix}.${jid(j)}`;
+}
+
+/** Split an ack subject `<prefix>.<jid>.<peel-id>` into its ids, or `undefined`. */
+export function parseReturnAckSubject(
+  prefix: string,
+  subject: string,
+): { jid: string; peelId: string } | undefined {
+  if (!subject.startsWith(`${prefix}.`)) return undefined;
+  const parts = subject.slice(prefix.length + 1).split(".");
+  if (parts.length !== 2) return undefined;
+  const [j, p] = parts;
   if (!j || !p || !JID_PATTERN.test(j) || !isPeelId(p)) return undefined;
   return { jid: j, peelId: p };
 }

@@ -4,3 +4,4 @@
  */
 export * from "./ksuid.ts";
 export * from "./types.ts";
+export * from "./stored_return.ts";

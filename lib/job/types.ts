@@ -4,7 +4,7 @@
  * @module
  */
 import * as s from "../schema/mod.ts";
-import { JID_PATTERN, PEEL_ID_PATTERN } from "../bus/subjects.ts";
+import { ACK_SUBJECT_PATTERN, JID_PATTERN, PEEL_ID_PATTERN } from "../bus/subjects.ts";
 
 /** Lifecycle of a job; the last five are terminal. */
 export const JOB_STATUSES = [
@@ -124,11 +124,18 @@ export const ExecRequest = s.object({
   kwargs: s.optional(s.record(s.unknown()), {}),
   timeout_ms: s.optional(timeoutMs, 60_000),
   master: s.optional(s.string()),
+  /**
+   * Where the `job-returns` stream confirms the stored return: the owning master's subject for
+   * this job, to which the peel appends `.<peel-id>`. The peel itself waits for nothing.
+   */
+  ack: s.string({ pattern: ACK_SUBJECT_PATTERN, maxLength: 200, expected: "a reply subject" }),
+  /** Only send the return again if this job already ran here; never run it. */
+  resend: s.optional(s.boolean()),
 }, { strict: false });
 /** A validated exec request. */
 export type ExecRequest = s.Infer<typeof ExecRequest>;
 
-/** Peel → master on `zester.job.<jid>.return.<peel-id>`, stored in `job-returns`. */
+/** Peel → `job-returns`, key `<jid>.<peel-id>`; read back with `readReturn`. */
 export const ExecReturn = s.object({
   jid,
   peel_id: peelId,

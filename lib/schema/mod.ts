@@ -227,6 +227,7 @@ export function object<S extends Shape>(
 ): Schema<Flatten<ObjectOf<S>>> {
   const strict = opts.strict ?? true;
   const expected = "a map";
+  const entries = Object.entries(shape);
   return make(expected, (v, path) => {
     if (!isPlainObject(v)) throw new SchemaError(path, expected, v);
     if (strict) {
@@ -238,7 +239,7 @@ export function object<S extends Shape>(
       }
     }
     const out: Record<string, unknown> = {};
-    for (const [k, schema] of Object.entries(shape)) {
+    for (const [k, schema] of entries) {
       const x = Object.hasOwn(v, k) ? v[k] : undefined;
       if (x === undefined && !schema.optional) {
         throw new SchemaError(join(path, k), schema.expected, undefined);

@@ -5,8 +5,10 @@ import {
   decode,
   encode,
   parseFactSubject,
+  parseReturnAckSubject,
   parseReturnSubject,
   parseServerUrl,
+  returnAckSubject,
   subjects,
 } from "../../lib/bus/mod.ts";
 import { ksuid, ksuidTime } from "../../lib/job/mod.ts";
@@ -14,16 +16,24 @@ import { ksuid, ksuidTime } from "../../lib/job/mod.ts";
 Deno.test("bus - subjects are built from validated ids", () => {
   const jid = ksuid();
   assert.equal(subjects.cmd("web-01"), "zester.cmd.web-01");
-  assert.equal(subjects.jobReturn(jid, "db_1"), `zester.job.${jid}.return.db_1`);
+  assert.equal(subjects.jobReturn(jid, "db_1"), `$KV.job-returns.${jid}.db_1`);
   assert.throws(() => subjects.cmd("web.01"), /Invalid peel id "web.01"/);
   assert.throws(() => subjects.cmd("*"), /Invalid peel id/);
   assert.throws(() => subjects.cmd("a b"), /Invalid peel id/);
   assert.throws(() => subjects.jobStatus("x>"), /Invalid job id/);
-  assert.deepEqual(parseReturnSubject(`zester.job.${jid}.return.web-01`), {
+  assert.deepEqual(parseReturnSubject(`$KV.job-returns.${jid}.web-01`), {
     jid,
     peelId: "web-01",
   });
   assert.equal(parseReturnSubject(`zester.job.${jid}.status`), undefined);
+  assert.equal(parseReturnSubject(`$KV.jobs.${jid}.web-01`), undefined);
+  assert.equal(parseReturnSubject(`$KV.job-returns.${jid}.web.01`), undefined);
+  const ack = returnAckSubject("_INBOX.abc", jid);
+  assert.equal(ack, `_INBOX.abc.${jid}`);
+  assert.deepEqual(parseReturnAckSubject("_INBOX.abc", `${ack}.web-01`), { jid, peelId: "web-01" });
+  assert.equal(parseReturnAckSubject("_INBOX.abd", `${ack}.web-01`), undefined);
+  assert.equal(parseReturnAckSubject("_INBOX.abc", `${ack}.web-01.x`), undefined);
+  assert.throws(() => returnAckSubject("_INBOX.abc", "*"), /Invalid job id/);
   assert.equal(parseFactSubject("zester.fact.web-01"), "web-01");
   assert.equal(parseFactSubject("zester.fact.-x"), undefined);
 });

@@ -253,10 +253,16 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
       assert.ok(Date.now() - Date.parse(hb.time) < 15_000);
     });
 
-    await t.step("every return is in the job-events stream too", async () => {
+    await t.step("job-events holds each job's dispatch and status changes", async () => {
+      const jid = ksuid();
+      assert.ok((await dispatch(nc, { jid, fun: "test.ping", tgt: "web-*" })).ok);
+      await master.tracker.whenDone(jid);
       const jsm = await nc.jetstreamManager();
-      const info = await jsm.streams.info("job-events");
-      assert.ok(info.state.messages >= 10, `${info.state.messages} events`);
+      const info = await jsm.streams.info("job-events", { subjects_filter: subjects.job(jid) });
+      assert.deepEqual(info.state.subjects, {
+        [subjects.jobDispatched(jid)]: 1,
+        [subjects.jobStatus(jid)]: 2,
+      });
     });
   } finally {
     for (const p of peels) await p.stop();

@@ -1,0 +1,54 @@
+/**
+ * Reading a return from `job-returns`. Each peel writes its own entry, so the entry's key — the
+ * subject NATS permissions let only that peel write — says whose return it is, and the body
+ * is checked against it. An entry that does not validate still counts as the peel's answer: it
+ * becomes a failed return naming what was wrong, never a silent gap.
+ * @module
+ */
+import type { Msg } from "nats";
+import { decode } from "../bus/mod.ts";
+import { ExecReturn } from "./types.ts";
+
+/**
+ * The return stored under `<jid>.<peelId>`, or a failed return saying why the stored bytes are
+ * not one (also passed to `onMalformed`, for the caller's log).
+ *
+ * @example
+ * ```ts
+ * const ret = readReturn(msg.data, "2hPx1FNsSgJMqVn5bLSTXeBQMpO", "web-01");
+ * if (!ret.success) console.log(ret.error);
+ * ```
+ */
+export function readReturn(
+  data: Uint8Array,
+  jid: string,
+  peelId: string,
+  onMalformed?: (why: string) => void,
+): ExecReturn {
+  let why: string;
+  try {
+    const ret = ExecReturn.parse(decode(data));
+    if (ret.jid === jid && ret.peel_id === peelId) return ret;
+    why = `it is for job ${ret.jid} on ${ret.peel_id}`;
+  } catch (e) {
+    why = (e as Error).message;
+  }
+  onMalformed?.(why);
+  return {
+    jid,
+    peel_id: peelId,
+    fun: "",
+    success: false,
+    started: "",
+    error: `Malformed return from ${peelId}: ${why}`,
+    duration_ms: 0,
+  };
+}
+
+/**
+ * True when a message on a return's subject writes a return, rather than deleting or purging
+ * the key (which nats.js marks with a `KV-Operation` header; peels send no headers).
+ */
+export function isReturnWrite(msg: Msg): boolean {
+  return !msg.headers?.get("KV-Operation");
+}

@@ -1,0 +1,138 @@
+/**
+ * What the master does when a peel's return, or the stream's confirmation of it, goes astray:
+ * scripted peels (bare NATS clients) answer ExecRequests the way a broken network would.
+ */
+import assert from "node:assert/strict";
+import type { Msg, NatsConnection } from "nats";
+import { BUCKETS, decode, encode, subjects } from "../../lib/bus/mod.ts";
+import { MasterConfig, parseConfig } from "../../lib/config/mod.ts";
+import { type DispatchReply, ExecRequest, type ExecReturn, Job, ksuid } from "../../lib/job/mod.ts";
+import { Logger } from "../../lib/log/mod.ts";
+import { Master } from "../../master/master.ts";
+import { client, closeClient, startNatsServer } from "../harness/mod.ts";
+
+/** A scripted peel: facts stored, and `answer` decides what each ExecRequest gets. */
+async function scriptedPeel(
+  nc: NatsConnection,
+  id: string,
+  answer: (req: ExecRequest, ret: Uint8Array) => void,
+): Promise<void> {
+  nc.subscribe(subjects.cmd(id), {
+    callback: (_err, msg: Msg) => {
+      const req = ExecRequest.parse(decode(msg.data));
+      const ret: ExecReturn = {
+        jid: req.jid,
+        peel_id: id,
+        fun: req.fun,
+        success: true,
+        result: true,
+        started: new Date().toISOString(),
+        duration_ms: 0,
+      };
+      answer(req, encode(ret));
+    },
+  });
+  const r = await nc.request(
+    subjects.fact(id),
+    encode({ peel_id: id, facts: { id }, collected: new Date().toISOString() }),
+    { timeout: 5_000 },
+  );
+  assert.equal((decode(r.data) as { ok: boolean }).ok, true);
+}
+
+async function withMaster(
+  fn: (nc: NatsConnection, master: Master, lines: string[]) => Promise<void>,
+): Promise<void> {
+  await using ns = await startNatsServer();
+  const lines: string[] = [];
+  const log = new Logger({ level: "debug", sink: (l) => lines.push(l) });
+  const master = await Master.start(
+    parseConfig(`nats_url: ${ns.url}\nid: master-test\n`, "master.yaml", MasterConfig),
+    log,
+  );
+  const nc = await client(ns.url);
+  try {
+    await fn(nc, master, lines);
+  } finally {
+    await closeClient(nc);
+    await master.stop();
+  }
+}
+
+async function run(nc: NatsConnection, master: Master, tgt: string, timeoutMs: number) {
+  const jid = ksuid();
+  const reply = decode(
+    (await nc.request(
+      subjects.dispatch,
+      encode({ jid, fun: "test.ping", tgt, timeout_ms: timeoutMs }),
+      { timeout: 5_000 },
+    )).data,
+  ) as DispatchReply;
+  assert.ok(reply.ok, JSON.stringify(reply));
+  await master.tracker.whenDone(jid);
+  const jobs = await nc.jetstream().views.kv(BUCKETS.jobs.name, { bindOnly: true });
+  const returns = await nc.jetstream().views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
+  const stored = await returns.get(`${jid}.${tgt}`);
+  return {
+    job: Job.parse(decode((await jobs.get(jid))!.value)),
+    stored: stored?.operation === "PUT" ? decode(stored.value) as ExecReturn : undefined,
+  };
+}
+
+Deno.test("returns - a return lost on the way is asked for again, never run twice", async () => {
+  await withMaster(async (nc, master, lines) => {
+    const asked: ExecRequest[] = [];
+    await scriptedPeel(nc, "lossy-01", (req, ret) => {
+      asked.push(req);
+      // The first return never leaves the peel; the master's resend gets it.
+      if (req.resend) {
+        nc.publish(subjects.jobReturn(req.jid, "lossy-01"), ret, {
+          reply: `${req.ack}.lossy-01`,
+        });
+      }
+    });
+    const t0 = performance.now();
+    const { job, stored } = await run(nc, master, "lossy-01", 20_000);
+    assert.equal(job.status, "complete", JSON.stringify(job));
+    assert.equal(stored?.result, true);
+    assert.deepEqual(asked.map((r) => r.resend ?? false), [false, true]);
+    assert.ok(performance.now() - t0 < 10_000, "completed long before the deadline");
+    assert.ok(lines.some((l) => l.includes("asking peels to send their return again")));
+  });
+});
+
+Deno.test("returns - a return whose confirmation is lost is stored from the master's copy", async () => {
+  await withMaster(async (nc, master) => {
+    const returns = await nc.jetstream().views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
+    await scriptedPeel(nc, "quiet-01", (req, ret) => {
+      // Published where the master sees it, but the stream's ack goes nowhere and the stored
+      // copy is then deleted, so only the master's own write can bring it back.
+      nc.publish(subjects.jobReturn(req.jid, "quiet-01"), ret, { reply: "nowhere.at.all" });
+      nc.flush().then(() => returns.delete(`${req.jid}.quiet-01`));
+    });
+    const t0 = performance.now();
+    const { job, stored } = await run(nc, master, "quiet-01", 20_000);
+    assert.equal(job.status, "complete", JSON.stringify(job));
+    assert.ok(performance.now() - t0 < 10_000, "completed long before the deadline");
+    assert.equal(stored?.peel_id, "quiet-01");
+    assert.equal(stored?.result, true);
+  });
+});
+
+Deno.test("returns - a return the stream refuses fails the job, naming it", async () => {
+  await withMaster(async (nc, master, lines) => {
+    const jsm = await nc.jetstreamManager();
+    const name = `KV_${BUCKETS.jobReturns.name}`;
+    const cfg = (await jsm.streams.info(name)).config;
+    await jsm.streams.update(name, { ...cfg, max_msg_size: 16 });
+    await scriptedPeel(nc, "big-01", (req, ret) => {
+      nc.publish(subjects.jobReturn(req.jid, "big-01"), ret, { reply: `${req.ack}.big-01` });
+    });
+    const { job, stored } = await run(nc, master, "big-01", 4_000);
+    assert.equal(job.status, "failed");
+    assert.match(job.error ?? "", /^Cannot store 1 return\(s\): [0-9A-Za-z]{27}\.big-01: /);
+    assert.equal(job.returned, 1);
+    assert.equal(stored, undefined);
+    assert.ok(lines.some((l) => l.includes("job-returns refused a return")));
+  });
+});
