@@ -1,14 +1,15 @@
 /**
  * A peel's command loop: takes ExecRequests on `zester.cmd.<peel-id>`, validates them, runs each
  * job once, and stores its return in `job-returns` under `<jid>.<peel-id>`. The bucket's stream
- * confirms the write to the owning master (the request's `ack` subject), which asks again with
- * `resend` if a return or its confirmation never reached it; recent returns are kept for that.
+ * confirms the write to the owning master (the request's `ack` subject, with the outcome in the
+ * reply subject), which asks again with `resend` if no confirmation reached it; recent returns
+ * are kept for that.
  * Shared by the peel and the benchmark's fleet simulator, so the simulator measures the real
  * request handling.
  * @module
  */
 import type { Msg, NatsConnection, Subscription } from "nats";
-import { decode, encode, subjects } from "../lib/bus/mod.ts";
+import { decode, encode, returnReplySubject, subjects } from "../lib/bus/mod.ts";
 import { ExecRequest } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { execute } from "./exec.ts";
@@ -20,6 +21,11 @@ const DEDUP_WINDOW = 10_000;
 /** How many recent returns a peel keeps for a master's `resend`, and their total size cap. */
 const KEEP_RETURNS = 256;
 const KEEP_RETURN_BYTES = 8 * 1024 * 1024;
+
+interface Kept {
+  data: Uint8Array;
+  success: boolean;
+}
 
 /** What the command loop needs. */
 export interface CommandServerOptions {
@@ -37,7 +43,7 @@ export class CommandServer {
   readonly #opts: CommandServerOptions;
   readonly #seen = new Set<string>();
   readonly #running = new Set<string>();
-  readonly #kept = new Map<string, Uint8Array>();
+  readonly #kept = new Map<string, Kept>();
   #keptBytes = 0;
   readonly #inflight = new Set<Promise<void>>();
   readonly #sub: Subscription;
@@ -87,9 +93,10 @@ export class CommandServer {
     const states = this.#opts.states?.();
     this.#running.add(req.jid);
     try {
-      const data = encode(await execute(req, { peelId, facts, broker, log, states }));
-      this.#keep(req.jid, data);
-      this.#publish(req, data);
+      const ret = await execute(req, { peelId, facts, broker, log, states });
+      const kept = { data: encode(ret), success: ret.success };
+      this.#keep(req.jid, kept);
+      this.#publish(req, kept);
     } finally {
       this.#running.delete(req.jid);
     }
@@ -98,10 +105,10 @@ export class CommandServer {
   /** Send a kept return again; a job this peel never ran is not run now. */
   #resend(req: ExecRequest): void {
     const fields = { jid: req.jid };
-    const data = this.#kept.get(req.jid);
-    if (data) {
+    const kept = this.#kept.get(req.jid);
+    if (kept) {
       this.#opts.log.info("sending return again", fields);
-      this.#publish(req, data);
+      this.#publish(req, kept);
     } else if (this.#running.has(req.jid)) {
       this.#opts.log.debug("asked for a return still being made", fields);
     } else if (this.#seen.has(req.jid)) {
@@ -112,23 +119,24 @@ export class CommandServer {
   }
 
   /** Write the return into `job-returns`; the stream's ack goes to the master. */
-  #publish(req: ExecRequest, data: Uint8Array): void {
+  #publish(req: ExecRequest, { data, success }: Kept): void {
     const { nc, peelId, log } = this.#opts;
     try {
-      nc.publish(subjects.jobReturn(req.jid, peelId), data, { reply: `${req.ack}.${peelId}` });
+      const reply = returnReplySubject(req.ack, peelId, success);
+      nc.publish(subjects.jobReturn(req.jid, peelId), data, { reply });
     } catch (e) {
       // Closed connection: the master will ask again with `resend` after the peel reconnects.
       log.error("cannot send return", { jid: req.jid, error: e });
     }
   }
 
-  #keep(jid: string, data: Uint8Array): void {
-    this.#kept.set(jid, data);
-    this.#keptBytes += data.byteLength;
+  #keep(jid: string, kept: Kept): void {
+    this.#kept.set(jid, kept);
+    this.#keptBytes += kept.data.byteLength;
     while (this.#kept.size > KEEP_RETURNS || this.#keptBytes > KEEP_RETURN_BYTES) {
-      const [oldest, bytes] = this.#kept.entries().next().value!;
+      const [oldest, { data }] = this.#kept.entries().next().value!;
       this.#kept.delete(oldest);
-      this.#keptBytes -= bytes.byteLength;
+      this.#keptBytes -= data.byteLength;
     }
   }
 }

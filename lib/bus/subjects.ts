@@ -86,23 +86,30 @@ export function parseReturnSubject(subject: string): { jid: string; peelId: stri
 
 /**
  * Where the stream acks a job's returns: `<prefix>.<jid>`, a subject under the owning master's
- * inbox `prefix`; each peel's ack arrives on `<prefix>.<jid>.<peel-id>`.
+ * inbox `prefix`. Each peel's ack arrives on `<prefix>.<jid>.<peel-id>.<ok|failed>`, so the
+ * master learns from the confirmation alone who returned and whether it succeeded.
  */
 export function returnAckSubject(prefix: string, j: string): string {
   return `${prefix}.${jid(j)}`;
 }
 
-/** Split an ack subject `<prefix>.<jid>.<peel-id>` into its ids, or `undefined`. */
+/** The reply subject a peel gives its return: `ack` plus its id and outcome. */
+export function returnReplySubject(ack: string, peelId: string, success: boolean): string {
+  return `${ack}.${peel(peelId)}.${success ? "ok" : "failed"}`;
+}
+
+/** Split an ack subject `<prefix>.<jid>.<peel-id>.<ok|failed>`, or `undefined`. */
 export function parseReturnAckSubject(
   prefix: string,
   subject: string,
-): { jid: string; peelId: string } | undefined {
+): { jid: string; peelId: string; success: boolean } | undefined {
   if (!subject.startsWith(`${prefix}.`)) return undefined;
   const parts = subject.slice(prefix.length + 1).split(".");
-  if (parts.length !== 2) return undefined;
-  const [j, p] = parts;
+  if (parts.length !== 3) return undefined;
+  const [j, p, outcome] = parts;
   if (!j || !p || !JID_PATTERN.test(j) || !isPeelId(p)) return undefined;
-  return { jid: j, peelId: p };
+  if (outcome !== "ok" && outcome !== "failed") return undefined;
+  return { jid: j, peelId: p, success: outcome === "ok" };
 }
 
 /** The peel id of a `zester.fact.<peel-id>` subject, or `undefined`. */

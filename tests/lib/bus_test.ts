@@ -9,6 +9,7 @@ import {
   parseReturnSubject,
   parseServerUrl,
   returnAckSubject,
+  returnReplySubject,
   subjects,
 } from "../../lib/bus/mod.ts";
 import { ksuid, ksuidTime } from "../../lib/job/mod.ts";
@@ -30,9 +31,20 @@ Deno.test("bus - subjects are built from validated ids", () => {
   assert.equal(parseReturnSubject(`$KV.job-returns.${jid}.web.01`), undefined);
   const ack = returnAckSubject("_INBOX.abc", jid);
   assert.equal(ack, `_INBOX.abc.${jid}`);
-  assert.deepEqual(parseReturnAckSubject("_INBOX.abc", `${ack}.web-01`), { jid, peelId: "web-01" });
-  assert.equal(parseReturnAckSubject("_INBOX.abd", `${ack}.web-01`), undefined);
-  assert.equal(parseReturnAckSubject("_INBOX.abc", `${ack}.web-01.x`), undefined);
+  const reply = returnReplySubject(ack, "web-01", false);
+  assert.equal(reply, `_INBOX.abc.${jid}.web-01.failed`);
+  assert.deepEqual(parseReturnAckSubject("_INBOX.abc", reply), {
+    jid,
+    peelId: "web-01",
+    success: false,
+  });
+  assert.equal(
+    parseReturnAckSubject("_INBOX.abc", returnReplySubject(ack, "web-01", true))?.success,
+    true,
+  );
+  assert.equal(parseReturnAckSubject("_INBOX.abd", reply), undefined);
+  assert.equal(parseReturnAckSubject("_INBOX.abc", `${ack}.web-01`), undefined);
+  assert.equal(parseReturnAckSubject("_INBOX.abc", `${ack}.web-01.maybe`), undefined);
   assert.throws(() => returnAckSubject("_INBOX.abc", "*"), /Invalid job id/);
   assert.equal(parseFactSubject("zester.fact.web-01"), "web-01");
   assert.equal(parseFactSubject("zester.fact.-x"), undefined);

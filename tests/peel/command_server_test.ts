@@ -40,7 +40,7 @@ Deno.test("command server - returns are stored, confirmed to the master, sent ag
     await until(() => acks.length === 1);
     assert.equal(returns[0]!.subject, `$KV.${BUCKETS.jobReturns.name}.${jid}.web-01`);
     assert.equal((decode(returns[0]!.data) as ExecReturn).success, true);
-    assert.equal(acks[0]!.subject, `master-inbox.${jid}.web-01`);
+    assert.equal(acks[0]!.subject, `master-inbox.${jid}.web-01.ok`);
     assert.match(new TextDecoder().decode(acks[0]!.data), /"stream":"KV_job-returns"/);
     assert.equal(ran, 1);
 
