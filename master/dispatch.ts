@@ -1,6 +1,6 @@
 /**
  * Serves `zester.dispatch` in queue group `zester.masters`: validates the request, resolves the
- * target, stores the job, hands it to the tracker and publishes one ExecRequest per peel.
+ * target, stores the job and hands it to the tracker, which sends one ExecRequest per peel.
  * @module
  */
 import type { KV, NatsConnection, Subscription } from "nats";
@@ -8,7 +8,6 @@ import { encode, MASTER_QUEUE, serve, subjects } from "../lib/bus/mod.ts";
 import {
   type DispatchReply,
   DispatchRequest,
-  type ExecRequest,
   type Job,
   type JobStatusEvent,
 } from "../lib/job/mod.ts";
@@ -73,18 +72,14 @@ export async function dispatch(ctx: DispatchContext, req: DispatchRequest): Prom
     }
     throw e;
   }
-  const exec: ExecRequest = {
+  ctx.tracker.track(job, {
     jid: job.jid,
     fun: job.fun,
     args: job.args,
     kwargs: job.kwargs,
     timeout_ms: timeout,
     master: ctx.masterId,
-    ack: ctx.tracker.ackSubject(job.jid),
-  };
-  ctx.tracker.track(job, exec);
-  const payload = encode(exec);
-  for (const id of targets) ctx.nc.publish(subjects.cmd(id), payload);
+  });
   ctx.nc.publish(
     subjects.jobDispatched(job.jid),
     encode({ jid: job.jid, targets, master: ctx.masterId, time: job.created }),

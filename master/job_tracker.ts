@@ -1,8 +1,10 @@
 /**
- * Watches the jobs this master owns. Each peel writes its return into `job-returns` itself, with
- * the ExecRequest's `ack` subject as reply: the stream's confirmation comes to the master, and
- * its subject says which peel returned and whether it succeeded. So the master counts stored
- * returns without receiving the returns, and no return costs its peel a round trip.
+ * Sends the ExecRequests of the jobs this master owns and watches them. Each peel writes its
+ * return into `job-returns` itself, with its ExecRequest's `ack` subject as reply: the stream's
+ * confirmation comes to the master, and its subject says which peel returned and whether it
+ * succeeded. So the master counts stored returns without receiving the returns, and no return
+ * costs its peel a round trip. Each peel's `ack` holds a random token sent to that peel alone: a
+ * peel cannot confirm another peel's return.
  *
  * A job completes when every target's return is confirmed, and is finalized then or at its
  * deadline. Until then, rounds with growing gaps ask peels not yet confirmed to send their
@@ -31,8 +33,10 @@ import type { Logger } from "../lib/log/mod.ts";
 
 interface Tracked {
   job: Job;
-  exec: ExecRequest;
+  exec: Omit<ExecRequest, "ack">;
   expected: Set<string>;
+  /** Each target's ack token. */
+  tokens: Map<string, string>;
   /** Peels whose return `job-returns` has stored, and whether each succeeded. */
   stored: Map<string, boolean>;
   /** Peels whose return `job-returns` refused, and why. */
@@ -49,6 +53,31 @@ const LATE_WINDOW_MS = 10 * 60_000;
 const FIRST_REPAIR_MS = 2_000;
 /** Stored returns read back at once when their confirmations were lost. */
 const READ_BACK_BATCH = 64;
+
+/** A random 64-bit hex token per peel. */
+function ackTokens(peels: string[]): Map<string, string> {
+  const bytes = crypto.getRandomValues(new Uint8Array(peels.length * 8));
+  const tokens = new Map<string, string>();
+  peels.forEach((id, i) => {
+    let hex = "";
+    for (let j = i * 8; j < i * 8 + 8; j++) hex += HEX[bytes[j]!];
+    tokens.set(id, hex);
+  });
+  return tokens;
+}
+
+/** Where the token of `ack` (its last 16 characters) sits in the encoded request. */
+function tokenOffset(encoded: Uint8Array, ack: string): number {
+  const needle = ENCODER.encode(ack);
+  search: for (let i = encoded.length - needle.length; i >= 0; i--) {
+    for (let j = 0; j < needle.length; j++) if (encoded[i + j] !== needle[j]) continue search;
+    return i + needle.length - 16;
+  }
+  throw new Error(`Cannot find the ack subject in an encoded request`);
+}
+
+const ENCODER = new TextEncoder();
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** Tracks every running job of this master. */
 export class JobTracker {
@@ -76,27 +105,23 @@ export class JobTracker {
     });
   }
 
-  /** The `ack` subject of job `jid`'s ExecRequests. */
-  ackSubject(jid: string): string {
-    return returnAckSubject(this.#ackPrefix, jid);
-  }
-
   /** JIDs being watched. */
   active(): string[] {
     return [...this.#jobs.keys()];
   }
 
   /**
-   * Start watching `job` (already stored with status `running`), whose peels were sent `exec`;
-   * finalizes at its deadline.
+   * Send `exec` to every target of `job` (already stored with status `running`), each with its
+   * own `ack`, and watch the job until it completes or its deadline passes.
    */
-  track(job: Job, exec: ExecRequest): void {
+  track(job: Job, exec: Omit<ExecRequest, "ack">): void {
     const jid = job.jid;
     const left = Math.max(0, Date.parse(job.deadline) - Date.now());
     const t: Tracked = {
       job,
       exec,
       expected: new Set(job.targets),
+      tokens: ackTokens(job.targets),
       stored: new Map(),
       refused: new Map(),
       deadline: setTimeout(() => this.#finalizeSafely(jid), left),
@@ -105,7 +130,25 @@ export class JobTracker {
       finalizing: false,
     };
     this.#jobs.set(jid, t);
+    this.#send(t, job.targets, false);
     this.#scheduleRepair(t);
+  }
+
+  /**
+   * Send the job's ExecRequest to `peels`, each with its own ack subject. The requests differ
+   * only in the token, which has a fixed length, so the request is encoded once and each copy
+   * gets its peel's token written in place.
+   */
+  #send(t: Tracked, peels: string[], resend: boolean): void {
+    const placeholder = "0".repeat(16);
+    const ack = returnAckSubject(this.#ackPrefix, t.job.jid, placeholder);
+    const template = encode({ ...t.exec, ack, ...(resend ? { resend } : {}) });
+    const at = tokenOffset(template, ack);
+    for (const id of peels) {
+      const payload = template.slice();
+      ENCODER.encodeInto(t.tokens.get(id)!, payload.subarray(at, at + 16));
+      this.#nc.publish(subjects.cmd(id), payload);
+    }
   }
 
   /** Resolves when the job is finalized (for tests and shutdown). */
@@ -138,7 +181,10 @@ export class JobTracker {
       }
       return;
     }
-    if (!t.expected.has(ack.peelId)) return;
+    if (t.tokens.get(ack.peelId) !== ack.token) {
+      this.#log.warn("ignoring a confirmation with the wrong token for its peel", fields);
+      return;
+    }
     if (refusal !== undefined) {
       this.#log.error("job-returns refused a return", { ...fields, error: refusal });
       if (!t.stored.has(ack.peelId)) t.refused.set(ack.peelId, refusal);
@@ -168,9 +214,8 @@ export class JobTracker {
       jid: t.job.jid,
       peels: missing.length,
     });
-    const payload = encode({ ...t.exec, resend: true });
     try {
-      for (const id of missing) this.#nc.publish(subjects.cmd(id), payload);
+      this.#send(t, missing, true);
     } catch (e) {
       this.#log.error("cannot ask peels again", { jid: t.job.jid, error: e });
     }

@@ -84,13 +84,18 @@ export function parseReturnSubject(subject: string): { jid: string; peelId: stri
   return { jid: j, peelId: p };
 }
 
+/** The secret token in a peel's ack subject: 16 hex digits, different for every peel and job. */
+export const ACK_TOKEN_PATTERN = /^[0-9a-f]{16}$/;
+
 /**
- * Where the stream acks a job's returns: `<prefix>.<jid>`, a subject under the owning master's
- * inbox `prefix`. Each peel's ack arrives on `<prefix>.<jid>.<peel-id>.<ok|failed>`, so the
- * master learns from the confirmation alone who returned and whether it succeeded.
+ * Where the stream acks one peel's return of one job: `<prefix>.<jid>.<token>`, under the owning
+ * master's inbox `prefix`. The token is sent to that peel alone, so no other peel can claim its
+ * return; the peel replies on `<ack>.<peel-id>.<ok|failed>`, so the master learns from the
+ * confirmation alone who returned and whether it succeeded.
  */
-export function returnAckSubject(prefix: string, j: string): string {
-  return `${prefix}.${jid(j)}`;
+export function returnAckSubject(prefix: string, j: string, token: string): string {
+  if (!ACK_TOKEN_PATTERN.test(token)) throw new TypeError(`Invalid ack token "${token}"`);
+  return `${prefix}.${jid(j)}.${token}`;
 }
 
 /** The reply subject a peel gives its return: `ack` plus its id and outcome. */
@@ -98,18 +103,18 @@ export function returnReplySubject(ack: string, peelId: string, success: boolean
   return `${ack}.${peel(peelId)}.${success ? "ok" : "failed"}`;
 }
 
-/** Split an ack subject `<prefix>.<jid>.<peel-id>.<ok|failed>`, or `undefined`. */
+/** Split an ack subject `<prefix>.<jid>.<token>.<peel-id>.<ok|failed>`, or `undefined`. */
 export function parseReturnAckSubject(
   prefix: string,
   subject: string,
-): { jid: string; peelId: string; success: boolean } | undefined {
+): { jid: string; token: string; peelId: string; success: boolean } | undefined {
   if (!subject.startsWith(`${prefix}.`)) return undefined;
   const parts = subject.slice(prefix.length + 1).split(".");
-  if (parts.length !== 3) return undefined;
-  const [j, p, outcome] = parts;
-  if (!j || !p || !JID_PATTERN.test(j) || !isPeelId(p)) return undefined;
+  if (parts.length !== 4) return undefined;
+  const [j, token, p, outcome] = parts;
+  if (!j || !token || !p || !JID_PATTERN.test(j) || !isPeelId(p)) return undefined;
   if (outcome !== "ok" && outcome !== "failed") return undefined;
-  return { jid: j, peelId: p, success: outcome === "ok" };
+  return { jid: j, token, peelId: p, success: outcome === "ok" };
 }
 
 /** The peel id of a `zester.fact.<peel-id>` subject, or `undefined`. */

@@ -29,12 +29,13 @@ Deno.test("bus - subjects are built from validated ids", () => {
   assert.equal(parseReturnSubject(`zester.job.${jid}.status`), undefined);
   assert.equal(parseReturnSubject(`$KV.jobs.${jid}.web-01`), undefined);
   assert.equal(parseReturnSubject(`$KV.job-returns.${jid}.web.01`), undefined);
-  const ack = returnAckSubject("_INBOX.abc", jid);
-  assert.equal(ack, `_INBOX.abc.${jid}`);
+  const ack = returnAckSubject("_INBOX.abc", jid, "00ff00ff00ff00ff");
+  assert.equal(ack, `_INBOX.abc.${jid}.00ff00ff00ff00ff`);
   const reply = returnReplySubject(ack, "web-01", false);
-  assert.equal(reply, `_INBOX.abc.${jid}.web-01.failed`);
+  assert.equal(reply, `${ack}.web-01.failed`);
   assert.deepEqual(parseReturnAckSubject("_INBOX.abc", reply), {
     jid,
+    token: "00ff00ff00ff00ff",
     peelId: "web-01",
     success: false,
   });
@@ -45,7 +46,8 @@ Deno.test("bus - subjects are built from validated ids", () => {
   assert.equal(parseReturnAckSubject("_INBOX.abd", reply), undefined);
   assert.equal(parseReturnAckSubject("_INBOX.abc", `${ack}.web-01`), undefined);
   assert.equal(parseReturnAckSubject("_INBOX.abc", `${ack}.web-01.maybe`), undefined);
-  assert.throws(() => returnAckSubject("_INBOX.abc", "*"), /Invalid job id/);
+  assert.throws(() => returnAckSubject("_INBOX.abc", "*", "00ff00ff00ff00ff"), /Invalid job id/);
+  assert.throws(() => returnAckSubject("_INBOX.abc", jid, "x.>"), /Invalid ack token "x.>"/);
   assert.equal(parseFactSubject("zester.fact.web-01"), "web-01");
   assert.equal(parseFactSubject("zester.fact.-x"), undefined);
 });

@@ -140,3 +140,36 @@ Deno.test("returns - a return the stream refuses fails the job, naming it", asyn
     assert.ok(lines.some((l) => l.includes("job-returns refused a return")));
   });
 });
+
+Deno.test("returns - a peel cannot confirm another peel's return", async () => {
+  await withMaster(async (nc, master, lines) => {
+    // `liar-01` answers, and also claims that `silent-01` returned, using its own ack subject
+    // with the other's id; `silent-01` never answers.
+    await scriptedPeel(nc, "silent-01", () => {});
+    await scriptedPeel(nc, "liar-01", (req, ret) => {
+      if (req.resend) return;
+      nc.publish(subjects.jobReturn(req.jid, "liar-01"), ret, {
+        reply: returnReplySubject(req.ack, "liar-01", true),
+      });
+      nc.publish(subjects.jobReturn(req.jid, "liar-01"), ret, {
+        reply: returnReplySubject(req.ack, "silent-01", true),
+      });
+    });
+    const jid = ksuid();
+    const reply = decode(
+      (await nc.request(
+        subjects.dispatch,
+        encode({ jid, fun: "test.ping", tgt: "L@liar-01,silent-01", timeout_ms: 3_000 }),
+        { timeout: 5_000 },
+      )).data,
+    ) as DispatchReply;
+    assert.ok(reply.ok, JSON.stringify(reply));
+    await master.tracker.whenDone(jid);
+    const jobs = await nc.jetstream().views.kv(BUCKETS.jobs.name, { bindOnly: true });
+    const job = Job.parse(decode((await jobs.get(jid))!.value));
+    assert.equal(job.status, "partial");
+    assert.equal(job.returned, 1);
+    assert.deepEqual(job.missing, ["silent-01"]);
+    assert.ok(lines.some((l) => l.includes("confirmation with the wrong token")));
+  });
+});
