@@ -101,7 +101,7 @@ export async function writeReport(
     "master on this machine, simulated peels from `bench/fleet.ts` (each with its own connection, running",
     "the peel's real command loop). The floor is a bare NATS client sending the same peels one request",
     "each and collecting the replies, in the same run. Times are medians (ping_fanout: of 5 runs",
-    "after a warm-up, unless `--runs` says otherwise).",
+    "after three warm-up runs of each path, unless `--runs` says otherwise).",
     "",
     ...sections,
     findings.trim(),

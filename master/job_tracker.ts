@@ -34,7 +34,6 @@ import type { Logger } from "../lib/log/mod.ts";
 interface Tracked {
   job: Job;
   exec: Omit<ExecRequest, "ack">;
-  expected: Set<string>;
   /** Each target's ack token. */
   tokens: Map<string, string>;
   /** Peels whose return `job-returns` has stored, and whether each succeeded. */
@@ -120,7 +119,6 @@ export class JobTracker {
     const t: Tracked = {
       job,
       exec,
-      expected: new Set(job.targets),
       tokens: ackTokens(job.targets),
       stored: new Map(),
       refused: new Map(),
@@ -192,7 +190,7 @@ export class JobTracker {
     }
     t.refused.delete(ack.peelId);
     t.stored.set(ack.peelId, ack.success);
-    if (t.stored.size === t.expected.size) this.#finalizeSafely(ack.jid);
+    if (t.stored.size === t.tokens.size) this.#finalizeSafely(ack.jid);
   }
 
   #scheduleRepair(t: Tracked): void {
@@ -208,7 +206,7 @@ export class JobTracker {
 
   /** Ask every target whose return is not confirmed to send it again. */
   #askAgain(t: Tracked): void {
-    const missing = [...t.expected].filter((id) => !t.stored.has(id));
+    const missing = [...t.tokens.keys()].filter((id) => !t.stored.has(id));
     if (!missing.length) return;
     this.#log.info("asking peels to send their return again", {
       jid: t.job.jid,
@@ -224,7 +222,7 @@ export class JobTracker {
   /** Read back returns stored without a confirmation reaching this master. */
   async #readBack(t: Tracked): Promise<void> {
     const jid = t.job.jid;
-    const missing = [...t.expected].filter((id) => !t.stored.has(id) && !t.refused.has(id));
+    const missing = [...t.tokens.keys()].filter((id) => !t.stored.has(id) && !t.refused.has(id));
     for (let i = 0; i < missing.length; i += READ_BACK_BATCH) {
       await Promise.all(
         missing.slice(i, i + READ_BACK_BATCH).map(async (id) => {
@@ -250,16 +248,16 @@ export class JobTracker {
     t.finalizing = true;
     clearTimeout(t.deadline);
     clearTimeout(t.repair);
-    if (t.stored.size < t.expected.size) await this.#readBack(t);
+    if (t.stored.size < t.tokens.size) await this.#readBack(t);
     const returned = t.stored.size;
     let failed = 0;
     for (const ok of t.stored.values()) if (!ok) failed++;
     const refused = [...t.refused].sort(([a], [b]) => a.localeCompare(b));
     const status: JobStatus = refused.length
       ? "failed"
-      : finalStatus(t.expected.size, returned, failed);
+      : finalStatus(t.tokens.size, returned, failed);
     const now = new Date().toISOString();
-    const missing = [...t.expected].filter((id) => !t.stored.has(id)).sort();
+    const missing = [...t.tokens.keys()].filter((id) => !t.stored.has(id)).sort();
     const job: Job = {
       ...t.job,
       status,
@@ -282,7 +280,7 @@ export class JobTracker {
     } catch (e) {
       this.#log.error("cannot store final job record", { jid, error: e });
     }
-    const ev: JobStatusEvent = { jid, status, returned, expected: t.expected.size, time: now };
+    const ev: JobStatusEvent = { jid, status, returned, expected: t.tokens.size, time: now };
     try {
       this.#nc.publish(subjects.jobStatus(jid), encode(ev));
     } catch (e) {
@@ -295,7 +293,7 @@ export class JobTracker {
       jid,
       status,
       returned,
-      expected: t.expected.size,
+      expected: t.tokens.size,
       missing: missing.length ? missing : undefined,
     });
     for (const r of this.#done.get(jid) ?? []) r();

@@ -11,7 +11,7 @@ import { ExecReturn } from "./types.ts";
 
 /**
  * The return stored under `<jid>.<peelId>`, or a failed return saying why the stored bytes are
- * not one (also passed to `onMalformed`, for the caller's log).
+ * not one.
  *
  * @example
  * ```ts
@@ -19,12 +19,7 @@ import { ExecReturn } from "./types.ts";
  * if (!ret.success) console.log(ret.error);
  * ```
  */
-export function readReturn(
-  data: Uint8Array,
-  jid: string,
-  peelId: string,
-  onMalformed?: (why: string) => void,
-): ExecReturn {
+export function readReturn(data: Uint8Array, jid: string, peelId: string): ExecReturn {
   let why: string;
   try {
     const ret = ExecReturn.parse(decode(data));
@@ -33,7 +28,6 @@ export function readReturn(
   } catch (e) {
     why = (e as Error).message;
   }
-  onMalformed?.(why);
   return {
     jid,
     peel_id: peelId,
