@@ -1,12 +1,15 @@
 /**
  * The quickstart: a whole local fleet on this machine. Starts nats-server on a free loopback
  * port with a temp store, a master, and three sandboxed peels (`web-01`, `web-02`, `db-01`),
- * runs jobs through the real CLI, shows them, and stops everything it started.
+ * runs jobs through the real CLI, shows them, pings a thousand simulated peels against raw NATS,
+ * and stops everything it started.
  *
  * Run with `deno task demo` (or the README's first command).
  * @module
  */
 import { stringify } from "yaml";
+import { closeBus, connectBus } from "../../lib/bus/mod.ts";
+import { pingFanout } from "../../bench/ping_fanout.ts";
 import { type CliRun, runZester, writeCliConfig } from "./cli.ts";
 import { type Daemon, startMaster, startPeel } from "./fleet.ts";
 import { type NatsServer, startNatsServer } from "./nats_server.ts";
@@ -165,6 +168,23 @@ async function main(): Promise<void> {
     banner("One job in detail");
     const show = await zester(cliConfig, cliFlags, ["job", "show", cmdJob!.jid]);
     expect(show.stdout.includes("Returns:"), "job show prints the returns");
+
+    banner("A thousand simulated peels: test.ping through Zester, and raw NATS doing the same");
+    console.log(
+      "(bench/fleet.ts runs the peel's real command loop, each simulated peel with its own\n" +
+        " connection; `deno task bench` measures this and more, and writes BENCHMARKS.md)",
+    );
+    const nc = await connectBus({ servers: [nats.url], name: "zester-quickstart" });
+    try {
+      const [fig] = await pingFanout(nc, nats.url, [1000], 3, 2);
+      console.log(
+        `test.ping to ${fig!.peels} peels: ${fig!.zester_ms} ms through Zester (every return ` +
+          `stored and confirmed), ${fig!.floor_ms} ms as bare request/reply (ratio ${fig!.ratio})`,
+      );
+      expect(fig!.lost === 0, "every simulated peel returned");
+    } finally {
+      await closeBus(nc, 2_000);
+    }
 
     banner("Done: stopping everything");
   } finally {

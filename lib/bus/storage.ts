@@ -10,7 +10,7 @@ import {
   StorageType,
   type StreamConfig,
 } from "nats";
-import { JOB_RETURNS_BUCKET } from "./subjects.ts";
+import { JOB_RETURNS_BUCKET, subjects } from "./subjects.ts";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -140,7 +140,7 @@ export const BUCKETS = {
 export const STREAMS = {
   jobEvents: {
     name: "job-events",
-    subjects: ["zester.job.>"],
+    subjects: [subjects.jobAll],
     maxAgeMs: 7 * DAY,
     storage: "file",
     description: "Job lifecycle log: dispatches and status changes",

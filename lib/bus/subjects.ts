@@ -85,7 +85,7 @@ export function parseReturnSubject(subject: string): { jid: string; peelId: stri
 }
 
 /** The secret token in a peel's ack subject: 16 hex digits, different for every peel and job. */
-export const ACK_TOKEN_PATTERN = /^[0-9a-f]{16}$/;
+const ACK_TOKEN_PATTERN = /^[0-9a-f]{16}$/;
 
 /**
  * Where the stream acks one peel's return of one job: `<prefix>.<jid>.<token>`, under the owning

@@ -59,7 +59,14 @@ async function withMaster(
   }
 }
 
-async function run(nc: NatsConnection, master: Master, tgt: string, timeoutMs: number) {
+/** Ping `tgt`; the finished job, and what `job-returns` holds for `peel`. */
+async function run(
+  nc: NatsConnection,
+  master: Master,
+  tgt: string,
+  timeoutMs: number,
+  peel = tgt,
+) {
   const jid = ksuid();
   const reply = decode(
     (await nc.request(
@@ -72,7 +79,7 @@ async function run(nc: NatsConnection, master: Master, tgt: string, timeoutMs: n
   await master.tracker.whenDone(jid);
   const jobs = await nc.jetstream().views.kv(BUCKETS.jobs.name, { bindOnly: true });
   const returns = await nc.jetstream().views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
-  const stored = await returns.get(`${jid}.${tgt}`);
+  const stored = await returns.get(`${jid}.${peel}`);
   return {
     job: Job.parse(decode((await jobs.get(jid))!.value)),
     stored: stored?.operation === "PUT" ? decode(stored.value) as ExecReturn : undefined,
@@ -155,18 +162,8 @@ Deno.test("returns - a peel cannot confirm another peel's return", async () => {
         reply: returnReplySubject(req.ack, "silent-01", true),
       });
     });
-    const jid = ksuid();
-    const reply = decode(
-      (await nc.request(
-        subjects.dispatch,
-        encode({ jid, fun: "test.ping", tgt: "L@liar-01,silent-01", timeout_ms: 3_000 }),
-        { timeout: 5_000 },
-      )).data,
-    ) as DispatchReply;
-    assert.ok(reply.ok, JSON.stringify(reply));
-    await master.tracker.whenDone(jid);
-    const jobs = await nc.jetstream().views.kv(BUCKETS.jobs.name, { bindOnly: true });
-    const job = Job.parse(decode((await jobs.get(jid))!.value));
+    const { job, stored } = await run(nc, master, "L@liar-01,silent-01", 3_000, "liar-01");
+    assert.equal(stored?.peel_id, "liar-01");
     assert.equal(job.status, "partial");
     assert.equal(job.returned, 1);
     assert.deepEqual(job.missing, ["silent-01"]);
