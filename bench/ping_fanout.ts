@@ -55,7 +55,10 @@ export async function floorFanout(
   }
 }
 
-/** One zester run; returns milliseconds and how many returns were missing. */
+/**
+ * One zester run; returns milliseconds and how many returns were missing. Every return but a
+ * status other than `complete` means the confirmations went wrong: that fails the benchmark.
+ */
 export async function zesterFanout(
   nc: NatsConnection,
   tgt: string,
@@ -73,6 +76,9 @@ export async function zesterFanout(
   });
   const ms = performance.now() - t0;
   const ok = [...o.returns.values()].filter((r) => r.success && r.result === true).length;
+  if (ok === expected && o.status !== "complete") {
+    throw new Error(`ping_fanout: every return arrived but job ${o.jid} ended ${o.status}`);
+  }
   return { ms, lost: expected - ok };
 }
 
