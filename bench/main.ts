@@ -39,7 +39,7 @@ function option(args: string[], name: string): string | undefined {
 
 async function main(args: string[]): Promise<number> {
   const json = args.includes("--json");
-  const runs = Number(option(args, "--runs") ?? 5);
+  const runs = Number(option(args, "--runs") ?? 9);
   const sizes = (option(args, "--sizes") ?? "100,1000,5000").split(",").map(Number);
   const processes = Number(option(args, "--processes") ?? 2);
   const valued = new Set(["--runs", "--sizes", "--processes"]);

@@ -12,8 +12,13 @@ import { startFleet } from "./fleet.ts";
 import { floorSubject } from "./fleet_worker.ts";
 import { median } from "./stats.ts";
 
-/** Unmeasured runs of each path first, so both are measured with their code optimized. */
-const WARM_UP_RUNS = 3;
+/**
+ * Unmeasured runs of each path first, so both are measured as long-running peels and masters
+ * run, with their code optimized: at least three, and enough for every simulated-peel process
+ * to have handled this many requests (V8 optimizes a handler after many calls, so 100 peels
+ * over two processes need about 40 runs to get there).
+ */
+const WARM_UP_REQUESTS_PER_PROCESS = 2_000;
 
 /** One size's figures. */
 export interface FanoutFigure {
@@ -97,7 +102,8 @@ export async function pingFanout(
     const zester: number[] = [];
     const floor: number[] = [];
     let lost = 0;
-    for (let i = 0; i < WARM_UP_RUNS; i++) {
+    const warmUps = Math.max(3, Math.ceil(WARM_UP_REQUESTS_PER_PROCESS / (n / processes)));
+    for (let i = 0; i < warmUps; i++) {
       await zesterFanout(nc, `${prefix}*`, n);
       await floorFanout(nc, fleet.ids);
     }
