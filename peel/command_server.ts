@@ -10,7 +10,7 @@
  */
 import type { Msg, NatsConnection, Subscription } from "nats";
 import { decode, encode, returnReplySubject, subjects } from "../lib/bus/mod.ts";
-import { ExecRequest } from "../lib/job/mod.ts";
+import { ExecRequest, type ExecReturn } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { execute } from "./exec.ts";
 import type { Broker } from "./functions/mod.ts";
@@ -94,7 +94,7 @@ export class CommandServer {
     this.#running.add(req.jid);
     try {
       const ret = await execute(req, { peelId, facts, broker, log, states });
-      const kept = { data: encode(ret), success: ret.success };
+      const kept = encodeReturn(ret, log);
       this.#keep(req.jid, kept);
       this.#publish(req, kept);
     } finally {
@@ -138,5 +138,17 @@ export class CommandServer {
       this.#kept.delete(oldest);
       this.#keptBytes -= data.byteLength;
     }
+  }
+}
+
+/** Encode a return; a result MessagePack cannot carry becomes a failed return saying so. */
+function encodeReturn(ret: ExecReturn, log: Logger): Kept {
+  try {
+    return { data: encode(ret), success: ret.success };
+  } catch (e) {
+    const error = `Cannot send the result of ${ret.fun}: ${(e as Error).message}`;
+    log.error("cannot encode return", { jid: ret.jid, error });
+    const { result: _, ...rest } = ret;
+    return { data: encode({ ...rest, success: false, error }), success: false };
   }
 }

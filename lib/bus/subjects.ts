@@ -52,8 +52,8 @@ export const subjects = {
   cmdAll: "zester.cmd.*",
   /**
    * Peel → `job-returns`: a return for one job, written by the peel itself as the bucket's key
-   * `<jid>.<peel-id>`. The stream's ack confirms it is stored; masters and the CLI watching the
-   * job see the same message live.
+   * `<jid>.<peel-id>`. The stream's ack goes to the owning master (see `returnAckSubject`); the
+   * CLI following the job sees the return itself live.
    */
   jobReturn: (j: string, peelId: string): string =>
     `$KV.${JOB_RETURNS_BUCKET}.${jid(j)}.${peel(peelId)}`,

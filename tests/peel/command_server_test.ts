@@ -17,10 +17,11 @@ Deno.test("command server - returns are stored, confirmed to the master, sent ag
   const lines: string[] = [];
   const log = new Logger({ level: "debug", sink: (l) => lines.push(l) });
   let ran = 0;
+  let withBigInt = false;
   const server = new CommandServer({
     nc,
     peelId: "web-01",
-    facts: () => (ran++, { id: "web-01" }),
+    facts: () => (ran++, withBigInt ? { id: "web-01", big: 2n ** 70n } : { id: "web-01" }),
     broker: { request: () => Promise.reject(new Error("no broker here")) },
     log,
   });
@@ -68,6 +69,19 @@ Deno.test("command server - returns are stored, confirmed to the master, sent ag
     await until(() => lines.some((l) => l.includes("dropping malformed command")));
     assert.match(lines.find((l) => l.includes("dropping malformed command"))!, /field \\"ack\\"/);
     assert.equal(ran, 1);
+
+    // A result MessagePack cannot carry still gets a return: a failed one, saying why.
+    withBigInt = true;
+    const big = ksuid();
+    nc.publish(
+      subjects.cmd("web-01"),
+      encode({ jid: big, fun: "grains.get", args: ["big"], ack: `master-inbox.${big}` }),
+    );
+    await until(() => acks.length === 3);
+    assert.equal(acks[2]!.subject, `master-inbox.${big}.web-01.failed`);
+    const failed = decode(returns.at(-1)!.data) as ExecReturn;
+    assert.equal(failed.success, false);
+    assert.match(failed.error ?? "", /^Cannot send the result of grains.get: /);
   } finally {
     await server.stop();
     await closeClient(nc);
