@@ -55,13 +55,16 @@ async function main(args: string[]): Promise<number> {
   await using ns = await startNatsServer();
   const dir = await Deno.makeTempDir({ prefix: "zester-bench-" });
   try {
-    await using _master = await startMaster(`${dir}/master`, ns.url);
+    await using master = await startMaster(`${dir}/master`, ns.url);
     const nc = await connectBus({ servers: [ns.url], name: "zester-bench" });
     try {
       for (const name of chosen) {
         console.error(`bench: ${name}`);
         if (name === "ping_fanout") {
-          results[name] = await pingFanout(nc, ns.url, sizes, runs, processes);
+          const pids = { natsServer: ns.pid, master: master.pid };
+          const { figures, cpu } = await pingFanout(nc, ns.url, sizes, runs, processes, pids);
+          results[name] = figures;
+          results.ping_fanout_cpu = cpu;
         } else if (name === "job_rate") results[name] = await jobRate(nc, ns.url);
         else if (name === "facts_ingest") {
           results[name] = await factsIngest(nc, ns.url, 2000, processes);
@@ -80,7 +83,11 @@ async function main(args: string[]): Promise<number> {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
   const command = `deno task bench${args.length ? " " + args.join(" ") : ""}`;
-  await writeReport("BENCHMARKS.md", results, { command, machine: await machine(), order: NAMES });
+  await writeReport("BENCHMARKS.md", results, {
+    command,
+    machine: await machine(),
+    order: ["ping_fanout", "ping_fanout_cpu", ...NAMES.slice(1)],
+  });
   if (json) console.log(JSON.stringify(results));
   const lost = (results.ping_fanout as { lost: number }[] | undefined)?.some((f) => f.lost > 0);
   if (lost) {

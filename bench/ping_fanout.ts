@@ -10,6 +10,7 @@ import { encode } from "../lib/bus/mod.ts";
 import { runJob } from "../cli/commands/run.ts";
 import { startFleet } from "./fleet.ts";
 import { floorSubject } from "./fleet_worker.ts";
+import { CpuMeter, type ProcessGroups } from "./cpu_time.ts";
 import { median } from "./stats.ts";
 
 /**
@@ -87,15 +88,30 @@ export async function zesterFanout(
   return { ms, lost: expected - ok };
 }
 
-/** Measure ping fan-out for each size, `runs` times each, alternating zester and floor. */
+/** Mean CPU milliseconds per measured run, by process, of one path at one size. */
+export interface FanoutCpu {
+  peels: number;
+  path: "zester" | "floor";
+  nats_server_ms: number | null;
+  master_ms: number | null;
+  peels_ms: number | null;
+  cli_ms: number | null;
+}
+
+/**
+ * Measure ping fan-out for each size, `runs` times each, alternating zester and floor. With the
+ * pids of nats-server and the master, also where each path's CPU time went.
+ */
 export async function pingFanout(
   nc: NatsConnection,
   natsUrl: string,
   sizes: number[],
   runs: number,
   processes: number,
-): Promise<FanoutFigure[]> {
+  pids?: { natsServer: number; master: number },
+): Promise<{ figures: FanoutFigure[]; cpu: FanoutCpu[] }> {
   const out: FanoutFigure[] = [];
+  const cpu: FanoutCpu[] = [];
   for (const n of sizes) {
     const prefix = `f${n}-`;
     await using fleet = await startFleet({ natsUrl, peels: n, prefix, processes });
@@ -107,13 +123,26 @@ export async function pingFanout(
       await zesterFanout(nc, `${prefix}*`, n);
       await floorFanout(nc, fleet.ids);
     }
+    const groups: ProcessGroups = { peels: fleet.pids, cli: "self" };
+    if (pids) Object.assign(groups, { nats_server: [pids.natsServer], master: [pids.master] });
+    const zesterCpu = new CpuMeter(groups);
+    const floorCpu = new CpuMeter(groups);
     for (let i = 0; i < runs; i++) {
-      collectGarbage();
-      const z = await zesterFanout(nc, `${prefix}*`, n);
+      const z = await zesterCpu.measure(() => zesterFanout(nc, `${prefix}*`, n));
       zester.push(z.ms);
       lost += z.lost;
-      collectGarbage();
-      floor.push(await floorFanout(nc, fleet.ids));
+      floor.push(await floorCpu.measure(() => floorFanout(nc, fleet.ids)));
+    }
+    for (const [path, meter] of [["zester", zesterCpu], ["floor", floorCpu]] as const) {
+      const c = meter.perCall();
+      cpu.push({
+        peels: n,
+        path,
+        nats_server_ms: c.nats_server ?? null,
+        master_ms: c.master ?? null,
+        peels_ms: c.peels ?? null,
+        cli_ms: c.cli ?? null,
+      });
     }
     const zm = median(zester);
     const fm = median(floor);
@@ -126,15 +155,7 @@ export async function pingFanout(
     });
     console.error(`ping_fanout ${n}: zester ${round(zm)} ms, floor ${round(fm)} ms, lost ${lost}`);
   }
-  return out;
-}
-
-/**
- * Collect this process's garbage (the CLI side of both paths) before a measured run, so neither
- * path pays for the other's leftovers; a no-op without `--expose-gc`.
- */
-function collectGarbage(): void {
-  (globalThis as { gc?: () => void }).gc?.();
+  return { figures: out, cpu };
 }
 
 function round(x: number): number {

@@ -126,7 +126,8 @@ export const ExecRequest = s.object({
   master: s.optional(s.string()),
   /**
    * Where the `job-returns` stream confirms the stored return: the owning master's subject for
-   * this job, to which the peel appends `.<peel-id>`. The peel itself waits for nothing.
+   * this job and this peel (see `returnAckSubject`), to which the peel appends
+   * `.<peel-id>.<ok|failed>`. The peel itself waits for nothing.
    */
   ack: s.string({ pattern: ACK_SUBJECT_PATTERN, maxLength: 200, expected: "a reply subject" }),
   /** Only send the return again if this job already ran here; never run it. */

@@ -6,6 +6,7 @@ import { Master } from "../../master/master.ts";
 import { startFleet } from "../../bench/fleet.ts";
 import { floorFanout, zesterFanout } from "../../bench/ping_fanout.ts";
 import { median } from "../../bench/stats.ts";
+import { CpuMeter, cpuMs } from "../../bench/cpu_time.ts";
 import { client, closeClient, startNatsServer } from "../harness/mod.ts";
 
 Deno.test("fleet - simulated peels answer jobs and the floor; none is lost", async () => {
@@ -41,4 +42,28 @@ Deno.test("bench - median", () => {
   assert.equal(median([3, 1, 2]), 2);
   assert.equal(median([4, 1, 2, 3]), 2.5);
   assert.ok(Number.isNaN(median([])));
+});
+
+Deno.test("bench - CPU time per process group, from /proc", async () => {
+  // Spins for 300 ms, then idles until killed.
+  const busy = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      "const t = Date.now(); while (Date.now() - t < 300) {} setTimeout(() => {}, 60_000);",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const meter = new CpuMeter({ busy: [busy.pid], nobody: [2 ** 22 + 1] });
+    await meter.measure(() => new Promise((r) => setTimeout(r, 800)));
+    const spent = meter.perCall();
+    assert.ok(spent.busy! >= 50 && spent.busy! <= 1_000, `busy child: ${spent.busy} ms`);
+    assert.equal(spent.nobody, null, "no process has that pid");
+    const [self] = await cpuMs([Deno.pid]);
+    assert.ok(self! > 0, `own CPU time ${self}`);
+  } finally {
+    busy.kill("SIGKILL");
+    await busy.status;
+  }
 });
