@@ -1,13 +1,13 @@
 /**
- * Publishing with confirmation (JetStream acks, or a master's reply), for hot paths. nats.js's `js.publish` and `kv.put`
- * start a timer and a request per message, which costs about 100 µs each and dominated the job
- * path at a thousand returns per job. This publisher shares one reply subscription and one
- * sweep timer across all messages: each publish costs a map entry and the ack's parse.
+ * Publishing with confirmation by JetStream acks, for hot paths such as storing facts. nats.js's
+ * `js.publish` and `kv.put` start a timer and a request per message, which costs about 100 µs
+ * each. This publisher shares one reply subscription and one sweep timer across all messages:
+ * each publish costs a map entry and the ack's parse.
  *
  * @example
  * ```ts
  * const pub = new AckedPublisher(nc);
- * await pub.publish("$KV.job-returns.<jid>.web-01", bytes); // resolves when stored
+ * await pub.publish("$KV.facts.web-01", bytes); // resolves when stored
  * ```
  * @module
  */
@@ -42,22 +42,13 @@ export class AckedPublisher {
   readonly #pending = new Map<string, Pending>();
   readonly #sub: Subscription;
   readonly #timeoutMs: number;
-  readonly #accepts: (reply: Uint8Array) => string | undefined;
   readonly #expire = (now: number) => this.expire(now);
   #seq = 0;
 
-  /**
-   * Subscribe to this publisher's reply subjects; acks not seen in `timeoutMs` fail. `accepts`
-   * reads a reply and returns why it is a refusal, or `undefined` for a confirmation; the
-   * default reads JetStream PubAcks.
-   */
-  constructor(
-    nc: NatsConnection,
-    opts: { timeoutMs?: number; accepts?: (reply: Uint8Array) => string | undefined } = {},
-  ) {
+  /** Subscribe to this publisher's reply subjects; acks not seen in `timeoutMs` fail. */
+  constructor(nc: NatsConnection, opts: { timeoutMs?: number } = {}) {
     this.#nc = nc;
     this.#timeoutMs = opts.timeoutMs ?? 5_000;
-    this.#accepts = opts.accepts ?? pubAckRefusal;
     this.#prefix = createInbox();
     this.#sub = nc.subscribe(`${this.#prefix}.*`, {
       callback: (_err, msg) => {
@@ -65,7 +56,7 @@ export class AckedPublisher {
         const p = this.#pending.get(id);
         if (!p) return;
         this.#pending.delete(id);
-        const refusal = msg.data.byteLength === 0 ? "no responders" : this.#accepts(msg.data);
+        const refusal = msg.data.byteLength === 0 ? "no responders" : pubAckRefusal(msg.data);
         if (refusal === undefined) p.resolve();
         else p.reject(new PublishError(`Refused ${p.subject}: ${refusal}`));
         if (this.#pending.size === 0) sweeper.unwatch(this.#expire);
