@@ -24,10 +24,10 @@ import {
 import {
   type ExecRequest,
   finalStatus,
+  getReturn,
   type Job,
   type JobStatus,
   type JobStatusEvent,
-  readReturn,
 } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 
@@ -227,8 +227,8 @@ export class JobTracker {
       await Promise.all(
         missing.slice(i, i + READ_BACK_BATCH).map(async (id) => {
           try {
-            const e = await this.#returnsKv.get(`${jid}.${id}`);
-            if (e?.operation === "PUT") t.stored.set(id, readReturn(e.value, jid, id).success);
+            const ret = await getReturn(this.#returnsKv, jid, id);
+            if (ret) t.stored.set(id, ret.success);
           } catch (e) {
             this.#log.error("cannot read back return", { jid, peel_id: id, error: e });
           }

@@ -5,7 +5,7 @@
 import type { NatsConnection } from "nats";
 import { BUCKETS, decode, JID_PATTERN } from "../../lib/bus/mod.ts";
 import { formatDuration } from "../../lib/config/mod.ts";
-import { type ExecReturn, Job, readReturn } from "../../lib/job/mod.ts";
+import { type ExecReturn, getReturn, Job } from "../../lib/job/mod.ts";
 import { type Format, serialize, table } from "../output/mod.ts";
 import { returnRecord } from "./run.ts";
 
@@ -65,8 +65,8 @@ export async function showJob(nc: NatsConnection, jid: string): Promise<JobDetai
   const returnsKv = await js.views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
   const returns = new Map<string, ExecReturn>();
   await Promise.all(job.targets.map(async (id) => {
-    const r = await returnsKv.get(`${jid}.${id}`);
-    if (r && r.operation === "PUT") returns.set(id, readReturn(r.value, jid, id));
+    const ret = await getReturn(returnsKv, jid, id);
+    if (ret) returns.set(id, ret);
   }));
   return { job, returns };
 }

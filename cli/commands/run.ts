@@ -9,6 +9,7 @@ import {
   DispatchReplySchema,
   type DispatchRequest,
   type ExecReturn,
+  getReturn,
   isReturnWrite,
   isTerminal,
   Job,
@@ -109,9 +110,9 @@ export async function runJob(nc: NatsConnection, opts: RunOptions): Promise<RunO
       // Returns that went past this subscription (e.g. during a reconnect) are still in KV.
       const kv = await nc.jetstream().views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
       for (const id of [...missing]) {
-        const e = await kv.get(`${jid}.${id}`);
-        if (!e || e.operation !== "PUT") continue;
-        returns.set(id, readReturn(e.value, jid, id));
+        const ret = await getReturn(kv, jid, id);
+        if (!ret) continue;
+        returns.set(id, ret);
         missing.splice(missing.indexOf(id), 1);
       }
     }

@@ -5,7 +5,7 @@
  * becomes a failed return naming what was wrong, never a silent gap.
  * @module
  */
-import type { Msg } from "nats";
+import type { KV, Msg } from "nats";
 import { decode } from "../bus/mod.ts";
 import { ExecReturn } from "./types.ts";
 
@@ -37,6 +37,16 @@ export function readReturn(data: Uint8Array, jid: string, peelId: string): ExecR
     error: `Malformed return from ${peelId}: ${why}`,
     duration_ms: 0,
   };
+}
+
+/** The return `peelId` stored for job `jid` in the `job-returns` bucket `kv`, if there is one. */
+export async function getReturn(
+  kv: KV,
+  jid: string,
+  peelId: string,
+): Promise<ExecReturn | undefined> {
+  const e = await kv.get(`${jid}.${peelId}`);
+  return e?.operation === "PUT" ? readReturn(e.value, jid, peelId) : undefined;
 }
 
 /**
