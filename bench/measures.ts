@@ -165,7 +165,7 @@ export async function cliStartup(natsUrl: string, runs = 5) {
     const cfgPath = `${dir}/cli.yaml`;
     const raw = stringify({ master: { urls: [natsUrl] } });
     await Deno.writeTextFile(cfgPath, raw);
-    const flags = cliPermissionFlags(parseConfig(raw, cfgPath, CliConfig), cfgPath);
+    const flags = cliPermissionFlags(parseConfig(raw, cfgPath, CliConfig));
     const time = async (args: string[]) => {
       const xs: number[] = [];
       for (let i = 0; i < runs; i++) {

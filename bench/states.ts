@@ -5,7 +5,7 @@
  */
 import { stringify } from "yaml";
 import { compile, loadTree, parseSls, plan } from "../lib/state/mod.ts";
-import { callFlags, runZester } from "../deploy/dev/cli.ts";
+import { runCall } from "../deploy/dev/cli.ts";
 import { median } from "./stats.ts";
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
@@ -29,7 +29,7 @@ function tree(n: number): Record<string, string> {
 
 async function callLocal(args: string[]): Promise<{ ms: number; changed: number; failed: number }> {
   const t0 = performance.now();
-  const out = await runZester(callFlags(), ["call", "--local", ...args, "--format", "json"]);
+  const out = await runCall([...args, "--format", "json"]);
   const ms = performance.now() - t0;
   if (out.code > 1) throw new Error(`zester call failed: ${out.stderr}`);
   const run = JSON.parse(out.stdout).local;

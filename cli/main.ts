@@ -13,7 +13,7 @@
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { NatsConnection } from "nats";
 import { closeBus, connectBus } from "../lib/bus/mod.ts";
-import { cliBusOptions, parseDuration } from "../lib/config/mod.ts";
+import { cliBusOptions, parseDuration, PEEL_CONFIG_PATH } from "../lib/config/mod.ts";
 import { MAX_TIMEOUT_MS, type TargetType } from "../lib/job/mod.ts";
 import { loadCliConfig } from "./config.ts";
 import { listJobs, renderJobDetail, renderJobList, showJob } from "./commands/job.ts";
@@ -157,7 +157,12 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .requiredOption("--file-root <dir>", "the state tree")
     .option("--facts <file>", "facts as YAML (default: only id: local)")
     .option("--settings-root <dir>", "settings: a directory of YAML files, or one file")
-    .requiredOption("--policy <file>", "the broker policy (a peel.yaml with a broker section)")
+    .option(
+      "--policy <file>",
+      "the broker policy (a peel.yaml; deny-all when the file does not exist)",
+      PEEL_CONFIG_PATH,
+    )
+    .option("--launcher <file>", "the broker's launcher (default: the policy's broker.launcher)")
     .option("--test", "dry run: change nothing, report what would change")
     .addOption(formatOption)
     .action(async (fun, words, opts) => {
@@ -168,6 +173,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
         facts: opts.facts,
         settings: opts.settingsRoot,
         policy: opts.policy,
+        launcher: opts.launcher,
         test: opts.test === true,
       });
       if ("compiled" in out2) {

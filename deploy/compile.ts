@@ -13,6 +13,7 @@ import {
   loadConfig,
   PeelConfig,
   peelPermissionFlags,
+  RUNTIME_FLAGS,
 } from "../lib/config/mod.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
@@ -68,7 +69,7 @@ async function main(args: string[]): Promise<number> {
     "compile",
     "--config",
     `${ROOT}/deno.json`,
-    ...(t.flags.includes("--no-prompt") ? [] : ["--no-prompt"]),
+    ...RUNTIME_FLAGS.filter((f) => !t.flags.includes(f)),
     ...t.flags,
     "--output",
     `${out}/${t.name}`,

@@ -1,14 +1,15 @@
 /**
  * `zester call --local <function> [args…] --file-root DIR [--facts FILE] [--settings FILE]
- * [--policy FILE] [--test]`: the state pipeline (render, plan, modules, broker) on this machine
- * without NATS, as `salt-call --local` does. The broker is started with the policy file given.
+ * [--policy FILE] [--launcher FILE] [--test]`: the state pipeline (render, plan, modules,
+ * broker) on this machine without NATS, as `salt-call --local` does, inside the peel's walls:
+ * the CLI may run nothing but the broker's launcher, and the broker enforces its policy.
  * @module
  */
 import { parse } from "yaml";
-import { brokerPermissionFlags } from "../../lib/config/mod.ts";
+import { DEFAULT_LAUNCHER, loadConfig, PeelConfig } from "../../lib/config/mod.ts";
 import { isPlainObject } from "../../lib/schema/mod.ts";
 import type { StateResult, Summary } from "../../lib/state/mod.ts";
-import { BrokerClient, defaultBrokerPaths } from "../../peel/broker/mod.ts";
+import { BrokerClient } from "../../peel/broker/mod.ts";
 import { applyStates, dirTree, showSls } from "../../peel/state_apply.ts";
 import { topRefs } from "../../peel/functions/state.ts";
 import { Logger } from "../../lib/log/mod.ts";
@@ -22,8 +23,21 @@ export interface CallOptions {
   fileRoot: string;
   facts?: string;
   settings?: string;
+  /** The policy file the broker must enforce (`/etc/zester/peel.yaml` when not given). */
   policy: string;
+  /** The broker's launcher; default: the policy's `broker.launcher`, else the installed one. */
+  launcher?: string;
   test: boolean;
+}
+
+/** The launcher `policy` names, or the installed one when the policy cannot be read. */
+async function launcherOf(policy: string): Promise<string> {
+  try {
+    return (await loadConfig(policy, PeelConfig)).broker.launcher;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return DEFAULT_LAUNCHER;
+    throw e;
+  }
 }
 
 async function yamlMap(path: string | undefined, what: string): Promise<Record<string, unknown>> {
@@ -67,17 +81,8 @@ export async function callLocal(opts: CallOptions): Promise<
   if (refs.length === 0 || opts.fun === "state.highstate") {
     refs.splice(0, refs.length, ...topRefs(tree, "local", facts));
   }
-  const { configPath, brokerMain } = defaultBrokerPaths();
   const broker = new BrokerClient({
-    launcher: Deno.execPath(),
-    args: ["run", "--quiet", "--config", configPath, ...brokerPermissionFlags(), brokerMain],
-    env: {
-      ZESTER_BROKER_POLICY: opts.policy,
-      PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/root",
-      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
-      NO_COLOR: "1",
-    },
+    launcher: opts.launcher ?? await launcherOf(opts.policy),
     idleTimeoutMs: 60_000,
     log: new Logger({ level: "error" }),
   });

@@ -27,6 +27,9 @@ need_deno
 need_nats
 export PATH="$PATH:/usr/sbin"
 export NO_COLOR=1
+# Fill the module cache once: the daemons run with --cached-only and load nothing at run time.
+deno install --quiet --entrypoint master/main.ts peel/main.ts peel/broker/main.ts cli/main.ts \
+  deploy/dev/quickstart.ts >&2
 
 case "${1:-}" in
   demo)

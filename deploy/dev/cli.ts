@@ -4,8 +4,13 @@
  * @module
  */
 import { stringify } from "yaml";
-import { CliConfig, cliPermissionFlags, parseConfig } from "../../lib/config/mod.ts";
-import { DENO_CONFIG } from "./fleet.ts";
+import {
+  CliConfig,
+  cliPermissionFlags,
+  parseConfig,
+  PEEL_CONFIG_PATH,
+} from "../../lib/config/mod.ts";
+import { DENO_CONFIG, writeDevLauncher } from "./fleet.ts";
 
 const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
 
@@ -16,16 +21,42 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Deno flags for `zester call --local`: reads, running Deno for the broker, the environment. */
-export function callFlags(): string[] {
-  return ["--no-prompt", "--allow-read", `--allow-run=${Deno.execPath()}`, "--allow-env"];
+/**
+ * The arguments of `zester call --local <args>` as a checkout runs it: a launcher script for the
+ * `--policy` in `args` (the installed policy path when none is named) written into `dir`, and the
+ * CLI's own permission flags with that launcher as the one program it may run — the same walls
+ * as the installed CLI, whose launcher is the compiled broker.
+ */
+export async function callCommand(dir: string, args: string[]): Promise<string[]> {
+  const i = args.indexOf("--policy");
+  const policy = i >= 0 && args[i + 1] ? args[i + 1]! : PEEL_CONFIG_PATH;
+  const launcher = await writeDevLauncher(`${dir}/zester-broker`, policy);
+  const flags = cliPermissionFlags(CliConfig.parse({}), launcher);
+  return ["run", "--config", DENO_CONFIG, ...flags, CLI, "call", "--local", "--launcher", launcher]
+    .concat(args);
+}
+
+/** Run `zester call --local <args>` from this checkout with the CLI's walls (see {@linkcode callCommand}). */
+export async function runCall(args: string[]): Promise<CliRun> {
+  const dir = await Deno.makeTempDir({ prefix: "zester-call-" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: await callCommand(dir, args),
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 /** Write a CLI config for `natsUrl` at `path`; returns the CLI's permission flags for it. */
 export async function writeCliConfig(path: string, natsUrl: string): Promise<string[]> {
   const raw = stringify({ master: { urls: [natsUrl] } });
   await Deno.writeTextFile(path, raw);
-  return cliPermissionFlags(parseConfig(raw, path, CliConfig), path);
+  return cliPermissionFlags(parseConfig(raw, path, CliConfig));
 }
 
 /** Run `zester <args>` with `flags` (the CLI's permission flags). */

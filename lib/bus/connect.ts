@@ -11,6 +11,7 @@ import {
   type NatsConnection,
 } from "nats";
 import type { Logger } from "../log/mod.ts";
+import { absorbLateSocketErrors } from "./socket_errors.ts";
 
 /** How to reach NATS: what master.yaml, peel.yaml and the CLI config boil down to. */
 export interface BusOptions {
@@ -89,6 +90,7 @@ export function checkServerUrls(servers: string[], insecure = false): string[] {
 
 /** Connect with Zester's defaults. Reads the creds and TLS files named in `opts`. */
 export async function connectBus(opts: BusOptions, log?: Logger): Promise<NatsConnection> {
+  absorbLateSocketErrors();
   for (const w of checkServerUrls(opts.servers, opts.insecure)) log?.warn(w);
   const options: ConnectionOptions = {
     ...RECONNECT_DEFAULTS,

@@ -10,6 +10,9 @@ import { duration, logKeys, natsKeys } from "./nats.ts";
 /** Default path of the peel's config file. */
 export const PEEL_CONFIG_PATH = "/etc/zester/peel.yaml";
 
+/** Where the broker's launcher is installed by default: the one program the peel may run. */
+export const DEFAULT_LAUNCHER = "/usr/lib/zester/zester-broker";
+
 const absolutePath = s.string({ pattern: /^\//, expected: "an absolute path" });
 
 /**
@@ -18,7 +21,7 @@ const absolutePath = s.string({ pattern: /^\//, expected: "an absolute path" });
  * root-owned file, never from the peel.
  */
 export const BrokerSection = s.object({
-  launcher: s.optional(absolutePath, "/usr/lib/zester/zester-broker"),
+  launcher: s.optional(absolutePath, DEFAULT_LAUNCHER),
   idle_timeout: s.optional(duration(), 30_000),
   audit_log: s.optional(absolutePath, "/var/log/zester/broker-audit.log"),
   read_paths: s.optional(s.array(absolutePath), []),

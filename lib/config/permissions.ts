@@ -7,7 +7,7 @@
  */
 import { parseServerUrl } from "../bus/mod.ts";
 import type { MasterConfig } from "./master.ts";
-import type { PeelConfig } from "./peel.ts";
+import { DEFAULT_LAUNCHER, type PeelConfig } from "./peel.ts";
 import type { CliConfig } from "./cli.ts";
 
 /**
@@ -42,15 +42,43 @@ function hosts(urls: string[]): string[] {
   });
 }
 
+/**
+ * A value that would change a permission flag's meaning: Deno splits the list on commas, so
+ * `data_dir: "/var/lib/zester/peel,/"` would grant `/`; control characters end the argument.
+ */
+// deno-lint-ignore no-control-regex -- control characters are what this refuses
+const UNSAFE_GRANT = /[,\x00-\x1f\x7f]/;
+
+/** A grant that cannot be written as a permission flag. */
+export class PermissionGrantError extends TypeError {
+  /** Build the error for `value` granted as `name`. */
+  constructor(name: string, value: string) {
+    super(
+      `Cannot grant ${name} access to ${
+        JSON.stringify(value)
+      }: commas and control characters are not allowed in granted paths and hosts`,
+    );
+    this.name = "PermissionGrantError";
+  }
+}
+
 function flag(name: string, values: readonly (string | undefined)[]): string[] {
   const v = [...new Set(values.filter((x): x is string => !!x))];
+  for (const x of v) if (UNSAFE_GRANT.test(x)) throw new PermissionGrantError(name, x);
   return v.length ? [`--allow-${name}=${v.join(",")}`] : [];
 }
+
+/**
+ * Flags every Zester process runs with besides its permissions: never prompt, and load no code
+ * that is not already in the module cache (a computed `import("npm:…")` or `import("https://…")`
+ * fails instead of fetching, whatever `--allow-net` says: module loading is not governed by it).
+ */
+export const RUNTIME_FLAGS = ["--no-prompt", "--cached-only", "--no-remote"] as const;
 
 /** Permission flags for `zester-peel` running with `configPath`. */
 export function peelPermissionFlags(cfg: PeelConfig, configPath: string): string[] {
   return [
-    "--no-prompt",
+    ...RUNTIME_FLAGS,
     ...flag("net", hosts(cfg.nats_url)),
     ...flag("read", [
       configPath,
@@ -72,7 +100,7 @@ export function peelPermissionFlags(cfg: PeelConfig, configPath: string): string
 /** Permission flags for `zester-master` running with `configPath`. */
 export function masterPermissionFlags(cfg: MasterConfig, configPath: string): string[] {
   return [
-    "--no-prompt",
+    ...RUNTIME_FLAGS,
     ...flag("net", hosts(cfg.nats_url)),
     ...flag("read", [
       configPath,
@@ -101,18 +129,18 @@ export const CLI_ENV = [
   ...TEMPLATE_ENV,
 ] as const;
 
-/** Permission flags for the `zester` CLI using the config at `configPath`. */
-export function cliPermissionFlags(cfg: CliConfig, configPath: string): string[] {
+/**
+ * Permission flags for the `zester` CLI using `cfg`. It reads what the operator names (its
+ * config, credentials, and for `call --local` the state tree, facts and policy), and may run one
+ * program: the broker's `launcher`, as the peel may — never Deno, a shell or an interpreter, so
+ * a template rendered by `call --local` has the peel's walls.
+ */
+export function cliPermissionFlags(cfg: CliConfig, launcher = DEFAULT_LAUNCHER): string[] {
   return [
-    "--no-prompt",
+    ...RUNTIME_FLAGS,
     ...flag("net", hosts(cfg.master.urls)),
-    ...flag("read", [
-      configPath,
-      cfg.master.creds_file,
-      cfg.master.ca_file,
-      cfg.master.cert_file,
-      cfg.master.key_file,
-    ]),
+    "--allow-read",
+    ...flag("run", [launcher]),
     ...flag("env", [...CLI_ENV]),
   ];
 }
@@ -123,7 +151,7 @@ export function cliPermissionFlags(cfg: CliConfig, configPath: string): string[]
  */
 export function brokerPermissionFlags(): string[] {
   return [
-    "--no-prompt",
+    ...RUNTIME_FLAGS,
     "--allow-read",
     "--allow-write",
     "--allow-run",

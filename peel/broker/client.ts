@@ -22,11 +22,6 @@ export interface BrokerClientOptions {
   launcher: string;
   /** Program arguments for the launcher (data for the broker, never Deno flags). */
   args?: string[];
-  /**
-   * Environment for the launcher, replacing the caller's. The peel never sets it (its launcher
-   * wipes the environment anyway); `zester call --local` uses it to name the policy file.
-   */
-  env?: Record<string, string>;
   /** Close the broker after this long with nothing in flight. */
   idleTimeoutMs: number;
   /** Where broker lifecycle events and its stderr go. */
@@ -122,7 +117,9 @@ export class BrokerClient {
   #spawn(): Session {
     const child = new Deno.Command(this.#opts.launcher, {
       args: this.#opts.args ?? [],
-      ...(this.#opts.env ? { env: this.#opts.env, clearEnv: true } : {}),
+      // Nothing of the peel's environment reaches the broker: a compiled broker has no launcher
+      // script to wipe it, so the spawn itself starts from an empty one.
+      clearEnv: true,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",

@@ -1,9 +1,9 @@
 /** `zester call --local`: the whole state pipeline against a temp root, through a real broker. */
 import assert from "node:assert/strict";
-import { callFlags, runZester, tempDir, writeYaml } from "../harness/mod.ts";
+import { runCall, tempDir, writeYaml } from "../harness/mod.ts";
 
 function call(args: string[]) {
-  return runZester(callFlags(), ["call", "--local", ...args]);
+  return runCall(args);
 }
 
 async function snapshot(dir: string): Promise<Record<string, string>> {

@@ -30,8 +30,9 @@ export async function closeClient(nc: NatsConnection): Promise<void> {
 
 export { tempDir } from "./temp_dir.ts";
 export {
-  callFlags,
+  callCommand,
   type CliRun,
+  runCall,
   runZester,
   writeCliConfig,
   zesterAt,

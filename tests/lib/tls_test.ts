@@ -103,9 +103,16 @@ Deno.test("bus - mutual TLS with a CA, client certificate and key", async () => 
   } finally {
     await nc.close();
   }
-  // Without a client certificate the server refuses the connection.
-  await assert.rejects(
-    connectBus({ servers: [url], name: "no-cert", caFile: `${d}/ca.pem`, connectTimeoutMs: 2_000 })
-      .then((c) => c.close()),
-  );
+  // Without a client certificate the server refuses the connection, and its late TLS alert
+  // (after the handshake, where nats.js no longer listens) must not end the process.
+  for (let i = 0; i < 3; i++) {
+    await assert.rejects(
+      connectBus({
+        servers: [url],
+        name: "no-cert",
+        caFile: `${d}/ca.pem`,
+        connectTimeoutMs: 1_000,
+      }).then((c) => c.close()),
+    );
+  }
 });
