@@ -4,6 +4,8 @@
  * @module
  */
 
+const SPECIAL = /[\\^$.*+?()[\]{}|/]/g;
+
 /** Compile `glob` to an anchored regular expression. */
 export function globToRegExp(glob: string): RegExp {
   let re = "";
@@ -11,10 +13,10 @@ export function globToRegExp(glob: string): RegExp {
     const c = glob[i]!;
     if (c === "*") re += "[\\s\\S]*";
     else if (c === "?") re += "[\\s\\S]";
-    else {re += (c === "\\" && i + 1 < glob.length ? glob[++i]! : c).replace(
-        /[\\^$.*+?()[\]{}|/]/g,
-        "\\$&",
-      );}
+    else {
+      const literal = c === "\\" && i + 1 < glob.length ? glob[++i]! : c;
+      re += literal.replace(SPECIAL, "\\$&");
+    }
   }
   return new RegExp(`^${re}$`, "u");
 }

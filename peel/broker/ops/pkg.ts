@@ -94,12 +94,12 @@ async function installed(ctx: OpContext, m: Manager, pkg: string): Promise<strin
   // Both exit 1 for a package they do not know.
   if (r.retcode !== 0 && r.retcode !== 1) throw failed(argv, r);
   if (r.retcode !== 0) return null;
-  for (const line of r.stdout.split("\n")) {
-    if (m !== "apt") return line.trim() || null;
-    const [status, ver] = line.split("\t");
-    if (status === "install ok installed" && ver) return ver;
-  }
-  return null;
+  const lines = r.stdout.split("\n");
+  if (m !== "apt") return lines[0]?.trim() || null;
+  const fields = lines.map((l) => l.split("\t")).find(([st, v]) =>
+    st === "install ok installed" && v
+  );
+  return fields?.[1] ?? null;
 }
 
 /** The version the manager would install for `pkg`, or null when it has none. */
