@@ -15,10 +15,44 @@ export const DEFAULT_LAUNCHER = "/usr/lib/zester/zester-broker";
 
 const absolutePath = s.string({ pattern: /^\//, expected: "an absolute path" });
 
+const ExecRule = s.object({
+  path: absolutePath,
+  args: s.optional(
+    s.transform(
+      s.unknown(),
+      (v, path) =>
+        typeof v === "string"
+          ? s.literal("any").parse(v, path)
+          : s.array(s.array(s.string())).parse(v, path),
+      '"any" or a list of argument lists',
+    ),
+    [[]],
+  ),
+});
+
+/**
+ * One `exec` entry: a program by absolute path and the argument lists it may get, each element
+ * a glob on one whole argument; `"any"` allows every argument list. A bare path means no
+ * arguments.
+ */
+export type ExecEntry = s.Infer<typeof ExecRule>;
+
+const execEntry: s.Schema<ExecEntry> = s.transform(
+  s.unknown(),
+  (v, path) =>
+    s.isPlainObject(v)
+      ? ExecRule.parse(v, path)
+      : { path: absolutePath.parse(v, path), args: [[]] },
+  "an absolute path or a map with path and args",
+);
+
 /**
  * The `broker:` section: how the peel starts its broker, and the policy the broker enforces.
  * Everything is denied unless listed here. The broker reads this section itself, from the
- * root-owned file, never from the peel.
+ * root-owned file, never from the peel. `exec` lists programs with their argument rules;
+ * `cmd_run: allow` permits any shell command, which equals root; `packages` and `services`
+ * (unit globs) allow the typed package and unit operations, never a command line;
+ * `env_allow` names the only variables a caller may set for a child.
  */
 export const BrokerSection = s.object({
   launcher: s.optional(absolutePath, DEFAULT_LAUNCHER),
@@ -26,9 +60,16 @@ export const BrokerSection = s.object({
   audit_log: s.optional(absolutePath, "/var/log/zester/broker-audit.log"),
   read_paths: s.optional(s.array(absolutePath), []),
   write_paths: s.optional(s.array(absolutePath), []),
-  exec: s.optional(s.array(absolutePath), []),
+  exec: s.optional(s.array(execEntry), []),
   cmd_run: s.optional(s.literal("allow", "deny"), "deny"),
   packages: s.optional(s.array(s.literal("apt", "dnf", "yum")), []),
+  services: s.optional(
+    s.array(s.string({
+      pattern: /^[A-Za-z0-9*?][A-Za-z0-9+.:~_@*?-]*$/,
+      expected: "a unit name or glob (letters, digits, + . : ~ _ @ - * ?; no leading -)",
+    })),
+    [],
+  ),
   run_as: s.optional(
     s.array(s.string({ pattern: /^[a-z_][a-z0-9_-]*\$?$/, expected: "a user name" })),
     [],

@@ -1,7 +1,7 @@
 /**
  * The broker's audit log: one JSON line per operation, allowed or denied, with the job id, a
- * summary of the arguments (paths, argv, user and environment names — never file contents,
- * stdin or environment values), the decision and the duration.
+ * summary of the arguments (paths, argv, package names and versions, units, user and environment
+ * names — never file contents, stdin or environment values), the decision and the duration.
  * @module
  */
 
@@ -20,11 +20,13 @@ export interface AuditRecord {
 /** A summary of `args` safe to keep: what was touched or run, not the data. */
 export function summarize(op: string, args: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of ["path", "from", "to", "target", "mode", "user", "group", "cwd", "recursive"]) {
+  const keys = ["path", "from", "to", "target", "mode", "user", "group", "cwd", "recursive"];
+  for (const k of [...keys, "manager", "versions", "unit", "simulate"]) {
     if (args[k] !== undefined) out[k] = args[k];
   }
-  if (Array.isArray(args.argv)) {
-    out.argv = args.argv.slice(0, 16).map((a) => String(a).slice(0, 200));
+  for (const k of ["argv", "names"]) {
+    const v = args[k];
+    if (Array.isArray(v)) out[k] = v.slice(0, 16).map((a) => String(a).slice(0, 200));
   }
   if (args.env && typeof args.env === "object") out.env = Object.keys(args.env);
   if (args.data !== undefined) {

@@ -7,25 +7,13 @@
  */
 import { posix } from "node:path";
 import { type BrokerSection, loadConfig, PeelConfig } from "../../lib/config/mod.ts";
+import { globToRegExp } from "./glob.ts";
 import { OpError } from "./ops/op.ts";
 
 /** Where the compiled broker reads its policy; it never takes the path from its caller. */
 export const DEFAULT_POLICY_PATH = "/etc/zester/peel.yaml";
 
-/** Programs each package manager family runs. */
-export const PACKAGE_MANAGERS: Record<string, readonly string[]> = {
-  apt: [
-    "/usr/bin/apt-get",
-    "/usr/bin/apt",
-    "/usr/bin/apt-cache",
-    "/usr/bin/dpkg",
-    "/usr/bin/dpkg-query",
-  ],
-  dnf: ["/usr/bin/dnf", "/usr/bin/rpm"],
-  yum: ["/usr/bin/yum", "/usr/bin/rpm"],
-};
-
-/** The shell `cmd.run` uses; allowed only with `cmd_run: allow`. */
+/** The shell `cmd.run` uses; any command through it with `cmd_run: allow` (which equals root). */
 export const SHELL = "/bin/sh";
 
 /**
@@ -67,10 +55,18 @@ export class Policy {
   /** The file it came from (writes to it are always denied). */
   readonly file: string;
 
+  readonly #exec: { path: string; args: "any" | RegExp[][] }[];
+  readonly #services: RegExp[];
+
   /** Wrap a validated section from `file`. */
   constructor(section: BrokerSection, file: string) {
     this.section = section;
     this.file = file;
+    this.#exec = section.exec.map((e) => ({
+      path: e.path,
+      args: e.args === "any" ? "any" : e.args.map((rule) => rule.map(globToRegExp)),
+    }));
+    this.#services = section.services.map((g) => globToRegExp(unitName(g)));
   }
 
   /**
@@ -97,12 +93,12 @@ export class Policy {
     return posix.normalize(path);
   }
 
-  /** Check a read of `path`; returns the resolved path to use. */
-  async read(path: string): Promise<string> {
+  /** Check a read (or, with `what: "cwd"`, a working directory) of `path`; returns it resolved. */
+  async read(path: string, what = "read"): Promise<string> {
     return await this.#check(
       path,
       this.section.read_paths.concat(this.section.write_paths),
-      "read",
+      what,
     );
   }
 
@@ -167,28 +163,75 @@ export class Policy {
     return real;
   }
 
-  /** Check running `argv` (as `user`, with `env` names). */
+  /**
+   * Check running `argv` (as `user`, with `env` names). A shell command needs `cmd_run: allow`
+   * or an exec entry for the shell; any other program an exec entry whose argument rules match
+   * `argv` after the program. Every variable must be named in `env_allow`.
+   */
   exec(argv: readonly string[], user: string | undefined, envNames: readonly string[]): void {
     const prog = argv[0] ?? "";
     const isShell = prog === SHELL && argv[1] === "-c";
-    const packaged = this.section.packages.some((m) => PACKAGE_MANAGERS[m]?.includes(prog));
-    if (isShell) {
-      if (this.section.cmd_run !== "allow") {
-        throw new OpError("denied", "Denied by policy: shell commands (cmd_run) are not allowed");
+    if (!isShell || this.section.cmd_run !== "allow") {
+      const entries = this.#exec.filter((e) => e.path === prog);
+      if (entries.length === 0) {
+        throw new OpError(
+          "denied",
+          isShell
+            ? "Denied by policy: shell commands (cmd_run) are not allowed"
+            : `Denied by policy: "${prog}" is not in the exec list`,
+        );
       }
-    } else if (!packaged && !this.section.exec.includes(prog)) {
-      throw new OpError("denied", `Denied by policy: "${prog}" is not in the exec list`);
+      const args = argv.slice(1);
+      const fits = (rule: RegExp[]) =>
+        rule.length === args.length && rule.every((re, i) => re.test(args[i]!));
+      if (!entries.some((e) => e.args === "any" || e.args.some(fits))) {
+        throw new OpError(
+          "denied",
+          `Denied by policy: arguments ${
+            JSON.stringify(args)
+          } of "${prog}" match no rule of its exec entry`,
+        );
+      }
     }
     if (user !== undefined && !this.section.run_as.includes(user)) {
       throw new OpError("denied", `Denied by policy: commands may not run as "${user}"`);
     }
     for (const name of envNames) {
-      if (/^(LD_|DYLD_)/.test(name) && !this.section.env_allow.includes(name)) {
+      if (!this.section.env_allow.includes(name)) {
         throw new OpError(
           "denied",
-          `Denied by policy: environment variable "${name}" is not allowed`,
+          `Denied by policy: environment variable "${name}" is not allowed (not in env_allow)`,
         );
       }
     }
   }
+
+  /** Check that package manager `manager` may be used. */
+  manager(manager: BrokerSection["packages"][number]): void {
+    if (!this.section.packages.includes(manager)) {
+      throw new OpError(
+        "denied",
+        `Denied by policy: package manager "${manager}" is not in packages`,
+      );
+    }
+  }
+
+  /**
+   * Check systemd unit `name` against `services`; returns its full name. A name without a unit
+   * type suffix means a `.service`, as systemctl reads it, in requests and in the policy alike.
+   */
+  unit(name: string): string {
+    const unit = unitName(name);
+    if (!this.#services.some((re) => re.test(unit))) {
+      throw new OpError("denied", `Denied by policy: unit "${unit}" is not in services`);
+    }
+    return unit;
+  }
+}
+
+const UNIT_TYPES = /\.(service|socket|device|mount|automount|swap|target|path|timer|slice|scope)$/;
+
+/** `name` with `.service` appended unless it ends in a unit type, as systemctl does. */
+function unitName(name: string): string {
+  return UNIT_TYPES.test(name) ? name : `${name}.service`;
 }

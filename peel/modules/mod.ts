@@ -5,10 +5,11 @@
  */
 import type { RunHost, StateFunction } from "../../lib/state/mod.ts";
 import type { Broker } from "../functions/mod.ts";
+import type { Manager } from "../broker/mod.ts";
 import { cmdStates, shell } from "./cmd.ts";
 import { type FileDeps, fileStates } from "./file.ts";
 import { testStates } from "./test.ts";
-import { chooseProvider, pkgStates, type Provider } from "./pkg.ts";
+import { chooseManager, pkgStates } from "./pkg.ts";
 import { serviceStates, serviceWatch } from "./service.ts";
 
 export { parseMode } from "./file.ts";
@@ -16,7 +17,7 @@ export { unifiedDiff } from "./diff.ts";
 
 /** Everything the state modules use. */
 export interface ModuleDeps extends FileDeps {
-  /** The peel's facts (the package provider is chosen from `os.family`). */
+  /** The peel's facts (the package manager is chosen from `os.family`). */
   facts?: Record<string, unknown>;
 }
 
@@ -75,12 +76,12 @@ export function stateHost(deps: ModuleDeps): RunHost {
   const b: Broker = deps.broker;
   const exists = async (path: string) =>
     ((await b.request("stat", { path })) as { exists: boolean }).exists;
-  let provider: Promise<Provider> | undefined;
+  let manager: Promise<Manager> | undefined;
   const modules: Record<string, Record<string, StateFunction>> = {
     test: testStates,
     file: fileStates(deps),
     cmd: cmdStates(b),
-    pkg: pkgStates(b, () => provider ??= chooseProvider(deps.facts ?? {}, exists)),
+    pkg: pkgStates(b, () => manager ??= chooseManager(deps.facts ?? {}, exists)),
     service: serviceStates(b),
   };
   modules.module = { run: moduleRun(modules) };

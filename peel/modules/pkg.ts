@@ -1,117 +1,58 @@
 /**
- * `pkg.*` states with apt and dnf/yum providers, chosen from the `os.family` fact, then from
- * what is installed. Queries and changes run through the broker, which allows them only for
- * the package managers its policy lists.
+ * `pkg.*` states with apt and dnf/yum, the manager chosen from the `os.family` fact, then from
+ * what is installed. The peel decides what to change; the broker queries and changes packages
+ * through its typed `pkg.*` operations, for the managers its policy lists.
  * @module
  */
 import type { Outcome, StateFunction } from "../../lib/state/mod.ts";
-import type { RunResult } from "../broker/mod.ts";
+import type { Manager, PkgVersions, RunResult } from "../broker/mod.ts";
 import type { Broker } from "../functions/mod.ts";
 
-/** A package manager's commands. */
-export interface Provider {
-  name: "apt" | "dnf" | "yum";
-  /** Installed version, or undefined. */
-  installed(b: Broker, pkg: string): Promise<string | undefined>;
-  /** Newest available version, or undefined when unknown. */
-  candidate(b: Broker, pkg: string): Promise<string | undefined>;
-  install(pkgs: string[]): string[];
-  remove(pkgs: string[]): string[];
-  purge(pkgs: string[]): string[];
-  env: Record<string, string>;
-}
+const TIMEOUT_MS = 600_000;
 
-async function run(
-  b: Broker,
-  argv: string[],
-  env: Record<string, string> = {},
-): Promise<RunResult> {
-  return await b.request("run", { argv, env, timeout_ms: 600_000 }, {
-    timeoutMs: 600_000,
-  }) as RunResult;
-}
-
-/** apt (Debian, Ubuntu). */
-export const apt: Provider = {
-  name: "apt",
-  env: { DEBIAN_FRONTEND: "noninteractive" },
-  async installed(b, pkg) {
-    const r = await run(b, ["/usr/bin/dpkg-query", "-W", "-f=${Status}\\t${Version}", pkg]);
-    const [status, version] = r.stdout.split("\t");
-    return r.retcode === 0 && status === "install ok installed" ? version : undefined;
-  },
-  async candidate(b, pkg) {
-    const r = await run(b, ["/usr/bin/apt-cache", "policy", pkg]);
-    const m = /Candidate:\s*(\S+)/.exec(r.stdout);
-    return m && m[1] !== "(none)" ? m[1] : undefined;
-  },
-  install: (p) => ["/usr/bin/apt-get", "install", "-y", "-q", ...p],
-  remove: (p) => ["/usr/bin/apt-get", "remove", "-y", "-q", ...p],
-  purge: (p) => ["/usr/bin/apt-get", "purge", "-y", "-q", ...p],
-};
-
-function rpmFamily(name: "dnf" | "yum"): Provider {
-  const bin = `/usr/bin/${name}`;
-  return {
-    name,
-    env: {},
-    async installed(b, pkg) {
-      const r = await run(b, ["/usr/bin/rpm", "-q", "--qf", "%{VERSION}-%{RELEASE}", pkg]);
-      return r.retcode === 0 ? r.stdout.trim() : undefined;
-    },
-    async candidate(b, pkg) {
-      const r = await run(b, [bin, "-q", "list", "--available", pkg]);
-      const line = r.stdout.split("\n").find((l) => l.startsWith(`${pkg}.`));
-      return line?.trim().split(/\s+/)[1];
-    },
-    install: (p) => [bin, "install", "-y", ...p],
-    remove: (p) => [bin, "remove", "-y", ...p],
-    purge: (p) => [bin, "remove", "-y", ...p],
-  };
-}
-
-/** dnf (Fedora, RHEL 8+). */
-export const dnf: Provider = rpmFamily("dnf");
-/** yum (older RHEL). */
-export const yum: Provider = rpmFamily("yum");
-
-/** The provider for these facts: `os.family`, else what `exists` finds on PATH. */
-export async function chooseProvider(
+/** The manager for these facts: `os.family`, else what `exists` finds on PATH. */
+export async function chooseManager(
   facts: Record<string, unknown>,
   exists: (path: string) => Promise<boolean>,
-): Promise<Provider> {
+): Promise<Manager> {
   const family = String((facts.os as { family?: unknown } | undefined)?.family ?? "");
-  if (family === "debian") return apt;
-  if (family === "redhat") return await exists("/usr/bin/dnf") ? dnf : yum;
-  for (
-    const [path, p] of [["/usr/bin/apt-get", apt], ["/usr/bin/dnf", dnf], [
-      "/usr/bin/yum",
-      yum,
-    ]] as const
-  ) {
-    if (await exists(path)) return p;
-  }
+  if (family === "debian") return "apt";
+  if (family === "redhat") return await exists("/usr/bin/dnf") ? "dnf" : "yum";
+  const found: [string, Manager][] = [
+    ["/usr/bin/apt-get", "apt"],
+    ["/usr/bin/dnf", "dnf"],
+    ["/usr/bin/yum", "yum"],
+  ];
+  for (const [path, m] of found) if (await exists(path)) return m;
   throw new Error("No supported package manager (apt, dnf, yum) on this host");
 }
 
-function names(name: string, args: Record<string, unknown>): string[] {
-  const pkgs = args.pkgs;
-  if (Array.isArray(pkgs)) {
-    return pkgs.map((p) => typeof p === "object" && p ? Object.keys(p)[0]! : String(p));
-  }
-  return [name];
+/** The packages a state names, with the versions asked for (`pkgs: [{nginx: "1.24"}]`). */
+function wanted(name: string, args: Record<string, unknown>): Map<string, string | undefined> {
+  const version = (v: unknown) => v === undefined || v === null ? undefined : String(v);
+  if (!Array.isArray(args.pkgs)) return new Map([[name, version(args.version)]]);
+  return new Map(args.pkgs.map((p): [string, string | undefined] => {
+    if (typeof p !== "object" || !p) return [String(p), undefined];
+    const [n, v] = Object.entries(p)[0] ?? [""];
+    return [n, version(v)];
+  }));
 }
 
 /** The `pkg` state module. */
 export function pkgStates(
   broker: Broker,
-  provider: () => Promise<Provider>,
+  manager: () => Promise<Manager>,
 ): Record<string, StateFunction> {
-  const apply = async (
-    argv: string[],
-    env: Record<string, string>,
+  const change = async (
+    op: string,
+    m: Manager,
+    pkgs: Map<string, string | undefined>,
   ): Promise<string | undefined> => {
-    const r = await run(broker, argv, env);
+    if (pkgs.size === 0) return undefined;
+    const versions = Object.fromEntries([...pkgs].filter(([, v]) => v !== undefined));
+    const r = await broker.request(op, { manager: m, names: [...pkgs.keys()], versions }, {
+      timeoutMs: TIMEOUT_MS,
+    }) as RunResult;
     return r.retcode === 0
       ? undefined
       : (r.stderr || r.stdout).trim().split("\n").slice(-3).join(" ");
@@ -120,26 +61,35 @@ export function pkgStates(
     want: "installed" | "removed" | "purged" | "latest",
   ): StateFunction =>
   async (c, ctx): Promise<Outcome> => {
-    const p = await provider();
-    const pkgs = names(c.name, c.args);
-    const todo: string[] = [];
+    const m = await manager();
+    const pkgs = wanted(c.name, c.args);
+    const { packages } = await broker.request("pkg.query", {
+      manager: m,
+      names: [...pkgs.keys()],
+      candidate: want === "latest",
+    }, { timeoutMs: TIMEOUT_MS }) as { packages: Record<string, PkgVersions> };
+    // What to install, remove or purge; and (for latest) what to upgrade.
+    const act = new Map<string, string | undefined>();
+    const upgrade = new Map<string, string | undefined>();
     const changes: Record<string, unknown> = {};
-    for (const pkg of pkgs) {
-      const have = await p.installed(broker, pkg);
-      if (want === "installed" && !have) {
-        todo.push(pkg);
-        changes[pkg] = { old: "", new: "installed" };
+    for (const [pkg, version] of pkgs) {
+      const have = packages[pkg]?.installed ?? undefined;
+      if (want === "installed" && (!have || (version !== undefined && version !== have))) {
+        act.set(pkg, version);
+        changes[pkg] = { old: have ?? "", new: version ?? "installed" };
       } else if ((want === "removed" || want === "purged") && have) {
-        todo.push(pkg);
+        act.set(pkg, undefined);
         changes[pkg] = { old: have, new: "" };
       } else if (want === "latest") {
-        const cand = await p.candidate(broker, pkg);
+        const cand = packages[pkg]?.candidate ?? undefined;
         if (!have || (cand && cand !== have)) {
-          todo.push(pkg);
+          (have ? upgrade : act).set(pkg, undefined);
           changes[pkg] = { old: have ?? "", new: cand ?? "latest" };
         }
       }
     }
+    const todo = [...act.keys(), ...upgrade.keys()];
+    const removing = want === "removed" || want === "purged";
     if (todo.length === 0) {
       return {
         result: true,
@@ -150,24 +100,17 @@ export function pkgStates(
     if (ctx.test) {
       return {
         result: null,
-        comment: `Would ${want === "removed" || want === "purged" ? "remove" : "install"} ${
-          todo.join(", ")
-        } with ${p.name}`,
+        comment: `Would ${removing ? "remove" : "install"} ${todo.join(", ")} with ${m}`,
         changes,
       };
     }
-    const argv = want === "removed"
-      ? p.remove(todo)
-      : want === "purged"
-      ? p.purge(todo)
-      : p.install(todo);
-    const failure = await apply(argv, p.env);
-    if (failure) return { result: false, comment: `${p.name} failed: ${failure}`, changes: {} };
+    const failure = removing
+      ? await change(want === "removed" ? "pkg.remove" : "pkg.purge", m, act)
+      : await change("pkg.install", m, act) ?? await change("pkg.upgrade", m, upgrade);
+    if (failure) return { result: false, comment: `${m} failed: ${failure}`, changes: {} };
     return {
       result: true,
-      comment: `${want === "removed" || want === "purged" ? "Removed" : "Installed"} ${
-        todo.join(", ")
-      }`,
+      comment: `${removing ? "Removed" : "Installed"} ${todo.join(", ")}`,
       changes,
     };
   };

@@ -1,34 +1,32 @@
 /**
  * `service.*` states for systemd: running, dead, enabled, disabled, and the restart a fired
- * `watch` asks of a running service. `systemctl` runs through the broker (list it in `exec`).
+ * `watch` asks of a running service. The peel decides; the broker acts through its typed
+ * `service.*` operations, for the units its policy's `services` lists.
  * @module
  */
 import type { Outcome, StateFunction } from "../../lib/state/mod.ts";
-import type { RunResult } from "../broker/mod.ts";
+import type { RunResult, ServiceStatus } from "../broker/mod.ts";
 import type { Broker } from "../functions/mod.ts";
 
-/** Where systemctl lives. */
-export const SYSTEMCTL = "/usr/bin/systemctl";
+const TIMEOUT_MS = 120_000;
 
-async function ctl(b: Broker, ...args: string[]): Promise<RunResult> {
-  return await b.request("run", { argv: [SYSTEMCTL, ...args], timeout_ms: 120_000 }) as RunResult;
+async function ctl(b: Broker, verb: string, unit: string): Promise<unknown> {
+  return await b.request(`service.${verb}`, { unit }, { timeoutMs: TIMEOUT_MS });
+}
+
+/** Run `verb` on `unit`; what went wrong, or undefined. */
+async function act(b: Broker, verb: string, unit: string): Promise<string | undefined> {
+  const r = await ctl(b, verb, unit) as RunResult;
+  return r.retcode === 0 ? undefined : (r.stderr || r.stdout).trim() || `exit code ${r.retcode}`;
 }
 
 /** The `service` state module. */
 export function serviceStates(b: Broker): Record<string, StateFunction> {
-  const state = async (name: string) => ({
-    active: (await ctl(b, "is-active", "--quiet", name)).retcode === 0,
-    enabled: (await ctl(b, "is-enabled", "--quiet", name)).retcode === 0,
-  });
-  const act = async (verb: string, name: string): Promise<string | undefined> => {
-    const r = await ctl(b, verb, name);
-    return r.retcode === 0 ? undefined : (r.stderr || r.stdout).trim() || `exit code ${r.retcode}`;
-  };
   const converge =
     (want: { active?: boolean; enabled?: boolean }): StateFunction =>
     async (c, ctx): Promise<Outcome> => {
       const name = c.name;
-      const now = await state(name);
+      const now = await ctl(b, "status", name) as ServiceStatus;
       const enable = c.args.enable === undefined ? want.enabled : c.args.enable === true;
       const changes: Record<string, unknown> = {};
       const steps: string[] = [];
@@ -47,7 +45,7 @@ export function serviceStates(b: Broker): Record<string, StateFunction> {
         return { result: null, comment: `Service ${name} would ${steps.join(" and ")}`, changes };
       }
       for (const s of steps) {
-        const failure = await act(s, name);
+        const failure = await act(b, s, name);
         if (failure) {
           return { result: false, comment: `Cannot ${s} ${name}: ${failure}`, changes: {} };
         }
@@ -74,9 +72,9 @@ export function serviceWatch(b: Broker): StateFunction {
         changes: { [verb]: true },
       };
     }
-    const r = await ctl(b, verb, c.name);
-    return r.retcode === 0
+    const failure = await act(b, verb, c.name);
+    return failure === undefined
       ? { result: true, comment: `Service ${c.name} ${verb}ed`, changes: { [verb]: true } }
-      : { result: false, comment: `Cannot ${verb} ${c.name}: ${r.stderr.trim()}`, changes: {} };
+      : { result: false, comment: `Cannot ${verb} ${c.name}: ${failure}`, changes: {} };
   };
 }

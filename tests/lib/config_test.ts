@@ -121,8 +121,12 @@ Deno.test("config - the shipped example peel.yaml is valid and denies shell comm
   const path = new URL("../../deploy/config/peel.yaml", import.meta.url).pathname;
   const cfg = await loadConfig(path, PeelConfig);
   assert.equal(cfg.broker.cmd_run, "deny");
-  assert.ok(cfg.broker.exec.includes("/usr/bin/systemctl"));
+  assert.ok(cfg.broker.exec.every((e) => e.args !== "any"), "every exec entry has argument rules");
+  assert.deepEqual(cfg.broker.exec, [
+    { path: "/usr/sbin/nginx", args: [["-t"], ["-s", "reload"]] },
+  ]);
   assert.deepEqual(cfg.broker.packages, ["apt"]);
+  assert.deepEqual(cfg.broker.services, ["nginx.service", "php*-fpm.service"]);
 });
 
 Deno.test("config - the default broker policy denies everything", () => {
@@ -140,5 +144,40 @@ Deno.test("config - the default broker policy denies everything", () => {
   assert.throws(
     () => parseConfig("id: a\nbroker: {write_paths: [etc]}\n", "peel.yaml", PeelConfig),
     /field "broker.write_paths\[0\]": expected an absolute path/,
+  );
+});
+
+Deno.test("config - broker exec entries: a bare path means no arguments; bad entries name the field", () => {
+  const broker = (yaml: string) => parseConfig(`id: a\nbroker: ${yaml}\n`, "peel.yaml", PeelConfig);
+  assert.deepEqual(
+    broker(
+      `{exec: [/usr/bin/true, {path: /usr/bin/id, args: [["-u"]]}, {path: /bin/x, args: any}]}`,
+    )
+      .broker.exec,
+    [
+      { path: "/usr/bin/true", args: [[]] },
+      { path: "/usr/bin/id", args: [["-u"]] },
+      { path: "/bin/x", args: "any" },
+    ],
+  );
+  assert.throws(
+    () => broker("{exec: [true]}"),
+    /field "broker.exec\[0\]": expected an absolute path/,
+  );
+  assert.throws(
+    () => broker("{exec: [{path: /usr/bin/id, args: all}]}"),
+    /field "broker.exec\[0\].args": expected one of "any"/,
+  );
+  assert.throws(
+    () => broker("{exec: [{path: /usr/bin/id, args: [[-u, 3]]}]}"),
+    /field "broker.exec\[0\].args\[0\]\[1\]": expected a string/,
+  );
+  assert.throws(
+    () => broker("{exec: [{path: /usr/bin/id, argv: [[]]}]}"),
+    /field "broker.exec\[0\].argv": expected no such key/,
+  );
+  assert.throws(
+    () => broker("{services: [-nginx]}"),
+    /field "broker.services\[0\]": expected a unit name or glob/,
   );
 });

@@ -134,7 +134,11 @@ Deno.test("broker policy - the policy and audit files cannot be written even ins
 Deno.test("broker policy - commands, users and loader variables", async () => {
   await using dir = await tempDir();
   const base = dir.path;
-  const c = await broker(base, { exec: ["/usr/bin/id"], run_as: ["nobody"], cmd_run: "deny" });
+  const c = await broker(base, {
+    exec: [{ path: "/usr/bin/id", args: [["-un"]] }],
+    run_as: ["nobody"],
+    cmd_run: "deny",
+  });
   try {
     await denied(
       c.request("run", { argv: ["/bin/sh", "-c", "id"] }),
@@ -146,11 +150,11 @@ Deno.test("broker policy - commands, users and loader variables", async () => {
     );
     await denied(c.request("run", { argv: ["id"] }), /"id" is not in the exec list/);
     await denied(
-      c.request("run", { argv: ["/usr/bin/id"], user: "daemon" }),
+      c.request("run", { argv: ["/usr/bin/id", "-un"], user: "daemon" }),
       /may not run as "daemon"/,
     );
     await denied(
-      c.request("run", { argv: ["/usr/bin/id"], env: { LD_LIBRARY_PATH: "/tmp" } }),
+      c.request("run", { argv: ["/usr/bin/id", "-un"], env: { LD_LIBRARY_PATH: "/tmp" } }),
       /"LD_LIBRARY_PATH" is not allowed/,
     );
     const me = await c.request("run", { argv: ["/usr/bin/id", "-un"] }) as RunResult;
@@ -166,7 +170,7 @@ Deno.test("broker policy - commands, users and loader variables", async () => {
   }
 });
 
-Deno.test("broker policy - package managers and env allowed only when listed", async () => {
+Deno.test("broker policy - package managers only through typed operations; env only when listed", async () => {
   await using dir = await tempDir();
   const base = dir.path;
   const c = await broker(base, {
@@ -175,11 +179,18 @@ Deno.test("broker policy - package managers and env allowed only when listed", a
     exec: ["/usr/bin/env"],
   });
   try {
-    const q = await c.request("run", {
-      argv: ["/usr/bin/dpkg-query", "-W", "-f=${Package}\\n", "bash"],
-    }) as RunResult;
-    assert.equal(q.stdout.trim(), "bash");
-    await denied(c.request("run", { argv: ["/usr/bin/dnf", "list"] }), /not in the exec list/);
+    const q = await c.request("pkg.query", { manager: "apt", names: ["bash"] }) as {
+      packages: Record<string, { installed: string | null }>;
+    };
+    assert.match(q.packages.bash?.installed ?? "", /^\d/);
+    await denied(
+      c.request("run", { argv: ["/usr/bin/dpkg-query", "-W", "bash"] }),
+      /"\/usr\/bin\/dpkg-query" is not in the exec list/,
+    );
+    await denied(
+      c.request("pkg.query", { manager: "dnf", names: ["bash"] }),
+      /package manager "dnf" is not in packages/,
+    );
     const env = await c.request("run", {
       argv: ["/usr/bin/env"],
       env: { LD_LIBRARY_PATH: "/opt/lib" },

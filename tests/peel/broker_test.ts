@@ -14,11 +14,11 @@ async function setup(base: string, broker: Record<string, unknown> = {}): Promis
     exec: [
       "/usr/bin/env",
       "/usr/bin/cat",
-      "/usr/bin/sleep",
+      { path: "/usr/bin/sleep", args: [["*"]] },
       "/usr/bin/true",
-      "/usr/bin/id",
       "/no/such/program",
     ],
+    env_allow: ["GREETING"],
     ...broker,
   };
   await writeYaml(`${base}/peel.yaml`, { id: "test-peel", broker: policy });

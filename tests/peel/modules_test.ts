@@ -1,6 +1,6 @@
 /**
  * State modules: file ones against a real broker and a temp dir; pkg and service decisions
- * against a recording broker (the commands they would send are the output under test).
+ * against a recording broker (the operations they would send are the output under test).
  */
 import assert from "node:assert/strict";
 import { type Chunk, plan, runPlan } from "../../lib/state/mod.ts";
@@ -78,26 +78,50 @@ Deno.test("modules - file.symlink, file.append, file.replace through the broker"
   }
 });
 
-/** A broker that answers `run` from a table and records every argv. */
-function recorder(answers: Record<string, { retcode: number; stdout?: string }>) {
+const RAN = {
+  retcode: 0,
+  stdout: "",
+  stderr: "",
+  duration_ms: 1,
+  timed_out: false,
+  truncated: false,
+};
+
+/**
+ * A broker that records every request as `op {args as JSON}`, answers `pkg.query` from
+ * `installed` and `candidates`, `service.status` from `units`, commands from `answers` (the
+ * first key the request starts with), and anything else with a successful run.
+ */
+function recorder(opts: {
+  answers?: Record<string, { retcode: number; stdout?: string }>;
+  installed?: Record<string, string>;
+  candidates?: Record<string, string>;
+  units?: Record<string, { active: boolean; enabled: boolean }>;
+} = {}) {
   const calls: string[] = [];
   const broker: Broker = {
     request(op, args) {
       if (op === "stat") {
         return Promise.resolve({ exists: String(args.path) === "/usr/bin/apt-get" });
       }
-      const argv = (args.argv as string[]).join(" ");
-      calls.push(argv);
-      const key = Object.keys(answers).find((k) => argv.startsWith(k));
-      const a = key ? answers[key]! : { retcode: 0 };
-      return Promise.resolve({
-        retcode: a.retcode,
-        stdout: a.stdout ?? "",
-        stderr: "",
-        duration_ms: 1,
-        timed_out: false,
-        truncated: false,
-      });
+      const call = `${op} ${JSON.stringify(args)}`;
+      calls.push(call);
+      if (op === "pkg.query") {
+        const names = args.names as string[];
+        return Promise.resolve({
+          packages: Object.fromEntries(names.map((n) => [n, {
+            installed: opts.installed?.[n] ?? null,
+            ...(args.candidate ? { candidate: opts.candidates?.[n] ?? null } : {}),
+          }])),
+        });
+      }
+      if (op === "service.status") {
+        return Promise.resolve(
+          opts.units?.[String(args.unit)] ?? { active: false, enabled: false },
+        );
+      }
+      const key = Object.keys(opts.answers ?? {}).find((k) => call.startsWith(k));
+      return Promise.resolve({ ...RAN, ...(key ? opts.answers![key] : {}) });
     },
   };
   return { broker, calls };
@@ -105,22 +129,15 @@ function recorder(answers: Record<string, { retcode: number; stdout?: string }>)
 
 Deno.test("modules - pkg decides from the package manager, installs only what is missing", async () => {
   const debian = { os: { family: "debian" } };
-  const r = recorder({
-    "/usr/bin/dpkg-query -W -f=${Status}\\t${Version} bash": {
-      retcode: 0,
-      stdout: "install ok installed\t5.2",
-    },
-    "/usr/bin/dpkg-query": { retcode: 1 },
-  });
+  const r = recorder({ installed: { bash: "5.2" } });
   const have = await apply(r.broker, chunk("bash", "pkg.installed"), false, debian);
   assert.equal(have.result, true);
   assert.deepEqual(have.changes, {});
+  assert.ok(r.calls.includes('pkg.query {"manager":"apt","names":["bash"],"candidate":false}'));
   const dry = await apply(r.broker, chunk("nginx", "pkg.installed"), true, debian);
   assert.equal(dry.result, null);
-  assert.ok(
-    !r.calls.some((c) => c.startsWith("/usr/bin/apt-get install")),
-    "test mode installs nothing",
-  );
+  assert.equal(dry.comment, "Would install nginx with apt");
+  assert.ok(!r.calls.some((c) => c.startsWith("pkg.install")), "test mode installs nothing");
   const inst = await apply(
     r.broker,
     chunk("web", "pkg.installed", { pkgs: ["nginx", "bash"] }),
@@ -129,26 +146,64 @@ Deno.test("modules - pkg decides from the package manager, installs only what is
   );
   assert.equal(inst.result, true);
   assert.deepEqual(Object.keys(inst.changes), ["nginx"]);
-  assert.ok(r.calls.includes("/usr/bin/apt-get install -y -q nginx"));
+  assert.ok(r.calls.includes('pkg.install {"manager":"apt","names":["nginx"],"versions":{}}'));
   const gone = await apply(r.broker, chunk("nginx", "pkg.removed"), false, debian);
   assert.deepEqual(gone.changes, {}, "not installed: nothing to remove");
-  const rpm = recorder({ "/usr/bin/rpm": { retcode: 1 } });
+  const purged = await apply(r.broker, chunk("bash", "pkg.purged"), false, debian);
+  assert.deepEqual(purged.changes, { bash: { old: "5.2", new: "" } });
+  assert.ok(r.calls.includes('pkg.purge {"manager":"apt","names":["bash"],"versions":{}}'));
+  const rpm = recorder();
   await apply(rpm.broker, chunk("nginx", "pkg.installed"), false, { os: { family: "redhat" } });
   assert.ok(
-    rpm.calls.some((c) => /^\/usr\/bin\/(dnf|yum) install -y nginx$/.test(c)),
+    rpm.calls.includes('pkg.install {"manager":"yum","names":["nginx"],"versions":{}}'),
     rpm.calls.join("\n"),
   );
 });
 
-Deno.test("modules - service converges with systemctl and restarts on watch", async () => {
+Deno.test("modules - pkg versions and latest: install what is missing, upgrade what is old", async () => {
+  const debian = { os: { family: "debian" } };
   const r = recorder({
-    "/usr/bin/systemctl is-active --quiet nginx": { retcode: 3 },
-    "/usr/bin/systemctl is-enabled --quiet nginx": { retcode: 0 },
+    installed: { bash: "5.2", curl: "7.88" },
+    candidates: { bash: "5.3", curl: "7.88", nginx: "1.22" },
   });
+  const pinned = await apply(
+    r.broker,
+    chunk("x", "pkg.installed", { pkgs: [{ bash: "5.3" }, { curl: "7.88" }] }),
+    false,
+    debian,
+  );
+  assert.deepEqual(pinned.changes, { bash: { old: "5.2", new: "5.3" } });
+  assert.ok(
+    r.calls.includes('pkg.install {"manager":"apt","names":["bash"],"versions":{"bash":"5.3"}}'),
+    r.calls.join("\n"),
+  );
+  const latest = await apply(
+    r.broker,
+    chunk("x", "pkg.latest", { pkgs: ["bash", "curl", "nginx"] }),
+    false,
+    debian,
+  );
+  assert.deepEqual(latest.changes, {
+    bash: { old: "5.2", new: "5.3" },
+    nginx: { old: "", new: "1.22" },
+  });
+  assert.equal(latest.comment, "Installed nginx, bash");
+  assert.ok(r.calls.includes('pkg.install {"manager":"apt","names":["nginx"],"versions":{}}'));
+  assert.ok(r.calls.includes('pkg.upgrade {"manager":"apt","names":["bash"],"versions":{}}'));
+  const failing = recorder({ answers: { "pkg.install": { retcode: 100, stdout: "E: no nginx" } } });
+  const failed = await apply(failing.broker, chunk("nginx", "pkg.installed"), false, debian);
+  assert.deepEqual([failed.result, failed.comment], [false, "apt failed: E: no nginx"]);
+});
+
+Deno.test("modules - service converges through the broker's unit operations and restarts on watch", async () => {
+  const r = recorder({ units: { nginx: { active: false, enabled: true } } });
   const run = await apply(r.broker, chunk("nginx", "service.running"));
   assert.equal(run.result, true);
-  assert.ok(r.calls.includes("/usr/bin/systemctl start nginx"));
-  assert.ok(!r.calls.includes("/usr/bin/systemctl enable nginx"));
+  assert.deepEqual(run.changes, { nginx: true });
+  assert.ok(r.calls.includes('service.start {"unit":"nginx"}'));
+  assert.ok(!r.calls.some((c) => c.startsWith("service.enable")));
+  const dry = await apply(r.broker, chunk("nginx", "service.dead"), true);
+  assert.deepEqual([dry.result, dry.comment], [true, "Service nginx is in the correct state"]);
   const host = stateHost({
     broker: r.broker,
     source: () => Promise.reject(),
@@ -159,17 +214,30 @@ Deno.test("modules - service converges with systemctl and restarts on watch", as
     { test: false },
   );
   assert.deepEqual(restart.changes, { restart: true });
-  assert.ok(r.calls.includes("/usr/bin/systemctl restart nginx"));
+  assert.ok(r.calls.includes('service.restart {"unit":"nginx"}'));
+  const broken = recorder({ answers: { "service.start": { retcode: 1, stdout: "no bus" } } });
+  const failed = await apply(broken.broker, chunk("php8.2-fpm", "service.running"));
+  assert.deepEqual([failed.result, failed.comment], [false, "Cannot start php8.2-fpm: no bus"]);
 });
 
 Deno.test("modules - cmd.run with stateful: true reads changed= and comment= from its output", async () => {
   const quiet = recorder({
-    "/bin/sh -c check": { retcode: 0, stdout: "checking\nchanged=no comment='all good'\n" },
+    answers: {
+      'run {"argv":["/bin/sh","-c","check"]': {
+        retcode: 0,
+        stdout: "checking\nchanged=no comment='all good'\n",
+      },
+    },
   });
   const q = await apply(quiet.broker, chunk("check", "cmd.run", { stateful: true }));
   assert.deepEqual([q.result, q.comment, q.changes], [true, "all good", {}]);
   const busy = recorder({
-    "/bin/sh -c fix": { retcode: 0, stdout: 'fixing\nchanged=yes comment="fixed it"\n' },
+    answers: {
+      'run {"argv":["/bin/sh","-c","fix"]': {
+        retcode: 0,
+        stdout: 'fixing\nchanged=yes comment="fixed it"\n',
+      },
+    },
   });
   const b = await apply(busy.broker, chunk("fix", "cmd.run", { stateful: true }));
   assert.equal(b.comment, "fixed it");

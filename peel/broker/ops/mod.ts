@@ -5,6 +5,16 @@
 import * as s from "../../../lib/schema/mod.ts";
 import { defineOp, type Op } from "./op.ts";
 import { runOp } from "./run.ts";
+import { pkgInstallOp, pkgPurgeOp, pkgQueryOp, pkgRemoveOp, pkgUpgradeOp } from "./pkg.ts";
+import {
+  serviceDisableOp,
+  serviceEnableOp,
+  serviceReloadOp,
+  serviceRestartOp,
+  serviceStartOp,
+  serviceStatusOp,
+  serviceStopOp,
+} from "./service.ts";
 import { sysinfoOp } from "./sysinfo.ts";
 import {
   chmodOp,
@@ -20,6 +30,8 @@ import {
 
 export * from "./op.ts";
 export { childEnv, type RunResult } from "./run.ts";
+export type { Manager, PkgVersions } from "./pkg.ts";
+export type { ServiceStatus } from "./service.ts";
 
 /** `ping`: the broker is alive; reports its pid and that it has no network permission. */
 const pingOp = defineOp({
@@ -49,4 +61,16 @@ export const OPS: ReadonlyMap<string, Op<unknown>> = new Map([
   ["remove", removeOp],
   ["symlink", symlinkOp],
   ["rename", renameOp],
+  ["pkg.query", pkgQueryOp],
+  ["pkg.install", pkgInstallOp],
+  ["pkg.upgrade", pkgUpgradeOp],
+  ["pkg.remove", pkgRemoveOp],
+  ["pkg.purge", pkgPurgeOp],
+  ["service.start", serviceStartOp],
+  ["service.stop", serviceStopOp],
+  ["service.restart", serviceRestartOp],
+  ["service.reload", serviceReloadOp],
+  ["service.enable", serviceEnableOp],
+  ["service.disable", serviceDisableOp],
+  ["service.status", serviceStatusOp],
 ]);

@@ -1,15 +1,18 @@
 /**
- * `run`: run an argv the policy allows, as an allowed user, with a clean environment, optional
- * cwd and stdin, a timeout, and capped output. The child leads its own process group (through `setsid`), so a timeout or cancel kills
- * it and everything it started.
+ * `run`: run an argv the policy allows, as an allowed user, with a fixed environment plus the
+ * variables the policy's `env_allow` names, an optional cwd inside the allowed paths and stdin,
+ * a timeout, and capped output. {@linkcode execute} is the spawning half, shared with the
+ * package and service operations, which build their argv themselves.
  * @module
  */
 import * as s from "../../../lib/schema/mod.ts";
-import { user } from "./accounts.ts";
-import { defineOp, OpError } from "./op.ts";
+import { type Account, user } from "./accounts.ts";
+import { defineOp, type OpContext, OpError } from "./op.ts";
 
 /** PATH given to every child. */
 export const CHILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/** The environment every child starts from; nothing is inherited from the broker. */
+export const BASE_ENV: Readonly<Record<string, string>> = { PATH: CHILD_PATH, LANG: "C.UTF-8" };
 const SETSID = "/usr/bin/setsid";
 const DEFAULT_MAX_OUTPUT = 1024 * 1024;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -36,9 +39,23 @@ export interface RunResult {
   truncated: boolean;
 }
 
+/** What {@linkcode execute} runs: an argv the caller has already checked or built. */
+export interface Command {
+  argv: readonly string[];
+  /** The child's whole environment. */
+  env: Record<string, string>;
+  cwd?: string;
+  stdin?: string;
+  timeoutMs?: number;
+  /** Cap on each of stdout and stderr, in bytes. */
+  maxOutput: number;
+  /** Run as this account, with its groups. */
+  user?: Account;
+}
+
 /**
- * Build the child's environment: a fixed base plus the job's variables. Nothing is inherited
- * from the broker; loader variables (`LD_*`) pass only where the policy names them.
+ * Build a child's environment: {@linkcode BASE_ENV} plus the job's variables, whose names must
+ * be well formed (the policy decides which are allowed).
  */
 export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
   for (const name of Object.keys(extra)) {
@@ -46,7 +63,7 @@ export function childEnv(extra: Record<string, string> = {}): Record<string, str
       throw new OpError("bad_request", `Invalid environment variable name "${name}"`);
     }
   }
-  return { PATH: CHILD_PATH, LANG: "C.UTF-8", ...extra };
+  return { ...BASE_ENV, ...extra };
 }
 
 async function readCapped(
@@ -75,82 +92,89 @@ async function readCapped(
   return { text: new TextDecoder().decode(all), truncated };
 }
 
+/**
+ * Run `cmd` as the leader of its own process group (through `setsid`), so a timeout or an abort
+ * of `ctx.signal` kills it and everything it started; `setpriv` drops to `cmd.user`.
+ */
+export async function execute(cmd: Command, ctx: OpContext): Promise<RunResult> {
+  const prog = cmd.argv[0] ?? "";
+  const argv = cmd.user === undefined ? cmd.argv : [
+    SETPRIV,
+    `--reuid=${cmd.user.uid}`,
+    `--regid=${cmd.user.gid}`,
+    "--init-groups",
+    "--",
+    ...cmd.argv,
+  ];
+  const t0 = performance.now();
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(SETSID, {
+      args: [...argv],
+      cwd: cmd.cwd,
+      env: cmd.env,
+      clearEnv: true,
+      stdin: cmd.stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (e) {
+    throw new OpError("failed", `Cannot run "${prog}": ${(e as Error).message}`, { cause: e });
+  }
+  let timedOut = false;
+  const killGroup = () => {
+    try {
+      Deno.kill(-child.pid, "SIGKILL");
+    } catch { /* already gone */ }
+  };
+  const timer = cmd.timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    killGroup();
+  }, cmd.timeoutMs);
+  ctx.signal.addEventListener("abort", killGroup, { once: true });
+  try {
+    if (cmd.stdin !== undefined) {
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode(cmd.stdin)).catch(() => {});
+      await w.close().catch(() => {});
+    }
+    const [out, err, status] = await Promise.all([
+      readCapped(child.stdout, cmd.maxOutput),
+      readCapped(child.stderr, cmd.maxOutput),
+      child.status,
+    ]);
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    const notFound = status.code === 127 && /No such file or directory/.test(err.text);
+    if (notFound) throw new OpError("failed", `Cannot run "${prog}": not found`);
+    return {
+      retcode: status.code,
+      stdout: out.text,
+      stderr: err.text,
+      duration_ms: Math.round((performance.now() - t0) * 1000) / 1000,
+      timed_out: timedOut,
+      truncated: out.truncated || err.truncated,
+    };
+  } finally {
+    clearTimeout(timer);
+    ctx.signal.removeEventListener("abort", killGroup);
+  }
+}
+
 /** The `run` operation. */
 export const runOp = defineOp({
   args: RunArgs,
   async run(args, ctx) {
     if (args.argv.length === 0) throw new OpError("bad_request", "run needs a non-empty argv");
-    ctx.policy.exec(args.argv, args.user, Object.keys(args.env ?? {}));
     const env = childEnv(args.env);
-    const maxOutput = Math.min(args.max_output, ctx.policy.section.max_output);
-    // setsid makes the child a group leader (so a kill reaches its children); setpriv drops to
-    // the requested user with that user's groups.
-    let argv = args.argv;
-    if (args.user !== undefined) {
-      const account = await user(args.user);
-      argv = [
-        SETPRIV,
-        `--reuid=${account.uid}`,
-        `--regid=${account.gid}`,
-        "--init-groups",
-        "--",
-        ...argv,
-      ];
-    }
-    const t0 = performance.now();
-    let child: Deno.ChildProcess;
-    try {
-      child = new Deno.Command(SETSID, {
-        args: argv,
-        cwd: args.cwd,
-        env,
-        clearEnv: true,
-        stdin: args.stdin === undefined ? "null" : "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-    } catch (e) {
-      throw new OpError("failed", `Cannot run "${args.argv[0]}": ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-    let timedOut = false;
-    const killGroup = () => {
-      try {
-        Deno.kill(-child.pid, "SIGKILL");
-      } catch { /* already gone */ }
-    };
-    const timer = args.timeout_ms === undefined ? undefined : setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, args.timeout_ms);
-    const onAbort = () => killGroup();
-    ctx.signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      if (args.stdin !== undefined) {
-        const w = child.stdin.getWriter();
-        await w.write(new TextEncoder().encode(args.stdin)).catch(() => {});
-        await w.close().catch(() => {});
-      }
-      const [out, err, status] = await Promise.all([
-        readCapped(child.stdout, maxOutput),
-        readCapped(child.stderr, maxOutput),
-        child.status,
-      ]);
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      const notFound = status.code === 127 && /No such file or directory/.test(err.text);
-      if (notFound) throw new OpError("failed", `Cannot run "${args.argv[0]}": not found`);
-      return {
-        retcode: status.code,
-        stdout: out.text,
-        stderr: err.text,
-        duration_ms: Math.round((performance.now() - t0) * 1000) / 1000,
-        timed_out: timedOut,
-        truncated: out.truncated || err.truncated,
-      } satisfies RunResult;
-    } finally {
-      clearTimeout(timer);
-      ctx.signal.removeEventListener("abort", onAbort);
-    }
+    ctx.policy.exec(args.argv, args.user, Object.keys(args.env ?? {}));
+    return await execute({
+      argv: args.argv,
+      env,
+      cwd: args.cwd === undefined ? undefined : await ctx.policy.read(args.cwd, "cwd"),
+      stdin: args.stdin,
+      timeoutMs: args.timeout_ms,
+      maxOutput: Math.min(args.max_output, ctx.policy.section.max_output),
+      user: args.user === undefined ? undefined : await user(args.user),
+    }, ctx);
   },
 });

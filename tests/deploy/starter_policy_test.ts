@@ -1,0 +1,118 @@
+/**
+ * The starter policy shipped in `deploy/config/peel.yaml`, enforced by a real broker: what a
+ * job on a host that uses it can and cannot get.
+ */
+import assert from "node:assert/strict";
+import { parse } from "yaml";
+import { type Chunk, plan, runPlan } from "../../lib/state/mod.ts";
+import { Logger } from "../../lib/log/mod.ts";
+import { BrokerClient, BrokerError } from "../../peel/broker/mod.ts";
+import { stateHost } from "../../peel/modules/mod.ts";
+import { tempDir, writeDevLauncher, writeYaml } from "../harness/mod.ts";
+
+const STARTER = new URL("../../deploy/config/peel.yaml", import.meta.url).pathname;
+
+/** A broker enforcing the shipped policy, with only its launcher and audit log moved. */
+async function starterBroker(base: string): Promise<BrokerClient> {
+  const raw = parse(await Deno.readTextFile(STARTER));
+  raw.broker.launcher = `${base}/zester-broker`;
+  raw.broker.audit_log = `${base}/broker-audit.log`;
+  await writeYaml(`${base}/peel.yaml`, raw);
+  const launcher = await writeDevLauncher(`${base}/zester-broker`, `${base}/peel.yaml`);
+  return new BrokerClient({
+    launcher,
+    idleTimeoutMs: 60_000,
+    log: new Logger({ level: "error", sink: () => {} }),
+  });
+}
+
+async function denied(p: Promise<unknown>, what: string): Promise<void> {
+  await assert.rejects(p, (e) => {
+    assert.ok(e instanceof BrokerError, String(e));
+    assert.equal(e.code, "denied", `${what}: ${e.message}`);
+    return true;
+  }, what);
+}
+
+Deno.test("starter policy - no secret is readable, nothing root-equivalent is writable", async () => {
+  await using dir = await tempDir();
+  const c = await starterBroker(dir.path);
+  try {
+    for (
+      const path of [
+        "/etc/shadow",
+        "/etc/gshadow",
+        "/etc/sudoers",
+        "/etc/sudoers.d/admins",
+        "/etc/ssh/ssh_host_ed25519_key",
+        "/etc/zester/peel.yaml",
+        "/etc/zester/peel.creds",
+        "/etc/zester/tls/ca.pem",
+        "/etc/ssl/private/site.key",
+        "/root/.ssh/authorized_keys",
+        "/var/lib/zester/peel/returns",
+      ]
+    ) {
+      await denied(c.request("read", { path }), `read ${path}`);
+      await denied(c.request("stat", { path }), `stat ${path}`);
+    }
+    for (
+      const path of [
+        "/etc/systemd/system/evil.service",
+        "/etc/apt/apt.conf.d/99evil",
+        "/etc/sudoers.d/evil",
+        "/etc/cron.d/evil",
+      ]
+    ) {
+      await denied(c.request("write", { path, data: "x" }), `write ${path}`);
+    }
+    await denied(c.request("run", { argv: ["/bin/sh", "-c", "id"] }), "a shell command");
+    await denied(c.request("run", { argv: ["/usr/bin/systemctl", "start", "ssh"] }), "systemctl");
+    await denied(
+      c.request("run", { argv: ["/usr/sbin/nginx", "-g", "load_module /tmp/x.so;"] }),
+      "nginx with other arguments",
+    );
+    await denied(c.request("service.start", { unit: "ssh" }), "a unit not in services");
+    const log = await c.request("stat", { path: "/var/log/nginx/access.log" }) as {
+      exists: boolean;
+    };
+    assert.equal(typeof log.exists, "boolean", "what it grants stays usable");
+  } finally {
+    await c.close();
+  }
+});
+
+Deno.test("starter policy - pkg.installed in test mode queries apt through the broker", async () => {
+  await using dir = await tempDir();
+  const c = await starterBroker(dir.path);
+  const host = stateHost({
+    broker: c,
+    facts: { os: { family: "debian" } },
+    source: () => Promise.reject(new Error("no tree")),
+    render: (t) => Promise.resolve(t),
+  });
+  const installed = async (name: string) => {
+    const chunk: Chunk = {
+      id: name,
+      sls: "web",
+      module: "pkg",
+      fun: "installed",
+      name,
+      args: {},
+      requisites: {},
+      index: 0,
+    };
+    return (await runPlan(plan([chunk]), { test: true, host }))[0]!;
+  };
+  try {
+    const bash = await installed("bash");
+    assert.deepEqual([bash.result, bash.comment], [true, "All packages are already installed"]);
+    const none = await installed("zester-no-such-package");
+    assert.deepEqual(
+      [none.result, none.comment],
+      [null, "Would install zester-no-such-package with apt"],
+    );
+  } finally {
+    await c.close();
+  }
+});
