@@ -6,6 +6,7 @@
  * @module
  */
 import { parseServerUrl } from "../bus/mod.ts";
+import { TEMPLATE_MODULES } from "../template/mod.ts";
 import type { MasterConfig } from "./master.ts";
 import type { PeelConfig } from "./peel.ts";
 import type { CliConfig } from "./cli.ts";
@@ -61,6 +62,7 @@ export function peelPermissionFlags(cfg: PeelConfig, configPath: string): string
       cfg.nats_cert,
       cfg.nats_key,
       ...PEEL_FACT_READS,
+      TEMPLATE_MODULES,
     ]),
     ...flag("write", [cfg.data_dir]),
     ...flag("run", [cfg.broker.launcher]),

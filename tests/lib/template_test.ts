@@ -1,17 +1,18 @@
 import assert from "node:assert/strict";
-import { filterBy, makeRenderer, TemplateError } from "../../lib/template/mod.ts";
+import { filterBy, TemplateError, TemplateRenderer } from "../../lib/template/mod.ts";
 
-const files: Record<string, string> = {
-  "macros.jinja": "{% macro greet(n) %}hi {{ n }}{% endmacro %}",
-  "bad.jinja": "ok\n{% if %}\n",
-};
-const render = makeRenderer((p) => files[p]);
+const files = new Map([
+  ["macros.jinja", "{% macro greet(n) %}hi {{ n }}{% endmacro %}"],
+  ["bad.jinja", "ok\n{% if %}\n"],
+]);
+const renderer = new TemplateRenderer(() => files);
+globalThis.addEventListener("unload", () => renderer.close());
 const ctx = {
   peelId: "web-01",
   facts: { id: "web-01", os: { family: "debian", name: "Debian" }, roles: ["web"] },
   settings: { app: { port: 8080 } },
 };
-const r = (t: string) => render(t, "t.zy", ctx);
+const r = (t: string) => renderer.render(t, "t.zy", ctx);
 
 Deno.test("template - context, Salt accessors and filters", async () => {
   assert.equal(
@@ -36,7 +37,7 @@ Deno.test("template - context, Salt accessors and filters", async () => {
   );
   await assert.rejects(
     r("{{ salt['cmd.run']('id') }}"),
-    /Cannot render "t\.zy": Unable to call `salt\["cmd\.run"\]`/,
+    /Cannot render "t\.zy:1": Unable to call `salt\["cmd\.run"\]`/,
   );
   assert.equal(await r("{{ 'x' | yaml_encode }}"), '"x"');
   assert.equal(await r('{% from "macros.jinja" import greet %}{{ greet("you") }}'), "hi you");
