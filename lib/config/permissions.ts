@@ -1,8 +1,8 @@
 /**
  * The exact Deno permission flags of each Zester process, derived from its config, so the peel
  * gets only what it needs: the NATS servers, its config and data dir, the few system files the
- * fact collectors read, writes in its data dir, and running the broker's fixed launcher and
- * nothing else. `deno.json` holds the same sets for the default install paths.
+ * fact collectors read, the template worker's modules, writes in its data dir, and running the
+ * broker's fixed launcher and nothing else. `deno.json` holds the same sets for the default install paths.
  * @module
  */
 import { parseServerUrl } from "../bus/mod.ts";
