@@ -128,7 +128,7 @@ DICT.itervalues = DICT.values!;
 DICT.iterkeys = DICT.keys!;
 
 /** A plain mapping (what YAML, JSON and dict literals make), which has Python's dict methods. */
-export function isDict(v: unknown): v is Dict {
+function isDict(v: unknown): v is Dict {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
