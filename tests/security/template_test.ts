@@ -13,6 +13,8 @@ import { startTemplateWorker } from "../../lib/template/mod.ts";
 import { Master } from "../../master/master.ts";
 import {
   callFlags,
+  client,
+  closeClient,
   runZester,
   startNatsServer,
   startPeel,
@@ -21,7 +23,6 @@ import {
   writeYaml,
   zesterAt,
 } from "../harness/mod.ts";
-import { client, closeClient } from "../harness/mod.ts";
 
 /** JavaScript that writes `marker`, itself or through a `deno` child (no quotes or backslashes). */
 function implant(marker: string): string {
