@@ -30,10 +30,12 @@ export async function targets(peelConfig?: string): Promise<Target[]> {
   const peelFlags = peelConfig
     ? peelPermissionFlags(await loadConfig(peelConfig, PeelConfig), peelConfig)
     : ["-P=peel"];
+  // Workers are not compiled in unless named: the two that render templates need theirs.
+  const worker = ["--include", `${ROOT}/lib/template/worker.ts`];
   return [
-    { name: "zester", entry: "cli/main.ts", flags: ["-P=cli"] },
+    { name: "zester", entry: "cli/main.ts", flags: ["-P=cli", ...worker] },
     { name: "zester-master", entry: "master/main.ts", flags: ["-P=master"] },
-    { name: "zester-peel", entry: "peel/main.ts", flags: peelFlags },
+    { name: "zester-peel", entry: "peel/main.ts", flags: [...peelFlags, ...worker] },
     { name: "zester-broker", entry: "peel/broker/main.ts", flags: brokerPermissionFlags() },
   ];
 }

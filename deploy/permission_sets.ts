@@ -24,12 +24,21 @@ const DEFAULT_NATS = "nats://127.0.0.1:4222";
 /** A `deno.json` permission set: each permission granted wholly or for the listed values. */
 export type PermissionSet = Record<string, true | string[]>;
 
-/** The permission set that `flags` (`--allow-x` / `--allow-x=a,b`) describe. */
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/**
+ * The permission set that `flags` (`--allow-x` / `--allow-x=a,b`) describe. Paths inside this
+ * checkout (the template worker's modules) are written relative to `deno.json`, as Deno reads
+ * them there.
+ */
 export function setOfFlags(flags: readonly string[]): PermissionSet {
   const set: PermissionSet = {};
   for (const f of flags) {
     const m = /^--allow-([a-z-]+)(?:=(.*))?$/.exec(f);
-    if (m) set[m[1]!] = m[2] === undefined ? true : m[2].split(",");
+    if (!m) continue;
+    set[m[1]!] = m[2] === undefined
+      ? true
+      : m[2].split(",").map((v) => v.startsWith(ROOT) ? `./${v.slice(ROOT.length)}` : v);
   }
   return set;
 }

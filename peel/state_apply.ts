@@ -14,7 +14,7 @@ import {
   summarize,
   type Summary,
 } from "../lib/state/mod.ts";
-import { makeRenderer, type TemplateContext } from "../lib/template/mod.ts";
+import { type TemplateContext, TemplateRenderer } from "../lib/template/mod.ts";
 import type { Broker } from "./functions/mod.ts";
 import { slsPaths, type StateTree } from "./state_tree.ts";
 
@@ -30,29 +30,28 @@ export interface ApplyOptions {
   test: boolean;
 }
 
-function loader(tree: StateTree, context: TemplateContext) {
-  const render = makeRenderer((p) => tree.read(p));
-  return {
-    render,
-    load: async (ref: string) => {
-      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(ref)) {
-        throw new StateError(`Invalid SLS reference "${ref}"`);
+/** Loads SLS files of `tree` by reference, rendered by `renderer`. */
+function slsLoader(tree: StateTree, context: TemplateContext, renderer: TemplateRenderer) {
+  return async (ref: string) => {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(ref)) {
+      throw new StateError(`Invalid SLS reference "${ref}"`);
+    }
+    for (const path of slsPaths(ref)) {
+      const text = tree.read(path);
+      if (text !== undefined) {
+        return parseSls(await renderer.render(text, path, context), ref, path);
       }
-      for (const path of slsPaths(ref)) {
-        const text = tree.read(path);
-        if (text !== undefined) return parseSls(await render(text, path, context), ref, path);
-      }
-      throw new StateError(
-        `No SLS "${ref}" in the state tree (looked for ${slsPaths(ref).join(", ")})`,
-      );
-    },
+    }
+    throw new StateError(
+      `No SLS "${ref}" in the state tree (looked for ${slsPaths(ref).join(", ")})`,
+    );
   };
 }
 
 /** Render and compile `refs` into the states that would run, in plan order. */
 export async function showSls(opts: Omit<ApplyOptions, "broker" | "test">) {
-  const { load } = loader(opts.tree, opts.context);
-  const p = plan(compile(await loadTree(opts.refs, load)));
+  using renderer = new TemplateRenderer(() => opts.tree.files());
+  const p = plan(compile(await loadTree(opts.refs, slsLoader(opts.tree, opts.context, renderer))));
   return p.levels.flat().map((i) => p.chunks[i]!);
 }
 
@@ -60,8 +59,8 @@ export async function showSls(opts: Omit<ApplyOptions, "broker" | "test">) {
 export async function applyStates(
   opts: ApplyOptions,
 ): Promise<{ states: StateResult[]; summary: Summary }> {
-  const { load, render } = loader(opts.tree, opts.context);
-  const p = plan(compile(await loadTree(opts.refs, load)));
+  using renderer = new TemplateRenderer(() => opts.tree.files());
+  const p = plan(compile(await loadTree(opts.refs, slsLoader(opts.tree, opts.context, renderer))));
   const host = stateHost({
     broker: opts.broker,
     facts: opts.context.facts,
@@ -73,7 +72,7 @@ export async function applyStates(
       }
       return Promise.resolve(text);
     },
-    render: (text, file) => render(text, file, opts.context),
+    render: (text, file) => renderer.render(text, file, opts.context),
   });
   const states = await runPlan(p, { test: opts.test, host });
   return { states, summary: summarize(states) };

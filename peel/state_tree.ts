@@ -6,8 +6,13 @@
 
 /** A state tree: file texts by forward-slash relative path. */
 export interface StateTree {
+  /** One file's text, or undefined when there is none. */
   read(path: string): string | undefined;
+  /** Every text file, by path: what templates can import and include. */
+  files(): Map<string, string>;
 }
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /** A state tree in a directory. */
 export function dirTree(root: string): StateTree {
@@ -19,6 +24,22 @@ export function dirTree(root: string): StateTree {
       } catch {
         return undefined;
       }
+    },
+    files() {
+      const out = new Map<string, string>();
+      const walk = (rel: string) => {
+        for (const e of Deno.readDirSync(rel ? `${root}/${rel}` : root)) {
+          const path = rel ? `${rel}/${e.name}` : e.name;
+          if (e.isDirectory) walk(path);
+          else if (e.isFile) {
+            try {
+              out.set(path, UTF8.decode(Deno.readFileSync(`${root}/${path}`)));
+            } catch { /* not text: no template */ }
+          }
+        }
+      };
+      walk("");
+      return out;
     },
   };
 }

@@ -1,11 +1,13 @@
 /**
  * The exact Deno permission flags of each Zester process, derived from its config, so the peel
  * gets only what it needs: the NATS servers, its config and data dir, the few system files the
- * fact collectors read, writes in its data dir, and running the broker's fixed launcher and
- * nothing else. `deno.json` holds the same sets for the default install paths.
+ * fact collectors read, the template worker's modules, writes in its data dir, and running the
+ * broker's fixed launcher and nothing else. `deno.json` holds the same sets for the default install paths.
  * @module
  */
 import { parseServerUrl } from "../bus/mod.ts";
+// Directly, not through the folder's mod.ts: that would load nunjucks into every process.
+import { TEMPLATE_MODULES } from "../template/modules_dir.ts";
 import type { MasterConfig } from "./master.ts";
 import { DEFAULT_LAUNCHER, type PeelConfig } from "./peel.ts";
 import type { CliConfig } from "./cli.ts";
@@ -31,9 +33,6 @@ export const PEEL_SYS = [
  * throws on any unpermitted `process.env` read, so every process that parses YAML needs these.
  */
 export const YAML_ENV = ["LOG_TOKENS", "LOG_STREAM"] as const;
-
-/** The variable npm:nunjucks's Jinja compatibility layer reads when it is installed. */
-export const TEMPLATE_ENV = ["BUILD_TYPE"] as const;
 
 function hosts(urls: string[]): string[] {
   return urls.map((u) => {
@@ -89,11 +88,12 @@ export function peelPermissionFlags(cfg: PeelConfig, configPath: string): string
       cfg.nats_cert,
       cfg.nats_key,
       ...PEEL_FACT_READS,
+      TEMPLATE_MODULES,
     ]),
     ...flag("write", [cfg.data_dir]),
     ...flag("run", [cfg.broker.launcher]),
     ...flag("sys", PEEL_SYS),
-    ...flag("env", [...YAML_ENV, ...TEMPLATE_ENV]),
+    ...flag("env", YAML_ENV),
   ];
 }
 
@@ -126,7 +126,6 @@ export const CLI_ENV = [
   "FORCE_COLOR",
   "CLICOLOR_FORCE",
   ...YAML_ENV,
-  ...TEMPLATE_ENV,
 ] as const;
 
 /**

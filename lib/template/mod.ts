@@ -1,5 +1,9 @@
 /**
- * Templates: Jinja-compatible rendering of state files with the context Salt users expect.
+ * Templates: Jinja-compatible rendering of state files with the context Salt users expect, in a
+ * worker without permissions, reaching no JavaScript.
  * @module
  */
-export * from "./render.ts";
+export * from "./sandbox.ts";
+export * from "./template_error.ts";
+export type { TemplateContext } from "./protocol.ts";
+export * from "./salt.ts";

@@ -1,47 +1,20 @@
 /**
- * Rendering SLS templates with npm:nunjucks, with the context Salt formulas expect: `facts` and
- * `grains`, `settings` and `pillar`, `peel_id`, `salt['grains.get' | 'grains.item' | 'grains.items'
- * | 'grains.filter_by' | 'pillar.get' | 'pillar.items']` with `:`-separated keys (and the
- * `pillar_get`-style functions zester-migrate writes); filters `yaml_encode`, `yaml`, `to_json`, `json`. Imports and includes
- * resolve against the state tree. Errors name the file and line.
+ * Rendering SLS templates with npm:nunjucks, inside the template worker: the context Salt formulas
+ * expect (`facts` and `grains`, `settings` and `pillar`, `peel_id`, `salt['grains.get' |
+ * 'grains.item' | 'grains.items' | 'grains.filter_by' | 'pillar.get' | 'pillar.items']` with
+ * `:`-separated keys, and the `pillar_get`-style functions zester-migrate writes); filters
+ * `yaml_encode`, `yaml`, `to_json`, `json` and `attr`. Imports and includes resolve against the
+ * state tree, held in memory. Every lookup goes through `safe_lookup.ts`. Errors name the file and
+ * line.
  * @module
  */
 import nunjucks from "nunjucks";
 import { stringify } from "yaml";
 import { installCompat, prelex } from "./jinja_compat.ts";
-
-/** What templates see. */
-export interface TemplateContext {
-  peelId: string;
-  facts: Record<string, unknown>;
-  settings: Record<string, unknown>;
-}
-
-/** A template that cannot render; names the file and line. */
-export class TemplateError extends SyntaxError {
-  /** The template file. */
-  readonly file: string;
-  /** 1-based line, where nunjucks reported one. */
-  readonly line?: number;
-  /** Build the error. */
-  constructor(message: string, file: string, line?: number, options?: ErrorOptions) {
-    super(`Cannot render "${file}${line ? `:${line}` : ""}": ${message}`, options);
-    this.name = "TemplateError";
-    this.file = file;
-    this.line = line;
-  }
-}
-
-/** Look up `key` (`a:b:c`) in `data`, or `fallback`. */
-export function lookupKey(data: unknown, key: string, fallback: unknown = ""): unknown {
-  let cur = data;
-  for (const k of key.split(":")) {
-    if (cur && typeof cur === "object" && Object.hasOwn(cur, k)) {
-      cur = (cur as Record<string, unknown>)[k];
-    } else return fallback;
-  }
-  return cur;
-}
+import type { TemplateContext } from "./protocol.ts";
+import { installSafeLookup, secureEnvironment, trust } from "./safe_lookup.ts";
+import { filterBy, lookupKey } from "./salt.ts";
+import { TemplateError } from "./template_error.ts";
 
 /** The parts of nunjucks's parser API a tag extension uses. */
 interface TagParser {
@@ -85,69 +58,26 @@ function kw<T extends unknown[]>(fn: (...args: T) => unknown, names: string[]) {
   };
 }
 
-function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** Deep merge `b` into a copy of `a`, as Salt's `dictupdate.update` does. */
-export function deepMerge(a: unknown, b: unknown): unknown {
-  if (!isMap(a) || !isMap(b)) return b === undefined ? a : b;
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = k in out ? deepMerge(out[k], v) : v;
-  return out;
-}
-
-/** Grain names of Salt formulas, as paths in Zester's facts. */
-const GRAIN_ALIASES: Record<string, string> = {
-  os_family: "os:family",
-  os: "os:name",
-  osrelease: "os:platform_version",
-  oscodename: "os:codename",
-  kernel: "kernel:name",
-};
-
-/**
- * Salt's `grains.filter_by`: the entry of `lookup` named by a grain's value (`os_family` by
- * default; matched case-insensitively), else `default`'s, on top of `base`, with `merge` merged in.
- */
-export function filterBy(
-  facts: Record<string, unknown>,
-  lookup: unknown,
-  grain: unknown = "os_family",
-  merge?: unknown,
-  dflt: unknown = "default",
-  base?: unknown,
-): unknown {
-  if (!isMap(lookup)) return undefined;
-  const name = String(grain);
-  const missing = Symbol("missing");
-  let value = lookupKey(facts, name, missing);
-  if (value === missing && GRAIN_ALIASES[name]) {
-    value = lookupKey(facts, GRAIN_ALIASES[name]!, missing);
-  }
-  const wanted = value === missing ? undefined : String(value).toLowerCase();
-  const key = Object.keys(lookup).find((k) => k.toLowerCase() === wanted);
-  let found = key !== undefined ? lookup[key] : lookup[String(dflt)];
-  if (base !== undefined && isMap(lookup[String(base)])) {
-    found = deepMerge(lookup[String(base)], found);
-  }
-  return merge === undefined || merge === null ? found : deepMerge(found, merge);
-}
-
 class TreeLoader extends nunjucks.Loader {
-  constructor(private readonly read: (path: string) => string | undefined) {
+  constructor(private readonly files: ReadonlyMap<string, string>) {
     super();
   }
   getSource(name: string) {
-    const src = this.read(name);
+    const src = this.files.get(name);
     return src === undefined ? null : { src: prelex(src), path: name, noCache: true };
   }
 }
 
-/** A renderer over a state tree; `read` returns a file's text by relative path. */
-export function makeRenderer(read: (path: string) => string | undefined) {
-  installCompat();
-  const env = new nunjucks.Environment(new TreeLoader(read), {
+let installed = false;
+
+/** A renderer over a state tree: file texts by relative path. */
+export function makeRenderer(files: ReadonlyMap<string, string>) {
+  if (!installed) {
+    installed = true;
+    installCompat();
+    installSafeLookup();
+  }
+  const env = new nunjucks.Environment(new TreeLoader(files), {
     autoescape: false,
     throwOnUndefined: false,
     trimBlocks: false,
@@ -157,6 +87,7 @@ export function makeRenderer(read: (path: string) => string | undefined) {
   env.addFilter("yaml", (v: unknown) => stringify(v, { flow: true }).trim());
   env.addFilter("json", (v: unknown) => JSON.stringify(v));
   env.addFilter("to_json", (v: unknown) => JSON.stringify(v));
+  secureEnvironment(env);
   /**
    * Render `text` (from `file`). Asynchronous because nunjucks reports errors in included or
    * imported templates through a deferred callback: a synchronous render would return nothing
@@ -184,6 +115,7 @@ export function makeRenderer(read: (path: string) => string | undefined) {
         ["lookup_dict", "grain", "merge", "default", "base"],
       ),
     };
+    for (const fn of Object.values(salt)) trust(fn);
     const vars = {
       // The functions zester-migrate turns salt['…'] calls into.
       facts_get: salt["facts.get"],
@@ -192,7 +124,7 @@ export function makeRenderer(read: (path: string) => string | undefined) {
       settings_get: salt["settings.get"],
       // Basket data (Salt's mine) arrives with the basket milestone; until then, as the
       // product documents for standalone rendering, every lookup is empty.
-      basket: () => [],
+      basket: trust(() => []),
       facts: ctx.facts,
       grains: ctx.facts,
       settings: ctx.settings,

@@ -111,7 +111,7 @@ Deno.test("config - peel permission flags grant only what the config names", asy
     ),
   );
   assert.ok(
-    flags.includes("--allow-env=LOG_TOKENS,LOG_STREAM,BUILD_TYPE"),
+    flags.includes("--allow-env=LOG_TOKENS,LOG_STREAM"),
     "only npm:yaml's two debug switches",
   );
   assert.ok(!flags.some((f) => f.startsWith("--allow-ffi")));

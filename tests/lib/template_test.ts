@@ -1,17 +1,18 @@
 import assert from "node:assert/strict";
-import { filterBy, makeRenderer, TemplateError } from "../../lib/template/mod.ts";
+import { filterBy, TemplateError, TemplateRenderer } from "../../lib/template/mod.ts";
+import { parseWorkerMessage, ProtocolError } from "../../lib/template/protocol.ts";
 
-const files: Record<string, string> = {
-  "macros.jinja": "{% macro greet(n) %}hi {{ n }}{% endmacro %}",
-  "bad.jinja": "ok\n{% if %}\n",
-};
-const render = makeRenderer((p) => files[p]);
+const files = new Map([
+  ["macros.jinja", "{% macro greet(n) %}hi {{ n }}{% endmacro %}"],
+  ["bad.jinja", "ok\n{% if %}\n"],
+]);
+const renderer = new TemplateRenderer(() => files);
 const ctx = {
   peelId: "web-01",
   facts: { id: "web-01", os: { family: "debian", name: "Debian" }, roles: ["web"] },
   settings: { app: { port: 8080 } },
 };
-const r = (t: string) => render(t, "t.zy", ctx);
+const r = (t: string) => renderer.render(t, "t.zy", ctx);
 
 Deno.test("template - context, Salt accessors and filters", async () => {
   assert.equal(
@@ -36,7 +37,7 @@ Deno.test("template - context, Salt accessors and filters", async () => {
   );
   await assert.rejects(
     r("{{ salt['cmd.run']('id') }}"),
-    /Cannot render "t\.zy": Unable to call `salt\["cmd\.run"\]`/,
+    /Cannot render "t\.zy:1": Unable to call `salt\["cmd\.run"\]`/,
   );
   assert.equal(await r("{{ 'x' | yaml_encode }}"), '"x"');
   assert.equal(await r('{% from "macros.jinja" import greet %}{{ greet("you") }}'), "hi you");
@@ -56,6 +57,61 @@ Deno.test("template - Jinja that Salt formulas use", async () => {
   );
   assert.equal(await r("{% set d = {} %}{% do d.update({'k': 1}) %}{{ d.k }}"), "1");
   assert.equal(await r("{% for k, v in {'a': 1}.items() %}{{ k }}={{ v }}{% endfor %}"), "a=1");
+});
+
+Deno.test("template - list and dict methods, slices, attr, cycler, joiner, imported macros", async () => {
+  assert.equal(
+    await r("{% set l = [3, 1] %}{% do l.append(2) %}{% do l.sort() %}{{ l | join('') }}"),
+    "123",
+  );
+  assert.equal(
+    await r("{% set d = {'a': 1} %}{% do d.update(b=2) %}{{ d | json }} {{ d.get('z', 0) }}"),
+    '{"a":1,"b":2} 0',
+  );
+  assert.equal(
+    await r("{{ [1, 2, 3][1:] | join }} {{ 'abcdef'[1:3] }} {{ [1, 2][::-1] }}"),
+    "23 bc 2,1",
+  );
+  assert.equal(
+    await r("{{ facts.os | attr('family') }} {{ ('a b' | attr('split'))() }}"),
+    "debian a,b",
+  );
+  assert.equal(
+    await r("{% set c = cycler('a', 'b') %}{{ c.next() }}{{ c.next() }}{{ c.current }}"),
+    "abb",
+  );
+  assert.equal(await r("{% set j = joiner('-') %}{{ j() }}x{{ j() }}y"), "x-y");
+  assert.equal(
+    await r(
+      '{% import "macros.jinja" as m %}{{ m.greet("you") }} {{ [{"n": 2}, {"n": 1}] | sort(attribute="n") | join(",", "n") }}',
+    ),
+    "hi you 1,2",
+  );
+});
+
+Deno.test("template - every message from the worker is checked", () => {
+  assert.deepEqual(parseWorkerMessage({ kind: "rendered", id: 1, output: "x" }), {
+    kind: "rendered",
+    id: 1,
+    output: "x",
+  });
+  assert.equal(
+    parseWorkerMessage({ kind: "failed", id: 2, reason: "r", file: "a.zy", line: 3 }).kind,
+    "failed",
+  );
+  for (
+    const bad of [
+      null,
+      "rendered",
+      { kind: "rendered", id: "1", output: "x" },
+      { kind: "rendered", id: 1, output: 5 },
+      { kind: "failed", id: 1, reason: "r", file: "a.zy", line: 0 },
+      { kind: "failed", id: 1, reason: "r" },
+      { kind: "call", id: 1 },
+    ]
+  ) {
+    assert.throws(() => parseWorkerMessage(bad), ProtocolError, JSON.stringify(bad));
+  }
 });
 
 Deno.test("template - grains.filter_by", async () => {

@@ -1,0 +1,216 @@
+/**
+ * Templates reach no JavaScript. A template reads only own properties of its values (never a
+ * prototype's), the Python methods of `jinja_compat.ts`, and variables; the only functions it can
+ * hold or call are those registered here with {@linkcode trust}: Zester's helpers, macros, those
+ * methods and nunjucks's globals. Names that lead to `Function` or redefine objects
+ * (`constructor`, `__proto__`…) are refused outright, with the file and line. Every route by which
+ * nunjucks reads a value for a template goes through here: compiled `a.b` and `a[b]` and slices,
+ * variable names, calls, filters and tests by name, and the filters that take an attribute name.
+ * @module
+ */
+import { JINJA_CONSTANTS, pyMethod, sliceOf } from "./jinja_compat.ts";
+import { type Context, type Frame, nunjucksInternals } from "./nunjucks_internals.ts";
+
+// deno-lint-ignore no-explicit-any
+type Fn = (...args: any[]) => any;
+
+const TRUSTED = new WeakSet<Fn>();
+
+/** Let templates hold and call `fn`. */
+export function trust<F extends Fn>(fn: F): F {
+  TRUSTED.add(fn);
+  return fn;
+}
+
+/** Names refused on any value and as variables: each leads to `Function` or rewires objects. */
+const REFUSED = new Set([
+  "constructor",
+  "prototype",
+  "__proto__",
+  "__defineGetter__",
+  "__defineSetter__",
+  "__lookupGetter__",
+  "__lookupSetter__",
+]);
+
+function checkName(name: string): void {
+  if (REFUSED.has(name)) throw new Error(`Cannot use "${name}": it is not available to templates`);
+}
+
+function checked(what: string, v: unknown): unknown {
+  if (typeof v === "function" && !TRUSTED.has(v as Fn)) {
+    throw new Error(`Cannot use ${what}: it is a function templates may not use`);
+  }
+  return v;
+}
+
+const { runtime, lib, Compiler } = nunjucksInternals();
+
+/** A string (unwrapped from nunjucks's SafeString), or `v` itself. */
+function unwrap(v: unknown): unknown {
+  return v instanceof runtime.SafeString ? v.val : v;
+}
+
+/** The own property `key` of `obj` (read once, as a string), checked. */
+function item(obj: unknown, key: unknown): unknown {
+  if (obj === null || obj === undefined) return undefined;
+  const name = String(key);
+  checkName(name);
+  if (typeof obj === "function") throw new Error(`Cannot read "${name}" of a function`);
+  const self = unwrap(obj);
+  if (!Object.hasOwn(self as object, name)) return undefined;
+  const v = checked(`"${name}"`, (self as Record<string, unknown>)[name]);
+  // A method, such as a cycler's `next`, runs on its object, as nunjucks runs it.
+  return typeof v === "function" ? trust((...args: unknown[]) => v.apply(self, args)) : v;
+}
+
+/** `obj.key` and `obj[key]` in a template: a Python method of `obj`, else its own property. */
+export function memberLookup(obj: unknown, key: unknown): unknown {
+  const name = typeof key === "number" ? key : String(key);
+  if (typeof name === "string") {
+    checkName(name);
+    const method = pyMethod(unwrap(obj), name);
+    if (method) return trust(method);
+  }
+  return item(obj, name);
+}
+
+/** Jinja's attribute path (`a.b.0`), read through own properties. */
+export function attrPath(obj: unknown, path: unknown): unknown {
+  const parts = typeof path === "number" ? [path] : String(path).split(".");
+  return parts.reduce(item, obj);
+}
+
+let installed = false;
+
+/**
+ * Replace nunjucks's lookups with the safe ones (once per isolate): member and variable lookups,
+ * slices, calls, macros; and make runtime errors name their line (nunjucks numbers them from 0
+ * and records lines only at calls; here every lookup records its line too).
+ */
+export function installSafeLookup(): void {
+  if (installed) return;
+  installed = true;
+  runtime.memberLookup = (obj: unknown, ...rest: unknown[]) =>
+    rest.length === 3
+      ? sliceOf(unwrap(obj), rest[0], rest[1], rest[2], memberLookup)
+      : memberLookup(obj, rest[0]);
+  runtime.contextOrFrameLookup = (context: Context, frame: Frame, name: string) => {
+    checkName(name);
+    let v = frame.lookup(name);
+    if (v === undefined) {
+      const from = [context.ctx, context.env.globals, JINJA_CONSTANTS].find((o) =>
+        Object.hasOwn(o, name)
+      );
+      v = from?.[name];
+    }
+    return checked(`"${name}"`, v);
+  };
+  const callWrap = runtime.callWrap;
+  runtime.callWrap = (fn: unknown, name: string, context: unknown, args: unknown[]) => {
+    checked(`\`${name}\``, fn);
+    return checked(`the result of \`${name}\``, callWrap(fn, name, context, args));
+  };
+  const makeMacro = runtime.makeMacro;
+  runtime.makeMacro = (...args: unknown[]) => trust(makeMacro(...args));
+  const handleError = runtime.handleError;
+  runtime.handleError = (e: unknown, lineno: number, colno: number) =>
+    handleError(e, lineno + 1, colno + 1);
+  for (const method of ["compileLookupVal", "compileSymbol"]) {
+    const compile = Compiler.prototype[method]!;
+    Compiler.prototype[method] = function (
+      this: { _emit(code: string): void },
+      node: { lineno: number; colno: number },
+      frame: unknown,
+    ) {
+      this._emit(`(lineno = ${node.lineno}, colno = ${node.colno}, `);
+      compile.call(this, node, frame);
+      this._emit(")");
+    };
+  }
+}
+
+/** The parts of a nunjucks environment made safe here. */
+interface Env {
+  filters: Record<string, Fn>;
+  tests: Record<string, Fn>;
+  globals: Record<string, unknown>;
+  loaders: { cache: unknown }[];
+  getFilter(name: string): Fn;
+  getTest(name: string): Fn;
+  addFilter(name: string, fn: Fn): void;
+}
+
+/**
+ * Make `env` safe: filters and tests by own name only, loader caches without a prototype (so that
+ * `{% include "constructor" %}` finds no template), the attribute filters (`attr`, `join`, `sum`,
+ * `selectattr`, `rejectattr`, `groupby`, `sort`) reading through {@linkcode attrPath}, and
+ * nunjucks's globals trusted. Call it after every filter is added.
+ */
+export function secureEnvironment(environment: unknown): void {
+  const env = environment as Env;
+  for (const loader of env.loaders) loader.cache = Object.create(null);
+  const own = (table: Record<string, Fn>, kind: string) => (name: string) => {
+    checkName(name);
+    const fn = Object.hasOwn(table, name) ? table[name] : undefined;
+    if (!fn) throw new Error(`${kind} not found: ${name}`);
+    return function (this: unknown, ...args: unknown[]) {
+      return checked(`the result of ${kind} "${name}"`, fn.apply(this, args));
+    };
+  };
+  const join = env.filters.join!, sum = env.filters.sum!, sort = env.filters.sort!;
+  const pluck = (arr: unknown, attribute: unknown) =>
+    attribute ? lib.toArray(arr).map((v: unknown) => attrPath(v, attribute)) : arr;
+  env.addFilter("attr", (obj: unknown, name: unknown) => memberLookup(obj, name));
+  env.addFilter(
+    "join",
+    (arr: unknown, sep: unknown, attribute: unknown) => join(pluck(arr, attribute), sep),
+  );
+  env.addFilter(
+    "sum",
+    (arr: unknown, attribute: unknown, start: unknown) =>
+      sum(pluck(arr, attribute), undefined, start),
+  );
+  env.addFilter(
+    "selectattr",
+    (arr: unknown, attribute: unknown) =>
+      lib.toArray(arr).filter((v: unknown) => !!attrPath(v, attribute)),
+  );
+  env.addFilter(
+    "rejectattr",
+    (arr: unknown, attribute: unknown) =>
+      lib.toArray(arr).filter((v: unknown) => !attrPath(v, attribute)),
+  );
+  env.addFilter("groupby", function (this: Context, arr: unknown, attribute: unknown) {
+    return lib.groupBy(
+      arr,
+      (v: unknown) => attrPath(v, attribute),
+      this.env.opts.throwOnUndefined,
+    );
+  });
+  env.addFilter(
+    "sort",
+    runtime.makeMacro(
+      ["value", "reverse", "case_sensitive", "attribute"],
+      [],
+      function (this: unknown, arr: unknown, reverse: unknown, caseSens: unknown, attr: unknown) {
+        if (!attr) return sort.call(this, arr, reverse, caseSens);
+        // nunjucks's sort reads the attribute itself, from any own property: sort [value, item]
+        // pairs by their first element instead.
+        const pairs = lib.toArray(arr).map((v: unknown) => [attrPath(v, attr), v]);
+        return sort.call(this, pairs, reverse, caseSens, "0").map((p: unknown[]) => p[1]);
+      },
+    ),
+  );
+  env.getFilter = own(env.filters, "filter");
+  env.getTest = own(env.tests, "test");
+  const { range, cycler, joiner } = env.globals as Record<string, Fn>;
+  env.globals.range = trust(range!);
+  env.globals.cycler = trust((...items: unknown[]) => {
+    const c = cycler!(...items);
+    trust(c.next);
+    trust(c.reset);
+    return c;
+  });
+  env.globals.joiner = trust((sep?: unknown) => trust(joiner!(sep)));
+}
