@@ -29,7 +29,11 @@ interface Pending {
   file: string;
   resolve(output: string): void;
   reject(e: Error): void;
+  timer: ReturnType<typeof setTimeout>;
 }
+
+/** How long one render may take before the worker is ended: a template can loop forever. */
+export const RENDER_TIMEOUT_MS = 60_000;
 
 /**
  * Renders the templates of one state tree in a template worker, started at the first template
@@ -41,10 +45,15 @@ export class TemplateRenderer implements Disposable {
   #worker?: Worker;
   #pending = new Map<number, Pending>();
   #next = 0;
+  readonly #timeoutMs: number;
 
-  /** A renderer over the tree `files` returns (called once, when the worker starts). */
-  constructor(files: () => ReadonlyMap<string, string>) {
+  /**
+   * A renderer over the tree `files` returns (called once, when the worker starts); a render
+   * still running after `timeoutMs` ends the worker and fails.
+   */
+  constructor(files: () => ReadonlyMap<string, string>, timeoutMs = RENDER_TIMEOUT_MS) {
     this.#files = files;
+    this.#timeoutMs = timeoutMs;
   }
 
   /** Render `text`, read from `file`; rejects with a {@linkcode TemplateError}. */
@@ -54,7 +63,11 @@ export class TemplateRenderer implements Disposable {
     const worker = this.#worker ??= this.#start();
     const id = ++this.#next;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { file, resolve, reject });
+      const timer = setTimeout(
+        () => this.#stop(`rendering took longer than ${this.#timeoutMs} ms`),
+        this.#timeoutMs,
+      );
+      this.#pending.set(id, { file, resolve, reject, timer });
       worker.postMessage({ kind: "render", id, text, file, context } satisfies HostMessage);
     });
   }
@@ -92,6 +105,7 @@ export class TemplateRenderer implements Disposable {
         throw new ProtocolError(`The template worker blamed "${msg.file}", not in the tree`);
       }
       this.#pending.delete(msg.id);
+      clearTimeout(p.timer);
       if (msg.kind === "rendered") p.resolve(msg.output);
       else p.reject(new TemplateError(msg.reason, msg.file, msg.line));
     } catch (e) {
@@ -102,7 +116,10 @@ export class TemplateRenderer implements Disposable {
   #stop(reason: string): void {
     this.#worker?.terminate();
     this.#worker = undefined;
-    for (const p of this.#pending.values()) p.reject(new TemplateError(reason, p.file));
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new TemplateError(reason, p.file));
+    }
     this.#pending.clear();
   }
 }
