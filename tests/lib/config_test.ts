@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   CliConfig,
   ConfigError,
+  formatDuration,
   loadConfig,
   MasterConfig,
   parseConfig,
@@ -81,6 +82,12 @@ Deno.test("config - durations", () => {
   assert.equal(parseDuration(1.5), 1500);
   assert.throws(() => parseDuration("5 minutes"), /Cannot parse duration "5 minutes"/);
   assert.throws(() => parseDuration(""), /Cannot parse duration ""/);
+  assert.equal(formatDuration(850), "850ms");
+  assert.equal(formatDuration(999.996), "1s");
+  assert.equal(formatDuration(1500), "1.5s");
+  assert.equal(formatDuration(59_999), "1m");
+  assert.equal(formatDuration(119_700), "2m");
+  assert.equal(formatDuration(125_000), "2m5s");
 });
 
 Deno.test("config - CLI config shape", () => {
