@@ -137,7 +137,7 @@ export async function startMaster(
   natsUrl: string,
   extra: Record<string, unknown> = {},
 ): Promise<Daemon> {
-  await Deno.mkdir(dir, { recursive: true });
+  await Deno.mkdir(`${dir}/states`, { recursive: true });
   const configPath = `${dir}/master.yaml`;
   const raw = {
     nats_url: natsUrl,

@@ -13,12 +13,26 @@ import {
 import { tempDir } from "../harness/temp_dir.ts";
 
 Deno.test("config - peel defaults", () => {
-  const cfg = parseConfig("id: web-01\n", "peel.yaml", PeelConfig);
+  const cfg = parseConfig("id: web-01\nnats_url: nats://127.0.0.1:4222\n", "peel.yaml", PeelConfig);
   assert.equal(cfg.id, "web-01");
   assert.deepEqual(cfg.nats_url, ["nats://127.0.0.1:4222"]);
   assert.equal(cfg.facts_interval, 300_000);
   assert.equal(cfg.broker.idle_timeout, 30_000);
   assert.equal(cfg.log_level, "info");
+});
+
+Deno.test("config - nats_url is required by master and peel; the CLI defaults to loopback", () => {
+  assert.throws(
+    () => parseConfig("", "master.yaml", MasterConfig),
+    /Invalid config "master\.yaml": field "nats_url": expected a NATS URL or a list of them, got nothing/,
+  );
+  assert.throws(
+    () => parseConfig("id: web-01\n", "peel.yaml", PeelConfig),
+    /field "nats_url": expected a NATS URL or a list of them, got nothing/,
+  );
+  assert.deepEqual(parseConfig("", "config.yaml", CliConfig).master.urls, [
+    "nats://127.0.0.1:4222",
+  ]);
 });
 
 Deno.test("config - bad peel id names the field", () => {
@@ -41,15 +55,30 @@ Deno.test("config - unknown key and wrong type fail with the field name", () => 
     /field "nats_ulr": expected no such key/,
   );
   assert.throws(
-    () => parseConfig("job_timeout: [1]\n", "master.yaml", MasterConfig),
+    () =>
+      parseConfig(
+        "nats_url: nats://127.0.0.1:4222\njob_timeout: [1]\n",
+        "master.yaml",
+        MasterConfig,
+      ),
     /field "job_timeout": expected a duration such as 30s or 5m, got a list/,
   );
   assert.throws(
-    () => parseConfig("log_level: loud\n", "master.yaml", MasterConfig),
+    () =>
+      parseConfig(
+        "nats_url: nats://127.0.0.1:4222\nlog_level: loud\n",
+        "master.yaml",
+        MasterConfig,
+      ),
     /field "log_level": expected one of "debug", "info", "warn", "error"/,
   );
   assert.throws(
-    () => parseConfig("id: a\nbroker: {idle_timeout: soon}\n", "peel.yaml", PeelConfig),
+    () =>
+      parseConfig(
+        "id: a\nnats_url: nats://127.0.0.1:4222\nbroker: {idle_timeout: soon}\n",
+        "peel.yaml",
+        PeelConfig,
+      ),
     /field "broker.idle_timeout"/,
   );
   assert.throws(
@@ -133,7 +162,7 @@ Deno.test("config - the shipped example peel.yaml is valid and denies shell comm
 });
 
 Deno.test("config - the default broker policy denies everything", () => {
-  const cfg = parseConfig("id: a\n", "peel.yaml", PeelConfig);
+  const cfg = parseConfig("id: a\nnats_url: nats://127.0.0.1:4222\n", "peel.yaml", PeelConfig);
   assert.deepEqual(
     [
       cfg.broker.read_paths,
@@ -145,7 +174,12 @@ Deno.test("config - the default broker policy denies everything", () => {
     [[], [], [], "deny", []],
   );
   assert.throws(
-    () => parseConfig("id: a\nbroker: {write_paths: [etc]}\n", "peel.yaml", PeelConfig),
+    () =>
+      parseConfig(
+        "id: a\nnats_url: nats://127.0.0.1:4222\nbroker: {write_paths: [etc]}\n",
+        "peel.yaml",
+        PeelConfig,
+      ),
     /field "broker.write_paths\[0\]": expected an absolute path/,
   );
 });
