@@ -5,7 +5,13 @@
 import assert from "node:assert/strict";
 import type { Msg, NatsConnection } from "nats";
 import { BUCKETS, decode, encode, returnReplySubject, subjects } from "../../lib/bus/mod.ts";
-import { type DispatchReply, ExecRequest, type ExecReturn, Job, ksuid } from "../../lib/job/mod.ts";
+import {
+  type DispatchReply,
+  ExecRequest,
+  type ExecReturn,
+  ksuid,
+  readJob,
+} from "../../lib/job/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
 import { client, closeClient, masterConfig, startNatsServer, tempDir } from "../harness/mod.ts";
@@ -81,7 +87,7 @@ async function run(
   const returns = await nc.jetstream().views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
   const stored = await returns.get(`${jid}.${peel}`);
   return {
-    job: Job.parse(decode((await jobs.get(jid))!.value)),
+    job: (await readJob(jobs, jid))!,
     stored: stored?.operation === "PUT" ? decode(stored.value) as ExecReturn : undefined,
   };
 }
