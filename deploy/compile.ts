@@ -13,6 +13,7 @@ import {
   loadConfig,
   PeelConfig,
   peelPermissionFlags,
+  V8_FLAGS,
 } from "../lib/config/mod.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
@@ -24,15 +25,15 @@ export interface Target {
   flags: string[];
 }
 
-/** The four binaries and their baked-in permissions. */
+/** The four binaries and their baked-in permissions (and V8 flags, where they match targets). */
 export async function targets(peelConfig?: string): Promise<Target[]> {
   const peelFlags = peelConfig
     ? peelPermissionFlags(await loadConfig(peelConfig, PeelConfig), peelConfig)
     : ["-P=peel"];
   return [
-    { name: "zester", entry: "cli/main.ts", flags: ["-P=cli"] },
-    { name: "zester-master", entry: "master/main.ts", flags: ["-P=master"] },
-    { name: "zester-peel", entry: "peel/main.ts", flags: peelFlags },
+    { name: "zester", entry: "cli/main.ts", flags: ["-P=cli", V8_FLAGS] },
+    { name: "zester-master", entry: "master/main.ts", flags: ["-P=master", V8_FLAGS] },
+    { name: "zester-peel", entry: "peel/main.ts", flags: [...peelFlags, V8_FLAGS] },
     { name: "zester-broker", entry: "peel/broker/main.ts", flags: brokerPermissionFlags() },
   ];
 }

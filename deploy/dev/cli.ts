@@ -4,7 +4,7 @@
  * @module
  */
 import { stringify } from "yaml";
-import { CliConfig, cliPermissionFlags, parseConfig } from "../../lib/config/mod.ts";
+import { CliConfig, cliPermissionFlags, parseConfig, V8_FLAGS } from "../../lib/config/mod.ts";
 import { DENO_CONFIG } from "./fleet.ts";
 
 const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
@@ -28,10 +28,10 @@ export async function writeCliConfig(path: string, natsUrl: string): Promise<str
   return cliPermissionFlags(parseConfig(raw, path, CliConfig), path);
 }
 
-/** Run `zester <args>` with `flags` (the CLI's permission flags). */
+/** Run `zester <args>` with `flags` (the CLI's permission flags) and `V8_FLAGS`. */
 export async function runZester(flags: string[], args: string[]): Promise<CliRun> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--config", DENO_CONFIG, ...flags, CLI, ...args],
+    args: ["run", "--config", DENO_CONFIG, V8_FLAGS, ...flags, CLI, ...args],
     env: { NO_COLOR: "1" },
     stdin: "null",
   }).output();

@@ -6,6 +6,7 @@
  * @module
  */
 import { parseServerUrl } from "../bus/mod.ts";
+import { LINEAR_REGEXP_V8_FLAG } from "../target/mod.ts";
 import type { MasterConfig } from "./master.ts";
 import type { PeelConfig } from "./peel.ts";
 import type { CliConfig } from "./cli.ts";
@@ -46,6 +47,12 @@ function flag(name: string, values: readonly (string | undefined)[]): string[] {
   const v = [...new Set(values.filter((x): x is string => !!x))];
   return v.length ? [`--allow-${name}=${v.join(",")}`] : [];
 }
+
+/**
+ * The V8 flags of every process that matches targets (master, peel, CLI): the linear-time
+ * RegExp engine for `E@`/`P@`.
+ */
+export const V8_FLAGS = `--v8-flags=${LINEAR_REGEXP_V8_FLAG}`;
 
 /** Permission flags for `zester-peel` running with `configPath`. */
 export function peelPermissionFlags(cfg: PeelConfig, configPath: string): string[] {

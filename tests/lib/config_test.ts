@@ -9,6 +9,7 @@ import {
   parseDuration,
   PeelConfig,
   peelPermissionFlags,
+  V8_FLAGS,
 } from "../../lib/config/mod.ts";
 import { tempDir } from "../harness/temp_dir.ts";
 
@@ -182,4 +183,15 @@ Deno.test("config - the default broker policy denies everything", () => {
       ),
     /field "broker.write_paths\[0\]": expected an absolute path/,
   );
+});
+
+Deno.test("config - deno.json tasks that match targets run with V8_FLAGS", async () => {
+  const denoJson = JSON.parse(
+    await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
+  ) as { tasks: Record<string, string> };
+  const engine = V8_FLAGS.slice("--v8-flags=".length);
+  for (const task of ["master", "peel", "zester", "call", "test", "bench"]) {
+    const flags = denoJson.tasks[task]?.match(/--v8-flags=(\S+)/)?.[1]?.split(",") ?? [];
+    assert.ok(flags.includes(engine), `task "${task}" lacks ${engine}`);
+  }
 });
