@@ -53,7 +53,7 @@ function loader(tree: StateTree, context: TemplateContext) {
 export async function showSls(opts: Omit<ApplyOptions, "broker" | "test">) {
   const { load } = loader(opts.tree, opts.context);
   const p = plan(compile(await loadTree(opts.refs, load)));
-  return p.levels.flat().map((i) => p.chunks[i]!);
+  return p.order.map((i) => p.chunks[i]!);
 }
 
 /** Apply `refs`; resolves to each state's result in run order and a summary. */
