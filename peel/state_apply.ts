@@ -8,6 +8,7 @@ import {
   loadTree,
   parseSls,
   plan,
+  type RunHost,
   runPlan,
   StateError,
   type StateResult,
@@ -21,13 +22,39 @@ import { slsPaths, type StateTree } from "./state_tree.ts";
 export { dirTree, slsPaths, type StateTree } from "./state_tree.ts";
 import { stateHost } from "./modules/mod.ts";
 
-/** What {@linkcode applyStates} and {@linkcode showSls} need. */
-export interface ApplyOptions {
-  refs: string[];
+/** Where states run: the state tree, what templates see, and the broker modules act through. */
+export interface StateEnv {
   tree: StateTree;
   context: TemplateContext;
   broker: Broker;
+}
+
+/** What {@linkcode applyStates} and {@linkcode showSls} need. */
+export interface ApplyOptions extends StateEnv {
+  refs: string[];
   test: boolean;
+}
+
+/**
+ * The host state functions run against, for `state.apply` and for a state function called
+ * directly alike: modules acting through the broker, `source:` files read from the tree, and
+ * `template: jinja` rendered with the same context as the SLS files.
+ */
+export function treeStateHost(
+  env: StateEnv,
+  render: ReturnType<typeof makeRenderer> = makeRenderer((p) => env.tree.read(p)),
+): RunHost {
+  return stateHost({
+    broker: env.broker,
+    facts: env.context.facts,
+    source: (ref) => {
+      const text = env.tree.read(ref.replace(/^(salt|zester):\/\//, ""));
+      return text === undefined
+        ? Promise.reject(new Error(`Source "${ref}" is not in the state tree`))
+        : Promise.resolve(text);
+    },
+    render: (text, file) => render(text, file, env.context),
+  });
 }
 
 function loader(tree: StateTree, context: TemplateContext) {
@@ -62,19 +89,6 @@ export async function applyStates(
 ): Promise<{ states: StateResult[]; summary: Summary }> {
   const { load, render } = loader(opts.tree, opts.context);
   const p = plan(compile(await loadTree(opts.refs, load)));
-  const host = stateHost({
-    broker: opts.broker,
-    facts: opts.context.facts,
-    source: (ref) => {
-      const path = ref.replace(/^(salt|zester):\/\//, "");
-      const text = opts.tree.read(path);
-      if (text === undefined) {
-        return Promise.reject(new Error(`Source "${ref}" is not in the state tree`));
-      }
-      return Promise.resolve(text);
-    },
-    render: (text, file) => render(text, file, opts.context),
-  });
-  const states = await runPlan(p, { test: opts.test, host });
+  const states = await runPlan(p, { test: opts.test, host: treeStateHost(opts, render) });
   return { states, summary: summarize(states) };
 }
