@@ -114,7 +114,7 @@ export class Master {
           log,
         }),
         serveTargetResolve(nc, index, cfg.nodegroups, log),
-        serveFactIngest(nc, log),
+        serveFactIngest(nc, index, log),
       ];
       await nc.flush();
       const heartbeat = new HeartbeatWriter(
