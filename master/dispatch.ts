@@ -4,7 +4,7 @@
  * @module
  */
 import type { KV, NatsConnection, Subscription } from "nats";
-import { encode, MASTER_QUEUE, serve, subjects } from "../lib/bus/mod.ts";
+import { encode, isJsError, JS_ERRORS, MASTER_QUEUE, serve, subjects } from "../lib/bus/mod.ts";
 import {
   createJob,
   type DispatchReply,
@@ -68,7 +68,7 @@ export async function dispatch(ctx: DispatchContext, req: DispatchRequest): Prom
   try {
     await createJob(ctx.jobsKv, job);
   } catch (e) {
-    if (/wrong last sequence|exists/i.test(String(e))) {
+    if (isJsError(e, JS_ERRORS.wrongLastSequence)) {
       return { ok: false, error: `Job ${job.jid} already exists` };
     }
     throw e;

@@ -121,6 +121,15 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
       }
     });
 
+    await t.step("a JID already taken is refused, the first job left as it was", async () => {
+      const jid = ksuid();
+      assert.ok((await dispatch(nc, { jid, fun: "test.ping", tgt: "web-01" })).ok);
+      await master.tracker.whenDone(jid);
+      const again = await dispatch(nc, { jid, fun: "test.ping", tgt: "*" });
+      assert.deepEqual(again, { ok: false, error: `Job ${jid} already exists` });
+      assert.deepEqual((await readJob(nc, jid)).targets, ["web-01"]);
+    });
+
     await t.step("cmd.run goes through the broker and carries the exit code", async () => {
       const jid = ksuid();
       const reply = await dispatch(nc, {
