@@ -26,6 +26,7 @@ import {
 import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
 import { listJobs, showJob } from "../../cli/commands/job.ts";
+import { previewTarget } from "../../cli/commands/preview.ts";
 import { exitCode, runJob } from "../../cli/commands/run.ts";
 import { client, closeClient, masterConfig, startNatsServer, tempDir } from "../harness/mod.ts";
 
@@ -72,7 +73,7 @@ Deno.test("job scale - a record for 100,000 peels of 128-character ids round-tri
   }
 });
 
-Deno.test("job scale - a job to 10,000 peels gives each its own token and completes", async () => {
+Deno.test("job scale - 10,000 peels of long ids: preview, own tokens, every return", async () => {
   await using ns = await startNatsServer();
   await using dir = await tempDir();
   const master = await Master.start(
@@ -81,7 +82,11 @@ Deno.test("job scale - a job to 10,000 peels gives each its own token and comple
   );
   const nc = await client(ns.url);
   try {
-    const ids = Array.from({ length: 10_000 }, (_, i) => `sim-${String(i).padStart(5, "0")}`);
+    // 10,000 ids of 125 characters: their list alone exceeds a message.
+    const ids = Array.from(
+      { length: 10_000 },
+      (_, i) => `sim-${String(i).padStart(5, "0")}-${"x".repeat(115)}`,
+    );
     const facts = new AckedPublisher(nc);
     await Promise.all(ids.map((id) =>
       facts.publish(
@@ -95,6 +100,7 @@ Deno.test("job scale - a job to 10,000 peels gives each its own token and comple
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(master.index.size, ids.length);
+    assert.deepEqual(await previewTarget(nc, "sim-*"), ids);
 
     // One subscriber answers for every simulated peel, as a peel does: its return stored in
     // job-returns with its ack subject as the reply.
