@@ -17,7 +17,7 @@ import {
 import { type Format, serialize, table } from "../output/mod.ts";
 import { returnRecord } from "./run.ts";
 
-/** The records of the jobs in the `jobs` bucket (counts, not id lists), newest first, at most `limit`. */
+/** Job records (with counts, not id lists), newest first, at most `limit`. */
 export async function listJobs(nc: NatsConnection, limit: number): Promise<JobRecord[]> {
   const kv = await nc.jetstream().views.kv(BUCKETS.jobs.name, { bindOnly: true });
   const jids = (await jobIds(kv)).sort().reverse().slice(0, limit);

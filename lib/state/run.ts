@@ -1,11 +1,12 @@
 /**
  * Running a plan as Salt does: one state at a time in plan order, except that a state with
  * `parallel: True` starts and the run goes on without waiting for it (a state that requires it
- * waits, and so does the end of the run). Each state runs after its requisites are checked (`require`/`watch` need success, `onchanges` changes,
- * `onfail` a failure; `prereq` runs the named state's test first and goes ahead only if it
- * would change; a fired `watch` adds the module's reaction, e.g. a restart, and `listen` adds it
- * once at the end of the run), its guards (`onlyif`, `unless`, `creates`) run, with `retry`;
- * a failure with `failhard` skips every state not yet started.
+ * waits, and so does the end of the run). Each state runs after its requisites are checked
+ * (`require`/`watch` need success, `onchanges` changes, `onfail` a failure; `prereq` runs the
+ * named state's test first and goes ahead only if it would change; a fired `watch` adds the
+ * module's reaction, e.g. a restart, and `listen` adds it once at the end of the run), its guards
+ * (`onlyif`, `unless`, `creates`) run, with `retry`; a failure with `failhard` skips every state
+ * not yet started.
  * In test mode nothing changes: modules report what they would do, `result: null` where they
  * would change something; guards still run.
  * @module
