@@ -8,6 +8,7 @@ import {
   loadTree,
   parseSls,
   plan,
+  type RunHost,
   runPlan,
   StateError,
   type StateResult,
@@ -21,13 +22,41 @@ import { slsPaths, type StateTree } from "./state_tree.ts";
 export { dirTree, slsPaths, type StateTree } from "./state_tree.ts";
 import { stateHost } from "./modules/mod.ts";
 
-/** What {@linkcode applyStates} and {@linkcode showSls} need. */
-export interface ApplyOptions {
-  refs: string[];
+/** Where states run: the state tree, what templates see, and the broker modules act through. */
+export interface StateEnv {
   tree: StateTree;
   context: TemplateContext;
   broker: Broker;
+}
+
+/** What {@linkcode applyStates} and {@linkcode showSls} need. */
+export interface ApplyOptions extends StateEnv {
+  refs: string[];
   test: boolean;
+}
+
+/** A renderer over `tree`'s files; its worker ends with the returned object's `using` scope. */
+export function treeRenderer(tree: StateTree): TemplateRenderer {
+  return new TemplateRenderer(() => tree.files());
+}
+
+/**
+ * The host state functions run against, for `state.apply` and for a state function called
+ * directly alike: modules acting through the broker, `source:` files read from the tree, and
+ * `template: jinja` rendered by `renderer` with the same context as the SLS files.
+ */
+export function treeStateHost(env: StateEnv, renderer: TemplateRenderer): RunHost {
+  return stateHost({
+    broker: env.broker,
+    facts: env.context.facts,
+    source: (ref) => {
+      const text = env.tree.read(ref.replace(/^(salt|zester):\/\//, ""));
+      return text === undefined
+        ? Promise.reject(new Error(`Source "${ref}" is not in the state tree`))
+        : Promise.resolve(text);
+    },
+    render: (text, file) => renderer.render(text, file, env.context),
+  });
 }
 
 /** Loads SLS files of `tree` by reference, rendered by `renderer`. */
@@ -50,30 +79,17 @@ function slsLoader(tree: StateTree, context: TemplateContext, renderer: Template
 
 /** Render and compile `refs` into the states that would run, in plan order. */
 export async function showSls(opts: Omit<ApplyOptions, "broker" | "test">) {
-  using renderer = new TemplateRenderer(() => opts.tree.files());
+  using renderer = treeRenderer(opts.tree);
   const p = plan(compile(await loadTree(opts.refs, slsLoader(opts.tree, opts.context, renderer))));
-  return p.levels.flat().map((i) => p.chunks[i]!);
+  return p.order.map((i) => p.chunks[i]!);
 }
 
 /** Apply `refs`; resolves to each state's result in run order and a summary. */
 export async function applyStates(
   opts: ApplyOptions,
 ): Promise<{ states: StateResult[]; summary: Summary }> {
-  using renderer = new TemplateRenderer(() => opts.tree.files());
+  using renderer = treeRenderer(opts.tree);
   const p = plan(compile(await loadTree(opts.refs, slsLoader(opts.tree, opts.context, renderer))));
-  const host = stateHost({
-    broker: opts.broker,
-    facts: opts.context.facts,
-    source: (ref) => {
-      const path = ref.replace(/^(salt|zester):\/\//, "");
-      const text = opts.tree.read(path);
-      if (text === undefined) {
-        return Promise.reject(new Error(`Source "${ref}" is not in the state tree`));
-      }
-      return Promise.resolve(text);
-    },
-    render: (text, file) => renderer.render(text, file, opts.context),
-  });
-  const states = await runPlan(p, { test: opts.test, host });
+  const states = await runPlan(p, { test: opts.test, host: treeStateHost(opts, renderer) });
   return { states, summary: summarize(states) };
 }

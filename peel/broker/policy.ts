@@ -6,7 +6,7 @@
  * @module
  */
 import { posix } from "node:path";
-import { type BrokerSection, loadConfig, PeelConfig } from "../../lib/config/mod.ts";
+import { type BrokerSection, loadConfig, PeelPolicyFile } from "../../lib/config/mod.ts";
 import { globToRegExp } from "./glob.ts";
 import { OpError } from "./ops/op.ts";
 
@@ -82,7 +82,7 @@ export class Policy {
     if (st.mode !== null && (st.mode & 0o022) !== 0) {
       throw new Error(`Refusing policy "${file}": writable by group or others`);
     }
-    const cfg = await loadConfig(file, PeelConfig);
+    const cfg = await loadConfig(file, PeelPolicyFile);
     return new Policy(cfg.broker, file);
   }
 

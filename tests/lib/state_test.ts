@@ -29,7 +29,7 @@ function tree(files: Record<string, string>) {
 
 async function run(files: Record<string, string>, refs = ["main"], test = false) {
   const p = plan(compile(await loadTree(refs, tree(files))));
-  const results = await runPlan(p, { test, host, concurrency: 1 });
+  const results = await runPlan(p, { test, host });
   return Object.fromEntries(results.map((r) => [r.id, r]));
 }
 
@@ -293,7 +293,7 @@ listener:
 `,
   };
   const p = plan(compile(await loadTree(["main"], tree(files))));
-  const results = await runPlan(p, { test: false, host: reacting, concurrency: 1 });
+  const results = await runPlan(p, { test: false, host: reacting });
   const svc = results.find((r) => r.id === "svc")!;
   assert.deepEqual(svc.changes, { restart: true });
   assert.match(svc.comment, /restarted/);
@@ -302,4 +302,102 @@ listener:
   const last = results.at(-1)!;
   assert.deepEqual([last.id, last.function], ["listener", "test.mod_watch"]);
   assert.deepEqual(reactions, ["svc", "listener"]);
+});
+
+/** A host whose `timed.sleep` state waits `ms` and records when it started and ended. */
+function timedHost() {
+  const spans = new Map<string, { start: number; end: number }>();
+  const timed: RunHost = {
+    ...host,
+    fn: (name) =>
+      name === "timed.sleep"
+        ? async (c) => {
+          const start = performance.now();
+          await new Promise((r) => setTimeout(r, Number(c.args.ms ?? 50)));
+          spans.set(c.id, { start, end: performance.now() });
+          return c.args.fail === true
+            ? { result: false, comment: "failed", changes: {} }
+            : { result: true, comment: "slept", changes: {} };
+        }
+        : host.fn(name),
+  };
+  return { spans, timed };
+}
+
+async function runTimed(main: string) {
+  const { spans, timed } = timedHost();
+  const p = plan(compile(await loadTree(["main"], tree({ main }))));
+  const results = await runPlan(p, { test: false, host: timed });
+  return { spans, results: Object.fromEntries(results.map((r) => [r.id, r])) };
+}
+
+Deno.test("states - one at a time in Salt's order: each starts after the one before ends", async () => {
+  const { spans, results } = await runTimed(`
+third:
+  timed.sleep:
+    - order: 3
+second:
+  timed.sleep:
+    - order: 2
+first:
+  timed.sleep:
+    - order: 1
+    - require:
+      - timed: needed
+needed:
+  timed.sleep:
+    - order: 4
+`);
+  const ran = Object.values(results).sort((a, b) => a.run_num - b.run_num).map((r) => r.id);
+  assert.deepEqual(ran, ["needed", "first", "second", "third"], "requisites run right before");
+  for (let k = 1; k < ran.length; k++) {
+    const before = spans.get(ran[k - 1]!)!;
+    const after = spans.get(ran[k]!)!;
+    assert.ok(after.start >= before.end, `${ran[k]} started before ${ran[k - 1]} ended`);
+  }
+});
+
+Deno.test("states - failhard stops the run at once: later states never start", async () => {
+  const { spans, results } = await runTimed(`
+one:
+  timed.sleep:
+    - order: 1
+boom:
+  timed.sleep:
+    - order: 2
+    - fail: true
+    - failhard: true
+three:
+  timed.sleep:
+    - order: 3
+four:
+  timed.sleep:
+    - order: 4
+`);
+  assert.deepEqual([...spans.keys()], ["one", "boom"], "nothing started after the failure");
+  assert.ok(spans.get("boom")!.start >= spans.get("one")!.end);
+  assert.match(results.three!.comment, /Skipped: main\.boom failed with failhard/);
+  assert.equal(results.four!.result, false);
+});
+
+Deno.test("states - parallel: True states overlap; a state requiring them waits for both", async () => {
+  const { spans } = await runTimed(`
+slow_a:
+  timed.sleep:
+    - ms: 300
+    - parallel: True
+slow_b:
+  timed.sleep:
+    - ms: 300
+    - parallel: True
+after:
+  timed.sleep:
+    - require:
+      - timed: slow_a
+      - timed: slow_b
+`);
+  const a = spans.get("slow_a")!;
+  const b = spans.get("slow_b")!;
+  assert.ok(b.start < a.end, "slow_b started while slow_a ran");
+  assert.ok(spans.get("after")!.start >= Math.max(a.end, b.end));
 });

@@ -134,6 +134,34 @@ Deno.test("broker - cancel through an AbortSignal", async () => {
   });
 });
 
+Deno.test("broker - finished requests leave no abort listener on a long-lived signal", async () => {
+  await withClient(async (c) => {
+    const ac = new AbortController();
+    const live = new Set<EventListener>();
+    const signal = ac.signal;
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    signal.addEventListener = ((type: string, l: EventListener, o?: AddEventListenerOptions) => {
+      live.add(l);
+      add(type, l, o);
+    }) as typeof signal.addEventListener;
+    signal.removeEventListener = ((type: string, l: EventListener) => {
+      live.delete(l);
+      remove(type, l);
+    }) as typeof signal.removeEventListener;
+    for (let i = 0; i < 20; i++) {
+      await c.request("run", { argv: ["/usr/bin/true"] }, { signal });
+    }
+    assert.equal(live.size, 0, "every listener is removed when its request settles");
+    const p = c.request("run", { argv: ["/usr/bin/sleep", "31.4159"] }, { signal });
+    assert.equal(live.size, 1);
+    ac.abort();
+    await rejectsWith(p, "canceled");
+    assert.equal(live.size, 0);
+    assert.equal(await gone("sleep 31.4159"), "");
+  });
+});
+
 Deno.test("broker - unknown op and bad arguments are typed errors", async () => {
   await withClient(async (c) => {
     await rejectsWith(
