@@ -79,6 +79,21 @@ export const BrokerSection = s.object({
     [],
   ),
   max_output: s.optional(s.int({ min: 1024, max: 64 * 1024 * 1024 }), 1024 * 1024),
+  /** Modes with setuid or setgid bits (write, chmod, mkdir) are refused unless this is true. */
+  allow_setid: s.optional(s.boolean(), false),
+  /** Users and groups files may be given (write, chown) besides root. */
+  owners: s.optional(
+    s.array(s.string({ pattern: /^[a-z_][a-z0-9_-]*\$?$/, expected: "a user or group name" })),
+    [],
+  ),
+  /**
+   * Write paths where directories may belong to a non-root user (`/var/www`): there the broker
+   * acts as that user, so a race by that user cannot reach beyond what it may already change.
+   * Elsewhere it refuses to work in a directory a non-root user could change.
+   */
+  user_dirs: s.optional(s.array(absolutePath), []),
+  /** Operations run at once; later ones wait for a free slot. */
+  max_concurrent: s.optional(s.int({ min: 1, max: 1024 }), 16),
 });
 /** A validated `broker:` section. */
 export type BrokerSection = s.Infer<typeof BrokerSection>;

@@ -1,13 +1,23 @@
 /**
  * File operations for the file state modules: stat, read, atomic write with mode and owner,
- * chmod, chown, mkdir, remove, symlink, rename. Every path is checked against the policy after
- * resolving `..` and symlinks.
+ * chmod, chown, mkdir, remove, symlink, rename. They take turns, one at a time, so no request
+ * races another. Each path is checked against the policy after resolving `..` and symlinks, in
+ * a directory checked by `work_dir.ts`, and audited (resolved) before anything changes.
+ *
+ * A write creates its temp file without following links, sets owner and mode through the open
+ * file, then checks that the directory still resolves to itself with the same device and inode
+ * and that the temp file is still its own, and only then renames it into place; otherwise it
+ * removes the temp file and fails. chmod and chown also act through an open file, never a path
+ * that could have become a link.
  * @module
  */
+import fs from "node:fs";
 import { posix } from "node:path";
 import * as s from "../../../lib/schema/mod.ts";
-import { groupId, user } from "./accounts.ts";
-import { defineOp, OpError } from "./op.ts";
+import { Slots } from "../slots.ts";
+import { asOwner, octal } from "./as_owner.ts";
+import { defineOp, type OpContext, OpError } from "./op.ts";
+import { pin, recheck, workDir } from "./work_dir.ts";
 
 const path = s.string({ pattern: /^\//, expected: "an absolute path" });
 const mode = s.int({ min: 0, max: 0o7777 });
@@ -17,17 +27,61 @@ const owner = s.string({
 });
 /** Largest file `read` returns. */
 const MAX_READ = 16 * 1024 * 1024;
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = fs.constants;
+const DD = "/usr/bin/dd";
+const MV = "/usr/bin/mv";
+const RM = "/usr/bin/rm";
+
+/** File operations take turns: one at a time. */
+const turn = new Slots(1);
 
 function wrap(what: string, p: string, e: unknown): OpError {
   if (e instanceof OpError) return e;
   return new OpError("failed", `Cannot ${what} "${p}": ${(e as Error).message}`, { cause: e });
 }
 
-async function applyOwner(p: string, u?: string, g?: string): Promise<void> {
-  if (u === undefined && g === undefined) return;
-  const uid = u === undefined ? null : (await user(u)).uid;
-  const gid = g === undefined ? null : await groupId(g);
-  await Deno.chown(p, uid, gid);
+/** Run `fn` on its turn, turning a failure into `OpError` about `what` of `p`. */
+async function onTurn<T>(ctx: OpContext, what: string, p: string, fn: () => Promise<T>) {
+  return await turn.with(ctx.signal, async () => {
+    try {
+      return await fn();
+    } catch (e) {
+      throw wrap(what, p, e);
+    }
+  });
+}
+
+/** Open `p` itself (never through a final link) and run `fn` on a file or directory there. */
+function throughFile(p: string, fn: (fd: number) => void): void {
+  const fd = fs.openSync(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() && !st.isDirectory()) {
+      throw new OpError("failed", `"${p}" is neither a file nor a directory`);
+    }
+    fn(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function lstatOrNull(p: string): Deno.FileInfo | null {
+  try {
+    return Deno.lstatSync(p);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/** Under `user_dirs` files belong to the directory's owner: only groups can be chosen. */
+function ownerOnly(ownerName: string, uid: number | undefined, ownerUid: number): void {
+  if (uid !== undefined && uid !== ownerUid) {
+    throw new OpError(
+      "denied",
+      `Denied: in a directory of "${ownerName}" (user_dirs) files belong to "${ownerName}"`,
+    );
+  }
 }
 
 /** `stat`: what is at a path (without following a final symlink). */
@@ -35,8 +89,10 @@ export const statOp = defineOp({
   args: s.object({ path }),
   async run(args, ctx) {
     const full = await ctx.policy.readLink(args.path);
-    try {
-      const st = await Deno.lstat(full);
+    return await onTurn(ctx, "stat", args.path, async () => {
+      ctx.intent({ path: full });
+      const st = lstatOrNull(full);
+      if (!st) return { exists: false };
       return {
         exists: true,
         type: st.isFile
@@ -53,10 +109,7 @@ export const statOp = defineOp({
         mtime: st.mtime?.toISOString(),
         target: st.isSymlink ? await Deno.readLink(full) : undefined,
       };
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return { exists: false };
-      throw wrap("stat", args.path, e);
-    }
+    });
   },
 });
 
@@ -65,19 +118,28 @@ export const readOp = defineOp({
   args: s.object({ path }),
   async run(args, ctx) {
     const p = await ctx.policy.read(args.path);
-    try {
-      const st = await Deno.stat(p);
-      if (st.size > MAX_READ) {
+    return await onTurn(ctx, "read", args.path, async () => {
+      const wd = await workDir(posix.dirname(p), ctx.policy, p);
+      ctx.intent({ path: p, as_user: wd.owner?.name });
+      if (Deno.statSync(p).size > MAX_READ) {
         throw new OpError("failed", `"${args.path}" is over ${MAX_READ} bytes`);
       }
-      return { data: await Deno.readFile(p) };
-    } catch (e) {
-      throw wrap("read", args.path, e);
-    }
+      if (wd.owner) return { data: await asOwner(wd.owner, ["/usr/bin/cat", "--", p]) };
+      const fd = fs.openSync(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+      try {
+        const data = fs.readFileSync(fd);
+        if (data.byteLength > MAX_READ) {
+          throw new OpError("failed", `"${args.path}" is over ${MAX_READ} bytes`);
+        }
+        return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+      } finally {
+        fs.closeSync(fd);
+      }
+    });
   },
 });
 
-/** `write`: replace a file atomically (temp file, mode, owner, rename). */
+/** `write`: replace a file atomically (temp file, owner, mode, rename). */
 export const writeOp = defineOp({
   args: s.object({
     path,
@@ -89,24 +151,61 @@ export const writeOp = defineOp({
   }),
   async run(args, ctx) {
     const p = await ctx.policy.write(args.path);
+    ctx.policy.mode(args.mode);
+    const ids = await ctx.policy.owners(args.user, args.group);
     const dir = posix.dirname(p);
     const tmp = posix.join(dir, `.${posix.basename(p)}.zester-${crypto.randomUUID().slice(0, 8)}`);
-    try {
-      if (args.makedirs) await Deno.mkdir(dir, { recursive: true });
-      const data = typeof args.data === "string" ? new TextEncoder().encode(args.data) : args.data;
-      let keepMode: number | undefined;
+    const data = typeof args.data === "string" ? new TextEncoder().encode(args.data) : args.data;
+    return await onTurn(ctx, "write", args.path, async () => {
+      const wd = await workDir(dir, ctx.policy, p);
+      ctx.intent({ path: p, as_user: wd.owner?.name });
+      const old = lstatOrNull(p);
+      const keepMode = old?.isFile ? old.mode! & 0o7777 : undefined;
+      const fileMode = args.mode ?? keepMode ?? 0o644;
+      if (wd.owner) {
+        const o = wd.owner;
+        ownerOnly(o.name, ids.uid, o.uid);
+        if (args.makedirs) await asOwner(o, ["/usr/bin/mkdir", "-p", "--", dir]);
+        await asOwner(o, [DD, `of=${tmp}`, "oflag=nofollow", "conv=excl", "status=none"], data);
+        try {
+          if (ids.gid !== undefined) await asOwner(o, ["/usr/bin/chgrp", `${ids.gid}`, "--", tmp]);
+          await asOwner(o, ["/usr/bin/chmod", octal(fileMode), "--", tmp]);
+          await asOwner(o, [MV, "-fT", "--", tmp, p]);
+        } catch (e) {
+          await asOwner(o, [RM, "-f", "--", tmp]).catch(() => {});
+          throw e;
+        }
+        return { path: p, bytes: data.byteLength };
+      }
+      if (args.makedirs) Deno.mkdirSync(dir, { recursive: true, mode: 0o755 });
+      const pinned = pin(dir);
+      const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
       try {
-        keepMode = (await Deno.stat(p)).mode! & 0o7777;
-      } catch { /* new file */ }
-      await Deno.writeFile(tmp, data, { mode: 0o600, createNew: true });
-      await Deno.chmod(tmp, args.mode ?? keepMode ?? 0o644);
-      await applyOwner(tmp, args.user, args.group);
-      await Deno.rename(tmp, p);
+        let mine: fs.Stats;
+        try {
+          for (let o = 0; o < data.byteLength;) o += fs.writeSync(fd, data, o);
+          if (ids.uid !== undefined || ids.gid !== undefined) {
+            fs.fchownSync(fd, ids.uid ?? -1, ids.gid ?? -1); // Before the mode: chown clears setid.
+          }
+          fs.fchmodSync(fd, fileMode);
+          mine = fs.fstatSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+        recheck(dir, pinned);
+        const st = Deno.lstatSync(tmp);
+        if (st.dev !== mine.dev || st.ino !== mine.ino) {
+          throw new OpError("failed", `Temp file "${tmp}" changed during the write`);
+        }
+        Deno.renameSync(tmp, p);
+      } catch (e) {
+        try {
+          Deno.removeSync(tmp);
+        } catch { /* gone */ }
+        throw e;
+      }
       return { path: p, bytes: data.byteLength };
-    } catch (e) {
-      await Deno.remove(tmp).catch(() => {});
-      throw wrap("write", args.path, e);
-    }
+    });
   },
 });
 
@@ -115,12 +214,14 @@ export const chmodOp = defineOp({
   args: s.object({ path, mode }),
   async run(args, ctx) {
     const p = await ctx.policy.write(args.path);
-    try {
-      await Deno.chmod(p, args.mode);
+    ctx.policy.mode(args.mode);
+    return await onTurn(ctx, "chmod", args.path, async () => {
+      const wd = await workDir(posix.dirname(p), ctx.policy, p);
+      ctx.intent({ path: p, as_user: wd.owner?.name });
+      if (wd.owner) await asOwner(wd.owner, ["/usr/bin/chmod", octal(args.mode), "--", p]);
+      else throughFile(p, (fd) => fs.fchmodSync(fd, args.mode));
       return { path: p };
-    } catch (e) {
-      throw wrap("chmod", args.path, e);
-    }
+    });
   },
 });
 
@@ -129,12 +230,20 @@ export const chownOp = defineOp({
   args: s.object({ path, user: s.optional(owner), group: s.optional(owner) }),
   async run(args, ctx) {
     const p = await ctx.policy.write(args.path);
-    try {
-      await applyOwner(p, args.user, args.group);
+    const ids = await ctx.policy.owners(args.user, args.group);
+    return await onTurn(ctx, "chown", args.path, async () => {
+      const wd = await workDir(posix.dirname(p), ctx.policy, p);
+      ctx.intent({ path: p, as_user: wd.owner?.name });
+      if (wd.owner) {
+        ownerOnly(wd.owner.name, ids.uid, wd.owner.uid);
+        if (ids.gid !== undefined) {
+          await asOwner(wd.owner, ["/usr/bin/chgrp", `${ids.gid}`, "--", p]);
+        }
+      } else if (ids.uid !== undefined || ids.gid !== undefined) {
+        throughFile(p, (fd) => fs.fchownSync(fd, ids.uid ?? -1, ids.gid ?? -1));
+      }
       return { path: p };
-    } catch (e) {
-      throw wrap("chown", args.path, e);
-    }
+    });
   },
 });
 
@@ -143,13 +252,25 @@ export const mkdirOp = defineOp({
   args: s.object({ path, mode: s.optional(mode), parents: s.optional(s.boolean(), false) }),
   async run(args, ctx) {
     const p = await ctx.policy.write(args.path);
-    try {
-      await Deno.mkdir(p, { recursive: args.parents, mode: args.mode ?? 0o755 });
-      if (args.mode !== undefined) await Deno.chmod(p, args.mode);
+    ctx.policy.mode(args.mode);
+    return await onTurn(ctx, "mkdir", args.path, async () => {
+      const wd = await workDir(posix.dirname(p), ctx.policy, p);
+      ctx.intent({ path: p, as_user: wd.owner?.name });
+      if (wd.owner) {
+        await asOwner(wd.owner, [
+          "/usr/bin/mkdir",
+          ...(args.parents ? ["-p"] : []),
+          "-m",
+          octal(args.mode ?? 0o755),
+          "--",
+          p,
+        ]);
+        return { path: p };
+      }
+      Deno.mkdirSync(p, { recursive: args.parents, mode: args.mode ?? 0o755 });
+      if (args.mode !== undefined) throughFile(p, (fd) => fs.fchmodSync(fd, args.mode!));
       return { path: p };
-    } catch (e) {
-      throw wrap("mkdir", args.path, e);
-    }
+    });
   },
 });
 
@@ -158,41 +279,53 @@ export const removeOp = defineOp({
   args: s.object({ path, recursive: s.optional(s.boolean(), false) }),
   async run(args, ctx) {
     const p = await ctx.policy.writeLink(args.path);
-    try {
-      await Deno.remove(p, { recursive: args.recursive });
+    return await onTurn(ctx, "remove", args.path, async () => {
+      const wd = await workDir(posix.dirname(p), ctx.policy, p);
+      ctx.intent({ path: p, as_user: wd.owner?.name });
+      if (!lstatOrNull(p)) return { path: p, removed: false };
+      if (wd.owner) {
+        await asOwner(wd.owner, [RM, "-f", ...(args.recursive ? ["-r"] : []), "--", p]);
+      } else Deno.removeSync(p, { recursive: args.recursive });
       return { path: p, removed: true };
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return { path: p, removed: false };
-      throw wrap("remove", args.path, e);
-    }
+    });
   },
 });
 
-/** `symlink`: create link `path` pointing to `target`. */
+/** `symlink`: create link `path` pointing to `target`, which must itself be writable. */
 export const symlinkOp = defineOp({
   args: s.object({ path, target: s.string({ minLength: 1 }) }),
   async run(args, ctx) {
     const p = await ctx.policy.writeLink(args.path);
-    try {
-      await Deno.symlink(args.target, p);
+    const target = await ctx.policy.linkTarget(args.target, p);
+    return await onTurn(ctx, "symlink", args.path, async () => {
+      const wd = await workDir(posix.dirname(p), ctx.policy, p);
+      ctx.intent({ path: p, target, as_user: wd.owner?.name });
+      if (wd.owner) await asOwner(wd.owner, ["/usr/bin/ln", "-sT", "--", args.target, p]);
+      else Deno.symlinkSync(args.target, p);
       return { path: p };
-    } catch (e) {
-      throw wrap("symlink", args.path, e);
-    }
+    });
   },
 });
 
-/** `rename`: both ends must be writable. */
+/** `rename`: both ends must be writable, and in directories of the same owner. */
 export const renameOp = defineOp({
   args: s.object({ from: path, to: path }),
   async run(args, ctx) {
     const from = await ctx.policy.writeLink(args.from);
     const to = await ctx.policy.writeLink(args.to);
-    try {
-      await Deno.rename(from, to);
+    return await onTurn(ctx, "rename", args.from, async () => {
+      const a = await workDir(posix.dirname(from), ctx.policy, from);
+      const b = await workDir(posix.dirname(to), ctx.policy, to);
+      if (a.owner?.uid !== b.owner?.uid) {
+        throw new OpError(
+          "denied",
+          `Denied: "${from}" and "${to}" are in directories of different owners`,
+        );
+      }
+      ctx.intent({ from, to, as_user: a.owner?.name });
+      if (a.owner) await asOwner(a.owner, [MV, "-T", "--", from, to]);
+      else Deno.renameSync(from, to);
       return { path: to };
-    } catch (e) {
-      throw wrap("rename", args.from, e);
-    }
+    });
   },
 });
