@@ -55,3 +55,4 @@ export {
   writeCliConfig,
   zesterAt,
 } from "../../deploy/dev/cli.ts";
+export { auditRecords, brokerAt, rejectsWith } from "./broker.ts";
