@@ -127,9 +127,12 @@ export function spawnDaemon(
   };
 }
 
-/** Write `value` as YAML to `path`. */
+/**
+ * Write `value` as YAML to `path`; a new file is at most 0644 whatever the umask, as the broker refuses
+ * a policy others can write.
+ */
 export async function writeYaml(path: string, value: unknown): Promise<void> {
-  await Deno.writeTextFile(path, stringify(value));
+  await Deno.writeTextFile(path, stringify(value), { mode: 0o644 });
 }
 
 /** Start a master with a config written into `dir`. */
@@ -198,7 +201,7 @@ export async function startPeel(
   } = {},
 ): Promise<Daemon> {
   const base = `${dir}/${id}`;
-  await Deno.mkdir(`${base}/files`, { recursive: true });
+  await Deno.mkdir(`${base}/files`, { recursive: true, mode: 0o755 }); // Policy dirs: root-only.
   const configPath = `${base}/peel.yaml`;
   const broker = { ...devBrokerPolicy(base), ...opts.broker };
   const raw = {

@@ -17,7 +17,7 @@ export async function brokerAt(
   opts: { file?: string; extra?: Record<string, unknown> } = {},
 ): Promise<BrokerClient> {
   const file = opts.file ?? `${base}/peel.yaml`;
-  await Deno.mkdir(`${base}/files`, { recursive: true });
+  await Deno.mkdir(`${base}/files`, { recursive: true, mode: 0o755 });
   await writeYaml(file, {
     id: "test-peel",
     ...opts.extra,

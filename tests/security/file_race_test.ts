@@ -82,7 +82,7 @@ Deno.test("file race - a user swapping its directory for a symlink out gets no w
   try {
     const { ok, errors } = await writes(c, `${www}/d`, ITERATIONS);
     const swaps = await race.stop();
-    assert.ok(swaps > 1000, `the racer swapped ${swaps} times`);
+    assert.ok(swaps > 100, `the racer swapped ${swaps} times`);
     assert.deepEqual(entries(outside), [], "nothing was written outside");
     assert.equal(ok, 0, "no write is done as root where www-data can swap directories");
     for (const e of errors) {
