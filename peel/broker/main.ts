@@ -122,7 +122,7 @@ async function handle(req: BrokerRequest): Promise<void> {
       signal: ac.signal,
       jid: req.jid,
       log,
-      policy: policy ?? new Policy(EMPTY, ""),
+      policy: policy ?? new Policy(EMPTY),
       intent,
     };
     const result = await slots.with(ac.signal, () => Promise.race([op.run(args, ctx), aborted]));
@@ -167,12 +167,11 @@ async function main(): Promise<number> {
     policyError = (e as Error).message;
     log.error("no usable policy: every policed operation is denied", { file, error: policyError });
   }
-  const max = policy?.section.max_concurrent ?? BROKER_DEFAULTS.max_concurrent;
   let code = 0;
   try {
     for await (const body of readFrames(Deno.stdin.readable)) {
       onFrame(body);
-      await slots.room(max);
+      await slots.room();
     }
   } catch (e) {
     if (!(e instanceof FrameError)) throw e;

@@ -71,18 +71,15 @@ function refuseExposed(what: string, named: string, path: string): void {
 export class Policy {
   /** The `broker:` section it enforces. */
   readonly section: BrokerSection;
-  /** The file it came from. */
-  readonly file: string;
   /** What no operation may change. */
   readonly protected: ProtectedPaths;
 
   readonly #exec: { path: string; args: "any" | RegExp[][] }[];
   readonly #services: RegExp[];
 
-  /** Wrap a validated section from `file`. */
-  constructor(section: BrokerSection, file: string, protect = new ProtectedPaths([])) {
+  /** Wrap a validated section, with the paths it must never let change. */
+  constructor(section: BrokerSection, protect = new ProtectedPaths([])) {
     this.section = section;
-    this.file = file;
     this.protected = protect;
     this.#exec = section.exec.map((e) => ({
       path: e.path,
@@ -103,7 +100,7 @@ export class Policy {
     let audit = cfg.broker.audit_log;
     while (!exists(audit)) audit = posix.dirname(audit);
     refuseExposed("audit log", cfg.broker.audit_log, audit);
-    return new Policy(cfg.broker, file, ProtectedPaths.of(cfg, file));
+    return new Policy(cfg.broker, ProtectedPaths.of(cfg, file));
   }
 
   /** The absolute, `..`-free form of `path`; relative paths are refused. */

@@ -6,18 +6,15 @@
 
 /** `size` slots; {@linkcode Slots.acquire} waits, in arrival order, for a free one. */
 export class Slots {
+  readonly #size: number;
   #free: number;
   readonly #queue: (() => void)[] = [];
   #roomWaiters: (() => void)[] = [];
 
   /** Create `size` slots. */
   constructor(size: number) {
+    this.#size = size;
     this.#free = size;
-  }
-
-  /** How many callers wait for a slot. */
-  get waiting(): number {
-    return this.#queue.length;
   }
 
   /**
@@ -50,9 +47,9 @@ export class Slots {
     });
   }
 
-  /** Resolves once fewer than `n` callers wait. */
-  async room(n: number): Promise<void> {
-    while (this.#queue.length >= n) {
+  /** Resolves once fewer callers wait than there are slots. */
+  async room(): Promise<void> {
+    while (this.#queue.length >= this.#size) {
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
     }
   }

@@ -15,6 +15,7 @@ import fs from "node:fs";
 import { posix } from "node:path";
 import * as s from "../../../lib/schema/mod.ts";
 import { Slots } from "../slots.ts";
+import type { Account } from "./accounts.ts";
 import { asOwner, octal } from "./as_owner.ts";
 import { defineOp, type OpContext, OpError } from "./op.ts";
 import { pin, recheck, workDir } from "./work_dir.ts";
@@ -65,6 +66,23 @@ function throughFile(p: string, fn: (fd: number) => void): void {
   }
 }
 
+/** Up to `max` bytes of file `p`, read through a descriptor opened without following links. */
+function readAtMost(p: string, max: number): Uint8Array {
+  const fd = fs.openSync(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+  try {
+    const buf = new Uint8Array(Math.min(fs.fstatSync(fd).size, max - 1) + 1);
+    let n = 0;
+    while (n < buf.byteLength) {
+      const k = fs.readSync(fd, buf, n, buf.byteLength - n, null);
+      if (k === 0) break;
+      n += k;
+    }
+    return buf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function lstatOrNull(p: string): Deno.FileInfo | null {
   try {
     return Deno.lstatSync(p);
@@ -75,11 +93,11 @@ function lstatOrNull(p: string): Deno.FileInfo | null {
 }
 
 /** Under `user_dirs` files belong to the directory's owner: only groups can be chosen. */
-function ownerOnly(ownerName: string, uid: number | undefined, ownerUid: number): void {
-  if (uid !== undefined && uid !== ownerUid) {
+function ownerOnly(owner: Account, uid: number | undefined): void {
+  if (uid !== undefined && uid !== owner.uid) {
     throw new OpError(
       "denied",
-      `Denied: in a directory of "${ownerName}" (user_dirs) files belong to "${ownerName}"`,
+      `Denied: in a directory of "${owner.name}" (user_dirs) files belong to "${owner.name}"`,
     );
   }
 }
@@ -88,8 +106,8 @@ function ownerOnly(ownerName: string, uid: number | undefined, ownerUid: number)
 export const statOp = defineOp({
   args: s.object({ path }),
   async run(args, ctx) {
-    const full = await ctx.policy.readLink(args.path);
     return await onTurn(ctx, "stat", args.path, async () => {
+      const full = await ctx.policy.readLink(args.path);
       ctx.intent({ path: full });
       const st = lstatOrNull(full);
       if (!st) return { exists: false };
@@ -117,24 +135,18 @@ export const statOp = defineOp({
 export const readOp = defineOp({
   args: s.object({ path }),
   async run(args, ctx) {
-    const p = await ctx.policy.read(args.path);
     return await onTurn(ctx, "read", args.path, async () => {
+      const p = await ctx.policy.read(args.path);
       const wd = await workDir(posix.dirname(p), ctx.policy, p);
       ctx.intent({ path: p, as_user: wd.owner?.name });
-      if (Deno.statSync(p).size > MAX_READ) {
-        throw new OpError("failed", `"${args.path}" is over ${MAX_READ} bytes`);
-      }
-      if (wd.owner) return { data: await asOwner(wd.owner, ["/usr/bin/cat", "--", p]) };
-      const fd = fs.openSync(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-      try {
-        const data = fs.readFileSync(fd);
-        if (data.byteLength > MAX_READ) {
-          throw new OpError("failed", `"${args.path}" is over ${MAX_READ} bytes`);
-        }
-        return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-      } finally {
-        fs.closeSync(fd);
-      }
+      const tooBig = new OpError("failed", `"${args.path}" is over ${MAX_READ} bytes`);
+      if (Deno.statSync(p).size > MAX_READ) throw tooBig;
+      // Read one byte past the limit, in case the file grew since.
+      const data = wd.owner
+        ? await asOwner(wd.owner, ["/usr/bin/head", "-c", `${MAX_READ + 1}`, "--", p])
+        : readAtMost(p, MAX_READ + 1);
+      if (data.byteLength > MAX_READ) throw tooBig;
+      return { data };
     });
   },
 });
@@ -150,21 +162,24 @@ export const writeOp = defineOp({
     makedirs: s.optional(s.boolean(), false),
   }),
   async run(args, ctx) {
-    const p = await ctx.policy.write(args.path);
-    ctx.policy.mode(args.mode);
-    const ids = await ctx.policy.owners(args.user, args.group);
-    const dir = posix.dirname(p);
-    const tmp = posix.join(dir, `.${posix.basename(p)}.zester-${crypto.randomUUID().slice(0, 8)}`);
     const data = typeof args.data === "string" ? new TextEncoder().encode(args.data) : args.data;
     return await onTurn(ctx, "write", args.path, async () => {
+      const p = await ctx.policy.write(args.path);
+      ctx.policy.mode(args.mode);
+      const ids = await ctx.policy.owners(args.user, args.group);
+      const dir = posix.dirname(p);
+      const tmp = posix.join(
+        dir,
+        `.${posix.basename(p)}.zester-${crypto.randomUUID().slice(0, 8)}`,
+      );
       const wd = await workDir(dir, ctx.policy, p);
+      if (wd.owner) ownerOnly(wd.owner, ids.uid);
       ctx.intent({ path: p, as_user: wd.owner?.name });
       const old = lstatOrNull(p);
       const keepMode = old?.isFile ? old.mode! & 0o7777 : undefined;
       const fileMode = args.mode ?? keepMode ?? 0o644;
       if (wd.owner) {
         const o = wd.owner;
-        ownerOnly(o.name, ids.uid, o.uid);
         if (args.makedirs) await asOwner(o, ["/usr/bin/mkdir", "-p", "--", dir]);
         await asOwner(o, [DD, `of=${tmp}`, "oflag=nofollow", "conv=excl", "status=none"], data);
         try {
@@ -213,9 +228,9 @@ export const writeOp = defineOp({
 export const chmodOp = defineOp({
   args: s.object({ path, mode }),
   async run(args, ctx) {
-    const p = await ctx.policy.write(args.path);
-    ctx.policy.mode(args.mode);
     return await onTurn(ctx, "chmod", args.path, async () => {
+      const p = await ctx.policy.write(args.path);
+      ctx.policy.mode(args.mode);
       const wd = await workDir(posix.dirname(p), ctx.policy, p);
       ctx.intent({ path: p, as_user: wd.owner?.name });
       if (wd.owner) await asOwner(wd.owner, ["/usr/bin/chmod", octal(args.mode), "--", p]);
@@ -229,13 +244,13 @@ export const chmodOp = defineOp({
 export const chownOp = defineOp({
   args: s.object({ path, user: s.optional(owner), group: s.optional(owner) }),
   async run(args, ctx) {
-    const p = await ctx.policy.write(args.path);
-    const ids = await ctx.policy.owners(args.user, args.group);
     return await onTurn(ctx, "chown", args.path, async () => {
+      const p = await ctx.policy.write(args.path);
+      const ids = await ctx.policy.owners(args.user, args.group);
       const wd = await workDir(posix.dirname(p), ctx.policy, p);
+      if (wd.owner) ownerOnly(wd.owner, ids.uid);
       ctx.intent({ path: p, as_user: wd.owner?.name });
       if (wd.owner) {
-        ownerOnly(wd.owner.name, ids.uid, wd.owner.uid);
         if (ids.gid !== undefined) {
           await asOwner(wd.owner, ["/usr/bin/chgrp", `${ids.gid}`, "--", p]);
         }
@@ -251,9 +266,9 @@ export const chownOp = defineOp({
 export const mkdirOp = defineOp({
   args: s.object({ path, mode: s.optional(mode), parents: s.optional(s.boolean(), false) }),
   async run(args, ctx) {
-    const p = await ctx.policy.write(args.path);
-    ctx.policy.mode(args.mode);
     return await onTurn(ctx, "mkdir", args.path, async () => {
+      const p = await ctx.policy.write(args.path);
+      ctx.policy.mode(args.mode);
       const wd = await workDir(posix.dirname(p), ctx.policy, p);
       ctx.intent({ path: p, as_user: wd.owner?.name });
       if (wd.owner) {
@@ -278,8 +293,8 @@ export const mkdirOp = defineOp({
 export const removeOp = defineOp({
   args: s.object({ path, recursive: s.optional(s.boolean(), false) }),
   async run(args, ctx) {
-    const p = await ctx.policy.writeLink(args.path);
     return await onTurn(ctx, "remove", args.path, async () => {
+      const p = await ctx.policy.writeLink(args.path);
       const wd = await workDir(posix.dirname(p), ctx.policy, p);
       ctx.intent({ path: p, as_user: wd.owner?.name });
       if (!lstatOrNull(p)) return { path: p, removed: false };
@@ -295,9 +310,9 @@ export const removeOp = defineOp({
 export const symlinkOp = defineOp({
   args: s.object({ path, target: s.string({ minLength: 1 }) }),
   async run(args, ctx) {
-    const p = await ctx.policy.writeLink(args.path);
-    const target = await ctx.policy.linkTarget(args.target, p);
     return await onTurn(ctx, "symlink", args.path, async () => {
+      const p = await ctx.policy.writeLink(args.path);
+      const target = await ctx.policy.linkTarget(args.target, p);
       const wd = await workDir(posix.dirname(p), ctx.policy, p);
       ctx.intent({ path: p, target, as_user: wd.owner?.name });
       if (wd.owner) await asOwner(wd.owner, ["/usr/bin/ln", "-sT", "--", args.target, p]);
@@ -311,9 +326,9 @@ export const symlinkOp = defineOp({
 export const renameOp = defineOp({
   args: s.object({ from: path, to: path }),
   async run(args, ctx) {
-    const from = await ctx.policy.writeLink(args.from);
-    const to = await ctx.policy.writeLink(args.to);
     return await onTurn(ctx, "rename", args.from, async () => {
+      const from = await ctx.policy.writeLink(args.from);
+      const to = await ctx.policy.writeLink(args.to);
       const a = await workDir(posix.dirname(from), ctx.policy, from);
       const b = await workDir(posix.dirname(to), ctx.policy, to);
       if (a.owner?.uid !== b.owner?.uid) {

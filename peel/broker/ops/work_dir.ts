@@ -54,7 +54,7 @@ export async function workDir(dir: string, policy: Policy, target: string): Prom
   throw new OpError(
     "denied",
     `Denied: "${e.path}" is ${e.why}, so another user could change what "${target}" names ` +
-      `between the check and the change` + (root ? "" : " (see user_dirs)"),
+      `between the check and the use` + (root ? "" : " (see user_dirs)"),
   );
 }
 
