@@ -11,6 +11,7 @@ import { posix } from "node:path";
 import { type BrokerSection, loadConfig, PeelPolicyFile } from "../../lib/config/mod.ts";
 import { globToRegExp } from "./glob.ts";
 import { groupId, user } from "./ops/accounts.ts";
+import { octal } from "./ops/as_owner.ts";
 import { OpError } from "./ops/op.ts";
 import { ProtectedPaths } from "./protected.ts";
 import { exposures } from "./safe_path.ts";
@@ -157,7 +158,7 @@ export class Policy {
     if (mode === undefined || (mode & 0o6000) === 0 || this.section.allow_setid) return;
     throw new OpError(
       "denied",
-      `Denied by policy: mode "${mode.toString(8).padStart(4, "0")}" sets setuid or setgid ` +
+      `Denied by policy: mode "${octal(mode)}" sets setuid or setgid ` +
         `(allow_setid is off)`,
     );
   }

@@ -297,3 +297,12 @@ Deno.test("broker - at most max_concurrent operations run at once; the others wa
     assert.ok(ms >= 800, `four 0.4 s runs two at a time took ${Math.round(ms)} ms`);
   }, { broker: { max_concurrent: 2 } });
 });
+
+Deno.test("broker - a command can signal processes outside its own group", async () => {
+  await withClient(async (c) => {
+    const r = await c.request("run", {
+      argv: ["/bin/sh", "-c", `kill -0 ${Deno.pid} && echo seen`],
+    }) as RunResult;
+    assert.equal(r.stdout, "seen\n", r.stderr);
+  });
+});

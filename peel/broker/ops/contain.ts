@@ -1,52 +1,42 @@
 /**
- * Process containment: every process the broker starts dies with it, even when the broker is
- * killed with SIGKILL, and a timeout or cancel kills a command and everything it started.
+ * Process containment: what the broker starts dies with it, even when the broker is killed with
+ * SIGKILL, and a timeout or cancel kills a command and everything it started.
  *
- * Where the kernel allows PID namespaces (root with CAP_SYS_ADMIN), a command runs as
- * `setpriv --pdeathsig SIGKILL -- unshare --pid --fork --kill-child -- setsid --fork --wait …`:
- * `unshare` dies with the broker (parent-death signal), its forked child — the namespace's init,
- * a root `setsid` that only waits — dies with `unshare`, and the kernel kills every process left
- * in a namespace whose init is gone, however they daemonised. Killing `unshare` is the kill.
+ * Each command runs as `setpriv --pdeathsig SIGTERM -- setsid /bin/sh -c SUPERVISOR sh argv…`:
+ * a shell leading its own session and process group, which the kernel sends SIGTERM when the
+ * broker dies, and which then kills its whole group with SIGKILL. It runs the command in the
+ * background of that group, exits with its status, and sends SIGTERM to whatever the command
+ * left behind in the group. A timeout or cancel kills the group. A process that leaves the group
+ * on purpose (`setsid`, a daemon starting) lives on: that is how a command starts a service.
  *
- * Elsewhere (a container without CAP_SYS_ADMIN) the command runs under a shell in its own
- * session that receives SIGTERM when the broker dies and then kills its process group; a
- * process that leaves the group (`setsid`) escapes, which only a PID namespace prevents.
- *
- * Either way nothing a command leaves behind outlives it: the namespace ends with the command,
- * and the shell sends the group SIGTERM once the command has exited.
+ * A PID namespace (`unshare --pid --fork --kill-child`) would also catch those, but inside one a
+ * command can neither signal the host's processes (`nginx -s reload`, `kill -HUP $(cat pid)`,
+ * `pkill` all fail with "No such process") nor start a daemon that outlives it; and a root
+ * command can leave one anyway (through systemd, or `nsenter`). So the broker does not use one.
  * @module
  */
 import type { Account } from "./accounts.ts";
 
 const SETPRIV = "/usr/bin/setpriv";
-const UNSHARE = "/usr/bin/unshare";
 const SETSID = "/usr/bin/setsid";
-const NAMESPACE = ["--pid", "--fork", "--kill-child=SIGKILL"];
 /**
- * Runs "$@" in the background (keeping stdin), kills its whole group on SIGTERM, and sends the
- * group SIGTERM when "$@" exits; exits with the status of "$@".
+ * Runs "$@" in the background of its group (with the shell's stdin, which an asynchronous command
+ * would not get), kills the whole group on SIGTERM, and sends the group SIGTERM when "$@" exits;
+ * exits with the status of "$@", or 127 saying so when there is no such program.
  */
-const SUPERVISOR =
-  'trap "kill -KILL 0" TERM; "$@" <&0 & wait $!; s=$?; trap "" TERM; kill -TERM 0; exit $s';
-
-/** How children are contained: a PID namespace, or a supervised process group. */
-export type Containment = "pid_namespace" | "process_group";
-
-let probed: Containment | undefined;
-
-/** How this broker contains its children: probed once, by starting a PID namespace. */
-export function containment(): Containment {
-  probed ??= new Deno.Command(UNSHARE, {
-      args: [...NAMESPACE, "/usr/bin/true"],
-      clearEnv: true,
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).outputSync().success
-    ? "pid_namespace"
-    : "process_group";
-  return probed;
-}
+const SUPERVISOR = [
+  "unset PWD", // The shell's own; the command's environment is exactly the one given.
+  'trap "kill -KILL 0" TERM',
+  'command -v "$1" >/dev/null || { echo "$1: No such file or directory" >&2; exit 127; }',
+  "exec 3<&0",
+  '"$@" <&3 3<&- &',
+  "exec 3<&-",
+  "wait $!",
+  "s=$?",
+  'trap "" TERM',
+  "kill -TERM 0",
+  "exit $s",
+].join("\n");
 
 /** Options of {@linkcode spawnContained}: those of `Deno.Command` the broker uses, and a user. */
 export interface ContainedOptions {
@@ -64,31 +54,18 @@ export interface ContainedOptions {
 /** A contained child and the kill that reaches everything it started. */
 export interface Contained {
   child: Deno.ChildProcess;
-  /** SIGKILL the command and all its descendants; a no-op once they are gone. */
+  /** SIGKILL the command and its process group; a no-op once the command has exited. */
   kill(): void;
 }
 
-/** The argv that runs `argv` contained as `mode` says, as `user` when given. */
-export function containedArgv(argv: readonly string[], user?: Account, mode = containment()) {
-  const as = user
-    ? [SETPRIV, `--reuid=${user.uid}`, `--regid=${user.gid}`, "--init-groups", "--"]
-    : [];
-  return mode === "pid_namespace"
-    ? [SETPRIV, "--pdeathsig", "SIGKILL", "--", UNSHARE, ...NAMESPACE, "--"]
-      .concat(SETSID, "--fork", "--wait", ...as, ...argv)
-    : [SETPRIV, "--pdeathsig", "SIGTERM", "--", SETSID, "/bin/sh", "-c", SUPERVISOR, "sh"]
-      .concat(...as, ...argv);
-}
-
 /** Start `argv` contained (see the module doc); throws what `Deno.Command` throws. */
-export function spawnContained(
-  argv: readonly string[],
-  opts: ContainedOptions,
-  mode: Containment = containment(),
-): Contained {
-  const [cmd, ...args] = containedArgv(argv, opts.user, mode);
-  const child = new Deno.Command(cmd!, {
-    args,
+export function spawnContained(argv: readonly string[], opts: ContainedOptions): Contained {
+  const as = opts.user
+    ? [SETPRIV, `--reuid=${opts.user.uid}`, `--regid=${opts.user.gid}`, "--init-groups", "--"]
+    : [];
+  const child = new Deno.Command(SETPRIV, {
+    args: ["--pdeathsig", "SIGTERM", "--", SETSID, "/bin/sh", "-c", SUPERVISOR, "sh", ...as]
+      .concat(argv),
     cwd: opts.cwd ?? "/",
     env: opts.env,
     clearEnv: true,
@@ -96,9 +73,7 @@ export function spawnContained(
     stdout: opts.stdout ?? "piped",
     stderr: opts.stderr ?? "piped",
   }).spawn();
-  // In a namespace the kernel takes everything down with unshare; otherwise the group goes.
-  // Once the child has exited the rest is gone too, and its pid may already be another's.
-  const target = mode === "pid_namespace" ? child.pid : -child.pid;
+  // Once the supervisor has exited its group id may be reused: killing it then could hit others.
   let exited = false;
   child.status.then(() => exited = true);
   return {
@@ -106,7 +81,7 @@ export function spawnContained(
     kill() {
       if (exited) return;
       try {
-        Deno.kill(target, "SIGKILL");
+        Deno.kill(-child.pid, "SIGKILL");
       } catch { /* already gone */ }
     },
   };
