@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import type { BrokerClient } from "../../peel/broker/mod.ts";
-import { auditRecords, brokerAt, tempDir } from "../harness/mod.ts";
+import { auditRecords, brokerAt, rejectsWith, tempDir } from "../harness/mod.ts";
 
 const ITERATIONS = 1000;
 const WWW = 33;
@@ -167,6 +167,40 @@ Deno.test("file race - the peel's own renames and symlinks cannot redirect its w
     for (const r of intents) {
       assert.match((r.resolved as { path: string }).path, new RegExp(`^${d}/f-\\d+$`));
     }
+  } finally {
+    await c.close();
+  }
+});
+
+Deno.test("file race - under user_dirs every file operation acts as the directory's owner", async () => {
+  await using dir = await tempDir();
+  const base = dir.path;
+  const { www } = await layout(base);
+  const c = await brokerAt(base, { user_dirs: [www], owners: ["www-data"] });
+  const d = `${www}/d`;
+  try {
+    await c.request("write", { path: `${d}/sub/page`, data: "hi", mode: 0o640, makedirs: true });
+    await c.request("mkdir", { path: `${d}/assets`, mode: 0o750 });
+    await c.request("symlink", { path: `${d}/link`, target: "sub/page" });
+    await c.request("rename", { from: `${d}/sub/page`, to: `${d}/index` });
+    await c.request("chmod", { path: `${d}/index`, mode: 0o600 });
+    await c.request("chown", { path: `${d}/index`, group: "www-data" });
+    const read = await c.request("read", { path: `${d}/index` }) as { data: Uint8Array };
+    assert.equal(new TextDecoder().decode(read.data), "hi");
+    for (const p of ["sub", "assets", "link", "index"]) {
+      assert.equal(Deno.lstatSync(`${d}/${p}`).uid, WWW, p);
+    }
+    assert.equal(Deno.statSync(`${d}/index`).mode! & 0o777, 0o600);
+    assert.equal(Deno.statSync(`${d}/assets`).mode! & 0o777, 0o750);
+    await rejectsWith(
+      c.request("write", { path: `${d}/x`, data: "x", user: "root" }),
+      "denied",
+      /files belong to "www-data"/,
+    );
+    await c.request("remove", { path: `${d}/sub`, recursive: true });
+    assert.deepEqual(entries(d).sort(), ["assets", "index", "link"]);
+    const intents = (await auditRecords(base)).filter((r) => r.phase === "intent");
+    assert.ok(intents.every((r) => (r.resolved as { as_user: string }).as_user === "www-data"));
   } finally {
     await c.close();
   }
