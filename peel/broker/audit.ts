@@ -4,8 +4,8 @@
  * only the `done` one). A record carries the request id, the job id as the peel claimed it
  * (`jid_claimed`: the broker cannot verify it), a summary of the arguments (paths, argv, package
  * names and versions, units, user and environment names — never file contents, stdin or
- * environment values), the paths actually acted on, the decision and the duration. If the intent record cannot be written the operation
- * is refused: no record, no action.
+ * environment values), the paths actually acted on, the decision and the duration. If the intent
+ * record cannot be written the operation is refused: no record, no action.
  * @module
  */
 import fs from "node:fs";

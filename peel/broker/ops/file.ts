@@ -18,11 +18,11 @@ import { Slots } from "../slots.ts";
 import type { Account } from "./accounts.ts";
 import { asOwner, octal } from "./as_owner.ts";
 import { defineOp, type OpContext, OpError } from "./op.ts";
-import { pin, recheck, workDir } from "./work_dir.ts";
+import { actAs, pin, recheck } from "./work_dir.ts";
 
 const path = s.string({ pattern: /^\//, expected: "an absolute path" });
 const mode = s.int({ min: 0, max: 0o7777 });
-const owner = s.string({
+const ownerName = s.string({
   pattern: /^[a-z_][a-z0-9_-]*\$?$|^\d+$/,
   expected: "a user or group name",
 });
@@ -137,13 +137,13 @@ export const readOp = defineOp({
   async run(args, ctx) {
     return await onTurn(ctx, "read", args.path, async () => {
       const p = await ctx.policy.read(args.path);
-      const wd = await workDir(posix.dirname(p), ctx.policy, p);
-      ctx.intent({ path: p, as_user: wd.owner?.name });
+      const owner = await actAs(posix.dirname(p), ctx.policy, p);
+      ctx.intent({ path: p, as_user: owner?.name });
       const tooBig = new OpError("failed", `"${args.path}" is over ${MAX_READ} bytes`);
       if (Deno.statSync(p).size > MAX_READ) throw tooBig;
       // Read one byte past the limit, in case the file grew since.
-      const data = wd.owner
-        ? await asOwner(wd.owner, ["/usr/bin/head", "-c", `${MAX_READ + 1}`, "--", p])
+      const data = owner
+        ? await asOwner(owner, ["/usr/bin/head", "-c", `${MAX_READ + 1}`, "--", p])
         : readAtMost(p, MAX_READ + 1);
       if (data.byteLength > MAX_READ) throw tooBig;
       return { data };
@@ -157,8 +157,8 @@ export const writeOp = defineOp({
     path,
     data: s.union(s.bytes(), s.string()),
     mode: s.optional(mode),
-    user: s.optional(owner),
-    group: s.optional(owner),
+    user: s.optional(ownerName),
+    group: s.optional(ownerName),
     makedirs: s.optional(s.boolean(), false),
   }),
   async run(args, ctx) {
@@ -172,22 +172,23 @@ export const writeOp = defineOp({
         dir,
         `.${posix.basename(p)}.zester-${crypto.randomUUID().slice(0, 8)}`,
       );
-      const wd = await workDir(dir, ctx.policy, p);
-      if (wd.owner) ownerOnly(wd.owner, ids.uid);
-      ctx.intent({ path: p, as_user: wd.owner?.name });
+      const owner = await actAs(dir, ctx.policy, p);
+      if (owner) ownerOnly(owner, ids.uid);
+      ctx.intent({ path: p, as_user: owner?.name });
       const old = lstatOrNull(p);
       const keepMode = old?.isFile ? old.mode! & 0o7777 : undefined;
       const fileMode = args.mode ?? keepMode ?? 0o644;
-      if (wd.owner) {
-        const o = wd.owner;
-        if (args.makedirs) await asOwner(o, ["/usr/bin/mkdir", "-p", "--", dir]);
-        await asOwner(o, [DD, `of=${tmp}`, "oflag=nofollow", "conv=excl", "status=none"], data);
+      if (owner) {
+        if (args.makedirs) await asOwner(owner, ["/usr/bin/mkdir", "-p", "--", dir]);
+        await asOwner(owner, [DD, `of=${tmp}`, "oflag=nofollow", "conv=excl", "status=none"], data);
         try {
-          if (ids.gid !== undefined) await asOwner(o, ["/usr/bin/chgrp", `${ids.gid}`, "--", tmp]);
-          await asOwner(o, ["/usr/bin/chmod", octal(fileMode), "--", tmp]);
-          await asOwner(o, [MV, "-fT", "--", tmp, p]);
+          if (ids.gid !== undefined) {
+            await asOwner(owner, ["/usr/bin/chgrp", `${ids.gid}`, "--", tmp]);
+          }
+          await asOwner(owner, ["/usr/bin/chmod", octal(fileMode), "--", tmp]);
+          await asOwner(owner, [MV, "-fT", "--", tmp, p]);
         } catch (e) {
-          await asOwner(o, [RM, "-f", "--", tmp]).catch(() => {});
+          await asOwner(owner, [RM, "-f", "--", tmp]).catch(() => {});
           throw e;
         }
         return { path: p, bytes: data.byteLength };
@@ -231,9 +232,9 @@ export const chmodOp = defineOp({
     return await onTurn(ctx, "chmod", args.path, async () => {
       const p = await ctx.policy.write(args.path);
       ctx.policy.mode(args.mode);
-      const wd = await workDir(posix.dirname(p), ctx.policy, p);
-      ctx.intent({ path: p, as_user: wd.owner?.name });
-      if (wd.owner) await asOwner(wd.owner, ["/usr/bin/chmod", octal(args.mode), "--", p]);
+      const owner = await actAs(posix.dirname(p), ctx.policy, p);
+      ctx.intent({ path: p, as_user: owner?.name });
+      if (owner) await asOwner(owner, ["/usr/bin/chmod", octal(args.mode), "--", p]);
       else throughFile(p, (fd) => fs.fchmodSync(fd, args.mode));
       return { path: p };
     });
@@ -242,17 +243,17 @@ export const chmodOp = defineOp({
 
 /** `chown`: user and/or group by name. */
 export const chownOp = defineOp({
-  args: s.object({ path, user: s.optional(owner), group: s.optional(owner) }),
+  args: s.object({ path, user: s.optional(ownerName), group: s.optional(ownerName) }),
   async run(args, ctx) {
     return await onTurn(ctx, "chown", args.path, async () => {
       const p = await ctx.policy.write(args.path);
       const ids = await ctx.policy.owners(args.user, args.group);
-      const wd = await workDir(posix.dirname(p), ctx.policy, p);
-      if (wd.owner) ownerOnly(wd.owner, ids.uid);
-      ctx.intent({ path: p, as_user: wd.owner?.name });
-      if (wd.owner) {
+      const owner = await actAs(posix.dirname(p), ctx.policy, p);
+      if (owner) ownerOnly(owner, ids.uid);
+      ctx.intent({ path: p, as_user: owner?.name });
+      if (owner) {
         if (ids.gid !== undefined) {
-          await asOwner(wd.owner, ["/usr/bin/chgrp", `${ids.gid}`, "--", p]);
+          await asOwner(owner, ["/usr/bin/chgrp", `${ids.gid}`, "--", p]);
         }
       } else if (ids.uid !== undefined || ids.gid !== undefined) {
         throughFile(p, (fd) => fs.fchownSync(fd, ids.uid ?? -1, ids.gid ?? -1));
@@ -269,10 +270,10 @@ export const mkdirOp = defineOp({
     return await onTurn(ctx, "mkdir", args.path, async () => {
       const p = await ctx.policy.write(args.path);
       ctx.policy.mode(args.mode);
-      const wd = await workDir(posix.dirname(p), ctx.policy, p);
-      ctx.intent({ path: p, as_user: wd.owner?.name });
-      if (wd.owner) {
-        await asOwner(wd.owner, [
+      const owner = await actAs(posix.dirname(p), ctx.policy, p);
+      ctx.intent({ path: p, as_user: owner?.name });
+      if (owner) {
+        await asOwner(owner, [
           "/usr/bin/mkdir",
           ...(args.parents ? ["-p"] : []),
           "-m",
@@ -295,11 +296,11 @@ export const removeOp = defineOp({
   async run(args, ctx) {
     return await onTurn(ctx, "remove", args.path, async () => {
       const p = await ctx.policy.writeLink(args.path);
-      const wd = await workDir(posix.dirname(p), ctx.policy, p);
-      ctx.intent({ path: p, as_user: wd.owner?.name });
+      const owner = await actAs(posix.dirname(p), ctx.policy, p);
+      ctx.intent({ path: p, as_user: owner?.name });
       if (!lstatOrNull(p)) return { path: p, removed: false };
-      if (wd.owner) {
-        await asOwner(wd.owner, [RM, "-f", ...(args.recursive ? ["-r"] : []), "--", p]);
+      if (owner) {
+        await asOwner(owner, [RM, "-f", ...(args.recursive ? ["-r"] : []), "--", p]);
       } else Deno.removeSync(p, { recursive: args.recursive });
       return { path: p, removed: true };
     });
@@ -313,9 +314,9 @@ export const symlinkOp = defineOp({
     return await onTurn(ctx, "symlink", args.path, async () => {
       const p = await ctx.policy.writeLink(args.path);
       const target = await ctx.policy.linkTarget(args.target, p);
-      const wd = await workDir(posix.dirname(p), ctx.policy, p);
-      ctx.intent({ path: p, target, as_user: wd.owner?.name });
-      if (wd.owner) await asOwner(wd.owner, ["/usr/bin/ln", "-sT", "--", args.target, p]);
+      const owner = await actAs(posix.dirname(p), ctx.policy, p);
+      ctx.intent({ path: p, target, as_user: owner?.name });
+      if (owner) await asOwner(owner, ["/usr/bin/ln", "-sT", "--", args.target, p]);
       else Deno.symlinkSync(args.target, p);
       return { path: p };
     });
@@ -329,16 +330,16 @@ export const renameOp = defineOp({
     return await onTurn(ctx, "rename", args.from, async () => {
       const from = await ctx.policy.writeLink(args.from);
       const to = await ctx.policy.writeLink(args.to);
-      const a = await workDir(posix.dirname(from), ctx.policy, from);
-      const b = await workDir(posix.dirname(to), ctx.policy, to);
-      if (a.owner?.uid !== b.owner?.uid) {
+      const a = await actAs(posix.dirname(from), ctx.policy, from);
+      const b = await actAs(posix.dirname(to), ctx.policy, to);
+      if (a?.uid !== b?.uid) {
         throw new OpError(
           "denied",
           `Denied: "${from}" and "${to}" are in directories of different owners`,
         );
       }
-      ctx.intent({ from, to, as_user: a.owner?.name });
-      if (a.owner) await asOwner(a.owner, [MV, "-T", "--", from, to]);
+      ctx.intent({ from, to, as_user: a?.name });
+      if (a) await asOwner(a, [MV, "-T", "--", from, to]);
       else Deno.renameSync(from, to);
       return { path: to };
     });

@@ -13,14 +13,6 @@ import { exposures } from "../safe_path.ts";
 import { type Account, user } from "./accounts.ts";
 import { OpError } from "./op.ts";
 
-/** A checked directory. */
-export interface WorkDir {
-  /** The directory, resolved; it may not exist yet (`makedirs`, `parents`). */
-  path: string;
-  /** The user to act as under `user_dirs`; undefined: act as root. */
-  owner?: Account;
-}
-
 function within(path: string, dir: string): boolean {
   return path === dir || dir === "/" || path.startsWith(dir + "/");
 }
@@ -37,17 +29,25 @@ function existing(path: string): string {
   }
 }
 
-/** Check `dir` (resolved) for changing `target` there; throws `OpError("denied")` saying why. */
-export async function workDir(dir: string, policy: Policy, target: string): Promise<WorkDir> {
+/**
+ * Check directory `dir` (resolved, perhaps not there yet) for using `target` in it: returns the
+ * user to act as under `user_dirs`, or undefined to act as root; throws `OpError("denied")`
+ * saying why when neither will do.
+ */
+export async function actAs(
+  dir: string,
+  policy: Policy,
+  target: string,
+): Promise<Account | undefined> {
   const found = exposures(existing(dir));
-  if (found.length === 0) return { path: dir };
+  if (found.length === 0) return undefined;
   const root = policy.section.user_dirs.find((d) => within(dir, d.replace(/(.)\/+$/, "$1")));
   const uid = found[0]!.uid;
   if (
     root !== undefined &&
     found.every((e) => !e.writable && e.uid === uid && within(e.path, root))
   ) {
-    return { path: dir, owner: await user(String(uid)) };
+    return await user(String(uid));
   }
   const e = found.find((e) => root === undefined || !within(e.path, root) || e.writable) ??
     found[0]!;
