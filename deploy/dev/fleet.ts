@@ -128,8 +128,8 @@ export function spawnDaemon(
 }
 
 /**
- * Write `value` as YAML to `path`; a new file is at most 0644 whatever the umask, as the broker refuses
- * a policy others can write.
+ * Write `value` as YAML to `path`; a new file is at most 0644 whatever the umask, as the broker
+ * refuses a policy others can write.
  */
 export async function writeYaml(path: string, value: unknown): Promise<void> {
   await Deno.writeTextFile(path, stringify(value), { mode: 0o644 });

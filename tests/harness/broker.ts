@@ -28,12 +28,12 @@ export async function brokerAt(
 }
 
 /** The records of the audit log at `path` (default: the development policy's in `base`). */
-export async function auditRecords(base: string, path = `${base}/broker-audit.log`) {
+export async function auditRecords(
+  base: string,
+  path = `${base}/broker-audit.log`,
+): Promise<Record<string, unknown>[]> {
   const text = await Deno.readTextFile(path);
-  return text.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) as Record<
-    string,
-    unknown
-  >[];
+  return text.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
 }
 
 /** Assert that `p` rejects with a `BrokerError` of `code` whose message matches `re`. */
