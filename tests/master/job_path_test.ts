@@ -254,7 +254,7 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
           .trim().split("\n").map((l) => JSON.parse(l));
         const entry = audit.find((a) => a.op === "run");
         assert.equal(entry?.decision, "deny");
-        assert.equal(entry?.jid, jid);
+        assert.equal(entry?.jid_claimed, jid, "the job id, as the peel claimed it");
         assert.deepEqual(entry?.args.argv, ["/bin/sh", "-c", "id"]);
       },
     );
