@@ -83,6 +83,7 @@ export async function callLocal(opts: CallOptions): Promise<
   }
   const broker = new BrokerClient({
     launcher: opts.launcher ?? await launcherOf(opts.policy),
+    args: ["--expect-policy", opts.policy],
     idleTimeoutMs: 60_000,
     log: new Logger({ level: "error" }),
   });

@@ -157,9 +157,25 @@ function onFrame(body: Uint8Array): void {
   running.add(p);
 }
 
+/**
+ * The policy its caller expects this broker to enforce (`--expect-policy FILE`, which
+ * `zester call --local --policy FILE` passes). It can only make the broker refuse, never choose:
+ * the broker's policy path is fixed by its launcher.
+ */
+function expectedPolicy(args: string[]): string | undefined {
+  const i = args.indexOf("--expect-policy");
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
 async function main(): Promise<number> {
   const file = policyPath();
+  const expected = expectedPolicy(Deno.args);
   try {
+    if (expected !== undefined && expected !== file) {
+      throw new Error(
+        `this broker enforces "${file}" (fixed by its launcher), not "${expected}" as asked`,
+      );
+    }
     policy = await Policy.load(file);
     audit = new AuditLog(policy.section.audit_log);
     slots = new Slots(policy.section.max_concurrent);
