@@ -3,7 +3,7 @@
  * @module
  */
 import type { NatsConnection } from "nats";
-import { BUCKETS, decode, JID_PATTERN } from "../../lib/bus/mod.ts";
+import { BUCKETS, decode, JID_PATTERN, openBucket } from "../../lib/bus/mod.ts";
 import { formatDuration } from "../../lib/config/mod.ts";
 import { type ExecReturn, getReturn, Job } from "../../lib/job/mod.ts";
 import { type Format, serialize, table } from "../output/mod.ts";
@@ -11,7 +11,7 @@ import { returnRecord } from "./run.ts";
 
 /** Every job record still in the `jobs` bucket, newest first, at most `limit`. */
 export async function listJobs(nc: NatsConnection, limit: number): Promise<Job[]> {
-  const kv = await nc.jetstream().views.kv(BUCKETS.jobs.name, { bindOnly: true });
+  const kv = await openBucket(nc, BUCKETS.jobs);
   const keys: string[] = [];
   for await (const k of await kv.keys()) keys.push(k);
   keys.sort().reverse();
@@ -57,12 +57,11 @@ export async function showJob(nc: NatsConnection, jid: string): Promise<JobDetai
   if (!JID_PATTERN.test(jid)) {
     throw new TypeError(`Invalid job id "${jid}": expected 27 base62 characters`);
   }
-  const js = nc.jetstream();
-  const jobs = await js.views.kv(BUCKETS.jobs.name, { bindOnly: true });
+  const jobs = await openBucket(nc, BUCKETS.jobs);
   const e = await jobs.get(jid);
   if (!e || e.operation !== "PUT") throw new Error(`Job "${jid}" not found`);
   const job = Job.parse(decode(e.value));
-  const returnsKv = await js.views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
+  const returnsKv = await openBucket(nc, BUCKETS.jobReturns);
   const returns = new Map<string, ExecReturn>();
   await Promise.all(job.targets.map(async (id) => {
     const ret = await getReturn(returnsKv, jid, id);

@@ -4,7 +4,14 @@
  * @module
  */
 import type { Msg, NatsConnection } from "nats";
-import { BUCKETS, decode, encode, parseReturnSubject, subjects } from "../../lib/bus/mod.ts";
+import {
+  BUCKETS,
+  decode,
+  encode,
+  openBucket,
+  parseReturnSubject,
+  subjects,
+} from "../../lib/bus/mod.ts";
 import {
   DispatchReplySchema,
   type DispatchRequest,
@@ -108,7 +115,7 @@ export async function runJob(nc: NatsConnection, opts: RunOptions): Promise<RunO
     const missing = reply.targets.filter((id) => !returns.has(id));
     if (missing.length) {
       // Returns that went past this subscription (e.g. during a reconnect) are still in KV.
-      const kv = await nc.jetstream().views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
+      const kv = await openBucket(nc, BUCKETS.jobReturns);
       for (const id of [...missing]) {
         const ret = await getReturn(kv, jid, id);
         if (!ret) continue;
@@ -132,7 +139,7 @@ function onStatus(msg: Msg, jid: string, done: (s: JobStatus) => void): void {
 }
 
 async function storedStatus(nc: NatsConnection, jid: string): Promise<JobStatus> {
-  const kv = await nc.jetstream().views.kv(BUCKETS.jobs.name, { bindOnly: true });
+  const kv = await openBucket(nc, BUCKETS.jobs);
   const e = await kv.get(jid);
   if (!e || e.operation !== "PUT") return "running";
   return Job.parse(decode(e.value)).status;

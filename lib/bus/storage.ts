@@ -6,6 +6,8 @@
 import {
   DiscardPolicy,
   type JetStreamManager,
+  type KV,
+  type NatsConnection,
   RetentionPolicy,
   StorageType,
   type StreamConfig,
@@ -185,6 +187,18 @@ export function streamConfig(spec: StreamSpec): Partial<StreamConfig> & { name: 
     discard: DiscardPolicy.Old,
     num_replicas: 1,
   };
+}
+
+/**
+ * Bind to the declared bucket `spec` without asking the server first (nats.js would call
+ * `$JS.API.INFO`, which peels and CLI users may not), reading keys by direct get, which every
+ * bucket allows and whose subject names the key, so permissions can grant single keys.
+ */
+export async function openBucket(nc: NatsConnection, spec: BucketSpec): Promise<KV> {
+  return await nc.jetstream({ checkAPI: false }).views.kv(spec.name, {
+    bindOnly: true,
+    allow_direct: true,
+  });
 }
 
 /** What provisioning did to one stream. */

@@ -4,7 +4,9 @@
  * @module
  */
 import type { NatsConnection } from "nats";
-import { closeBus, connectBus } from "../../lib/bus/mod.ts";
+import { type BusOptions, closeBus, connectBus } from "../../lib/bus/mod.ts";
+import { type DevUser, natsFiles } from "../../deploy/dev/trust.ts";
+import { MasterConfig } from "../../lib/config/mod.ts";
 export { freePort, type NatsServer, startNatsServer } from "../../deploy/dev/nats_server.ts";
 export {
   type Daemon,
@@ -18,9 +20,25 @@ export {
   writeYaml,
 } from "../../deploy/dev/fleet.ts";
 
-/** Connect a test client to `url`. */
-export async function client(url: string): Promise<NatsConnection> {
-  return await connectBus({ servers: [url], name: "zester-test" });
+/** The bus options of `user` (the harness's unlimited `test` user by default) on `url`. */
+export function busAs(url: string, user: DevUser = "test"): BusOptions {
+  const f = natsFiles(url, user);
+  return {
+    servers: [url],
+    name: `zester-${user}`,
+    ...f &&
+      { credsFile: f.nats_creds, caFile: f.nats_ca, certFile: f.nats_cert, keyFile: f.nats_key },
+  };
+}
+
+/** Connect a test client to `url`, as `user` (default: the harness's unlimited `test` user). */
+export async function client(url: string, user: DevUser = "test"): Promise<NatsConnection> {
+  return await connectBus(busAs(url, user));
+}
+
+/** A master config for `url`, with the master's creds and certificate, and `extra` keys. */
+export function masterConfig(url: string, extra: Record<string, unknown> = {}): MasterConfig {
+  return MasterConfig.parse({ nats_url: url, ...natsFiles(url, "master"), ...extra });
 }
 
 /** Close a test client. */
@@ -29,6 +47,13 @@ export async function closeClient(nc: NatsConnection): Promise<void> {
 }
 
 export { tempDir } from "./temp_dir.ts";
+export {
+  devTrust,
+  type DevUser,
+  issuePeelFiles,
+  type NatsFiles,
+  natsFiles,
+} from "../../deploy/dev/trust.ts";
 export {
   callCommand,
   type CliRun,

@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import type { NatsConnection } from "nats";
 import { BUCKETS, decode, encode, subjects } from "../../lib/bus/mod.ts";
-import { MasterConfig, parseConfig } from "../../lib/config/mod.ts";
 import { type DispatchReply, ExecReturn, Job, ksuid } from "../../lib/job/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
@@ -13,6 +12,7 @@ import {
   client,
   closeClient,
   type Daemon,
+  masterConfig,
   startNatsServer,
   startPeel,
   tempDir,
@@ -46,11 +46,10 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
   const lines: string[] = [];
   const log = new Logger({ level: "debug", sink: (l) => lines.push(l) });
   const master = await Master.start(
-    parseConfig(
-      `nats_url: ${ns.url}\nid: master-test\nnodegroups:\n  dbs: G@role:db\n  webs: [web-01, web-02]\n`,
-      "master.yaml",
-      MasterConfig,
-    ),
+    masterConfig(ns.url, {
+      id: "master-test",
+      nodegroups: { dbs: "G@role:db", webs: ["web-01", "web-02"] },
+    }),
     log,
   );
   const peels: Daemon[] = [];

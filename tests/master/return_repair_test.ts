@@ -5,11 +5,10 @@
 import assert from "node:assert/strict";
 import type { Msg, NatsConnection } from "nats";
 import { BUCKETS, decode, encode, returnReplySubject, subjects } from "../../lib/bus/mod.ts";
-import { MasterConfig, parseConfig } from "../../lib/config/mod.ts";
 import { type DispatchReply, ExecRequest, type ExecReturn, Job, ksuid } from "../../lib/job/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
-import { client, closeClient, startNatsServer } from "../harness/mod.ts";
+import { client, closeClient, masterConfig, startNatsServer } from "../harness/mod.ts";
 
 /** A scripted peel: facts stored, and `answer` decides what each ExecRequest gets. */
 async function scriptedPeel(
@@ -47,7 +46,7 @@ async function withMaster(
   const lines: string[] = [];
   const log = new Logger({ level: "debug", sink: (l) => lines.push(l) });
   const master = await Master.start(
-    parseConfig(`nats_url: ${ns.url}\nid: master-test\n`, "master.yaml", MasterConfig),
+    masterConfig(ns.url, { id: "master-test" }),
     log,
   );
   const nc = await client(ns.url);
