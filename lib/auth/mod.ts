@@ -11,3 +11,4 @@ export * from "./users.ts";
 export * from "./x509.ts";
 export * from "./server_config.ts";
 export * from "./deployment.ts";
+export * from "./resolver.ts";

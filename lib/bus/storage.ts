@@ -30,6 +30,8 @@ export interface BucketSpec {
   readonly storage: "file" | "memory";
   /** What it holds. */
   readonly description: string;
+  /** Each key is written once: the stream refuses a second write while the first is kept. */
+  readonly writeOnce?: boolean;
 }
 
 /** A stream: its name, the subjects it records and how long it keeps them. */
@@ -83,6 +85,7 @@ export const BUCKETS = {
     ttlMs: 7 * DAY,
     storage: "file",
     description: "Per-peel job returns, keyed <jid>.<peel-id>",
+    writeOnce: true,
   },
   masterHeartbeat: {
     name: "master-heartbeat",
@@ -163,6 +166,7 @@ export function bucketStreamConfig(spec: BucketSpec): Partial<StreamConfig> & { 
     storage: storageType(spec.storage),
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.New,
+    discard_new_per_subject: spec.writeOnce ?? false,
     allow_rollup_hdrs: true,
     deny_delete: true,
     deny_purge: false,
@@ -252,7 +256,11 @@ async function ensureStream(
   const drift =
     (["max_msgs_per_subject", "max_age"] as const).some((k) =>
       cfg[k] !== undefined && current[k] !== cfg[k]
-    ) || JSON.stringify(current.subjects) !== JSON.stringify(cfg.subjects);
+    ) ||
+    // The server leaves the flag out when false.
+    (cfg.discard_new_per_subject !== undefined &&
+      (current.discard_new_per_subject ?? false) !== cfg.discard_new_per_subject) ||
+    JSON.stringify(current.subjects) !== JSON.stringify(cfg.subjects);
   if (!drift) return "unchanged";
   await jsm.streams.update(cfg.name, { ...current, ...pick(cfg) });
   return "updated";
@@ -262,6 +270,9 @@ function pick(cfg: Partial<StreamConfig>): Partial<StreamConfig> {
   const out: Partial<StreamConfig> = { subjects: cfg.subjects };
   if (cfg.max_msgs_per_subject !== undefined) out.max_msgs_per_subject = cfg.max_msgs_per_subject;
   if (cfg.max_age !== undefined) out.max_age = cfg.max_age;
+  if (cfg.discard_new_per_subject !== undefined) {
+    out.discard_new_per_subject = cfg.discard_new_per_subject;
+  }
   return out;
 }
 
