@@ -11,6 +11,7 @@ import {
   jwtAuthenticator,
   type NatsConnection,
 } from "nats";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { decodeJwt } from "../auth/jwt.ts";
 import { CredsError, readCredsFile } from "../auth/creds.ts";
 import type { Logger } from "../log/mod.ts";
@@ -115,10 +116,13 @@ export async function connectBus(opts: BusOptions, log?: Logger): Promise<NatsCo
   const wantsTls = opts.caFile || opts.certFile || opts.keyFile ||
     opts.servers.some((u) => parseServerUrl(u).scheme === "tls");
   if (wantsTls) {
-    // nats.js hands its TLS options to node:tls, which takes `minVersion` too.
-    const minVersion = { minVersion: TLS_MIN_VERSION };
+    // nats.js hands its TLS options to node:tls, which takes these too.
+    const nodeTls = {
+      minVersion: TLS_MIN_VERSION,
+      checkServerIdentity: serverIdentityCheck(opts.servers),
+    };
     options.tls = {
-      ...minVersion,
+      ...nodeTls,
       ...(opts.caFile ? { caFile: opts.caFile } : {}),
       ...(opts.certFile ? { certFile: opts.certFile } : {}),
       ...(opts.keyFile ? { keyFile: opts.keyFile } : {}),
@@ -127,6 +131,23 @@ export async function connectBus(opts: BusOptions, log?: Logger): Promise<NatsCo
   const nc = await natsConnect(options);
   if (log) watchStatus(nc, log);
   return nc;
+}
+
+/**
+ * nats.js upgrades its socket to TLS without naming the host when the URL holds an IP address,
+ * and node:tls then checks the server's certificate against "localhost". The certificate must
+ * instead name one of the configured servers.
+ */
+function serverIdentityCheck(servers: string[]) {
+  const hosts = servers.map((u) => parseServerUrl(u).host.replace(/^\[|\]$/g, ""));
+  return (_name: string, cert: PeerCertificate): Error | undefined => {
+    let err: Error | undefined;
+    for (const host of hosts) {
+      err = checkServerIdentity(host, cert);
+      if (!err) return undefined;
+    }
+    return err;
+  };
 }
 
 /** Gaps between connection attempts of a daemon: doubling from 1 s to 30 s. */

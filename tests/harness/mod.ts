@@ -7,7 +7,12 @@ import type { NatsConnection } from "nats";
 import { type BusOptions, closeBus, connectBus } from "../../lib/bus/mod.ts";
 import { type DevUser, natsFiles } from "../../deploy/dev/trust.ts";
 import { MasterConfig } from "../../lib/config/mod.ts";
-export { freePort, type NatsServer, startNatsServer } from "../../deploy/dev/nats_server.ts";
+export {
+  freePort,
+  type NatsServer,
+  natsServerBin,
+  startNatsServer,
+} from "../../deploy/dev/nats_server.ts";
 export {
   type Daemon,
   DENO_CONFIG,
