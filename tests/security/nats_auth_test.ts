@@ -24,9 +24,11 @@ import {
   devTrust,
   issuePeelFiles,
   type NatsFiles,
+  runZester,
   startNatsServer,
   startPeel,
   tempDir,
+  writeCliConfig,
 } from "../harness/mod.ts";
 
 function bus(url: string, f: NatsFiles, creds = true): BusOptions {
@@ -137,4 +139,26 @@ Deno.test("nats auth - a peel whose creds are refused stays up, says why, and co
   await writeCredsFile(creds, deployment.issue({ name: "web-01", role: "peel" }));
   await peel.waitFor(/"peel ready"/, 30_000);
   assert.ok(!/Uncaught|\n\s+at /.test(peel.output()), peel.output());
+});
+
+Deno.test("nats auth - the CLI with refused creds exits 2 and says why", async () => {
+  await using ns = await startNatsServer();
+  await using dir = await tempDir();
+  const { deployment } = await devTrust();
+  const cfg = `${dir.path}/cli.yaml`;
+  const flags = await writeCliConfig(cfg, ns.url, "reader");
+  const creds = `${dir.path}/expired.creds`;
+  await writeCredsFile(
+    creds,
+    deployment.issue({ name: "reader", role: "reader", expires: nowSeconds() - 1 }),
+  );
+  const text = await Deno.readTextFile(cfg);
+  await Deno.writeTextFile(cfg, text.replace(/creds_file: .*/, `creds_file: ${creds}`));
+  const r = await runZester(flags, ["--config", cfg, "job", "list"]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    /zester: Cannot connect to NATS at tls:\/\/127\.0\.0\.1:\d+: .*(expired|Authorization)/i,
+  );
+  assert.ok(!/\n\s+at /.test(r.stderr), r.stderr);
 });
