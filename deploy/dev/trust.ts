@@ -25,10 +25,13 @@ export interface NatsFiles {
 }
 
 /** Names the development server certificate carries: every loopback name tests dial. */
-export const DEV_HOSTS = ["127.0.0.1", "127.0.0.2", "localhost", "::1"];
+const DEV_HOSTS = ["127.0.0.1", "127.0.0.2", "localhost", "::1"];
 
-interface DevTrust {
+/** The development deployment: where it is written, and its keys. */
+export interface DevTrust {
+  /** The directory `writeDeployment` wrote. */
   dir: string;
+  /** Its keys and CA. */
   deployment: Deployment;
 }
 
@@ -87,11 +90,6 @@ export function forget(url: string): void {
   servers.delete(url);
 }
 
-/** The deployment of the secured server at `url`, or undefined for a plain one (benchmarks). */
-export function trustOf(url: string): DevTrust | undefined {
-  return servers.get(url);
-}
-
 /** Users the development deployment has creds for (peels get theirs from `issuePeelFiles`). */
 export type DevUser = Exclude<Role, "peel"> | "test" | "sys";
 
@@ -100,7 +98,7 @@ export type DevUser = Exclude<Role, "peel"> | "test" | "sys";
  * no permission limits; `sys`: the system account's), or undefined for a plain server.
  */
 export function natsFiles(url: string, user: DevUser): NatsFiles | undefined {
-  const t = trustOf(url);
+  const t = servers.get(url);
   if (!t) return undefined;
   const p = deploymentPaths(t.dir);
   const cert = user === "test" || user === "sys" ? "admin" : user;
@@ -122,7 +120,7 @@ export async function issuePeelFiles(
   dir: string,
   opts: { expires?: number } = {},
 ): Promise<NatsFiles | undefined> {
-  const t = trustOf(url);
+  const t = servers.get(url);
   if (!t) return undefined;
   const files: NatsFiles = {
     nats_creds: `${dir}/peel.creds`,
