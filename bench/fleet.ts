@@ -4,6 +4,10 @@
  * @module
  */
 import { DENO_CONFIG } from "../deploy/dev/fleet.ts";
+import type { BusOptions } from "../lib/bus/mod.ts";
+
+/** How simulated peels authenticate: creds and TLS files (none for a plain server). */
+export type FleetAuth = Pick<BusOptions, "credsFile" | "caFile" | "certFile" | "keyFile">;
 
 const WORKER = new URL("./fleet_worker.ts", import.meta.url).pathname;
 
@@ -23,7 +27,10 @@ export async function startFleet(opts: {
   peels: number;
   prefix: string;
   processes?: number;
+  /** Files every simulated peel connects with, on a secured server. */
+  auth?: FleetAuth;
 }): Promise<Fleet> {
+  const files = Object.values(opts.auth ?? {}).filter((f): f is string => !!f);
   const k = Math.max(1, Math.min(opts.processes ?? 2, opts.peels));
   const per = Math.ceil(opts.peels / k);
   const children: Deno.ChildProcess[] = [];
@@ -41,11 +48,13 @@ export async function startFleet(opts: {
         DENO_CONFIG,
         "--no-prompt",
         "--allow-net=127.0.0.1",
+        ...(files.length ? [`--allow-read=${files.join(",")}`] : []),
         WORKER,
         opts.natsUrl,
         opts.prefix,
         String(first),
         String(count),
+        JSON.stringify(opts.auth ?? {}),
       ],
       stdin: "piped",
       stdout: "piped",

@@ -4,12 +4,13 @@
  * return in job-returns) without the broker or fact collectors. Each also answers bare requests
  * on `bench.floor.<id>`, which the benchmark uses to measure raw NATS doing the same fan-out.
  *
- * Usage: `fleet_worker.ts <nats-url> <id-prefix> <first> <count>`; prints `ready` when every
+ * Usage: `fleet_worker.ts <nats-url> <id-prefix> <first> <count> [<auth json>]` (the creds and
+ * TLS files of `FleetAuth`, for a secured server); prints `ready` when every
  * peel is subscribed and its facts are stored, and exits when stdin closes.
  * @module
  */
 import type { NatsConnection } from "nats";
-import { closeBus, connectBus, decode, encode, subjects } from "../lib/bus/mod.ts";
+import { type BusOptions, closeBus, connectBus, decode, encode, subjects } from "../lib/bus/mod.ts";
 import { Logger } from "../lib/log/mod.ts";
 import { CommandServer } from "../peel/command_server.ts";
 import type { Broker } from "../peel/functions/mod.ts";
@@ -29,8 +30,8 @@ const noBroker: Broker = {
   request: () => Promise.reject(new Error("the fleet simulator has no broker")),
 };
 
-async function startPeel(url: string, id: string, log: Logger) {
-  const nc = await connectBus({ servers: [url], name: `sim-${id}` });
+async function startPeel(bus: BusOptions, id: string, log: Logger) {
+  const nc = await connectBus({ ...bus, name: `sim-${id}` });
   const facts = simulatedFacts(id);
   const server = new CommandServer({ nc, peelId: id, facts: () => facts, broker: noBroker, log });
   nc.subscribe(floorSubject(id), {
@@ -56,19 +57,22 @@ async function publishFacts(nc: NatsConnection, id: string, facts: Record<string
   }
 }
 
-async function main([url, prefix, first, count]: string[]): Promise<void> {
+async function main([url, prefix, first, count, auth]: string[]): Promise<void> {
+  const bus: BusOptions = { servers: [url!], name: "sim", ...JSON.parse(auth ?? "{}") };
   const log = new Logger({ level: "warn", fields: { component: "sim" } });
   const n = Number(count);
   const peels: Awaited<ReturnType<typeof startPeel>>[] = [];
-  const batch = 100;
+  // TLS handshakes with creds cost ~30 ms of CPU each: fewer at once stay within the server's
+  // handshake timeout.
+  const batch = bus.credsFile ? 20 : 100;
   for (let i = 0; i < n; i += batch) {
     const ids = Array.from(
       { length: Math.min(batch, n - i) },
       (_, j) => `${prefix}${String(Number(first) + i + j).padStart(5, "0")}`,
     );
-    peels.push(...await Promise.all(ids.map((id) => startPeel(url!, id, log))));
+    peels.push(...await Promise.all(ids.map((id) => startPeel(bus, id, log))));
   }
-  const control = await connectBus({ servers: [url!], name: `sim-control-${prefix}${first}` });
+  const control = await connectBus({ ...bus, name: `sim-control-${prefix}${first}` });
   control.subscribe(FACTS_TRIGGER, {
     callback: async () => {
       const t0 = performance.now();

@@ -52,7 +52,7 @@ async function main(args: string[]): Promise<number> {
   }
   const chosen = names.length ? names : NAMES;
   const results: Record<string, unknown> = {};
-  await using ns = await startNatsServer();
+  await using ns = await startNatsServer({ plain: true });
   const dir = await Deno.makeTempDir({ prefix: "zester-bench-" });
   try {
     await using master = await startMaster(`${dir}/master`, ns.url);

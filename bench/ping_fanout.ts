@@ -5,10 +5,9 @@
  * @module
  */
 import type { NatsConnection } from "nats";
-import { createInbox } from "nats";
-import { encode } from "../lib/bus/mod.ts";
+import { encode, newInbox } from "../lib/bus/mod.ts";
 import { runJob } from "../cli/commands/run.ts";
-import { startFleet } from "./fleet.ts";
+import { type FleetAuth, startFleet } from "./fleet.ts";
 import { floorSubject } from "./fleet_worker.ts";
 import { CpuMeter, type ProcessGroups } from "./cpu_time.ts";
 import { median } from "./stats.ts";
@@ -36,7 +35,7 @@ export async function floorFanout(
   ids: string[],
   timeoutMs = 30_000,
 ): Promise<number> {
-  const inbox = createInbox();
+  const inbox = newInbox(nc);
   let got = 0;
   const done = Promise.withResolvers<void>();
   const sub = nc.subscribe(inbox, {
@@ -109,12 +108,13 @@ export async function pingFanout(
   runs: number,
   processes: number,
   pids?: { natsServer: number; master: number },
+  auth?: FleetAuth,
 ): Promise<{ figures: FanoutFigure[]; cpu: FanoutCpu[] }> {
   const out: FanoutFigure[] = [];
   const cpu: FanoutCpu[] = [];
   for (const n of sizes) {
     const prefix = `f${n}-`;
-    await using fleet = await startFleet({ natsUrl, peels: n, prefix, processes });
+    await using fleet = await startFleet({ natsUrl, peels: n, prefix, processes, auth });
     const zester: number[] = [];
     const floor: number[] = [];
     let lost = 0;

@@ -20,6 +20,7 @@ import { listJobs, renderJobDetail, renderJobList, showJob } from "./commands/jo
 import { exitCode, renderRun, runJob, summaryLine } from "./commands/run.ts";
 import { previewTarget, renderPreview } from "./commands/preview.ts";
 import { callLocal, renderStates } from "./commands/call.ts";
+import { DEFAULT_HOSTS, initDeployment, renderInit } from "./commands/init.ts";
 import { type Format, FORMATS, serialize } from "./output/mod.ts";
 
 /** The `tgt_type` chosen by Salt's single-matcher flags, or undefined to detect it. */
@@ -182,6 +183,25 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       }
       out(renderStates("local", out2, opts.format));
       if (out2.summary.failed > 0) setExit(1);
+    });
+
+  program.command("init")
+    .description("create a deployment: keys, creds, certificates and nats-server.conf")
+    .argument("<dir>", "where to write it (e.g. /etc/zester)")
+    .option(
+      "--host <name>",
+      "a name clients dial the server by, for its certificate (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option("--listen <host:port>", "where nats-server listens", "0.0.0.0:4222")
+    .option("--name <name>", "the operator's name", "zester")
+    .action(async (dir, opts) => {
+      const abs = await initDeployment(dir, {
+        hosts: opts.host ?? DEFAULT_HOSTS,
+        listen: opts.listen,
+        name: opts.name,
+      });
+      out(renderInit(abs));
     });
 
   const job = program.command("job").description("inspect jobs");

@@ -1,6 +1,6 @@
 /**
  * `deno task permission-sets [--write]`: the `deno.json` permission sets of the four entry
- * points (`master`, `peel`, `broker`, `cli`), generated from `lib/config/permissions.ts` for the
+ * points (`master`, `peel`, `broker`, `cli`) and of `zester init` (`init`), generated from `lib/config/permissions.ts` for the
  * default install paths and a NATS server on `127.0.0.1:4222`, so the sets and the flags the
  * daemons get from their configs cannot drift apart. `--write` updates `deno.json`; without it
  * the task prints the sets and exits 1 when `deno.json` differs (a test checks the same).
@@ -10,6 +10,7 @@ import {
   brokerPermissionFlags,
   CliConfig,
   cliPermissionFlags,
+  initPermissionFlags,
   MASTER_CONFIG_PATH,
   MasterConfig,
   masterPermissionFlags,
@@ -20,6 +21,8 @@ import {
 
 const DENO_JSON = new URL("../deno.json", import.meta.url);
 const DEFAULT_NATS = "nats://127.0.0.1:4222";
+/** Where `deno task init` may write: the documented deployment directory. */
+const DEFAULT_DEPLOYMENT_DIR = "/etc/zester";
 
 /** A `deno.json` permission set: each permission granted wholly or for the listed values. */
 export type PermissionSet = Record<string, true | string[]>;
@@ -43,7 +46,7 @@ export function setOfFlags(flags: readonly string[]): PermissionSet {
   return set;
 }
 
-/** The sets of the four entry points for the default install. */
+/** The sets of the entry points and of `zester init` for the default install. */
 export function permissionSets(): Record<string, PermissionSet> {
   const master = MasterConfig.parse({ nats_url: DEFAULT_NATS });
   const peel = PeelConfig.parse({ id: "peel", nats_url: DEFAULT_NATS });
@@ -52,6 +55,7 @@ export function permissionSets(): Record<string, PermissionSet> {
     peel: setOfFlags(peelPermissionFlags(peel, PEEL_CONFIG_PATH)),
     broker: setOfFlags(brokerPermissionFlags()),
     cli: setOfFlags(cliPermissionFlags(CliConfig.parse({}))),
+    init: setOfFlags(initPermissionFlags(DEFAULT_DEPLOYMENT_DIR)),
   };
 }
 

@@ -10,12 +10,14 @@
  * deadline. Until then, rounds with growing gaps ask peels not yet confirmed to send their
  * return again (`resend`, which never runs a job twice); at the deadline, returns that were
  * stored but whose confirmation never arrived are read back. A return the stream refuses fails
- * the job, naming it.
+ * the job, naming it; one it refuses because the peel's earlier copy is stored counts as stored.
  * @module
  */
-import { createInbox, type KV, type Msg, type NatsConnection, type Subscription } from "nats";
+import type { KV, Msg, NatsConnection, Subscription } from "nats";
 import {
   encode,
+  isAlreadyStored,
+  newInbox,
   parseReturnAckSubject,
   pubAckRefusal,
   returnAckSubject,
@@ -94,7 +96,7 @@ export class JobTracker {
   readonly #jobsKv: KV;
   readonly #returnsKv: KV;
   readonly #log: Logger;
-  readonly #ackPrefix = createInbox();
+  readonly #ackPrefix: string;
   readonly #done = new Map<string, Array<() => void>>();
 
   /** Subscribe to this master's return confirmations. */
@@ -103,6 +105,7 @@ export class JobTracker {
     this.#jobsKv = jobsKv;
     this.#returnsKv = returnsKv;
     this.#log = log;
+    this.#ackPrefix = newInbox(nc);
     this.#sub = nc.subscribe(`${this.#ackPrefix}.>`, {
       callback: (err, msg) => {
         if (err) log.error("return ack subscription failed", { error: err });
@@ -176,7 +179,10 @@ export class JobTracker {
     const ack = parseReturnAckSubject(this.#ackPrefix, msg.subject);
     if (!ack) return;
     const fields = { jid: ack.jid, peel_id: ack.peelId };
-    const refusal = msg.data.byteLength === 0 ? "no stream" : pubAckRefusal(msg.data);
+    let refusal = msg.data.byteLength === 0 ? "no stream" : pubAckRefusal(msg.data);
+    // A return sent again after its first copy was stored: the key holds it already, and only
+    // this peel may write it.
+    if (refusal !== undefined && isAlreadyStored(refusal)) refusal = undefined;
     const t = this.#jobs.get(ack.jid);
     if (!t || t.finalizing) {
       if (this.#finished.has(ack.jid) && refusal === undefined) {

@@ -36,18 +36,20 @@ async function main(args: string[]): Promise<number> {
     fields: { component: "master" },
   });
   keepRunning(log);
+  const stopped = new AbortController();
+  Deno.addSignalListener("SIGINT", () => stopped.abort());
+  Deno.addSignalListener("SIGTERM", () => stopped.abort());
   let master: Master;
   try {
-    master = await Master.start(cfg, log);
+    master = await Master.start(cfg, log, stopped.signal);
   } catch (e) {
+    if (stopped.signal.aborted) return 0;
     log.error("cannot start master", { error: e });
     return 1;
   }
-  const stopped = Promise.withResolvers<void>();
-  const stop = () => stopped.resolve();
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
-  await stopped.promise;
+  if (!stopped.signal.aborted) {
+    await new Promise((r) => stopped.signal.addEventListener("abort", r, { once: true }));
+  }
   await master.stop();
   return 0;
 }

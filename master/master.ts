@@ -5,7 +5,13 @@
  * @module
  */
 import type { NatsConnection, Subscription } from "nats";
-import { BUCKETS, closeBus, connectBus, provisionStorage } from "../lib/bus/mod.ts";
+import {
+  BUCKETS,
+  closeBus,
+  connectBusRetrying,
+  openBucket,
+  provisionStorage,
+} from "../lib/bus/mod.ts";
 import { busOptions, type MasterConfig } from "../lib/config/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { compileTarget } from "../lib/target/mod.ts";
@@ -75,26 +81,27 @@ export class Master {
     this.#log = log;
   }
 
-  /** Check the config against the machine, connect, provision storage and start serving. */
-  static async start(cfg: MasterConfig, baseLog: Logger): Promise<Master> {
+  /**
+   * Connect (retrying while NATS is unreachable or refuses the master, until `signal` aborts),
+   * provision storage and start serving.
+   */
+  static async start(cfg: MasterConfig, baseLog: Logger, signal?: AbortSignal): Promise<Master> {
     checkNodegroups(cfg.nodegroups);
     await checkStatesDir(cfg.states_dir);
     const id = cfg.id ?? newMasterId();
     const log = baseLog.with({ master_id: id });
-    const nc = await connectBus(busOptions(cfg, `zester-master-${id}`), log);
+    const nc = await connectBusRetrying(busOptions(cfg, `zester-master-${id}`), log, signal);
     try {
       const jsm = await nc.jetstreamManager();
       const provisioned = await provisionStorage(jsm);
       const changed = provisioned.filter((p) => p.action !== "unchanged");
       if (changed.length) log.info("storage provisioned", { changed });
-      const js = nc.jetstream();
-      const kv = async (name: string) => await js.views.kv(name, { bindOnly: true });
       const [factsKv, jobsKv, returnsKv, hbKv, statesKv] = await Promise.all([
-        kv(BUCKETS.facts.name),
-        kv(BUCKETS.jobs.name),
-        kv(BUCKETS.jobReturns.name),
-        kv(BUCKETS.masterHeartbeat.name),
-        kv(BUCKETS.stateFiles.name),
+        openBucket(nc, BUCKETS.facts),
+        openBucket(nc, BUCKETS.jobs),
+        openBucket(nc, BUCKETS.jobReturns),
+        openBucket(nc, BUCKETS.masterHeartbeat),
+        openBucket(nc, BUCKETS.stateFiles),
       ]);
       const publisher = new StatePublisher(statesKv, cfg.states_dir, log);
       const published = await publisher.publish();

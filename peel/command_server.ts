@@ -1,6 +1,7 @@
 /**
  * A peel's command loop: takes ExecRequests on `zester.cmd.<peel-id>`, validates them, runs each
- * job once, and stores its return in `job-returns` under `<jid>.<peel-id>`. The bucket's stream
+ * job once, and stores its return in `job-returns` under `<jid>.<peel-id>`, first write wins: a
+ * stored return is never replaced, not even by the peel itself. The bucket's stream
  * confirms the write to the owning master (the request's `ack` subject, with the outcome in the
  * reply subject), which asks again with `resend` if no confirmation reached it; recent returns
  * are kept for that.
@@ -8,8 +9,8 @@
  * request handling.
  * @module
  */
-import type { Msg, NatsConnection, Subscription } from "nats";
-import { decode, encode, returnReplySubject, subjects } from "../lib/bus/mod.ts";
+import { headers, type Msg, type NatsConnection, type Subscription } from "nats";
+import { decode, encode, FIRST_WRITE, returnReplySubject, subjects } from "../lib/bus/mod.ts";
 import { ExecRequest, type ExecReturn } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { execute } from "./exec.ts";
@@ -21,6 +22,10 @@ const DEDUP_WINDOW = 10_000;
 /** How many recent returns a peel keeps for a master's `resend`, and their total size cap. */
 const KEEP_RETURNS = 256;
 const KEEP_RETURN_BYTES = 8 * 1024 * 1024;
+
+/** The stream stores a return only if its key holds nothing yet. */
+const RETURN_HEADERS = headers();
+RETURN_HEADERS.set(FIRST_WRITE.header, FIRST_WRITE.value);
 
 interface Kept {
   data: Uint8Array;
@@ -123,7 +128,7 @@ export class CommandServer {
     const { nc, peelId, log } = this.#opts;
     try {
       const reply = returnReplySubject(req.ack, peelId, success);
-      nc.publish(subjects.jobReturn(req.jid, peelId), data, { reply });
+      nc.publish(subjects.jobReturn(req.jid, peelId), data, { reply, headers: RETURN_HEADERS });
     } catch (e) {
       // Closed connection: the master will ask again with `resend` after the peel reconnects.
       log.error("cannot send return", { jid: req.jid, error: e });

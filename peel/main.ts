@@ -23,17 +23,20 @@ async function main(args: string[]): Promise<number> {
     fields: { component: "peel", peel_id: cfg.id },
   });
   keepRunning(log);
+  const stopped = new AbortController();
+  Deno.addSignalListener("SIGINT", () => stopped.abort());
+  Deno.addSignalListener("SIGTERM", () => stopped.abort());
   let peel: Peel;
   try {
-    peel = await Peel.start(cfg, log);
+    peel = await Peel.start(cfg, log, stopped.signal);
   } catch (e) {
+    if (stopped.signal.aborted) return 0;
     log.error("cannot start peel", { error: e });
     return 1;
   }
-  const stopped = Promise.withResolvers<void>();
-  Deno.addSignalListener("SIGINT", () => stopped.resolve());
-  Deno.addSignalListener("SIGTERM", () => stopped.resolve());
-  await stopped.promise;
+  if (!stopped.signal.aborted) {
+    await new Promise((r) => stopped.signal.addEventListener("abort", r, { once: true }));
+  }
   await peel.stop();
   return 0;
 }

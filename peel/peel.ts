@@ -5,7 +5,15 @@
  * @module
  */
 import type { NatsConnection } from "nats";
-import { BUCKETS, closeBus, connectBus, decode, encode, subjects } from "../lib/bus/mod.ts";
+import {
+  BUCKETS,
+  closeBus,
+  connectBusRetrying,
+  decode,
+  encode,
+  openBucket,
+  subjects,
+} from "../lib/bus/mod.ts";
 import { busOptions, type PeelConfig } from "../lib/config/mod.ts";
 import type { FactsMessage } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
@@ -41,10 +49,13 @@ export class Peel {
     });
   }
 
-  /** Prepare the data dir, connect, collect and publish facts, and start answering jobs. */
-  static async start(cfg: PeelConfig, log: Logger): Promise<Peel> {
+  /**
+   * Prepare the data dir, connect (retrying while NATS is unreachable or refuses the peel, until
+   * `signal` aborts), collect and publish facts, and start answering jobs.
+   */
+  static async start(cfg: PeelConfig, log: Logger, signal?: AbortSignal): Promise<Peel> {
     await Deno.mkdir(cfg.data_dir, { recursive: true, mode: 0o700 });
-    const nc = await connectBus(busOptions(cfg, `zester-peel-${cfg.id}`), log);
+    const nc = await connectBusRetrying(busOptions(cfg, `zester-peel-${cfg.id}`), log, signal);
     const peel = new Peel(cfg, log, nc);
     await peel.#refreshFacts();
     await peel.#startSync();
@@ -69,7 +80,7 @@ export class Peel {
   async #startSync(): Promise<void> {
     if (this.#stopping) return;
     try {
-      const kv = await this.#nc.jetstream().views.kv(BUCKETS.stateFiles.name, { bindOnly: true });
+      const kv = await openBucket(this.#nc, BUCKETS.stateFiles);
       const sync = new StateSync(kv, `${this.#cfg.data_dir}/states-cache`, this.#log);
       await sync.start();
       this.#sync = sync;

@@ -3,7 +3,7 @@
  * @module
  */
 import type { NatsConnection } from "nats";
-import { BUCKETS, JID_PATTERN } from "../../lib/bus/mod.ts";
+import { BUCKETS, JID_PATTERN, openBucket } from "../../lib/bus/mod.ts";
 import { formatDuration } from "../../lib/config/mod.ts";
 import {
   type ExecReturn,
@@ -19,7 +19,7 @@ import { returnRecord } from "./run.ts";
 
 /** Job records (with counts, not id lists), newest first, at most `limit`. */
 export async function listJobs(nc: NatsConnection, limit: number): Promise<JobRecord[]> {
-  const kv = await nc.jetstream().views.kv(BUCKETS.jobs.name, { bindOnly: true });
+  const kv = await openBucket(nc, BUCKETS.jobs);
   const jids = (await jobIds(kv)).sort().reverse().slice(0, limit);
   const jobs: JobRecord[] = [];
   for (const jid of jids) {
@@ -62,10 +62,9 @@ export async function showJob(nc: NatsConnection, jid: string): Promise<JobDetai
   if (!JID_PATTERN.test(jid)) {
     throw new TypeError(`Invalid job id "${jid}": expected 27 base62 characters`);
   }
-  const js = nc.jetstream();
-  const job = await readJob(await js.views.kv(BUCKETS.jobs.name, { bindOnly: true }), jid);
+  const job = await readJob(await openBucket(nc, BUCKETS.jobs), jid);
   if (!job) throw new Error(`Job "${jid}" not found`);
-  const returnsKv = await js.views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
+  const returnsKv = await openBucket(nc, BUCKETS.jobReturns);
   return { job, returns: await readReturns(returnsKv, jid) };
 }
 

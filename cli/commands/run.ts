@@ -4,7 +4,14 @@
  * @module
  */
 import type { Msg, NatsConnection } from "nats";
-import { BUCKETS, decode, encode, parseReturnSubject, subjects } from "../../lib/bus/mod.ts";
+import {
+  BUCKETS,
+  decode,
+  encode,
+  openBucket,
+  parseReturnSubject,
+  subjects,
+} from "../../lib/bus/mod.ts";
 import {
   DispatchReplySchema,
   type DispatchRequest,
@@ -98,8 +105,7 @@ export async function runJob(nc: NatsConnection, opts: RunOptions): Promise<RunO
       decode((await nc.request(subjects.dispatch, encode(req), { timeout: 10_000 })).data),
     );
     if (!reply.ok) throw new Error(reply.error);
-    const js = nc.jetstream();
-    const jobsKv = await js.views.kv(BUCKETS.jobs.name, { bindOnly: true });
+    const jobsKv = await openBucket(nc, BUCKETS.jobs);
     const waitMs = Math.max(0, Date.parse(reply.deadline) - Date.now()) + GRACE_MS;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const status = await Promise.race([
@@ -111,7 +117,7 @@ export async function runJob(nc: NatsConnection, opts: RunOptions): Promise<RunO
     const ids = await readTargets(jobsKv, jid, reply.target_count);
     if (ids.some((id) => !returns.has(id))) {
       // Returns that went past this subscription (e.g. during a reconnect) are still in KV.
-      const kv = await js.views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
+      const kv = await openBucket(nc, BUCKETS.jobReturns);
       for (const [id, ret] of await readReturns(kv, jid)) {
         if (!returns.has(id)) returns.set(id, ret);
       }

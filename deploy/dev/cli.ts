@@ -12,6 +12,7 @@ import {
   V8_FLAGS,
 } from "../../lib/config/mod.ts";
 import { DENO_CONFIG, writeDevLauncher } from "./fleet.ts";
+import { type DevUser, natsFiles } from "./trust.ts";
 
 const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
 
@@ -64,9 +65,28 @@ export async function runCall(args: string[]): Promise<CliRun> {
   }
 }
 
-/** Write a CLI config for `natsUrl` at `path`; returns the CLI's permission flags for it. */
-export async function writeCliConfig(path: string, natsUrl: string): Promise<string[]> {
-  const raw = stringify({ master: { urls: [natsUrl] } });
+/**
+ * Write a CLI config for `natsUrl` at `path`, with the creds and certificate of `user` (the
+ * admin by default) when it is a secured development server; returns the CLI's permission
+ * flags for it.
+ */
+export async function writeCliConfig(
+  path: string,
+  natsUrl: string,
+  user: DevUser = "admin",
+): Promise<string[]> {
+  const f = natsFiles(natsUrl, user);
+  const raw = stringify({
+    master: {
+      urls: [natsUrl],
+      ...f && {
+        creds_file: f.nats_creds,
+        ca_file: f.nats_ca,
+        cert_file: f.nats_cert,
+        key_file: f.nats_key,
+      },
+    },
+  });
   await Deno.writeTextFile(path, raw);
   return cliPermissionFlags(parseConfig(raw, path, CliConfig));
 }

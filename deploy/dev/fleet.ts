@@ -16,6 +16,7 @@ import {
 import { defaultBrokerPaths, writeBrokerLauncher } from "../../peel/broker/mod.ts";
 import type { NatsConnection } from "nats";
 import { decode, encode, subjects } from "../../lib/bus/mod.ts";
+import { issuePeelFiles, natsFiles } from "./trust.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 /** Absolute path of the project's `deno.json`. */
@@ -135,7 +136,10 @@ export async function writeYaml(path: string, value: unknown): Promise<void> {
   await Deno.writeTextFile(path, stringify(value), { mode: 0o644 });
 }
 
-/** Start a master with a config written into `dir`. */
+/**
+ * Start a master with a config written into `dir`, with the master's creds and certificate when
+ * `natsUrl` is a secured development server.
+ */
 export async function startMaster(
   dir: string,
   natsUrl: string,
@@ -145,6 +149,7 @@ export async function startMaster(
   const configPath = `${dir}/master.yaml`;
   const raw = {
     nats_url: natsUrl,
+    ...natsFiles(natsUrl, "master"),
     states_dir: `${dir}/states`,
     settings_dir: `${dir}/settings`,
     ...extra,
@@ -186,8 +191,10 @@ export function devBrokerPolicy(base: string): Record<string, unknown> {
 }
 
 /**
- * Start a peel `id` whose config, data dir, custom facts, broker launcher and audit log live
- * under `<dir>/<id>`. `broker` entries replace those of {@linkcode devBrokerPolicy}.
+ * Start a peel `id` whose config, data dir, custom facts, broker launcher, audit log, creds and
+ * client certificate (its own, on a secured development server) live under `<dir>/<id>`.
+ * `broker` entries replace those of {@linkcode devBrokerPolicy}. Resolves once the peel is
+ * ready, or at once with `ready: false`.
  */
 export async function startPeel(
   dir: string,
@@ -198,6 +205,8 @@ export async function startPeel(
     extra?: Record<string, unknown>;
     /** Deno flags besides the permissions (tests preload a probe with `--preload`). */
     denoFlags?: string[];
+    /** Wait for "peel ready"; default true. */
+    ready?: boolean;
   } = {},
 ): Promise<Daemon> {
   const base = `${dir}/${id}`;
@@ -207,6 +216,7 @@ export async function startPeel(
   const raw = {
     id,
     nats_url: natsUrl,
+    ...await issuePeelFiles(natsUrl, id, base),
     data_dir: `${base}/data`,
     facts_file: `${base}/facts.yaml`,
     broker,
@@ -221,7 +231,7 @@ export async function startPeel(
     [...peelPermissionFlags(cfg, configPath), ...(opts.denoFlags ?? [])],
     configPath,
   );
-  await d.waitFor(/"peel ready"/);
+  if (opts.ready !== false) await d.waitFor(/"peel ready"/);
   return d;
 }
 

@@ -1,20 +1,23 @@
 /**
  * Starts a throwaway `nats-server` with JetStream on a free loopback port and a temp store, for
- * the quickstart, the tests and the benchmarks. Stopping it kills the process and removes the
+ * the quickstart, the tests and the benchmarks: in operator mode with mutual TLS, on the
+ * development deployment of `trust.ts` (whose registry then knows the server's URL), or plain
+ * for the benchmarks that measure NATS itself. Stopping it kills the process and removes the
  * store.
  *
  * @example
  * ```ts
  * import { startNatsServer } from "./nats_server.ts";
  * await using ns = await startNatsServer();
- * console.log(ns.url); // nats://127.0.0.1:41234
+ * console.log(ns.url); // tls://127.0.0.1:41234
  * ```
  * @module
  */
+import { devServerConfig, forget, register } from "./trust.ts";
 
 /** A running nats-server. */
 export interface NatsServer extends AsyncDisposable {
-  /** Client URL (`nats://127.0.0.1:<port>`). */
+  /** Client URL (`tls://127.0.0.1:<port>`, or `nats://` for a plain server). */
   readonly url: string;
   /** Client port. */
   readonly port: number;
@@ -36,11 +39,15 @@ export interface NatsServerOptions {
   keepStore?: boolean;
   /** Port to use; default a free one. */
   port?: number;
+  /** Loopback address to listen on; default 127.0.0.1. */
+  host?: string;
+  /** No auth and no TLS (benchmarks of NATS itself); default false. */
+  plain?: boolean;
 }
 
-/** A free TCP port on 127.0.0.1, as the kernel hands it out. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+/** A free TCP port on `hostname`, as the kernel hands it out. */
+export function freePort(hostname = "127.0.0.1"): number {
+  const l = Deno.listen({ hostname, port: 0 });
   const { port } = l.addr as Deno.NetAddr;
   l.close();
   return port;
@@ -63,20 +70,29 @@ export function natsServerBin(): string {
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
   const bin = opts.bin ?? natsServerBin();
   const storeDir = await Deno.makeTempDir({ prefix: "zester-nats-" });
+  const host = opts.host ?? "127.0.0.1";
   for (let attempt = 0;; attempt++) {
-    const port = opts.port ?? freePort();
+    const port = opts.port ?? freePort(host);
+    let args = ["-a", host, "-p", String(port), "-js", "-sd", storeDir];
+    if (!opts.plain) {
+      const config = `${storeDir}/nats-server.conf`;
+      await Deno.writeTextFile(config, await devServerConfig(host, port, storeDir));
+      args = ["-c", config];
+    }
     const child = new Deno.Command(bin, {
-      args: ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir, ...(opts.args ?? [])],
+      args: [...args, ...(opts.args ?? [])],
       stdin: "null",
       stdout: "null",
       stderr: "piped",
     }).spawn();
     const logs: string[] = [];
     const reading = collect(child.stderr, logs);
-    const up = await waitForPort(port, child, 10_000);
+    const up = await waitForPort(host, port, child, 10_000);
     if (up) {
       reading.catch(() => {});
-      return handle(child, port, storeDir, opts.keepStore ?? false, reading);
+      const url = `${opts.plain ? "nats" : "tls"}://${host}:${port}`;
+      if (!opts.plain) await register(url);
+      return handle(child, url, port, storeDir, opts.keepStore ?? false, reading);
     }
     try {
       child.kill("SIGKILL");
@@ -98,13 +114,18 @@ async function collect(stream: ReadableStream<Uint8Array>, into: string[]): Prom
   }
 }
 
-async function waitForPort(port: number, child: Deno.ChildProcess, ms: number): Promise<boolean> {
+async function waitForPort(
+  hostname: string,
+  port: number,
+  child: Deno.ChildProcess,
+  ms: number,
+): Promise<boolean> {
   let exited = false;
   child.status.then(() => exited = true);
   const until = Date.now() + ms;
   while (Date.now() < until && !exited) {
     try {
-      const c = await Deno.connect({ hostname: "127.0.0.1", port });
+      const c = await Deno.connect({ hostname, port });
       c.close();
       return true;
     } catch {
@@ -116,6 +137,7 @@ async function waitForPort(port: number, child: Deno.ChildProcess, ms: number): 
 
 function handle(
   child: Deno.ChildProcess,
+  url: string,
   port: number,
   storeDir: string,
   keepStore: boolean,
@@ -134,11 +156,12 @@ function handle(
       }, 5_000);
       await child.status;
       clearTimeout(timer);
+      forget(url);
       await reading.catch(() => {});
       if (!keepStore) await Deno.remove(storeDir, { recursive: true }).catch(() => {});
     })();
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url,
     port,
     storeDir,
     pid: child.pid,

@@ -13,6 +13,7 @@ import { pingFanout } from "../../bench/ping_fanout.ts";
 import { type CliRun, runZester, writeCliConfig } from "./cli.ts";
 import { type Daemon, startMaster, startPeel } from "./fleet.ts";
 import { type NatsServer, startNatsServer } from "./nats_server.ts";
+import { natsFiles } from "./trust.ts";
 
 const PEELS = [
   { id: "web-01", facts: { role: "web", datacenter: "eu-west" } },
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   try {
-    banner("Starting nats-server (JetStream, loopback, temp store)");
+    banner("Starting nats-server (JetStream, operator mode, mutual TLS, loopback, temp store)");
     nats = await startNatsServer();
     console.log(`nats-server pid ${nats.pid} at ${nats.url}`);
 
@@ -174,9 +175,17 @@ async function main(): Promise<void> {
       "(bench/fleet.ts runs the peel's real command loop, each simulated peel with its own\n" +
         " connection; `deno task bench` measures this and more, and writes BENCHMARKS.md)",
     );
-    const nc = await connectBus({ servers: [nats.url], name: "zester-quickstart" });
+    // The simulated peels share the harness's unlimited user: they stand in for a thousand peels.
+    const f = natsFiles(nats.url, "test")!;
+    const auth = {
+      credsFile: f.nats_creds,
+      caFile: f.nats_ca,
+      certFile: f.nats_cert,
+      keyFile: f.nats_key,
+    };
+    const nc = await connectBus({ servers: [nats.url], name: "zester-quickstart", ...auth });
     try {
-      const { figures: [fig] } = await pingFanout(nc, nats.url, [1000], 3, 2);
+      const { figures: [fig] } = await pingFanout(nc, nats.url, [1000], 3, 2, undefined, auth);
       console.log(
         `test.ping to ${fig!.peels} peels: ${fig!.zester_ms} ms through Zester (every return ` +
           `stored and confirmed), ${fig!.floor_ms} ms as bare request/reply (ratio ${fig!.ratio})`,

@@ -11,7 +11,8 @@
  * ```
  * @module
  */
-import { createInbox, type NatsConnection, type Subscription } from "nats";
+import type { NatsConnection, Subscription } from "nats";
+import { newInbox } from "./connect.ts";
 import { Sweeper } from "../timer/mod.ts";
 
 /** The stream refused or never confirmed a message. */
@@ -49,7 +50,7 @@ export class AckedPublisher {
   constructor(nc: NatsConnection, opts: { timeoutMs?: number } = {}) {
     this.#nc = nc;
     this.#timeoutMs = opts.timeoutMs ?? 5_000;
-    this.#prefix = createInbox();
+    this.#prefix = newInbox(nc);
     this.#sub = nc.subscribe(`${this.#prefix}.*`, {
       callback: (_err, msg) => {
         const id = msg.subject.slice(this.#prefix.length + 1);
@@ -119,6 +120,17 @@ export function pubAckRefusal(reply: Uint8Array): string | undefined {
 /** The stream sequence a confirming PubAck gives (a KV entry's revision). */
 export function pubAckSeq(reply: Uint8Array): number {
   return (JSON.parse(dec.decode(reply)) as { seq: number }).seq;
+}
+
+/**
+ * The header that makes a stream store a message only when its subject holds none yet
+ * (`Nats-Expected-Last-Subject-Sequence: 0`): a KV key written once and never replaced.
+ */
+export const FIRST_WRITE = { header: "Nats-Expected-Last-Subject-Sequence", value: "0" } as const;
+
+/** True when a stream refused a first write because the key already held a value. */
+export function isAlreadyStored(refusal: string): boolean {
+  return /"err_code":\s*10071\b/.test(refusal);
 }
 
 /** The stream subject of key `key` in KV bucket `bucket`. */

@@ -7,11 +7,16 @@
 import {
   connect as natsConnect,
   type ConnectionOptions,
-  credsAuthenticator,
+  createInbox,
+  jwtAuthenticator,
   type NatsConnection,
 } from "nats";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
+import { decodeJwt } from "../auth/jwt.ts";
+import { CredsError, readCredsFile } from "../auth/creds.ts";
 import type { Logger } from "../log/mod.ts";
 import { absorbLateSocketErrors } from "./socket_errors.ts";
+import { inboxPrefix } from "./subjects.ts";
 
 /** How to reach NATS: what master.yaml, peel.yaml and the CLI config boil down to. */
 export interface BusOptions {
@@ -32,6 +37,9 @@ export interface BusOptions {
   /** How long the first connection may take (nats.js defaults to 20 s). */
   connectTimeoutMs?: number;
 }
+
+/** The oldest TLS version Zester clients accept. */
+export const TLS_MIN_VERSION = "TLSv1.3";
 
 /**
  * Reconnect defaults (product scaling guide): retry forever, 2 s apart plus jitter (500 ms plain,
@@ -94,17 +102,27 @@ export async function connectBus(opts: BusOptions, log?: Logger): Promise<NatsCo
   for (const w of checkServerUrls(opts.servers, opts.insecure)) log?.warn(w);
   const options: ConnectionOptions = {
     ...RECONNECT_DEFAULTS,
+    // A server that refuses the creds (revoked, expired) may accept them again after an update.
+    ignoreAuthErrorAbort: true,
     servers: opts.servers.map((u) => u.replace(/^nats:\/\//i, "")),
     name: opts.name,
     ...(opts.connectTimeoutMs ? { timeout: opts.connectTimeoutMs } : {}),
   };
   if (opts.credsFile) {
-    options.authenticator = credsAuthenticator(await Deno.readFile(opts.credsFile));
+    const creds = await readCredsFile(opts.credsFile, (m) => log?.warn(m));
+    options.authenticator = jwtAuthenticator(creds.jwt, new TextEncoder().encode(creds.seed));
+    options.inboxPrefix = inboxPrefix(decodeJwt(creds.jwt).sub);
   }
   const wantsTls = opts.caFile || opts.certFile || opts.keyFile ||
     opts.servers.some((u) => parseServerUrl(u).scheme === "tls");
   if (wantsTls) {
+    // nats.js hands its TLS options to node:tls, which takes these too.
+    const nodeTls = {
+      minVersion: TLS_MIN_VERSION,
+      checkServerIdentity: serverIdentityCheck(opts.servers),
+    };
     options.tls = {
+      ...nodeTls,
       ...(opts.caFile ? { caFile: opts.caFile } : {}),
       ...(opts.certFile ? { certFile: opts.certFile } : {}),
       ...(opts.keyFile ? { keyFile: opts.keyFile } : {}),
@@ -113,6 +131,71 @@ export async function connectBus(opts: BusOptions, log?: Logger): Promise<NatsCo
   const nc = await natsConnect(options);
   if (log) watchStatus(nc, log);
   return nc;
+}
+
+/**
+ * nats.js upgrades its socket to TLS without naming the host when the URL holds an IP address,
+ * and node:tls then checks the server's certificate against "localhost". The certificate must
+ * instead name one of the configured servers.
+ */
+function serverIdentityCheck(servers: string[]) {
+  const hosts = servers.map((u) => parseServerUrl(u).host.replace(/^\[|\]$/g, ""));
+  return (_name: string, cert: PeerCertificate): Error | undefined => {
+    let err: Error | undefined;
+    for (const host of hosts) {
+      err = checkServerIdentity(host, cert);
+      if (!err) return undefined;
+    }
+    return err;
+  };
+}
+
+/** Gaps between connection attempts of a daemon: doubling from 1 s to 30 s. */
+export const CONNECT_RETRY = { firstMs: 1_000, maxMs: 30_000 } as const;
+
+/**
+ * Connect as a daemon does: when the server cannot be reached or refuses the connection (bad,
+ * expired or revoked creds, a refused certificate), log why and try again with growing gaps
+ * until connected or `signal` aborts. A mistake in the options themselves (a bad URL, a creds
+ * file others can read, a path not granted) is thrown at once.
+ */
+export async function connectBusRetrying(
+  opts: BusOptions,
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<NatsConnection> {
+  for (let gap: number = CONNECT_RETRY.firstMs;; gap = Math.min(gap * 2, CONNECT_RETRY.maxMs)) {
+    try {
+      return await connectBus(opts, log);
+    } catch (e) {
+      if (
+        e instanceof TypeError || e instanceof CredsError || e instanceof Deno.errors.NotCapable
+      ) {
+        throw e;
+      }
+      log.error("cannot connect to NATS, will retry", {
+        servers: opts.servers,
+        error: (e as Error).message,
+        retry_ms: gap,
+      });
+    }
+    signal?.throwIfAborted();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, gap);
+      signal?.addEventListener("abort", () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      }, { once: true });
+    });
+  }
+}
+
+/**
+ * A new inbox subject under the connection's inbox prefix: the only inboxes its user may
+ * subscribe to (nats.js's bare `createInbox()` would use `_INBOX`, which the server refuses).
+ */
+export function newInbox(nc: NatsConnection): string {
+  return createInbox((nc as { options?: ConnectionOptions }).options?.inboxPrefix);
 }
 
 async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {

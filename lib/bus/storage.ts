@@ -6,6 +6,8 @@
 import {
   DiscardPolicy,
   type JetStreamManager,
+  type KV,
+  type NatsConnection,
   RetentionPolicy,
   StorageType,
   type StreamConfig,
@@ -29,6 +31,8 @@ export interface BucketSpec {
   readonly storage: "file" | "memory";
   /** What it holds. */
   readonly description: string;
+  /** Each key is written once: the stream refuses a second write while the first is kept. */
+  readonly writeOnce?: boolean;
 }
 
 /** A stream: its name, the subjects it records and how long it keeps them. */
@@ -82,6 +86,7 @@ export const BUCKETS = {
     ttlMs: 7 * DAY,
     storage: "file",
     description: "Per-peel job returns, keyed <jid>.<peel-id>",
+    writeOnce: true,
   },
   masterHeartbeat: {
     name: "master-heartbeat",
@@ -162,6 +167,7 @@ export function bucketStreamConfig(spec: BucketSpec): Partial<StreamConfig> & { 
     storage: storageType(spec.storage),
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.New,
+    discard_new_per_subject: spec.writeOnce ?? false,
     allow_rollup_hdrs: true,
     deny_delete: true,
     deny_purge: false,
@@ -186,6 +192,18 @@ export function streamConfig(spec: StreamSpec): Partial<StreamConfig> & { name: 
     discard: DiscardPolicy.Old,
     num_replicas: 1,
   };
+}
+
+/**
+ * Bind to the declared bucket `spec` without asking the server first (nats.js would call
+ * `$JS.API.INFO`, which peels and CLI users may not), reading keys by direct get, which every
+ * bucket allows and whose subject names the key, so permissions can grant single keys.
+ */
+export async function openBucket(nc: NatsConnection, spec: BucketSpec): Promise<KV> {
+  return await nc.jetstream({ checkAPI: false }).views.kv(spec.name, {
+    bindOnly: true,
+    allow_direct: true,
+  });
 }
 
 /** What provisioning did to one stream. */
@@ -239,7 +257,11 @@ async function ensureStream(
   const drift =
     (["max_msgs_per_subject", "max_age"] as const).some((k) =>
       cfg[k] !== undefined && current[k] !== cfg[k]
-    ) || JSON.stringify(current.subjects) !== JSON.stringify(cfg.subjects);
+    ) ||
+    // The server leaves the flag out when false.
+    (cfg.discard_new_per_subject !== undefined &&
+      (current.discard_new_per_subject ?? false) !== cfg.discard_new_per_subject) ||
+    JSON.stringify(current.subjects) !== JSON.stringify(cfg.subjects);
   if (!drift) return "unchanged";
   await jsm.streams.update(cfg.name, { ...current, ...pick(cfg) });
   return "updated";
@@ -249,5 +271,8 @@ function pick(cfg: Partial<StreamConfig>): Partial<StreamConfig> {
   const out: Partial<StreamConfig> = { subjects: cfg.subjects };
   if (cfg.max_msgs_per_subject !== undefined) out.max_msgs_per_subject = cfg.max_msgs_per_subject;
   if (cfg.max_age !== undefined) out.max_age = cfg.max_age;
+  if (cfg.discard_new_per_subject !== undefined) {
+    out.discard_new_per_subject = cfg.discard_new_per_subject;
+  }
   return out;
 }

@@ -37,6 +37,15 @@ function jid(id: string): string {
 /** The KV bucket peels write their returns into (declared with the others in `storage.ts`). */
 export const JOB_RETURNS_BUCKET = "job-returns";
 
+/**
+ * The inbox prefix of the NATS user with public key `userKey`: replies to its requests and its
+ * JetStream deliveries go under it, and its permissions let only it subscribe there.
+ */
+export function inboxPrefix(userKey: string): string {
+  if (!/^U[A-Z2-7]{55}$/.test(userKey)) throw new TypeError(`Invalid user key "${userKey}"`);
+  return `_INBOX_${userKey}`;
+}
+
 /** Queue group shared by all masters, so each request reaches exactly one. */
 export const MASTER_QUEUE = "zester.masters";
 

@@ -152,6 +152,22 @@ export function cliPermissionFlags(cfg: CliConfig, launcher = DEFAULT_LAUNCHER):
 }
 
 /**
+ * Permission flags for `zester init <dir>`: read and write `dir` only (it checks for an existing
+ * deployment, then writes keys, creds, certificates and the server config), and npm:yaml's
+ * switches. The `zester` CLI itself has no write permission at all, so that what it renders for
+ * `call --local` keeps the peel's walls; `init` is run with these flags instead, for the
+ * directory on its command line (`deno.json`'s `init` set grants `/etc/zester`).
+ */
+export function initPermissionFlags(dir: string): string[] {
+  return [
+    ...RUNTIME_FLAGS,
+    ...flag("read", [dir]),
+    ...flag("write", [dir]),
+    ...flag("env", [...CLI_ENV]),
+  ];
+}
+
+/**
  * Permission flags baked into the broker's launcher. The broker is the privileged half: it may
  * read, write and run, never reach the network; the policy it reads limits what it does.
  */

@@ -72,7 +72,7 @@ export async function readReturns(kv: KV, jid: string): Promise<Map<string, Exec
 
 /**
  * True when a message on a return's subject writes a return, rather than deleting or purging
- * the key (which nats.js marks with a `KV-Operation` header; peels send no headers).
+ * the key (which nats.js marks with a `KV-Operation` header; a peel's return has none).
  */
 export function isReturnWrite(msg: Msg): boolean {
   return !msg.headers?.get("KV-Operation");

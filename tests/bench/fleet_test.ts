@@ -9,7 +9,8 @@ import { CpuMeter, cpuMs } from "../../bench/cpu_time.ts";
 import { client, closeClient, masterConfig, startNatsServer, tempDir } from "../harness/mod.ts";
 
 Deno.test("fleet - simulated peels answer jobs and the floor; none is lost", async () => {
-  await using ns = await startNatsServer();
+  // The simulated peels have no creds: a plain server, as the benchmarks use.
+  await using ns = await startNatsServer({ plain: true });
   await using dir = await tempDir();
   const master = await Master.start(
     await masterConfig(ns.url, dir.path),

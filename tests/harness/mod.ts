@@ -4,9 +4,15 @@
  * @module
  */
 import type { NatsConnection } from "nats";
-import { closeBus, connectBus } from "../../lib/bus/mod.ts";
-import { MasterConfig, parseConfig } from "../../lib/config/mod.ts";
-export { freePort, type NatsServer, startNatsServer } from "../../deploy/dev/nats_server.ts";
+import { type BusOptions, closeBus, connectBus } from "../../lib/bus/mod.ts";
+import { type DevUser, natsFiles } from "../../deploy/dev/trust.ts";
+import { MasterConfig } from "../../lib/config/mod.ts";
+export {
+  freePort,
+  type NatsServer,
+  natsServerBin,
+  startNatsServer,
+} from "../../deploy/dev/nats_server.ts";
 export {
   type Daemon,
   DENO_CONFIG,
@@ -19,26 +25,39 @@ export {
   writeYaml,
 } from "../../deploy/dev/fleet.ts";
 
-/** Connect a test client to `url`. */
-export async function client(url: string): Promise<NatsConnection> {
-  return await connectBus({ servers: [url], name: "zester-test" });
+/** The bus options of `user` (the harness's unlimited `test` user by default) on `url`. */
+export function busAs(url: string, user: DevUser = "test"): BusOptions {
+  const f = natsFiles(url, user);
+  return {
+    servers: [url],
+    name: `zester-${user}`,
+    ...f &&
+      { credsFile: f.nats_creds, caFile: f.nats_ca, certFile: f.nats_cert, keyFile: f.nats_key },
+  };
+}
+
+/** Connect a test client to `url`, as `user` (default: the harness's unlimited `test` user). */
+export async function client(url: string, user: DevUser = "test"): Promise<NatsConnection> {
+  return await connectBus(busAs(url, user));
 }
 
 /**
- * The config of an in-process test master on `natsUrl`: an empty state tree in `<dir>/states`
- * (created here) unless `extra`, more `master.yaml` lines, names another.
+ * The config of an in-process test master on `url`, with the master's creds and certificate:
+ * an empty state tree in `<dir>/states` (created here) unless `extra`, more `master.yaml` keys,
+ * names another.
  */
 export async function masterConfig(
-  natsUrl: string,
+  url: string,
   dir: string,
-  extra = "",
+  extra: Record<string, unknown> = {},
 ): Promise<MasterConfig> {
   await Deno.mkdir(`${dir}/states`, { recursive: true });
-  return parseConfig(
-    `nats_url: ${natsUrl}\nstates_dir: ${dir}/states\n${extra}`,
-    "master.yaml",
-    MasterConfig,
-  );
+  return MasterConfig.parse({
+    nats_url: url,
+    states_dir: `${dir}/states`,
+    ...natsFiles(url, "master"),
+    ...extra,
+  });
 }
 
 /** Close a test client. */
@@ -47,6 +66,13 @@ export async function closeClient(nc: NatsConnection): Promise<void> {
 }
 
 export { tempDir } from "./temp_dir.ts";
+export {
+  devTrust,
+  type DevUser,
+  issuePeelFiles,
+  type NatsFiles,
+  natsFiles,
+} from "../../deploy/dev/trust.ts";
 export {
   callCommand,
   type CliRun,

@@ -52,11 +52,10 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
   const lines: string[] = [];
   const log = new Logger({ level: "debug", sink: (l) => lines.push(l) });
   const master = await Master.start(
-    await masterConfig(
-      ns.url,
-      dir.path,
-      "id: master-test\nnodegroups:\n  dbs: G@role:db\n  webs: [web-01, web-02]\n",
-    ),
+    await masterConfig(ns.url, dir.path, {
+      id: "master-test",
+      nodegroups: { dbs: "G@role:db", webs: ["web-01", "web-02"] },
+    }),
     log,
   );
   const peels: Daemon[] = [];

@@ -53,7 +53,7 @@ async function withMaster(
   const lines: string[] = [];
   const log = new Logger({ level: "debug", sink: (l) => lines.push(l) });
   const master = await Master.start(
-    await masterConfig(ns.url, dir.path, "id: master-test\n"),
+    await masterConfig(ns.url, dir.path, { id: "master-test" }),
     log,
   );
   const nc = await client(ns.url);

@@ -4,13 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
-import { MasterConfig, parseConfig } from "../../lib/config/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
 import {
   client,
   closeClient,
   type Daemon,
+  masterConfig,
   startNatsServer,
   startPeel,
   tempDir,
@@ -46,7 +46,7 @@ motd:
     "{% set root = salt['grains.get']('files_dir') %}\ndbflag:\n  file.touch:\n    - name: {{ root }}/db.flag\n",
   );
   const master = await Master.start(
-    parseConfig(`nats_url: ${ns.url}\nstates_dir: ${states}\n`, "master.yaml", MasterConfig),
+    await masterConfig(ns.url, d, { states_dir: states }),
     new Logger({ level: "error", sink: () => {} }),
   );
   const peels: Daemon[] = [];
@@ -164,7 +164,7 @@ Deno.test("states - a peel started before any master catches up with facts and t
   await using peel = await startPeel(`${d}/peels`, ns.url, "early-01");
   await peel.waitFor(/state tree not available yet/);
   const master = await Master.start(
-    parseConfig(`nats_url: ${ns.url}\nstates_dir: ${d}/states\n`, "master.yaml", MasterConfig),
+    await masterConfig(ns.url, d),
     new Logger({ level: "error", sink: () => {} }),
   );
   const nc = await client(ns.url);

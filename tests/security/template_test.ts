@@ -7,13 +7,13 @@
  * line, with no marker. And the worker that renders has no permissions at all.
  */
 import assert from "node:assert/strict";
-import { MasterConfig, parseConfig } from "../../lib/config/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { startTemplateWorker } from "../../lib/template/mod.ts";
 import { Master } from "../../master/master.ts";
 import {
   client,
   closeClient,
+  masterConfig,
   runCall,
   startNatsServer,
   startPeel,
@@ -83,7 +83,7 @@ Deno.test("template injection - payloads reaching Function fail on a peel, and r
   const markers = `${d}/peels/web-01/data`;
   await writePayloads(`${d}/states`, markers);
   const master = await Master.start(
-    parseConfig(`nats_url: ${ns.url}\nstates_dir: ${d}/states\n`, "master.yaml", MasterConfig),
+    await masterConfig(ns.url, d),
     new Logger({ level: "error", sink: () => {} }),
   );
   await using peel = await startPeel(`${d}/peels`, ns.url, "web-01");

@@ -1,0 +1,81 @@
+/**
+ * `zester init <dir>`: a new deployment in `dir` — operator, account and system account, creds
+ * for the master, the admin CLI and a read-only CLI, a CA with server and client certificates,
+ * and a `nats-server.conf` for operator mode. Existing keys are never overwritten.
+ * @module
+ */
+import { Deployment, deploymentPaths, writeDeployment } from "../../lib/auth/mod.ts";
+import { parseServerUrl } from "../../lib/bus/mod.ts";
+import { initPermissionFlags } from "../../lib/config/mod.ts";
+
+/** Names the server certificate carries unless `--host` is given. */
+export const DEFAULT_HOSTS = ["localhost", "127.0.0.1", "::1"];
+
+/** Options of `zester init`. */
+export interface InitOptions {
+  /** Host names and addresses clients dial the server by. */
+  hosts: string[];
+  /** Where the server listens, `host:port`. */
+  listen: string;
+  /** The operator's name. */
+  name: string;
+}
+
+/** `zester init` cannot write where it was asked to. */
+export class InitError extends Error {
+  /** Build the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "InitError";
+  }
+}
+
+/** Create the deployment in `dir`; resolves to the absolute directory. */
+export async function initDeployment(dir: string, opts: InitOptions): Promise<string> {
+  const { host, port } = parseServerUrl(opts.listen);
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    const abs = await Deno.realPath(dir);
+    const p = deploymentPaths(abs);
+    for (const existing of [p.serverConfig, p.keys]) {
+      if (await exists(existing)) {
+        throw new InitError(`Refusing to overwrite "${existing}": ${abs} holds a deployment`);
+      }
+    }
+    await writeDeployment(await Deployment.create(opts.name), abs, {
+      hosts: opts.hosts,
+      listen: { host, port },
+    });
+    return abs;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotCapable)) throw e;
+    throw new InitError(
+      `Cannot write "${dir}": zester init needs ${initPermissionFlags(dir).join(" ")}`,
+      { cause: e },
+    );
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/** What to do with the files, for people. */
+export function renderInit(dir: string): string {
+  const p = deploymentPaths(dir);
+  return [
+    `Deployment written to ${dir}:`,
+    `  nats-server -c ${p.serverConfig}`,
+    `  master.yaml: nats_creds: ${p.creds("master")}, nats_ca: ${p.ca},`,
+    `               nats_cert: ${p.cert("master")}, nats_key: ${p.key("master")}`,
+    `  CLI config:  creds_file: ${p.creds("admin")} (read-only: ${p.creds("reader")}),`,
+    `               ca_file: ${p.ca}, cert_file: ${p.cert("admin")}, key_file: ${p.key("admin")}`,
+    `Keep ${p.keys} and ${p.caKey} from everyone but the operator; move ${p.keys}/operator.nk offline.`,
+  ].join("\n");
+}

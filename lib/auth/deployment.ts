@@ -1,0 +1,176 @@
+/**
+ * A deployment's trust: the operator, the `ZESTER` account every Zester process lives in, the
+ * system account (through which updated account JWTs — revocations — reach the servers), and a
+ * CA for mutual TLS. {@linkcode writeDeployment} lays it out in a directory as `zester init`
+ * does: keys and creds 0600, and a `nats-server.conf` that serves it.
+ * @module
+ */
+import type { KeyPair } from "nkeys.js";
+import { type Creds, writeCredsFile, writePrivateFile } from "./creds.ts";
+import { natsServerConfig } from "./server_config.ts";
+import type { Role } from "./roles.ts";
+import {
+  accountJwt,
+  issueUser,
+  newIdentity,
+  operatorJwt,
+  type SigningIdentity,
+  type UserOptions,
+} from "./users.ts";
+import { type CertAndKey, CertificateAuthority } from "./x509.ts";
+
+/** The keys and CA of a deployment, in memory. */
+export class Deployment {
+  /** The operator. */
+  readonly operator: SigningIdentity;
+  /** The account of every Zester process. */
+  readonly account: SigningIdentity;
+  /** The system account. */
+  readonly system: SigningIdentity;
+  /** The CA of servers and clients. */
+  readonly ca: CertificateAuthority;
+  /** The operator JWT. */
+  readonly operatorJwt: string;
+
+  private constructor(
+    operator: SigningIdentity,
+    account: SigningIdentity,
+    system: SigningIdentity,
+    ca: CertificateAuthority,
+  ) {
+    this.operator = operator;
+    this.account = account;
+    this.system = system;
+    this.ca = ca;
+    this.operatorJwt = operatorJwt(operator, system.identity.getPublicKey());
+  }
+
+  /** New keys for everything, and a CA named after `name`. */
+  static async create(name = "zester"): Promise<Deployment> {
+    return new Deployment(
+      newIdentity(name, "operator"),
+      newIdentity("ZESTER", "account"),
+      newIdentity("SYS", "account"),
+      await CertificateAuthority.create(`${name} CA`),
+    );
+  }
+
+  /** The Zester account's JWT, with `revocations` when users have been revoked. */
+  accountJwt(revocations?: Record<string, number>): string {
+    return accountJwt(this.operator, this.account, { jetstream: true, revocations });
+  }
+
+  /** The system account's JWT. */
+  systemJwt(): string {
+    return accountJwt(this.operator, this.system, { jetstream: false });
+  }
+
+  /** Account public key → JWT, for the server's resolver preload. */
+  accounts(): Record<string, string> {
+    return {
+      [this.account.identity.getPublicKey()]: this.accountJwt(),
+      [this.system.identity.getPublicKey()]: this.systemJwt(),
+    };
+  }
+
+  /** Creds for a new user of the Zester account. */
+  issue(opts: UserOptions): Creds {
+    return issueUser(this.account, opts);
+  }
+
+  /** Creds for a user of the system account (pushes account updates). */
+  issueSystemUser(): Creds {
+    return issueUser(this.system, { name: "sys", role: "full" });
+  }
+}
+
+/** Where `writeDeployment` puts each file, under `dir`. */
+export function deploymentPaths(dir: string) {
+  return {
+    serverConfig: `${dir}/nats-server.conf`,
+    operatorJwt: `${dir}/operator.jwt`,
+    keys: `${dir}/keys`,
+    creds: (who: Role | "sys") => `${dir}/creds/${who}.creds`,
+    ca: `${dir}/tls/ca.pem`,
+    caKey: `${dir}/tls/ca.key`,
+    cert: (who: string) => `${dir}/tls/${who}.pem`,
+    key: (who: string) => `${dir}/tls/${who}.key`,
+    resolverDir: `${dir}/jwt`,
+    storeDir: `${dir}/jetstream`,
+  };
+}
+
+/** Options for {@linkcode writeDeployment}. */
+export interface WriteOptions {
+  /** Names clients dial the server by (host names and addresses): the server certificate's. */
+  hosts: string[];
+  /** Where the server listens. */
+  listen: { host: string; port: number };
+}
+
+const ROLE_USERS: Array<{ role: Role; name: string }> = [
+  { role: "master", name: "master" },
+  { role: "admin", name: "admin" },
+  { role: "reader", name: "reader" },
+];
+
+async function writeCert(dir: string, who: string, ck: CertAndKey): Promise<void> {
+  const p = deploymentPaths(dir);
+  await Deno.writeTextFile(p.cert(who), ck.cert);
+  await writePrivateFile(p.key(who), ck.key);
+}
+
+function seed(k: KeyPair): string {
+  return new TextDecoder().decode(k.getSeed());
+}
+
+/**
+ * Write `d` into `dir` (absolute): every seed under `keys/` (move `operator.nk` offline: only
+ * a new operator signing key needs it), creds for the master, the admin CLI, a read-only CLI and
+ * the system account, the CA and certificates for the server and those three clients, and
+ * `nats-server.conf`. Secrets are 0600, directories 0700.
+ */
+export async function writeDeployment(
+  d: Deployment,
+  dir: string,
+  opts: WriteOptions,
+): Promise<void> {
+  const p = deploymentPaths(dir);
+  for (const sub of ["keys", "creds", "tls"]) {
+    await Deno.mkdir(`${dir}/${sub}`, { recursive: true, mode: 0o700 });
+  }
+  const keys: Array<[string, KeyPair]> = [
+    ["operator", d.operator.identity],
+    ["operator-signing", d.operator.signing],
+    ["account", d.account.identity],
+    ["account-signing", d.account.signing],
+    ["system", d.system.identity],
+    ["system-signing", d.system.signing],
+  ];
+  for (const [name, k] of keys) await writePrivateFile(`${p.keys}/${name}.nk`, seed(k) + "\n");
+  await Deno.writeTextFile(p.operatorJwt, d.operatorJwt + "\n");
+  for (const u of ROLE_USERS) {
+    await writeCredsFile(p.creds(u.role), d.issue(u));
+    await writeCert(dir, u.name, await d.ca.issue({ name: u.name, usage: "client" }));
+  }
+  await writeCredsFile(p.creds("sys"), d.issueSystemUser());
+  await Deno.writeTextFile(p.ca, d.ca.cert);
+  await writePrivateFile(p.caKey, await d.ca.exportKey());
+  await writeCert(
+    dir,
+    "server",
+    await d.ca.issue({ name: "nats", usage: "server", hosts: opts.hosts }),
+  );
+  await Deno.writeTextFile(
+    p.serverConfig,
+    natsServerConfig({
+      ...opts.listen,
+      operatorJwt: d.operatorJwt,
+      systemAccount: d.system.identity.getPublicKey(),
+      accounts: d.accounts(),
+      resolverDir: p.resolverDir,
+      storeDir: p.storeDir,
+      tls: { cert: p.cert("server"), key: p.key("server"), ca: p.ca },
+    }),
+  );
+}

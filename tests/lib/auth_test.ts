@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { createAccount, createOperator } from "nkeys.js";
+import {
+  accountJwt,
+  decodeJwt,
+  Deployment,
+  encodeJwt,
+  formatCreds,
+  issueUser,
+  JwtError,
+  nowSeconds,
+  parseCreds,
+  verifyChain,
+  verifyJwt,
+  writeCredsFile,
+} from "../../lib/auth/mod.ts";
+import { tempDir } from "../harness/mod.ts";
+
+const deployment = await Deployment.create("unit");
+
+function chainFor(user: string, account = deployment.accountJwt()) {
+  return { operator: deployment.operatorJwt, account, user };
+}
+
+Deno.test("jwt - a signed token verifies and decodes to its claims", () => {
+  const { jwt } = deployment.issue({ name: "web-01", role: "peel" });
+  const c = verifyJwt(jwt);
+  assert.equal(c.name, "web-01");
+  assert.equal(c.iss, deployment.account.signing.getPublicKey());
+  assert.equal(c.nats.type, "user");
+  assert.match(c.jti, /^[A-Z2-7]{52}$/);
+  assert.deepEqual(decodeJwt(jwt), c);
+  const chain = verifyChain(chainFor(jwt));
+  assert.equal(chain.user.nats.issuer_account, deployment.account.identity.getPublicKey());
+  assert.ok(chain.user.nats.sub.allow?.includes("zester.cmd.web-01"));
+});
+
+Deno.test("jwt - a tampered signature or payload is refused", () => {
+  const { jwt } = deployment.issue({ name: "web-01", role: "peel" });
+  const [h, p, s] = jwt.split(".");
+  const flipped = s!.slice(0, 10) + (s![10] === "A" ? "B" : "A") + s!.slice(11);
+  assert.throws(() => verifyJwt(`${h}.${p}.${flipped}`), JwtError);
+  const claims = decodeJwt(jwt);
+  const forged = new TextEncoder().encode(JSON.stringify({ ...claims, name: "web-02" }))
+    .toBase64({ alphabet: "base64url", omitPadding: true });
+  assert.throws(() => verifyJwt(`${h}.${forged}.${s}`), /Invalid JWT signature/);
+  assert.throws(() => verifyJwt("not.a-jwt"), /Malformed JWT/);
+});
+
+Deno.test("jwt - a user signed by a key the account does not list is refused", () => {
+  const stranger = {
+    name: "ZESTER",
+    identity: deployment.account.identity,
+    signing: createAccount(),
+  };
+  const { jwt } = issueUser(stranger, { name: "web-01", role: "peel" });
+  verifyJwt(jwt); // well signed by its own issuer ...
+  assert.throws(() => verifyChain(chainFor(jwt)), /not by account "ZESTER"/); // ... the wrong one
+  // An account signed by the operator's identity key: the operator accepts signing keys only.
+  const byIdentity = { ...deployment.operator, signing: deployment.operator.identity };
+  const account = accountJwt(byIdentity, deployment.account, { jetstream: true });
+  const good = deployment.issue({ name: "web-01", role: "peel" }).jwt;
+  assert.throws(() => verifyChain(chainFor(good, account)), /not by operator/);
+  // An operator that is not self-signed.
+  const other = createOperator();
+  const op = encodeJwt(
+    { sub: other.getPublicKey(), nats: { type: "operator", version: 2 } },
+    createOperator(),
+  );
+  assert.throws(
+    () => verifyChain({ operator: op, account: deployment.accountJwt(), user: good }),
+    /not self-signed/,
+  );
+});
+
+Deno.test("jwt - expiry, not-before and revocation", () => {
+  const now = nowSeconds();
+  const expired = deployment.issue({ name: "web-01", role: "peel", expires: now - 1 }).jwt;
+  assert.throws(() => verifyJwt(expired, now), /expired at/);
+  const later = deployment.issue({ name: "web-01", role: "peel", expires: now + 60 }).jwt;
+  assert.equal(verifyJwt(later, now).exp, now + 60);
+  assert.throws(() => verifyJwt(later, now + 61), /expired/);
+  const future = encodeJwt(
+    { sub: "x", nbf: now + 100, nats: { type: "operator", version: 2 } },
+    createOperator(),
+  );
+  assert.throws(() => verifyJwt(future, now), /not valid before/);
+  const user = deployment.issue({ name: "web-01", role: "peel" }).jwt;
+  const key = decodeJwt(user).sub;
+  const revoked = deployment.accountJwt({ [key]: now + 1 });
+  assert.throws(() => verifyChain(chainFor(user, revoked), now), /is revoked/);
+  // Users issued after a revocation are not revoked by it.
+  verifyChain(chainFor(user, deployment.accountJwt({ [key]: now - 10 })), now);
+});
+
+Deno.test("creds - the standard format round-trips, and files are written 0600", async () => {
+  await using dir = await tempDir();
+  const creds = deployment.issue({ name: "admin", role: "admin" });
+  const text = formatCreds(creds);
+  assert.match(text, /-----BEGIN NATS USER JWT-----\n/);
+  assert.match(text, /-----BEGIN USER NKEY SEED-----\nSU/);
+  assert.deepEqual(parseCreds(text), creds);
+  assert.throws(() => parseCreds("nothing here", "x.creds"), /Invalid creds file "x.creds"/);
+  const path = `${dir.path}/admin.creds`;
+  await Deno.writeTextFile(path, "old", { mode: 0o644 });
+  await writeCredsFile(path, creds);
+  assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+});
