@@ -65,14 +65,7 @@ export async function applyStates(
   const host = stateHost({
     broker: opts.broker,
     facts: opts.context.facts,
-    source: (ref) => {
-      const path = ref.replace(/^(salt|zester):\/\//, "");
-      const text = opts.tree.read(path);
-      if (text === undefined) {
-        return Promise.reject(new Error(`Source "${ref}" is not in the state tree`));
-      }
-      return Promise.resolve(text);
-    },
+    tree: opts.tree,
     render: (text, file) => render(text, file, opts.context),
   });
   const states = await runPlan(p, { test: opts.test, host });

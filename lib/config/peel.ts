@@ -79,6 +79,8 @@ export const BrokerSection = s.object({
     [],
   ),
   max_output: s.optional(s.int({ min: 1024, max: 64 * 1024 * 1024 }), 1024 * 1024),
+  /** Where `backup` keeps copies of replaced files (root only); unset, backups are refused. */
+  backup_dir: s.optional(absolutePath),
 });
 /** A validated `broker:` section. */
 export type BrokerSection = s.Infer<typeof BrokerSection>;

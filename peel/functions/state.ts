@@ -113,12 +113,7 @@ export function stateSingle(fun: string): ExecFunction {
     const host = stateHost({
       broker: ctx.broker,
       facts: ctx.facts(),
-      source: (ref) => {
-        const text = ctx.states?.read(ref.replace(/^(salt|zester):\/\//, ""));
-        return text === undefined
-          ? Promise.reject(new Error(`Source "${ref}" is not in the state tree`))
-          : Promise.resolve(text);
-      },
+      tree: ctx.states,
       render: (text) => Promise.resolve(text),
     });
     if (!host.fn(fun)) throw new ArgumentError(`Function "${fun}" is not available on this peel`);

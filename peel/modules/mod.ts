@@ -12,7 +12,6 @@ import { testStates } from "./test.ts";
 import { chooseManager, pkgStates } from "./pkg.ts";
 import { serviceStates, serviceWatch } from "./service.ts";
 
-export { parseMode } from "./file.ts";
 export { unifiedDiff } from "./diff.ts";
 
 /** Everything the state modules use. */

@@ -88,7 +88,6 @@ Deno.test("starter policy - pkg.installed in test mode queries apt through the b
   const host = stateHost({
     broker: c,
     facts: { os: { family: "debian" } },
-    source: () => Promise.reject(new Error("no tree")),
     render: (t) => Promise.resolve(t),
   });
   const installed = async (name: string) => {

@@ -19,7 +19,6 @@ async function apply(broker: Broker, c: Chunk, test = false, facts = {}) {
   const host = stateHost({
     broker,
     facts,
-    source: () => Promise.reject(new Error("no tree")),
     render: (t) => Promise.resolve(t),
   });
   return (await runPlan(plan([c]), { test, host }))[0]!;
@@ -206,7 +205,6 @@ Deno.test("modules - service converges through the broker's unit operations and 
   assert.deepEqual([dry.result, dry.comment], [true, "Service nginx is in the correct state"]);
   const host = stateHost({
     broker: r.broker,
-    source: () => Promise.reject(),
     render: (t) => Promise.resolve(t),
   });
   const restart = await host.watchFn!(chunk("nginx", "service.running"))!(

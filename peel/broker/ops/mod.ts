@@ -16,6 +16,8 @@ import {
   serviceStopOp,
 } from "./service.ts";
 import { sysinfoOp } from "./sysinfo.ts";
+import { listOp } from "./list.ts";
+import { backupOp } from "./backup.ts";
 import {
   chmodOp,
   chownOp,
@@ -61,6 +63,8 @@ export const OPS: ReadonlyMap<string, Op<unknown>> = new Map([
   ["remove", removeOp],
   ["symlink", symlinkOp],
   ["rename", renameOp],
+  ["list", listOp],
+  ["backup", backupOp],
   ["pkg.query", pkgQueryOp],
   ["pkg.install", pkgInstallOp],
   ["pkg.upgrade", pkgUpgradeOp],
