@@ -81,6 +81,15 @@ export const BrokerSection = s.object({
   max_output: s.optional(s.int({ min: 1024, max: 64 * 1024 * 1024 }), 1024 * 1024),
   /** Where `backup` keeps copies of replaced files (root only); unset, backups are refused. */
   backup_dir: s.optional(absolutePath),
+  /** Whether package installs may skip signature checks (`skip_verify`). */
+  allow_unverified_packages: s.optional(s.boolean(), false),
+  /** Repository URLs (globs) package repositories may be configured for and removed. */
+  repos: s.optional(s.array(s.string({ minLength: 1 })), []),
+  /**
+   * The root the broker's typed system operations act under (repository files, accounts):
+   * `/` on a host, a directory for an image being built or a test.
+   */
+  system_root: s.optional(absolutePath, "/"),
 });
 /** A validated `broker:` section. */
 export type BrokerSection = s.Infer<typeof BrokerSection>;

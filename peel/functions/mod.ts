@@ -5,6 +5,7 @@
 import type { ExecFunction } from "./context.ts";
 import * as cmd from "./cmd.ts";
 import * as facts from "./facts.ts";
+import * as pkg from "./pkg.ts";
 import * as test from "./test.ts";
 /**
  * State functions load the state pipeline (templates, modules) on first use, so a peel that
@@ -31,6 +32,10 @@ export const FUNCTIONS: ReadonlyMap<string, ExecFunction> = new Map([
   ["grains.ls", facts.keys],
   ["cmd.run", cmd.runCmd],
   ["cmd.run_all", cmd.runAll],
+  ["pkg.version", pkg.version],
+  ["pkg.latest_version", pkg.latestVersion],
+  ["pkg.list_pkgs", pkg.listPkgs],
+  ["pkg.refresh_db", pkg.refreshDb],
   ["state.apply", lazyState("stateApply")],
   ["state.sls", lazyState("stateApply")],
   ["state.highstate", lazyState("stateHighstate")],

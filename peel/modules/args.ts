@@ -5,7 +5,7 @@
  * @module
  */
 import type { Chunk } from "../../lib/state/mod.ts";
-import { ArgumentError } from "../functions/mod.ts";
+import { ArgumentError } from "../functions/context.ts";
 
 export { ArgumentError };
 

@@ -9,8 +9,9 @@ import type { Manager } from "../broker/mod.ts";
 import { cmdStates, shell } from "./cmd.ts";
 import { type FileDeps, fileStates } from "./file.ts";
 import { testStates } from "./test.ts";
-import { chooseManager, pkgStates } from "./pkg.ts";
+import { chooseManager, managers, pkgStates } from "./pkg.ts";
 import { serviceStates, serviceWatch } from "./service.ts";
+import { pkgrepoStates } from "./pkgrepo.ts";
 
 export { unifiedDiff } from "./diff.ts";
 
@@ -76,11 +77,13 @@ export function stateHost(deps: ModuleDeps): RunHost {
   const exists = async (path: string) =>
     ((await b.request("stat", { path })) as { exists: boolean }).exists;
   let manager: Promise<Manager> | undefined;
+  const pm = () => manager ??= chooseManager(deps.facts ?? {}, () => managers(b));
   const modules: Record<string, Record<string, StateFunction>> = {
     test: testStates,
     file: fileStates(deps),
     cmd: cmdStates(b),
-    pkg: pkgStates(b, () => manager ??= chooseManager(deps.facts ?? {}, exists)),
+    pkg: pkgStates(b, pm),
+    pkgrepo: pkgrepoStates(deps, pm),
     service: serviceStates(b),
   };
   modules.module = { run: moduleRun(modules) };

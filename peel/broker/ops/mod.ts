@@ -5,7 +5,19 @@
 import * as s from "../../../lib/schema/mod.ts";
 import { defineOp, type Op } from "./op.ts";
 import { runOp } from "./run.ts";
-import { pkgInstallOp, pkgPurgeOp, pkgQueryOp, pkgRemoveOp, pkgUpgradeOp } from "./pkg.ts";
+import {
+  pkgHoldOp,
+  pkgInstallOp,
+  pkgListOp,
+  pkgManagersOp,
+  pkgPurgeOp,
+  pkgQueryOp,
+  pkgRefreshOp,
+  pkgRemoveOp,
+  pkgUnholdOp,
+  pkgUpgradeOp,
+} from "./pkg.ts";
+import { repoRemoveOp, repoSetOp } from "./repo.ts";
 import {
   serviceDisableOp,
   serviceEnableOp,
@@ -33,6 +45,7 @@ import {
 export * from "./op.ts";
 export { childEnv, type RunResult } from "./run.ts";
 export type { Manager, PkgVersions } from "./pkg.ts";
+export type { RepoResult } from "./repo.ts";
 export type { ServiceStatus } from "./service.ts";
 
 /** `ping`: the broker is alive; reports its pid and that it has no network permission. */
@@ -70,6 +83,13 @@ export const OPS: ReadonlyMap<string, Op<unknown>> = new Map([
   ["pkg.upgrade", pkgUpgradeOp],
   ["pkg.remove", pkgRemoveOp],
   ["pkg.purge", pkgPurgeOp],
+  ["pkg.managers", pkgManagersOp],
+  ["pkg.list", pkgListOp],
+  ["pkg.refresh", pkgRefreshOp],
+  ["pkg.hold", pkgHoldOp],
+  ["pkg.unhold", pkgUnholdOp],
+  ["pkgrepo.set", repoSetOp],
+  ["pkgrepo.remove", repoRemoveOp],
   ["service.start", serviceStartOp],
   ["service.stop", serviceStopOp],
   ["service.restart", serviceRestartOp],
