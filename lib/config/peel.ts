@@ -46,6 +46,23 @@ const execEntry: s.Schema<ExecEntry> = s.transform(
   "an absolute path or a map with path and args",
 );
 
+const accountGlob = s.string({
+  pattern: /^[a-z_*?][a-z0-9_*?-]*$/,
+  expected: "an account name or glob (lowercase letters, digits, _ - * ?)",
+});
+
+/**
+ * `accounts:` of the broker section: the users and groups `user.*` and `group.*` may create,
+ * change and remove (globs), the only groups a user may be put in or taken out of, whether
+ * system accounts (ids below 1000) may be touched, and where home directories may be.
+ */
+export const AccountsPolicy = s.object({
+  users: s.optional(s.array(accountGlob), []),
+  groups: s.optional(s.array(accountGlob), []),
+  system: s.optional(s.boolean(), false),
+  homes: s.optional(s.array(absolutePath), ["/home"]),
+});
+
 /**
  * The `broker:` section: how the peel starts its broker, and the policy the broker enforces.
  * Everything is denied unless listed here. The broker reads this section itself, from the
@@ -90,6 +107,7 @@ export const BrokerSection = s.object({
    * `/` on a host, a directory for an image being built or a test.
    */
   system_root: s.optional(absolutePath, "/"),
+  accounts: s.optional(AccountsPolicy, AccountsPolicy.parse({})),
 });
 /** A validated `broker:` section. */
 export type BrokerSection = s.Infer<typeof BrokerSection>;

@@ -12,6 +12,8 @@ import { testStates } from "./test.ts";
 import { chooseManager, managers, pkgStates } from "./pkg.ts";
 import { serviceStates, serviceWatch } from "./service.ts";
 import { pkgrepoStates } from "./pkgrepo.ts";
+import { groupStates, userStates } from "./user.ts";
+import { sshAuthStates } from "./ssh_auth.ts";
 
 export { unifiedDiff } from "./diff.ts";
 
@@ -85,6 +87,9 @@ export function stateHost(deps: ModuleDeps): RunHost {
     pkg: pkgStates(b, pm),
     pkgrepo: pkgrepoStates(deps, pm),
     service: serviceStates(b),
+    user: userStates(b),
+    group: groupStates(b),
+    ssh_auth: sshAuthStates(b),
   };
   modules.module = { run: moduleRun(modules) };
   const watchers: Record<string, StateFunction> = { service: serviceWatch(b) };

@@ -19,6 +19,18 @@ import {
 } from "./pkg.ts";
 import { repoRemoveOp, repoSetOp } from "./repo.ts";
 import {
+  groupAddOp,
+  groupDelOp,
+  groupInfoOp,
+  groupModOp,
+  systemRootOp,
+  userAddOp,
+  userDelOp,
+  userInfoOp,
+  userModOp,
+} from "./users.ts";
+import { sshAuthReadOp, sshAuthWriteOp } from "./ssh_keys.ts";
+import {
   serviceDisableOp,
   serviceEnableOp,
   serviceReloadOp,
@@ -46,6 +58,7 @@ export * from "./op.ts";
 export { childEnv, type RunResult } from "./run.ts";
 export type { Manager, PkgVersions } from "./pkg.ts";
 export type { RepoResult } from "./repo.ts";
+export type { GroupInfo, UserInfo } from "./users.ts";
 export type { ServiceStatus } from "./service.ts";
 
 /** `ping`: the broker is alive; reports its pid and that it has no network permission. */
@@ -90,6 +103,17 @@ export const OPS: ReadonlyMap<string, Op<unknown>> = new Map([
   ["pkg.unhold", pkgUnholdOp],
   ["pkgrepo.set", repoSetOp],
   ["pkgrepo.remove", repoRemoveOp],
+  ["user.info", userInfoOp],
+  ["user.add", userAddOp],
+  ["user.mod", userModOp],
+  ["user.del", userDelOp],
+  ["group.info", groupInfoOp],
+  ["group.add", groupAddOp],
+  ["group.mod", groupModOp],
+  ["group.del", groupDelOp],
+  ["ssh_auth.read", sshAuthReadOp],
+  ["ssh_auth.write", sshAuthWriteOp],
+  ["system.root", systemRootOp],
   ["service.start", serviceStartOp],
   ["service.stop", serviceStopOp],
   ["service.restart", serviceRestartOp],
