@@ -108,6 +108,18 @@ export const BrokerSection = s.object({
    */
   system_root: s.optional(absolutePath, "/"),
   accounts: s.optional(AccountsPolicy, AccountsPolicy.parse({})),
+  /** Users whose crontab `cron.*` may change (globs). */
+  crontabs: s.optional(s.array(accountGlob), []),
+  /** Kernel parameters `sysctl.present` may set, at run time and in its config (globs). */
+  sysctl: s.optional(
+    s.array(s.string({
+      pattern: /^[a-z0-9_*?][a-z0-9_.\/*?-]*$/,
+      expected: "a sysctl key or glob (net.ipv4.*)",
+    })),
+    [],
+  ),
+  /** Whether `timezone.system` may set the time zone. */
+  timezone: s.optional(s.boolean(), false),
 });
 /** A validated `broker:` section. */
 export type BrokerSection = s.Infer<typeof BrokerSection>;

@@ -21,7 +21,18 @@ export interface AuditRecord {
 export function summarize(op: string, args: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const keys = ["path", "from", "to", "target", "mode", "user", "group", "cwd", "recursive"];
-  const typed = ["manager", "versions", "unit", "simulate", "skip_verify", "check", "id", "uri"];
+  const typed = [
+    "manager",
+    "versions",
+    "unit",
+    "simulate",
+    "skip_verify",
+    "check",
+    "id",
+    "uri",
+    "config",
+    "zone",
+  ];
   const accounts = ["name", "uid", "gid", "home", "shell", "system", "createhome", "purge"];
   for (const k of [...keys, ...typed, ...accounts]) {
     if (args[k] !== undefined) out[k] = args[k];
@@ -42,6 +53,7 @@ export function summarize(op: string, args: Record<string, unknown>): Record<str
   if (op === "run" && args.stdin !== undefined) out.stdin = "<given>";
   if (args.password !== undefined) out.password = "<given>";
   if (args.key instanceof Uint8Array) out.key_bytes = args.key.byteLength;
+  else if (typeof args.key === "string") out.key = args.key;
   return out;
 }
 

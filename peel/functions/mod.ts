@@ -6,6 +6,7 @@ import type { ExecFunction } from "./context.ts";
 import * as cmd from "./cmd.ts";
 import * as facts from "./facts.ts";
 import * as pkg from "./pkg.ts";
+import * as service from "./service.ts";
 import * as test from "./test.ts";
 /**
  * State functions load the state pipeline (templates, modules) on first use, so a peel that
@@ -36,6 +37,11 @@ export const FUNCTIONS: ReadonlyMap<string, ExecFunction> = new Map([
   ["pkg.latest_version", pkg.latestVersion],
   ["pkg.list_pkgs", pkg.listPkgs],
   ["pkg.refresh_db", pkg.refreshDb],
+  ["service.status", service.status],
+  ["service.available", service.available],
+  ...["start", "stop", "restart", "reload", "enable", "disable"].map((
+    v,
+  ): [string, ExecFunction] => [`service.${v}`, service.serviceVerb(v)]),
   ["state.apply", lazyState("stateApply")],
   ["state.sls", lazyState("stateApply")],
   ["state.highstate", lazyState("stateHighstate")],

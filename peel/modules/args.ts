@@ -61,6 +61,15 @@ export function intArg(c: Chunk, key: string, opts: { min?: number; max?: number
   return n;
 }
 
+/** A non-negative number argument (seconds, say). */
+export function numberArg(c: Chunk, key: string): number | undefined {
+  const v = c.args[key];
+  if (v === undefined || v === null) return undefined;
+  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() ? Number(v) : NaN;
+  if (!Number.isFinite(n) || n < 0) throw badArg(c, key, "a non-negative number");
+  return n;
+}
+
 /** A list of strings; a single string (or a comma-separated one, with `split`) is a list of one. */
 export function listArg(c: Chunk, key: string, split = false): string[] | undefined {
   const v = c.args[key];

@@ -14,6 +14,8 @@ import { serviceStates, serviceWatch } from "./service.ts";
 import { pkgrepoStates } from "./pkgrepo.ts";
 import { groupStates, userStates } from "./user.ts";
 import { sshAuthStates } from "./ssh_auth.ts";
+import { cronStates } from "./cron.ts";
+import { systemStates } from "./system.ts";
 
 export { unifiedDiff } from "./diff.ts";
 
@@ -90,6 +92,8 @@ export function stateHost(deps: ModuleDeps): RunHost {
     user: userStates(b),
     group: groupStates(b),
     ssh_auth: sshAuthStates(b),
+    cron: cronStates(b),
+    ...systemStates(b, deps.facts ?? {}),
   };
   modules.module = { run: moduleRun(modules) };
   const watchers: Record<string, StateFunction> = { service: serviceWatch(b) };

@@ -31,6 +31,14 @@ import {
 } from "./users.ts";
 import { sshAuthReadOp, sshAuthWriteOp } from "./ssh_keys.ts";
 import {
+  cronReadOp,
+  cronWriteOp,
+  sysctlGetOp,
+  sysctlSetOp,
+  timezoneGetOp,
+  timezoneSetOp,
+} from "./system.ts";
+import {
   serviceDisableOp,
   serviceEnableOp,
   serviceReloadOp,
@@ -113,6 +121,12 @@ export const OPS: ReadonlyMap<string, Op<unknown>> = new Map([
   ["group.del", groupDelOp],
   ["ssh_auth.read", sshAuthReadOp],
   ["ssh_auth.write", sshAuthWriteOp],
+  ["cron.read", cronReadOp],
+  ["cron.write", cronWriteOp],
+  ["sysctl.get", sysctlGetOp],
+  ["sysctl.set", sysctlSetOp],
+  ["timezone.get", timezoneGetOp],
+  ["timezone.set", timezoneSetOp],
   ["system.root", systemRootOp],
   ["service.start", serviceStartOp],
   ["service.stop", serviceStopOp],

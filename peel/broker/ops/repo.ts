@@ -12,6 +12,7 @@ import { posix } from "node:path";
 import * as s from "../../../lib/schema/mod.ts";
 import { globToRegExp } from "../glob.ts";
 import { defineOp, type OpContext, OpError } from "./op.ts";
+import { putFile } from "./put.ts";
 
 const url = s.string({
   pattern: /^(https?|ftp|file):\/\/[^\s"'\[\]<>\\]+$/,
@@ -119,21 +120,6 @@ async function readOrNull(path: string): Promise<Uint8Array | null> {
   }
 }
 
-/** Replace `path` atomically with `data`, mode 0644, creating its directory (0755). */
-async function put(path: string, data: Uint8Array): Promise<void> {
-  const dir = posix.dirname(path);
-  await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
-  const tmp = posix.join(dir, `.${posix.basename(path)}.zester-${crypto.randomUUID().slice(0, 8)}`);
-  try {
-    await Deno.writeFile(tmp, data, { mode: 0o644, createNew: true });
-    await Deno.chmod(tmp, 0o644);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-}
-
 /** The URLs of the repository file at `path` (none if absent) must all be in `repos`. */
 async function replaceable(ctx: OpContext, path: string): Promise<string | null> {
   const old = await readOrNull(path);
@@ -184,8 +170,8 @@ export const repoSetOp = defineOp({
       }
       if (!spec.check) {
         // The key first: a repository file never names a key that is not there yet.
-        if (out.key?.changed) await put(keyPath, spec.key!);
-        if (out.repo.old !== text) await put(repoPath, new TextEncoder().encode(text));
+        if (out.key?.changed) await putFile(keyPath, spec.key!, { mode: 0o644 });
+        if (out.repo.old !== text) await putFile(repoPath, text, { mode: 0o644 });
       }
       return out;
     } catch (e) {

@@ -85,13 +85,18 @@ async function table(ctx: OpContext, file: string): Promise<string[][]> {
   }
 }
 
-async function groupEntry(ctx: OpContext, g: string | number): Promise<string[] | undefined> {
+/** The `group` line of `g` (a name or gid) under the system root. */
+export async function groupEntry(
+  ctx: OpContext,
+  g: string | number,
+): Promise<string[] | undefined> {
   return (await table(ctx, "group")).find((f) =>
     typeof g === "number" ? f[2] === String(g) : f[0] === g
   );
 }
 
-async function userInfo(ctx: OpContext, user: string): Promise<UserInfo> {
+/** The user `user` under the system root, without any policy check. */
+export async function userInfo(ctx: OpContext, user: string): Promise<UserInfo> {
   const f = (await table(ctx, "passwd")).find((x) => x[0] === user);
   if (!f) return { exists: false };
   const groups = await table(ctx, "group");
