@@ -16,6 +16,13 @@ function lazyState(name: "stateApply" | "stateHighstate" | "stateShowSls"): Exec
   return async (ctx, args, kwargs) => (await import("./state.ts"))[name](ctx, args, kwargs);
 }
 
+/** A function of `introspect.ts`, loaded on first use (it needs the modules and the pipeline). */
+function lazyIntrospect(
+  name: "doc" | "listFunctions" | "listStateFunctions" | "single" | "showTop" | "showLowstate",
+): ExecFunction {
+  return async (ctx, args, kwargs) => (await import("./introspect.ts"))[name](ctx, args, kwargs);
+}
+
 export * from "./context.ts";
 export { VERSION } from "./test.ts";
 
@@ -31,6 +38,7 @@ export const FUNCTIONS: ReadonlyMap<string, ExecFunction> = new Map([
   ["grains.items", facts.items],
   ["grains.get", facts.get],
   ["grains.ls", facts.keys],
+  ["grains.item", facts.item],
   ["cmd.run", cmd.runCmd],
   ["cmd.run_all", cmd.runAll],
   ["pkg.version", pkg.version],
@@ -46,6 +54,12 @@ export const FUNCTIONS: ReadonlyMap<string, ExecFunction> = new Map([
   ["state.sls", lazyState("stateApply")],
   ["state.highstate", lazyState("stateHighstate")],
   ["state.show_sls", lazyState("stateShowSls")],
+  ["state.show_top", lazyIntrospect("showTop")],
+  ["state.show_lowstate", lazyIntrospect("showLowstate")],
+  ["state.single", lazyIntrospect("single")],
+  ["sys.doc", lazyIntrospect("doc")],
+  ["sys.list_functions", lazyIntrospect("listFunctions")],
+  ["sys.list_state_functions", lazyIntrospect("listStateFunctions")],
 ]);
 
 /** A state function called directly (`file.touch /x`), loaded on first use. */

@@ -75,11 +75,9 @@ function moduleRun(modules: Record<string, Record<string, StateFunction>>): Stat
   };
 }
 
-/** A runner host: state functions by name, guards through the broker. */
-export function stateHost(deps: ModuleDeps): RunHost {
+/** Every state module, by name, bound to `deps`. */
+function stateModules(deps: ModuleDeps): Record<string, Record<string, StateFunction>> {
   const b: Broker = deps.broker;
-  const exists = async (path: string) =>
-    ((await b.request("stat", { path })) as { exists: boolean }).exists;
   let manager: Promise<Manager> | undefined;
   const pm = () => manager ??= chooseManager(deps.facts ?? {}, () => managers(b));
   const modules: Record<string, Record<string, StateFunction>> = {
@@ -96,15 +94,30 @@ export function stateHost(deps: ModuleDeps): RunHost {
     ...systemStates(b, deps.facts ?? {}),
   };
   modules.module = { run: moduleRun(modules) };
+  return modules;
+}
+
+/** The names of every state function (`file.managed`…), sorted. */
+export function stateFunctionNames(deps: ModuleDeps): string[] {
+  return Object.entries(stateModules(deps))
+    .flatMap(([m, fns]) => Object.keys(fns).map((f) => `${m}.${f}`))
+    .sort();
+}
+
+/** A runner host: state functions by name, guards through the broker. */
+export function stateHost(deps: ModuleDeps): RunHost {
+  const b: Broker = deps.broker;
+  const modules = stateModules(deps);
   const watchers: Record<string, StateFunction> = { service: serviceWatch(b) };
   return {
     fn: (name) => {
       const [m, f] = name.split(".");
-      return modules[m!]?.[f!];
+      const fns = Object.hasOwn(modules, m!) ? modules[m!]! : {};
+      return Object.hasOwn(fns, f!) ? fns[f!] : undefined;
     },
     // A fired `watch` runs a `cmd.wait` and restarts a `service.running` (Salt's mod_watch).
     watchFn: (c) => c.module === "cmd" && c.fun === "wait" ? modules.cmd!.run : watchers[c.module],
     guard: async (cmd) => (await shell(b, cmd)).retcode,
-    exists,
+    exists: async (path) => ((await b.request("stat", { path })) as { exists: boolean }).exists,
   };
 }
