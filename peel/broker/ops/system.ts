@@ -11,6 +11,7 @@ import * as s from "../../../lib/schema/mod.ts";
 import { globToRegExp } from "../glob.ts";
 import { defineOp, type OpContext, OpError } from "./op.ts";
 import { putFile, readIfAny } from "./put.ts";
+import { BASE_ENV, execute } from "./run.ts";
 import { groupEntry, name, userInfo } from "./users.ts";
 
 function deny(message: string): OpError {
@@ -98,13 +99,31 @@ function sysctlFile(ctx: OpContext, k: string): string {
 
 const KEY_LINE = /^\s*([^#;=\s][^=]*?)\s*=\s*(.*?)\s*$/;
 
+/**
+ * Read or write a `proc/sys` file through cat or tee: Deno opens nothing under /proc without
+ * --allow-all, and these files take a plain write, no temp file and rename. Read: the text, or
+ * null when there is no such key.
+ */
+async function proc(ctx: OpContext, file: string, write?: string): Promise<string | null> {
+  const r = await execute({
+    argv: write === undefined ? ["/usr/bin/cat", "--", file] : ["/usr/bin/tee", "--", file],
+    env: { ...BASE_ENV },
+    stdin: write,
+    timeoutMs: 10_000,
+    maxOutput: 64 * 1024,
+  }, ctx);
+  if (r.retcode === 0) return r.stdout;
+  if (write === undefined && /No such file or directory/.test(r.stderr)) return null;
+  throw new OpError("failed", (r.stderr || r.stdout).trim() || `exit code ${r.retcode}`);
+}
+
 /** `sysctl.get`: the value now (null: no such key) and in the config file (null: not set). */
 export const sysctlGetOp = defineOp({
   args: s.object({ key, config }),
   async run(args, ctx) {
     const file = sysctlFile(ctx, args.key);
     try {
-      const now = await readIfAny(file);
+      const now = await proc(ctx, file);
       const conf = (await readIfAny(under(ctx, args.config))) ?? "";
       const line = conf.split("\n").map((l) => KEY_LINE.exec(l)).findLast((m) =>
         m?.[1] === args.key
@@ -126,10 +145,10 @@ export const sysctlSetOp = defineOp({
   async run(args, ctx) {
     const file = sysctlFile(ctx, args.key);
     try {
-      const now = await readIfAny(file);
-      if (now === null) throw new OpError("failed", `No such sysctl "${args.key}"`);
-      // proc/sys files take a plain write; no temp file and rename there.
-      await Deno.writeTextFile(file, args.value + "\n", { create: false });
+      if (await proc(ctx, file) === null) {
+        throw new OpError("failed", `No such sysctl "${args.key}"`);
+      }
+      await proc(ctx, file, args.value + "\n");
       const confPath = under(ctx, args.config);
       const lines = ((await readIfAny(confPath)) ?? "").split("\n");
       if (lines.at(-1) === "") lines.pop();
