@@ -8,12 +8,17 @@ import type { Chunk, StateFunction } from "../../lib/state/mod.ts";
 import { badArg, boolArg, intArg, mapArg, needStr, oneOf, strArg } from "./args.ts";
 import { editFile, type FileDeps, joinLines, splitLines, template, treeRead } from "./file_io.ts";
 
-/** A Python regular expression as JavaScript reads it (flags `m` and any `extra`). */
+/**
+ * A Python regular expression as JavaScript reads it: multi-line, with `extra` flags and the
+ * pattern's own leading `(?i)`, `(?s)` or `(?m)`.
+ */
 function regexArg(c: Chunk, key: string, extra = ""): RegExp | undefined {
   const v = strArg(c, key);
   if (v === undefined) return undefined;
+  const inline = /^\(\?([ims]+)\)/.exec(v);
+  const flags = new Set(["m", ...extra, ...(inline?.[1] ?? "")]);
   try {
-    return new RegExp(v.replace(/^\(\?([imsx]+)\)/, ""), "m" + extra);
+    return new RegExp(inline ? v.slice(inline[0].length) : v, [...flags].join(""));
   } catch {
     throw badArg(c, key, "a regular expression");
   }
@@ -222,7 +227,7 @@ export function editStates(deps: FileDeps): Record<string, StateFunction> {
         return text.replace(re, (...m) => {
           if (count > 0 && n >= count) return m[0];
           n++;
-          return (m[0] as string).replace(new RegExp(re.source, "m"), repl);
+          return (m[0] as string).replace(new RegExp(re.source, re.flags.replace("g", "")), repl);
         });
       });
     },

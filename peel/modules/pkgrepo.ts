@@ -62,8 +62,12 @@ function repoId(c: Chunk, m: Manager, uri?: string): string {
 async function keyOf(c: Chunk, deps: FileDeps, urlKey: string): Promise<Uint8Array | undefined> {
   let text = strArg(c, "key_text");
   const ref = strArg(c, urlKey);
-  if (text === undefined && ref !== undefined && /^(salt|zester):\/\//.test(ref)) {
-    text = await treeRead(deps, ref);
+  if (text === undefined && ref !== undefined) {
+    if (/^(salt|zester):\/\//.test(ref)) text = await treeRead(deps, ref);
+    // dnf and yum fetch a gpgkey URL themselves; apt's key must come with the state.
+    else if (urlKey === "key_url") {
+      throw badArg(c, urlKey, "a salt:// file (the peel and the broker reach no other host)");
+    }
   }
   if (text === undefined) return undefined;
   if (!text.includes("-----BEGIN PGP PUBLIC KEY BLOCK-----")) {

@@ -295,3 +295,17 @@ Deno.test("file states - managed with backup: minion keeps the old file where po
     await n.close();
   }
 });
+
+Deno.test("file states - Python inline regex flags are read, not dropped", async () => {
+  await using dir = await tempDir();
+  const b = await stateBench(dir.path);
+  try {
+    const f = `${b.files}/conf`;
+    await Deno.writeTextFile(f, "Listen 80\n");
+    await converges(b, "file.replace", f, { pattern: "(?i)^listen 80$", repl: "Listen 8080" });
+    assert.equal(await Deno.readTextFile(f), "Listen 8080\n");
+    await refusesArgument(b, "file.replace", f, { pattern: "(?x) a b", repl: "" }, "pattern");
+  } finally {
+    await b.close();
+  }
+});

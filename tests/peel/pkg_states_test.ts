@@ -227,6 +227,13 @@ Deno.test("pkgrepo states - apt source and key under system_root, only for the p
     await refusesArgument(
       b,
       "pkgrepo.managed",
+      line,
+      { file: args.file, key_url: "https://nginx.org/keys/nginx_signing.key", refresh: false },
+      "key_url",
+    );
+    await refusesArgument(
+      b,
+      "pkgrepo.managed",
       `${line} [opt=1]`.replace("[arch=amd64]", "[trusted=yes]"),
       args,
       "name",
