@@ -49,12 +49,7 @@ export function treeStateHost(env: StateEnv, renderer: TemplateRenderer): RunHos
   return stateHost({
     broker: env.broker,
     facts: env.context.facts,
-    source: (ref) => {
-      const text = env.tree.read(ref.replace(/^(salt|zester):\/\//, ""));
-      return text === undefined
-        ? Promise.reject(new Error(`Source "${ref}" is not in the state tree`))
-        : Promise.resolve(text);
-    },
+    tree: env.tree,
     render: (text, file) => renderer.render(text, file, env.context),
   });
 }

@@ -10,15 +10,18 @@ export interface StateTree {
   read(path: string): string | undefined;
   /** Every text file, by path: what templates can import and include. */
   files(): Map<string, string>;
+  /** The files under directory `dir` (all of them for `""`), relative to it, sorted. */
+  list(dir: string): string[];
 }
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /** A state tree in a directory. */
 export function dirTree(root: string): StateTree {
+  const unsafe = (path: string) => path.split("/").includes("..");
   return {
     read(path) {
-      if (path.split("/").includes("..")) return undefined;
+      if (unsafe(path)) return undefined;
       try {
         return Deno.readTextFileSync(`${root}/${path}`);
       } catch {
@@ -40,6 +43,23 @@ export function dirTree(root: string): StateTree {
       };
       walk("");
       return out;
+    },
+    list(dir) {
+      if (unsafe(dir)) return [];
+      const out: string[] = [];
+      const walk = (rel: string) => {
+        for (const e of Deno.readDirSync(`${root}/${dir}${rel ? `/${rel}` : ""}`)) {
+          const p = rel ? `${rel}/${e.name}` : e.name;
+          if (e.isDirectory) walk(p);
+          else if (e.isFile) out.push(p);
+        }
+      };
+      try {
+        walk("");
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) throw e;
+      }
+      return out.sort();
     },
   };
 }

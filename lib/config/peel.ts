@@ -46,6 +46,23 @@ const execEntry: s.Schema<ExecEntry> = s.transform(
   "an absolute path or a map with path and args",
 );
 
+const accountGlob = s.string({
+  pattern: /^[a-z_*?][a-z0-9_*?-]*$/,
+  expected: "an account name or glob (lowercase letters, digits, _ - * ?)",
+});
+
+/**
+ * `accounts:` of the broker section: the users and groups `user.*` and `group.*` may create,
+ * change and remove (globs), the only groups a user may be put in or taken out of, whether
+ * system accounts (ids below 1000) may be touched, and where home directories may be.
+ */
+export const AccountsPolicy = s.object({
+  users: s.optional(s.array(accountGlob), []),
+  groups: s.optional(s.array(accountGlob), []),
+  system: s.optional(s.boolean(), false),
+  homes: s.optional(s.array(absolutePath), ["/home"]),
+});
+
 /**
  * The `broker:` section: how the peel starts its broker, and the policy the broker enforces.
  * Everything is denied unless listed here. The broker reads this section itself, from the
@@ -94,6 +111,30 @@ export const BrokerSection = s.object({
   user_dirs: s.optional(s.array(absolutePath), []),
   /** Operations run at once; later ones wait for a free slot. */
   max_concurrent: s.optional(s.int({ min: 1, max: 1024 }), 16),
+  /** Where `backup` keeps copies of replaced files (root only); unset, backups are refused. */
+  backup_dir: s.optional(absolutePath),
+  /** Whether package installs may skip signature checks (`skip_verify`). */
+  allow_unverified_packages: s.optional(s.boolean(), false),
+  /** Repository URLs (globs) package repositories may be configured for and removed. */
+  repos: s.optional(s.array(s.string({ minLength: 1 })), []),
+  /**
+   * The root the broker's typed system operations act under (repository files, accounts):
+   * `/` on a host, a directory for an image being built or a test.
+   */
+  system_root: s.optional(absolutePath, "/"),
+  accounts: s.optional(AccountsPolicy, AccountsPolicy.parse({})),
+  /** Users whose crontab `cron.*` may change (globs). */
+  crontabs: s.optional(s.array(accountGlob), []),
+  /** Kernel parameters `sysctl.present` may set, at run time and in its config (globs). */
+  sysctl: s.optional(
+    s.array(s.string({
+      pattern: /^[a-z0-9_*?][a-z0-9_.\/*?-]*$/,
+      expected: "a sysctl key or glob (net.ipv4.*)",
+    })),
+    [],
+  ),
+  /** Whether `timezone.system` may set the time zone. */
+  timezone: s.optional(s.boolean(), false),
 });
 /** A validated `broker:` section. */
 export type BrokerSection = s.Infer<typeof BrokerSection>;

@@ -43,10 +43,23 @@ export class AuditError extends Error {
 export function summarize(op: string, args: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const keys = ["path", "from", "to", "target", "mode", "user", "group", "cwd", "recursive"];
-  for (const k of [...keys, "manager", "versions", "unit", "simulate"]) {
+  const typed = [
+    "manager",
+    "versions",
+    "unit",
+    "simulate",
+    "skip_verify",
+    "check",
+    "id",
+    "uri",
+    "config",
+    "zone",
+  ];
+  const accounts = ["name", "uid", "gid", "home", "shell", "system", "createhome", "purge"];
+  for (const k of [...keys, ...typed, ...accounts]) {
     if (args[k] !== undefined) out[k] = args[k];
   }
-  for (const k of ["argv", "names"]) {
+  for (const k of ["argv", "names", "groups", "members"]) {
     const v = args[k];
     if (Array.isArray(v)) out[k] = v.slice(0, 16).map((a) => String(a).slice(0, 200));
   }
@@ -60,6 +73,9 @@ export function summarize(op: string, args: Record<string, unknown>): Record<str
       : undefined;
   }
   if (op === "run" && args.stdin !== undefined) out.stdin = "<given>";
+  if (args.password !== undefined) out.password = "<given>";
+  if (args.key instanceof Uint8Array) out.key_bytes = args.key.byteLength;
+  else if (typeof args.key === "string") out.key = args.key;
   return out;
 }
 

@@ -125,7 +125,10 @@ async function handle(req: BrokerRequest): Promise<void> {
       policy: policy ?? new Policy(EMPTY),
       intent,
     };
-    const result = await slots.with(ac.signal, () => Promise.race([op.run(args, ctx), aborted]));
+    const result = await slots.with(ac.signal, () => {
+      if (!op.auditsItself && !UNPOLICED.has(req.op)) intent();
+      return Promise.race([op.run(args, ctx), aborted]);
+    });
     done("allow");
     await send({ id: req.id, ok: true, result });
   } catch (e) {

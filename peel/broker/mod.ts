@@ -6,4 +6,12 @@
 export { BrokerClient, type BrokerClientOptions, BrokerError } from "./client.ts";
 export { brokerLauncherScript, defaultBrokerPaths, writeBrokerLauncher } from "./launcher.ts";
 export * from "./protocol.ts";
-export type { Manager, PkgVersions, RunResult, ServiceStatus } from "./ops/mod.ts";
+export type {
+  GroupInfo,
+  Manager,
+  PkgVersions,
+  RepoResult,
+  RunResult,
+  ServiceStatus,
+  UserInfo,
+} from "./ops/mod.ts";

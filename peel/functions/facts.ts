@@ -2,7 +2,7 @@
  * `facts.*` (and Salt's `grains.*` names): read the peel's facts.
  * @module
  */
-import { type ExecFunction, stringArg } from "./context.ts";
+import { ArgumentError, type ExecFunction, stringArg } from "./context.ts";
 
 /** Look up `key` in `facts`, with `:` or `.` between levels (`os:family`, `os.family`). */
 export function lookup(facts: Record<string, unknown>, key: string): unknown {
@@ -30,4 +30,13 @@ export const get: ExecFunction = (ctx, args, kwargs) => {
   const key = stringArg("facts.get", args, kwargs, 0, "key");
   const value = lookup(ctx.facts(), key);
   return Promise.resolve({ result: value ?? args[1] ?? kwargs.default ?? "" });
+};
+
+/** `grains.item <key>…`: the named facts as a map ("" for a missing one), as Salt's. */
+export const item: ExecFunction = (ctx, args) => {
+  if (args.length === 0) throw new ArgumentError("grains.item needs at least one key");
+  const facts = ctx.facts();
+  return Promise.resolve({
+    result: Object.fromEntries(args.map(String).map((k) => [k, lookup(facts, k) ?? ""])),
+  });
 };

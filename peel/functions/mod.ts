@@ -5,6 +5,8 @@
 import type { ExecFunction } from "./context.ts";
 import * as cmd from "./cmd.ts";
 import * as facts from "./facts.ts";
+import * as pkg from "./pkg.ts";
+import * as service from "./service.ts";
 import * as test from "./test.ts";
 /**
  * State functions load the state pipeline (templates, modules) on first use, so a peel that
@@ -12,6 +14,13 @@ import * as test from "./test.ts";
  */
 function lazyState(name: "stateApply" | "stateHighstate" | "stateShowSls"): ExecFunction {
   return async (ctx, args, kwargs) => (await import("./state.ts"))[name](ctx, args, kwargs);
+}
+
+/** A function of `introspect.ts`, loaded on first use (it needs the modules and the pipeline). */
+function lazyIntrospect(
+  name: "doc" | "listFunctions" | "listStateFunctions" | "single" | "showTop" | "showLowstate",
+): ExecFunction {
+  return async (ctx, args, kwargs) => (await import("./introspect.ts"))[name](ctx, args, kwargs);
 }
 
 export * from "./context.ts";
@@ -29,12 +38,28 @@ export const FUNCTIONS: ReadonlyMap<string, ExecFunction> = new Map([
   ["grains.items", facts.items],
   ["grains.get", facts.get],
   ["grains.ls", facts.keys],
+  ["grains.item", facts.item],
   ["cmd.run", cmd.runCmd],
   ["cmd.run_all", cmd.runAll],
+  ["pkg.version", pkg.version],
+  ["pkg.latest_version", pkg.latestVersion],
+  ["pkg.list_pkgs", pkg.listPkgs],
+  ["pkg.refresh_db", pkg.refreshDb],
+  ["service.status", service.status],
+  ["service.available", service.available],
+  ...["start", "stop", "restart", "reload", "enable", "disable"].map((
+    v,
+  ): [string, ExecFunction] => [`service.${v}`, service.serviceVerb(v)]),
   ["state.apply", lazyState("stateApply")],
   ["state.sls", lazyState("stateApply")],
   ["state.highstate", lazyState("stateHighstate")],
   ["state.show_sls", lazyState("stateShowSls")],
+  ["state.show_top", lazyIntrospect("showTop")],
+  ["state.show_lowstate", lazyIntrospect("showLowstate")],
+  ["state.single", lazyIntrospect("single")],
+  ["sys.doc", lazyIntrospect("doc")],
+  ["sys.list_functions", lazyIntrospect("listFunctions")],
+  ["sys.list_state_functions", lazyIntrospect("listStateFunctions")],
 ]);
 
 /** A state function called directly (`file.touch /x`), loaded on first use. */

@@ -1,57 +1,23 @@
 /**
- * `file.*` states. Each decides from what the broker reports (stat, read) and acts through the
- * broker (write, mkdir, chmod, remove), so the policy decides what may be touched.
+ * `file.*` states. Each decides from what the broker reports (stat, read, list) and acts through
+ * the broker (write, mkdir, chmod, remove, rename, backup), so the policy decides what may be
+ * touched. Text edits are in `file_edit.ts`, trees, copies and serialized data in `file_tree.ts`.
  * @module
  */
 import type { Chunk, Outcome, StateFunction } from "../../lib/state/mod.ts";
-import type { Broker } from "../functions/mod.ts";
-import { unifiedDiff } from "./diff.ts";
+import { badArg, boolArg, modeArg, strArg } from "./args.ts";
+import { desired, type FileDeps, manageFile, octal, stat } from "./file_io.ts";
+import { editStates } from "./file_edit.ts";
+import { treeStates } from "./file_tree.ts";
 
-/** What the file states need: the broker, and the state tree for `source:`. */
-export interface FileDeps {
-  broker: Broker;
-  /** Read a file of the state tree (`salt://x`, `zester://x` or a relative path). */
-  source(ref: string): Promise<string>;
-  /** Render a template source with the run's context. */
-  render(text: string, file: string): Promise<string>;
-}
+export type { FileDeps } from "./file_io.ts";
 
-interface Stat {
-  exists: boolean;
-  type?: string;
-  mode?: number;
-  uid?: number;
-  gid?: number;
-}
-
-/** A mode as people write it: "0644", "644", or 644 as YAML 1.2 reads an unquoted 0644. */
-export function parseMode(v: unknown): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  const s = String(v);
-  if (!/^0?[0-7]{3,4}$/.test(s)) {
-    throw new TypeError(`Invalid file mode ${JSON.stringify(v)}: expected e.g. "0644"`);
-  }
-  return parseInt(s, 8);
-}
-
-const octal = (m: number) => `0${m.toString(8).padStart(3, "0")}`;
-
-async function stat(b: Broker, path: string): Promise<Stat> {
-  return await b.request("stat", { path }) as Stat;
-}
-
-async function desired(c: Chunk, deps: FileDeps): Promise<string | undefined> {
-  if (c.args.content !== undefined) {
-    const v = c.args.content;
-    const text = Array.isArray(v) ? v.join("\n") : String(v);
-    return text.endsWith("\n") ? text : text + "\n";
-  }
-  if (c.args.source !== undefined) {
-    const ref = String(c.args.source);
-    const text = await deps.source(ref);
-    return c.args.template === "jinja" ? await deps.render(text, ref) : text;
-  }
-  return undefined;
+/** `backup: minion` (Salt's only value) asks for a copy before the file is replaced. */
+function backupArg(c: Chunk): boolean {
+  const v = strArg(c, "backup");
+  if (v === undefined || v === "") return false;
+  if (v !== "minion") throw badArg(c, "backup", '"minion"');
+  return true;
 }
 
 /** The `file` state module, bound to `deps`. */
@@ -60,51 +26,28 @@ export function fileStates(deps: FileDeps): Record<string, StateFunction> {
   return {
     async managed(c, ctx): Promise<Outcome> {
       const path = c.name;
-      const mode = parseMode(c.args.mode);
-      const want = await desired(c, deps);
-      const st = await stat(b, path);
-      if (st.exists && st.type !== "file") {
-        return {
-          result: false,
-          comment: `${path} exists and is a ${st.type}, not a file`,
-          changes: {},
-        };
+      const m = await manageFile(b, path, {
+        content: await desired(c, deps),
+        mode: modeArg(c, "mode"),
+        user: strArg(c, "user"),
+        group: strArg(c, "group"),
+        makedirs: boolArg(c, "makedirs", false),
+        backup: backupArg(c),
+      }, ctx.test);
+      if (m.error) return { result: false, comment: m.error, changes: {} };
+      if (Object.keys(m.changes).length === 0) {
+        return { result: true, comment: `File ${path} is in the correct state`, changes: {} };
       }
-      const changes: Record<string, unknown> = {};
-      let current = "";
-      if (st.exists && want !== undefined) {
-        current = new TextDecoder().decode(
-          (await b.request("read", { path }) as { data: Uint8Array }).data,
-        );
+      if (ctx.test) {
+        return { result: null, comment: `File ${path} would be updated`, changes: m.changes };
       }
-      const contentDiffers = want !== undefined && (!st.exists || current !== want);
-      if (contentDiffers) {
-        changes.diff = st.exists ? unifiedDiff(current, want!, path, path) : "New file";
-      }
-      if (!st.exists && want === undefined) changes.new = "empty file";
-      if (mode !== undefined && st.exists && st.mode !== mode) changes.mode = octal(mode);
-      if (Object.keys(changes).length === 0) {
-        return { result: true, comment: `File ${path} is in the correct state`, changes };
-      }
-      if (ctx.test) return { result: null, comment: `File ${path} would be updated`, changes };
-      if (contentDiffers || !st.exists) {
-        await b.request("write", {
-          path,
-          data: want ?? "",
-          mode: mode ?? (st.exists ? undefined : 0o644),
-          user: c.args.user,
-          group: c.args.group,
-          makedirs: c.args.makedirs === true,
-        });
-      } else if (mode !== undefined) {
-        await b.request("chmod", { path, mode });
-      }
-      return { result: true, comment: `File ${path} updated`, changes };
+      const kept = m.backup ? ` (backup: ${m.backup})` : "";
+      return { result: true, comment: `File ${path} updated${kept}`, changes: m.changes };
     },
 
     async directory(c, ctx): Promise<Outcome> {
       const path = c.name;
-      const mode = parseMode(c.args.dir_mode ?? c.args.mode);
+      const mode = modeArg(c, "dir_mode") ?? modeArg(c, "mode");
       const st = await stat(b, path);
       if (st.exists && st.type !== "directory") {
         return {
@@ -121,7 +64,11 @@ export function fileStates(deps: FileDeps): Record<string, StateFunction> {
       }
       if (ctx.test) return { result: null, comment: `Directory ${path} would be updated`, changes };
       if (!st.exists) {
-        await b.request("mkdir", { path, mode: mode ?? 0o755, parents: c.args.makedirs === true });
+        await b.request("mkdir", {
+          path,
+          mode: mode ?? 0o755,
+          parents: boolArg(c, "makedirs", false),
+        });
       } else await b.request("chmod", { path, mode: mode! });
       return { result: true, comment: `Directory ${path} updated`, changes };
     },
@@ -138,13 +85,13 @@ export function fileStates(deps: FileDeps): Record<string, StateFunction> {
 
     async symlink(c, ctx): Promise<Outcome> {
       const path = c.name;
-      const target = c.args.target === undefined ? undefined : String(c.args.target);
-      if (!target) return { result: false, comment: "file.symlink needs a target", changes: {} };
-      const st = await stat(b, path) as Stat & { target?: string };
+      const target = strArg(c, "target");
+      if (!target) throw badArg(c, "target", "the path the link points to");
+      const st = await stat(b, path);
       if (st.exists && st.type === "symlink" && st.target === target) {
         return { result: true, comment: `Symlink ${path} is present and correct`, changes: {} };
       }
-      if (st.exists && st.type !== "symlink" && c.args.force !== true) {
+      if (st.exists && st.type !== "symlink" && !boolArg(c, "force", false)) {
         return {
           result: false,
           comment: `${path} exists and is a ${st.type}; set force: True to replace it`,
@@ -158,69 +105,17 @@ export function fileStates(deps: FileDeps): Record<string, StateFunction> {
       return { result: true, comment: `Created symlink ${path} -> ${target}`, changes };
     },
 
-    async append(c, ctx): Promise<Outcome> {
-      const path = c.name;
-      const raw = c.args.text ?? c.args.sources;
-      const lines = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String);
-      const st = await stat(b, path);
-      const current = st.exists
-        ? new TextDecoder().decode((await b.request("read", { path }) as { data: Uint8Array }).data)
-        : "";
-      const have = new Set(current.split("\n"));
-      const missing = lines.filter((l) => !l.split("\n").every((x) => have.has(x)));
-      if (missing.length === 0) {
-        return { result: true, comment: `File ${path} is in the correct state`, changes: {} };
-      }
-      const next = (current && !current.endsWith("\n") ? current + "\n" : current) +
-        missing.join("\n") + "\n";
-      const changes = { diff: unifiedDiff(current, next, path, path) };
-      if (ctx.test) return { result: null, comment: `File ${path} would be appended to`, changes };
-      await b.request("write", { path, data: next, makedirs: c.args.makedirs === true });
-      return { result: true, comment: `Appended ${missing.length} line(s) to ${path}`, changes };
-    },
-
-    async replace(c, ctx): Promise<Outcome> {
-      const path = c.name;
-      if (c.args.pattern === undefined || c.args.repl === undefined) {
-        return { result: false, comment: "file.replace needs pattern and repl", changes: {} };
-      }
-      let re: RegExp;
-      try {
-        re = new RegExp(String(c.args.pattern), "gm");
-      } catch (e) {
-        return { result: false, comment: `Invalid pattern: ${(e as Error).message}`, changes: {} };
-      }
-      const st = await stat(b, path);
-      if (!st.exists) return { result: false, comment: `${path}: no such file`, changes: {} };
-      const current = new TextDecoder().decode(
-        (await b.request("read", { path }) as { data: Uint8Array }).data,
-      );
-      const count = Number(c.args.count ?? 0);
-      let n = 0;
-      // Python's \1 back-references become JavaScript's $1.
-      const repl = String(c.args.repl).replace(/\\(\d)/g, "$$$1");
-      const next = current.replace(re, (...m) => {
-        if (count > 0 && n >= count) return m[0];
-        n++;
-        return m[0].replace(new RegExp(re.source, "m"), repl);
-      });
-      if (next === current) {
-        return { result: true, comment: `No changes needed to ${path}`, changes: {} };
-      }
-      const changes = { diff: unifiedDiff(current, next, path, path) };
-      if (ctx.test) return { result: null, comment: `File ${path} would be changed`, changes };
-      await b.request("write", { path, data: next });
-      return { result: true, comment: `Changes were made to ${path}`, changes };
-    },
-
     async touch(c, ctx): Promise<Outcome> {
       const path = c.name;
       const st = await stat(b, path);
       if (st.exists) return { result: true, comment: `File ${path} exists`, changes: {} };
       const changes = { new: path };
       if (ctx.test) return { result: null, comment: `File ${path} would be created`, changes };
-      await b.request("write", { path, data: "", makedirs: c.args.makedirs === true });
+      await b.request("write", { path, data: "", makedirs: boolArg(c, "makedirs", false) });
       return { result: true, comment: `Created ${path}`, changes };
     },
+
+    ...editStates(deps),
+    ...treeStates(deps),
   };
 }

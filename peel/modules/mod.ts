@@ -9,10 +9,14 @@ import type { Manager } from "../broker/mod.ts";
 import { cmdStates, shell } from "./cmd.ts";
 import { type FileDeps, fileStates } from "./file.ts";
 import { testStates } from "./test.ts";
-import { chooseManager, pkgStates } from "./pkg.ts";
+import { chooseManager, managers, pkgStates } from "./pkg.ts";
 import { serviceStates, serviceWatch } from "./service.ts";
+import { pkgrepoStates } from "./pkgrepo.ts";
+import { groupStates, userStates } from "./user.ts";
+import { sshAuthStates } from "./ssh_auth.ts";
+import { cronStates } from "./cron.ts";
+import { systemStates } from "./system.ts";
 
-export { parseMode } from "./file.ts";
 export { unifiedDiff } from "./diff.ts";
 
 /** Everything the state modules use. */
@@ -71,29 +75,49 @@ function moduleRun(modules: Record<string, Record<string, StateFunction>>): Stat
   };
 }
 
-/** A runner host: state functions by name, guards through the broker. */
-export function stateHost(deps: ModuleDeps): RunHost {
+/** Every state module, by name, bound to `deps`. */
+function stateModules(deps: ModuleDeps): Record<string, Record<string, StateFunction>> {
   const b: Broker = deps.broker;
-  const exists = async (path: string) =>
-    ((await b.request("stat", { path })) as { exists: boolean }).exists;
   let manager: Promise<Manager> | undefined;
+  const pm = () => manager ??= chooseManager(deps.facts ?? {}, () => managers(b));
   const modules: Record<string, Record<string, StateFunction>> = {
     test: testStates,
     file: fileStates(deps),
     cmd: cmdStates(b),
-    pkg: pkgStates(b, () => manager ??= chooseManager(deps.facts ?? {}, exists)),
+    pkg: pkgStates(b, pm),
+    pkgrepo: pkgrepoStates(deps, pm),
     service: serviceStates(b),
+    user: userStates(b),
+    group: groupStates(b),
+    ssh_auth: sshAuthStates(b),
+    cron: cronStates(b),
+    ...systemStates(b, deps.facts ?? {}),
   };
   modules.module = { run: moduleRun(modules) };
+  return modules;
+}
+
+/** The names of every state function (`file.managed`…), sorted. */
+export function stateFunctionNames(deps: ModuleDeps): string[] {
+  return Object.entries(stateModules(deps))
+    .flatMap(([m, fns]) => Object.keys(fns).map((f) => `${m}.${f}`))
+    .sort();
+}
+
+/** A runner host: state functions by name, guards through the broker. */
+export function stateHost(deps: ModuleDeps): RunHost {
+  const b: Broker = deps.broker;
+  const modules = stateModules(deps);
   const watchers: Record<string, StateFunction> = { service: serviceWatch(b) };
   return {
     fn: (name) => {
       const [m, f] = name.split(".");
-      return modules[m!]?.[f!];
+      const fns = Object.hasOwn(modules, m!) ? modules[m!]! : {};
+      return Object.hasOwn(fns, f!) ? fns[f!] : undefined;
     },
     // A fired `watch` runs a `cmd.wait` and restarts a `service.running` (Salt's mod_watch).
     watchFn: (c) => c.module === "cmd" && c.fun === "wait" ? modules.cmd!.run : watchers[c.module],
     guard: async (cmd) => (await shell(b, cmd)).retcode,
-    exists,
+    exists: async (path) => ((await b.request("stat", { path })) as { exists: boolean }).exists,
   };
 }

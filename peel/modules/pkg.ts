@@ -4,38 +4,54 @@
  * through its typed `pkg.*` operations, for the managers its policy lists.
  * @module
  */
-import type { Outcome, StateFunction } from "../../lib/state/mod.ts";
+import type { Chunk, Outcome, StateFunction } from "../../lib/state/mod.ts";
 import type { Manager, PkgVersions, RunResult } from "../broker/mod.ts";
 import type { Broker } from "../functions/mod.ts";
+import { badArg, boolArg, strArg } from "./args.ts";
 
 const TIMEOUT_MS = 600_000;
 
-/** The manager for these facts: `os.family`, else what `exists` finds on PATH. */
+/**
+ * The manager for these facts, among those the broker may use on this host (`available`):
+ * apt for Debian, dnf (else yum) for Red Hat, otherwise the first available.
+ */
 export async function chooseManager(
   facts: Record<string, unknown>,
-  exists: (path: string) => Promise<boolean>,
+  available: () => Promise<Manager[]>,
 ): Promise<Manager> {
   const family = String((facts.os as { family?: unknown } | undefined)?.family ?? "");
   if (family === "debian") return "apt";
-  if (family === "redhat") return await exists("/usr/bin/dnf") ? "dnf" : "yum";
-  const found: [string, Manager][] = [
-    ["/usr/bin/apt-get", "apt"],
-    ["/usr/bin/dnf", "dnf"],
-    ["/usr/bin/yum", "yum"],
-  ];
-  for (const [path, m] of found) if (await exists(path)) return m;
-  throw new Error("No supported package manager (apt, dnf, yum) on this host");
+  const have = await available();
+  if (family === "redhat") return have.includes("dnf") ? "dnf" : "yum";
+  if (have[0]) return have[0];
+  throw new Error("No package manager (apt, dnf, yum) both on this host and in the policy");
+}
+
+/** The managers the broker may use on this host. */
+export async function managers(b: Broker): Promise<Manager[]> {
+  return ((await b.request("pkg.managers", {})) as { managers: Manager[] }).managers;
 }
 
 /** The packages a state names, with the versions asked for (`pkgs: [{nginx: "1.24"}]`). */
-function wanted(name: string, args: Record<string, unknown>): Map<string, string | undefined> {
+function wanted(c: Chunk): Map<string, string | undefined> {
   const version = (v: unknown) => v === undefined || v === null ? undefined : String(v);
-  if (!Array.isArray(args.pkgs)) return new Map([[name, version(args.version)]]);
-  return new Map(args.pkgs.map((p): [string, string | undefined] => {
-    if (typeof p !== "object" || !p) return [String(p), undefined];
-    const [n, v] = Object.entries(p)[0] ?? [""];
-    return [n, version(v)];
+  const pkgs = c.args.pkgs;
+  if (pkgs === undefined) return new Map([[c.name, strArg(c, "version")]]);
+  if (!Array.isArray(pkgs)) throw badArg(c, "pkgs", "a list of names or name: version maps");
+  return new Map(pkgs.flatMap((p): [string, string | undefined][] => {
+    if (typeof p === "string") return [[p, undefined]];
+    if (typeof p !== "object" || !p || Array.isArray(p)) {
+      throw badArg(c, "pkgs", "a list of names or name: version maps");
+    }
+    return Object.entries(p).map(([n, v]) => [n, version(v)]);
   }));
+}
+
+/** The last lines of a failed command's output. */
+function failure(r: RunResult): string | undefined {
+  return r.retcode === 0
+    ? undefined
+    : (r.stderr || r.stdout).trim().split("\n").slice(-3).join(" ") || `exit code ${r.retcode}`;
 }
 
 /** The `pkg` state module. */
@@ -43,32 +59,44 @@ export function pkgStates(
   broker: Broker,
   manager: () => Promise<Manager>,
 ): Record<string, StateFunction> {
+  const run = async (op: string, args: Record<string, unknown>) =>
+    failure(await broker.request(op, args, { timeoutMs: TIMEOUT_MS }) as RunResult);
   const change = async (
     op: string,
     m: Manager,
     pkgs: Map<string, string | undefined>,
+    skipVerify: boolean,
   ): Promise<string | undefined> => {
     if (pkgs.size === 0) return undefined;
     const versions = Object.fromEntries([...pkgs].filter(([, v]) => v !== undefined));
-    const r = await broker.request(op, { manager: m, names: [...pkgs.keys()], versions }, {
-      timeoutMs: TIMEOUT_MS,
-    }) as RunResult;
-    return r.retcode === 0
-      ? undefined
-      : (r.stderr || r.stdout).trim().split("\n").slice(-3).join(" ");
+    return await run(op, {
+      manager: m,
+      names: [...pkgs.keys()],
+      versions,
+      ...(skipVerify ? { skip_verify: true } : {}),
+    });
   };
   const ensure = (
     want: "installed" | "removed" | "purged" | "latest",
   ): StateFunction =>
   async (c, ctx): Promise<Outcome> => {
     const m = await manager();
-    const pkgs = wanted(c.name, c.args);
+    const pkgs = wanted(c);
+    const removing = want === "removed" || want === "purged";
+    const refresh = boolArg(c, "refresh", false);
+    const skipVerify = boolArg(c, "skip_verify", false);
+    const hold = removing || c.args.hold === undefined ? undefined : boolArg(c, "hold", false);
+    if (refresh && !ctx.test) {
+      const failed = await run("pkg.refresh", { manager: m });
+      if (failed) return { result: false, comment: `${m} refresh failed: ${failed}`, changes: {} };
+    }
     const { packages } = await broker.request("pkg.query", {
       manager: m,
       names: [...pkgs.keys()],
       candidate: want === "latest",
+      held: hold !== undefined,
     }, { timeoutMs: TIMEOUT_MS }) as { packages: Record<string, PkgVersions> };
-    // What to install, remove or purge; and (for latest) what to upgrade.
+    // What to install, remove or purge; and (for latest) what to upgrade; what to (un)hold.
     const act = new Map<string, string | undefined>();
     const upgrade = new Map<string, string | undefined>();
     const changes: Record<string, unknown> = {};
@@ -77,7 +105,7 @@ export function pkgStates(
       if (want === "installed" && (!have || (version !== undefined && version !== have))) {
         act.set(pkg, version);
         changes[pkg] = { old: have ?? "", new: version ?? "installed" };
-      } else if ((want === "removed" || want === "purged") && have) {
+      } else if (removing && have) {
         act.set(pkg, undefined);
         changes[pkg] = { old: have, new: "" };
       } else if (want === "latest") {
@@ -88,31 +116,39 @@ export function pkgStates(
         }
       }
     }
+    const holds = hold === undefined
+      ? []
+      : [...pkgs.keys()].filter((p) => (packages[p]?.held ?? false) !== hold);
+    for (const p of holds) {
+      changes[p] ??= hold ? { old: "install", new: "hold" } : { old: "hold", new: "install" };
+    }
     const todo = [...act.keys(), ...upgrade.keys()];
-    const removing = want === "removed" || want === "purged";
-    if (todo.length === 0) {
+    const verb = removing ? (want === "removed" ? "remove" : "purge") : "install";
+    const said = [
+      ...(todo.length ? [`${verb} ${todo.join(", ")}`] : []),
+      ...(holds.length ? [`${hold ? "hold" : "unhold"} ${holds.join(", ")}`] : []),
+    ].join(" and ");
+    if (!said) {
       return {
         result: true,
         comment: `All packages are already ${want === "latest" ? "at the latest version" : want}`,
         changes: {},
       };
     }
-    if (ctx.test) {
-      return {
-        result: null,
-        comment: `Would ${removing ? "remove" : "install"} ${todo.join(", ")} with ${m}`,
-        changes,
-      };
-    }
-    const failure = removing
-      ? await change(want === "removed" ? "pkg.remove" : "pkg.purge", m, act)
-      : await change("pkg.install", m, act) ?? await change("pkg.upgrade", m, upgrade);
-    if (failure) return { result: false, comment: `${m} failed: ${failure}`, changes: {} };
-    return {
-      result: true,
-      comment: `${removing ? "Removed" : "Installed"} ${todo.join(", ")}`,
-      changes,
-    };
+    if (ctx.test) return { result: null, comment: `Would ${said} with ${m}`, changes };
+    const failed = removing
+      ? await change(`pkg.${verb}`, m, act, false)
+      : await change("pkg.install", m, act, skipVerify) ??
+        await change("pkg.upgrade", m, upgrade, skipVerify) ??
+        (holds.length
+          ? await run(hold ? "pkg.hold" : "pkg.unhold", { manager: m, names: holds })
+          : undefined);
+    if (failed) return { result: false, comment: `${m} failed: ${failed}`, changes: {} };
+    const done = [
+      ...(todo.length ? [`${removing ? "Removed" : "Installed"} ${todo.join(", ")}`] : []),
+      ...(holds.length ? [`${hold ? "Held" : "Released"} ${holds.join(", ")}`] : []),
+    ];
+    return { result: true, comment: done.join("; "), changes };
   };
   return {
     installed: ensure("installed"),

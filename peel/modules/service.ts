@@ -7,6 +7,7 @@
 import type { Outcome, StateFunction } from "../../lib/state/mod.ts";
 import type { RunResult, ServiceStatus } from "../broker/mod.ts";
 import type { Broker } from "../functions/mod.ts";
+import { boolArg, numberArg } from "./args.ts";
 
 const TIMEOUT_MS = 120_000;
 
@@ -26,8 +27,9 @@ export function serviceStates(b: Broker): Record<string, StateFunction> {
     (want: { active?: boolean; enabled?: boolean }): StateFunction =>
     async (c, ctx): Promise<Outcome> => {
       const name = c.name;
+      const enable = c.args.enable === undefined ? want.enabled : boolArg(c, "enable", false);
+      const delay = numberArg(c, "init_delay") ?? 0;
       const now = await ctl(b, "status", name) as ServiceStatus;
-      const enable = c.args.enable === undefined ? want.enabled : c.args.enable === true;
       const changes: Record<string, unknown> = {};
       const steps: string[] = [];
       if (want.active !== undefined && now.active !== want.active) {
@@ -50,6 +52,13 @@ export function serviceStates(b: Broker): Record<string, StateFunction> {
           return { result: false, comment: `Cannot ${s} ${name}: ${failure}`, changes: {} };
         }
       }
+      if (steps.includes("start") && delay > 0) {
+        // Salt's init_delay: give the service time to come up (or fall over), then look again.
+        await new Promise((r) => setTimeout(r, delay * 1000));
+        if (!((await ctl(b, "status", name)) as ServiceStatus).active) {
+          return { result: false, comment: `Service ${name} failed to start`, changes };
+        }
+      }
       return { result: true, comment: `Service ${name}: ${steps.join(", ")}`, changes };
     };
   return {
@@ -64,7 +73,7 @@ export function serviceStates(b: Broker): Record<string, StateFunction> {
 export function serviceWatch(b: Broker): StateFunction {
   return async (c, ctx) => {
     if (c.fun !== "running") return { result: true, comment: "", changes: {} };
-    const verb = c.args.reload === true ? "reload" : "restart";
+    const verb = boolArg(c, "reload", false) ? "reload" : "restart";
     if (ctx.test) {
       return {
         result: null,

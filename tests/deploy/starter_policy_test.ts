@@ -88,7 +88,6 @@ Deno.test("starter policy - pkg.installed in test mode queries apt through the b
   const host = stateHost({
     broker: c,
     facts: { os: { family: "debian" } },
-    source: () => Promise.reject(new Error("no tree")),
     render: (t) => Promise.resolve(t),
   });
   const installed = async (name: string) => {
@@ -112,6 +111,73 @@ Deno.test("starter policy - pkg.installed in test mode queries apt through the b
       [none.result, none.comment],
       [null, "Would install zester-no-such-package with apt"],
     );
+  } finally {
+    await c.close();
+  }
+});
+
+Deno.test("starter policy - the modules it allows work in test mode, nothing in them reaches root", async () => {
+  await using dir = await tempDir();
+  const c = await starterBroker(dir.path);
+  const host = stateHost({
+    broker: c,
+    facts: { os: { family: "debian" } },
+    render: (t) => Promise.resolve(t),
+  });
+  const dry = async (fn: string, name: string, args: Record<string, unknown> = {}) => {
+    const [module, fun] = fn.split(".");
+    const chunk: Chunk = {
+      id: name,
+      sls: "web",
+      module: module!,
+      fun: fun!,
+      name,
+      args,
+      requisites: {},
+      index: 0,
+    };
+    return (await runPlan(plan([chunk]), { test: true, host }))[0]!;
+  };
+  try {
+    const cases: [string, string, Record<string, unknown>][] = [
+      ["pkgrepo.managed", "deb https://nginx.org/packages/debian bookworm nginx", {
+        file: "/etc/apt/sources.list.d/zester-test-nginx.list",
+      }],
+      ["user.present", "deploy", { home: "/home/deploy", groups: ["deploy"] }],
+      ["group.present", "deploy", {}],
+      ["sysctl.present", "net.core.somaxconn", { value: 4096 }],
+      ["timezone.system", "Etc/UTC", {}],
+      ["file.managed", "/etc/nginx/zester-test.conf", { content: "x", backup: "minion" }],
+    ];
+    for (const [fn, name, args] of cases) {
+      const r = await dry(fn, name, args);
+      assert.notEqual(r.result, false, `${fn} ${name}: ${r.comment}`);
+    }
+    for (const fn of ["cron.present", "ssh_auth.present"]) {
+      const r = await dry(fn, "AAAAC3NzaC1lZDI1NTE5AAAAIZesterZesterZester", { user: "deploy" });
+      assert.ok(!/Denied/.test(r.comment), `${fn} passes the policy: ${r.comment}`);
+    }
+    const refused: [string, Record<string, unknown>, RegExp][] = [
+      ["user.add", { name: "deploy", groups: ["sudo"] }, /group "sudo" is not in accounts.groups/],
+      ["user.add", { name: "deploy", uid: 0 }, /uid 0 is root's/],
+      ["user.mod", { name: "root", shell: "/bin/sh" }, /user "root" is not in accounts.users/],
+      ["cron.write", { user: "root", text: "* * * * * id\n" }, /crontab of "root"/],
+      ["sysctl.set", { key: "kernel.core_pattern", value: "|/tmp/x" }, /not in sysctl/],
+      ["pkgrepo.set", {
+        manager: "apt",
+        id: "evil",
+        uri: "https://evil.example/debian",
+        suite: "sid",
+      }, /not in repos/],
+      ["pkg.install", { manager: "apt", names: ["x"], skip_verify: true }, /allow_unverified/],
+    ];
+    for (const [op, args, re] of refused) {
+      await assert.rejects(c.request(op, args), (e) => {
+        assert.ok(e instanceof BrokerError && e.code === "denied", `${op}: ${e}`);
+        assert.match(e.message, re);
+        return true;
+      });
+    }
   } finally {
     await c.close();
   }

@@ -87,7 +87,7 @@ Deno.test("job scale - 10,000 peels of long ids: preview, own tokens, every retu
       { length: 10_000 },
       (_, i) => `sim-${String(i).padStart(5, "0")}-${"x".repeat(115)}`,
     );
-    const facts = new AckedPublisher(nc);
+    const facts = new AckedPublisher(nc, { timeoutMs: 60_000 }); // 10,000 writes at once on a loaded machine
     await Promise.all(ids.map((id) =>
       facts.publish(
         kvSubject(BUCKETS.facts.name, id),

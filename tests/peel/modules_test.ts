@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { type Chunk, plan, runPlan } from "../../lib/state/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { BrokerClient } from "../../peel/broker/mod.ts";
-import type { Broker } from "../../peel/functions/mod.ts";
+import { type Broker, FUNCTIONS } from "../../peel/functions/mod.ts";
 import { stateHost } from "../../peel/modules/mod.ts";
 import { devBrokerPolicy, tempDir, writeDevLauncher, writeYaml } from "../harness/mod.ts";
 
@@ -19,7 +19,6 @@ async function apply(broker: Broker, c: Chunk, test = false, facts = {}) {
   const host = stateHost({
     broker,
     facts,
-    source: () => Promise.reject(new Error("no tree")),
     render: (t) => Promise.resolve(t),
   });
   return (await runPlan(plan([c]), { test, host }))[0]!;
@@ -101,9 +100,7 @@ function recorder(opts: {
   const calls: string[] = [];
   const broker: Broker = {
     request(op, args) {
-      if (op === "stat") {
-        return Promise.resolve({ exists: String(args.path) === "/usr/bin/apt-get" });
-      }
+      if (op === "pkg.managers") return Promise.resolve({ managers: ["apt"] });
       const call = `${op} ${JSON.stringify(args)}`;
       calls.push(call);
       if (op === "pkg.query") {
@@ -133,7 +130,9 @@ Deno.test("modules - pkg decides from the package manager, installs only what is
   const have = await apply(r.broker, chunk("bash", "pkg.installed"), false, debian);
   assert.equal(have.result, true);
   assert.deepEqual(have.changes, {});
-  assert.ok(r.calls.includes('pkg.query {"manager":"apt","names":["bash"],"candidate":false}'));
+  assert.ok(
+    r.calls.includes('pkg.query {"manager":"apt","names":["bash"],"candidate":false,"held":false}'),
+  );
   const dry = await apply(r.broker, chunk("nginx", "pkg.installed"), true, debian);
   assert.equal(dry.result, null);
   assert.equal(dry.comment, "Would install nginx with apt");
@@ -206,7 +205,6 @@ Deno.test("modules - service converges through the broker's unit operations and 
   assert.deepEqual([dry.result, dry.comment], [true, "Service nginx is in the correct state"]);
   const host = stateHost({
     broker: r.broker,
-    source: () => Promise.reject(),
     render: (t) => Promise.resolve(t),
   });
   const restart = await host.watchFn!(chunk("nginx", "service.running"))!(
@@ -250,4 +248,55 @@ Deno.test("modules - cmd.run with stateful: true reads changed= and comment= fro
   );
   const dry = await apply(quiet.broker, chunk("check", "cmd.run"), true);
   assert.equal(dry.result, null);
+});
+
+Deno.test("modules - service.running with init_delay looks again after starting", async () => {
+  const started = new Set<string>();
+  const calls: string[] = [];
+  const broker: Broker = {
+    request(op, args) {
+      const unit = String(args.unit);
+      calls.push(`${op} ${unit}`);
+      if (op === "service.start" && unit === "good") started.add(unit);
+      if (op === "service.status") {
+        return Promise.resolve({ active: started.has(unit), enabled: true });
+      }
+      return Promise.resolve(RAN);
+    },
+  };
+  const t0 = performance.now();
+  const good = await apply(broker, chunk("good", "service.running", { init_delay: 0.2 }));
+  assert.deepEqual([good.result, good.changes], [true, { good: true }]);
+  assert.ok(performance.now() - t0 >= 200, "waited init_delay");
+  assert.deepEqual(calls, ["service.status good", "service.start good", "service.status good"]);
+  const bad = await apply(broker, chunk("bad", "service.running", { init_delay: 0 }));
+  assert.equal(bad.result, true, "no delay: no second look");
+  const dies = await apply(broker, chunk("bad", "service.running", { init_delay: 0.01 }));
+  assert.deepEqual([dies.result, dies.comment], [false, "Service bad failed to start"]);
+  const wrong = await apply(broker, chunk("good", "service.running", { init_delay: "soon" }));
+  assert.match(wrong.comment, /argument "init_delay" must be a non-negative number/);
+});
+
+Deno.test("modules - service execution functions answer as Salt's do", async () => {
+  const r = recorder({
+    units: { nginx: { active: true, enabled: true } },
+    answers: { "service.restart": { retcode: 1, stdout: "no bus" } },
+  });
+  const ctx = {
+    peelId: "p",
+    jid: "j",
+    facts: () => ({}),
+    broker: r.broker,
+    signal: new AbortController().signal,
+    timeoutMs: 10_000,
+    log: new Logger({ level: "error", sink: () => {} }),
+  };
+  const fn = (name: string) => FUNCTIONS.get(name)!;
+  assert.equal((await fn("service.status")(ctx, ["nginx"], {})).result, true);
+  assert.equal((await fn("service.status")(ctx, ["php-fpm"], {})).result, false);
+  assert.equal((await fn("service.start")(ctx, ["nginx"], {})).result, true);
+  const failed = await fn("service.restart")(ctx, ["nginx"], {});
+  assert.deepEqual([failed.result, failed.success], ["no bus", false]);
+  assert.ok(r.calls.includes('service.start {"unit":"nginx"}'));
+  await assert.rejects(fn("service.stop")(ctx, [], {}), /service.stop needs the argument "name"/);
 });

@@ -59,7 +59,6 @@ async function apply(b: BrokerClient, name: string, fn: string, test: boolean) {
   const host = stateHost({
     broker: b,
     facts: { os: { family: "debian" } },
-    source: () => Promise.reject(new Error("no tree")),
     render: (t) => Promise.resolve(t),
   });
   return (await runPlan(plan([c]), { test, host }))[0]!;

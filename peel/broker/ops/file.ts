@@ -104,6 +104,7 @@ function ownerOnly(owner: Account, uid: number | undefined): void {
 
 /** `stat`: what is at a path (without following a final symlink). */
 export const statOp = defineOp({
+  auditsItself: true,
   args: s.object({ path }),
   async run(args, ctx) {
     return await onTurn(ctx, "stat", args.path, async () => {
@@ -133,6 +134,7 @@ export const statOp = defineOp({
 
 /** `read`: a file's bytes. */
 export const readOp = defineOp({
+  auditsItself: true,
   args: s.object({ path }),
   async run(args, ctx) {
     return await onTurn(ctx, "read", args.path, async () => {
@@ -153,6 +155,7 @@ export const readOp = defineOp({
 
 /** `write`: replace a file atomically (temp file, owner, mode, rename). */
 export const writeOp = defineOp({
+  auditsItself: true,
   args: s.object({
     path,
     data: s.union(s.bytes(), s.string()),
@@ -227,6 +230,7 @@ export const writeOp = defineOp({
 
 /** `chmod`. */
 export const chmodOp = defineOp({
+  auditsItself: true,
   args: s.object({ path, mode }),
   async run(args, ctx) {
     return await onTurn(ctx, "chmod", args.path, async () => {
@@ -243,6 +247,7 @@ export const chmodOp = defineOp({
 
 /** `chown`: user and/or group by name. */
 export const chownOp = defineOp({
+  auditsItself: true,
   args: s.object({ path, user: s.optional(ownerName), group: s.optional(ownerName) }),
   async run(args, ctx) {
     return await onTurn(ctx, "chown", args.path, async () => {
@@ -265,6 +270,7 @@ export const chownOp = defineOp({
 
 /** `mkdir`. */
 export const mkdirOp = defineOp({
+  auditsItself: true,
   args: s.object({ path, mode: s.optional(mode), parents: s.optional(s.boolean(), false) }),
   async run(args, ctx) {
     return await onTurn(ctx, "mkdir", args.path, async () => {
@@ -292,6 +298,7 @@ export const mkdirOp = defineOp({
 
 /** `remove`: a file, link or (with `recursive`) a tree. The link itself, never its target. */
 export const removeOp = defineOp({
+  auditsItself: true,
   args: s.object({ path, recursive: s.optional(s.boolean(), false) }),
   async run(args, ctx) {
     return await onTurn(ctx, "remove", args.path, async () => {
@@ -309,6 +316,7 @@ export const removeOp = defineOp({
 
 /** `symlink`: create link `path` pointing to `target`, which must itself be writable. */
 export const symlinkOp = defineOp({
+  auditsItself: true,
   args: s.object({ path, target: s.string({ minLength: 1 }) }),
   async run(args, ctx) {
     return await onTurn(ctx, "symlink", args.path, async () => {
@@ -325,6 +333,7 @@ export const symlinkOp = defineOp({
 
 /** `rename`: both ends must be writable, and in directories of the same owner. */
 export const renameOp = defineOp({
+  auditsItself: true,
   args: s.object({ from: path, to: path }),
   async run(args, ctx) {
     return await onTurn(ctx, "rename", args.from, async () => {

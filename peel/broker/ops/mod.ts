@@ -5,7 +5,39 @@
 import * as s from "../../../lib/schema/mod.ts";
 import { defineOp, type Op } from "./op.ts";
 import { runOp } from "./run.ts";
-import { pkgInstallOp, pkgPurgeOp, pkgQueryOp, pkgRemoveOp, pkgUpgradeOp } from "./pkg.ts";
+import {
+  pkgHoldOp,
+  pkgInstallOp,
+  pkgListOp,
+  pkgManagersOp,
+  pkgPurgeOp,
+  pkgQueryOp,
+  pkgRefreshOp,
+  pkgRemoveOp,
+  pkgUnholdOp,
+  pkgUpgradeOp,
+} from "./pkg.ts";
+import { repoRemoveOp, repoSetOp } from "./repo.ts";
+import {
+  groupAddOp,
+  groupDelOp,
+  groupInfoOp,
+  groupModOp,
+  systemRootOp,
+  userAddOp,
+  userDelOp,
+  userInfoOp,
+  userModOp,
+} from "./users.ts";
+import { sshAuthReadOp, sshAuthWriteOp } from "./ssh_keys.ts";
+import {
+  cronReadOp,
+  cronWriteOp,
+  sysctlGetOp,
+  sysctlSetOp,
+  timezoneGetOp,
+  timezoneSetOp,
+} from "./system.ts";
 import {
   serviceDisableOp,
   serviceEnableOp,
@@ -16,6 +48,8 @@ import {
   serviceStopOp,
 } from "./service.ts";
 import { sysinfoOp } from "./sysinfo.ts";
+import { listOp } from "./list.ts";
+import { backupOp } from "./backup.ts";
 import {
   chmodOp,
   chownOp,
@@ -31,6 +65,8 @@ import {
 export * from "./op.ts";
 export { childEnv, type RunResult } from "./run.ts";
 export type { Manager, PkgVersions } from "./pkg.ts";
+export type { RepoResult } from "./repo.ts";
+export type { GroupInfo, UserInfo } from "./users.ts";
 export type { ServiceStatus } from "./service.ts";
 
 /** `ping`: the broker is alive; reports its pid and that it has no network permission. */
@@ -61,11 +97,37 @@ export const OPS: ReadonlyMap<string, Op<unknown>> = new Map([
   ["remove", removeOp],
   ["symlink", symlinkOp],
   ["rename", renameOp],
+  ["list", listOp],
+  ["backup", backupOp],
   ["pkg.query", pkgQueryOp],
   ["pkg.install", pkgInstallOp],
   ["pkg.upgrade", pkgUpgradeOp],
   ["pkg.remove", pkgRemoveOp],
   ["pkg.purge", pkgPurgeOp],
+  ["pkg.managers", pkgManagersOp],
+  ["pkg.list", pkgListOp],
+  ["pkg.refresh", pkgRefreshOp],
+  ["pkg.hold", pkgHoldOp],
+  ["pkg.unhold", pkgUnholdOp],
+  ["pkgrepo.set", repoSetOp],
+  ["pkgrepo.remove", repoRemoveOp],
+  ["user.info", userInfoOp],
+  ["user.add", userAddOp],
+  ["user.mod", userModOp],
+  ["user.del", userDelOp],
+  ["group.info", groupInfoOp],
+  ["group.add", groupAddOp],
+  ["group.mod", groupModOp],
+  ["group.del", groupDelOp],
+  ["ssh_auth.read", sshAuthReadOp],
+  ["ssh_auth.write", sshAuthWriteOp],
+  ["cron.read", cronReadOp],
+  ["cron.write", cronWriteOp],
+  ["sysctl.get", sysctlGetOp],
+  ["sysctl.set", sysctlSetOp],
+  ["timezone.get", timezoneGetOp],
+  ["timezone.set", timezoneSetOp],
+  ["system.root", systemRootOp],
   ["service.start", serviceStartOp],
   ["service.stop", serviceStopOp],
   ["service.restart", serviceRestartOp],

@@ -31,6 +31,12 @@ export interface Op<A> {
   args: Schema<A>;
   /** Do it. */
   run(args: A, ctx: OpContext): Promise<unknown>;
+  /**
+   * True when `run` calls `ctx.intent()` itself, after its own checks and before it acts (with
+   * what it resolved). Otherwise the broker writes the intent record before calling `run`, so
+   * no operation can act unrecorded.
+   */
+  auditsItself?: boolean;
 }
 
 /** A typed failure, sent back as `{ ok: false, error: { code, message } }`. */

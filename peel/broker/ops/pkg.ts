@@ -1,7 +1,8 @@
 /**
- * `pkg.query|install|upgrade|remove|purge`: package operations whose argv the broker builds
- * itself for apt, dnf and yum. Names and versions are validated (never a leading `-`) and put
- * after `--`; the environment is fixed; the policy's `packages` names the managers allowed.
+ * `pkg.query|list|install|upgrade|remove|purge|refresh|hold|unhold`: package operations whose
+ * argv the broker builds itself for apt, dnf and yum. Names and versions are validated (never a
+ * leading `-`) and put after `--`; the environment is fixed; the policy's `packages` names the
+ * managers allowed, and `allow_unverified_packages` whether signature checks may be skipped.
  * @module
  */
 import * as s from "../../../lib/schema/mod.ts";
@@ -35,6 +36,7 @@ const ENV: Record<Manager, Record<string, string>> = {
   yum: { ...BASE_ENV },
 };
 const APT_GET = "/usr/bin/apt-get";
+const APT_MARK = "/usr/bin/apt-mark";
 // Keep changed config files and take the default for new ones instead of asking, as Salt does.
 const APT_KEEP_CONF = [
   "-o",
@@ -43,15 +45,22 @@ const APT_KEEP_CONF = [
   "Dpkg::Options::=--force-confold",
 ];
 
+/** How a change runs: a dry run (apt only), without signature checks. */
+export interface ChangeOptions {
+  simulate?: boolean;
+  skipVerify?: boolean;
+}
+
 /**
  * The argv changing `pkgs` (name and optional version) with `m`: names after `--`, versions
- * as `name=version` (apt) or `name-version` (dnf, yum); `simulate` (apt only) adds `-s`.
+ * as `name=version` (apt) or `name-version` (dnf, yum); `simulate` (apt only) adds `-s`,
+ * `skipVerify` `--allow-unauthenticated` (apt) or `--nogpgcheck` (dnf, yum).
  */
 export function packageArgv(
   m: Manager,
   verb: PkgVerb,
   pkgs: readonly { name: string; version?: string }[],
-  simulate = false,
+  opts: ChangeOptions = {},
 ): string[] {
   if (m === "apt") {
     const specs = pkgs.map((p) => p.version === undefined ? p.name : `${p.name}=${p.version}`);
@@ -60,7 +69,16 @@ export function packageArgv(
       : verb === "upgrade"
       ? ["install", "--only-upgrade", ...APT_KEEP_CONF]
       : [verb];
-    return [APT_GET, ...how, "-y", "-q", ...(simulate ? ["-s"] : []), "--", ...specs];
+    return [
+      APT_GET,
+      ...how,
+      "-y",
+      "-q",
+      ...(opts.simulate ? ["-s"] : []),
+      ...(opts.skipVerify ? ["--allow-unauthenticated"] : []),
+      "--",
+      ...specs,
+    ];
   }
   const specs = pkgs.map((p) => p.version === undefined ? p.name : `${p.name}-${p.version}`);
   const how = verb === "upgrade"
@@ -68,7 +86,18 @@ export function packageArgv(
     : verb === "purge"
     ? "remove"
     : verb;
-  return [`/usr/bin/${m}`, how, "-y", "--", ...specs];
+  return [`/usr/bin/${m}`, how, "-y", ...(opts.skipVerify ? ["--nogpgcheck"] : []), "--", ...specs];
+}
+
+/** The argv refreshing `m`'s package lists. */
+export function refreshArgv(m: Manager): string[] {
+  return m === "apt" ? [APT_GET, "update", "-q"] : [`/usr/bin/${m}`, "-q", "-y", "makecache"];
+}
+
+/** The argv holding (or releasing) `names` at their installed versions. */
+export function holdArgv(m: Manager, hold: boolean, names: readonly string[]): string[] {
+  if (m === "apt") return [APT_MARK, hold ? "hold" : "unhold", "--", ...names];
+  return [`/usr/bin/${m}`, "-q", "-y", "versionlock", hold ? "add" : "delete", "--", ...names];
 }
 
 async function output(ctx: OpContext, m: Manager, argv: string[]): Promise<RunResult> {
@@ -85,21 +114,40 @@ function failed(argv: string[], r: RunResult): OpError {
   return new OpError("failed", `Cannot query packages with "${argv[0]}": ${why}`);
 }
 
-/** The installed version of `pkg` (the first installed instance), or null. */
-async function installed(ctx: OpContext, m: Manager, pkg: string): Promise<string | null> {
+/** dpkg's status of an installed package: wanted for install, or held. */
+const DPKG_INSTALLED = /^(install|hold) ok installed$/;
+
+/** Installed packages (all, or `names`): version and, for apt, whether held. */
+async function installed(
+  ctx: OpContext,
+  m: Manager,
+  names: readonly string[],
+): Promise<Map<string, { version: string; held: boolean }>> {
   const argv = m === "apt"
-    ? ["/usr/bin/dpkg-query", "-W", "-f=${Status}\\t${Version}\\n", "--", pkg]
-    : ["/usr/bin/rpm", "-q", "--qf", "%{VERSION}-%{RELEASE}\\n", "--", pkg];
+    ? ["/usr/bin/dpkg-query", "-W", "-f=${Status}\\t${Package}\\t${Version}\\n", "--", ...names]
+    : names.length
+    ? ["/usr/bin/rpm", "-q", "--qf", "%{NAME}\\t%{VERSION}-%{RELEASE}\\n", "--", ...names]
+    : ["/usr/bin/rpm", "-qa", "--qf", "%{NAME}\\t%{VERSION}-%{RELEASE}\\n"];
   const r = await output(ctx, m, argv);
-  // Both exit 1 for a package they do not know.
+  // Both exit 1 when one of the names is unknown, and list the others.
   if (r.retcode !== 0 && r.retcode !== 1) throw failed(argv, r);
-  if (r.retcode !== 0) return null;
-  const lines = r.stdout.split("\n");
-  if (m !== "apt") return lines[0]?.trim() || null;
-  const fields = lines.map((l) => l.split("\t")).find(([st, v]) =>
-    st === "install ok installed" && v
-  );
-  return fields?.[1] ?? null;
+  const out = new Map<string, { version: string; held: boolean }>();
+  for (const line of r.stdout.split("\n")) {
+    const f = line.split("\t");
+    const [status, name, version] = m === "apt" ? f : ["install ok installed", ...f];
+    if (!name || !version || !DPKG_INSTALLED.test(status ?? "") || out.has(name)) continue;
+    out.set(name, { version, held: status!.startsWith("hold") });
+  }
+  return out;
+}
+
+/** The names dnf or yum keep at their versions (`versionlock list`). */
+async function locked(ctx: OpContext, m: Manager): Promise<Set<string>> {
+  const argv = [`/usr/bin/${m}`, "-q", "versionlock", "list"];
+  const r = await output(ctx, m, argv);
+  if (r.retcode !== 0) throw failed(argv, r);
+  // Entries read `name-epoch:version-release.*`.
+  return new Set(r.stdout.split("\n").map((l) => /^(.+)-\d+:\S+$/.exec(l.trim())?.[1] ?? ""));
 }
 
 /** The version the manager would install for `pkg`, or null when it has none. */
@@ -125,31 +173,116 @@ export interface PkgVersions {
   installed: string | null;
   /** Present when the query asked for it. */
   candidate?: string | null;
+  /** Whether it is held at its version; present when the query asked for it. */
+  held?: boolean;
 }
 
-/** `pkg.query`: installed (and, with `candidate`, installable) version of each name. */
+/**
+ * `pkg.query`: installed (and, with `candidate`, installable) version of each name, and with
+ * `held` whether it is held.
+ */
 export const pkgQueryOp = defineOp({
-  args: s.object({ manager, names, candidate: s.optional(s.boolean(), false) }),
+  auditsItself: true,
+  args: s.object({
+    manager,
+    names,
+    candidate: s.optional(s.boolean(), false),
+    held: s.optional(s.boolean(), false),
+  }),
   async run(args, ctx) {
     ctx.policy.manager(args.manager);
     const packages: Record<string, PkgVersions> = {};
+    const have = args.names.length ? await installed(ctx, args.manager, args.names) : new Map();
+    const locks = args.held && args.manager !== "apt" ? await locked(ctx, args.manager) : null;
     for (const pkg of args.names) {
-      packages[pkg] = { installed: await installed(ctx, args.manager, pkg) };
+      const it = have.get(pkg);
+      packages[pkg] = { installed: it?.version ?? null };
       if (args.candidate) packages[pkg].candidate = await candidate(ctx, args.manager, pkg);
+      if (args.held) packages[pkg].held = locks ? locks.has(pkg) : it?.held ?? false;
     }
     return { packages };
   },
 });
+
+const BINARIES: Record<Manager, string> = {
+  apt: APT_GET,
+  dnf: "/usr/bin/dnf",
+  yum: "/usr/bin/yum",
+};
+
+/** `pkg.managers`: the managers the policy's `packages` lists that this host has. */
+export const pkgManagersOp = defineOp({
+  auditsItself: true,
+  args: s.object({}),
+  async run(_args, ctx) {
+    const present = async (m: Manager) =>
+      await Deno.stat(BINARIES[m]).then(() => true, () => false);
+    const managers: Manager[] = [];
+    for (const m of ctx.policy.section.packages) if (await present(m)) managers.push(m);
+    return { managers };
+  },
+});
+
+/** `pkg.list`: every installed package and its version. */
+export const pkgListOp = defineOp({
+  auditsItself: true,
+  args: s.object({ manager }),
+  async run(args, ctx) {
+    ctx.policy.manager(args.manager);
+    const all = await installed(ctx, args.manager, []);
+    return { packages: Object.fromEntries([...all].map(([n, v]) => [n, v.version]).sort()) };
+  },
+});
+
+async function change(ctx: OpContext, m: Manager, argv: string[]): Promise<RunResult> {
+  return await execute({
+    argv,
+    env: ENV[m],
+    timeoutMs: TIMEOUT_MS,
+    maxOutput: ctx.policy.section.max_output,
+  }, ctx);
+}
+
+/** `pkg.refresh`: update the package lists (`apt-get update`, `dnf makecache`). */
+export const pkgRefreshOp = defineOp({
+  auditsItself: true,
+  args: s.object({ manager }),
+  async run(args, ctx) {
+    ctx.policy.manager(args.manager);
+    return await change(ctx, args.manager, refreshArgv(args.manager));
+  },
+});
+
+function holdOp(hold: boolean) {
+  return defineOp({
+    auditsItself: true,
+    args: s.object({ manager, names }),
+    async run(args, ctx) {
+      ctx.policy.manager(args.manager);
+      if (args.names.length === 0) {
+        throw new OpError("bad_request", `pkg.${hold ? "" : "un"}hold needs a package name`);
+      }
+      return await change(ctx, args.manager, holdArgv(args.manager, hold, args.names));
+    },
+  });
+}
+
+/** `pkg.hold`: keep names at their installed versions (`apt-mark hold`, `versionlock add`). */
+export const pkgHoldOp = holdOp(true);
+/** `pkg.unhold`: release held names. */
+export const pkgUnholdOp = holdOp(false);
 
 const ChangeArgs = s.object({
   manager,
   names,
   versions: s.optional(s.record(version), {}),
   simulate: s.optional(s.boolean(), false),
+  skip_verify: s.optional(s.boolean(), false),
 });
 
 function changeOp(verb: PkgVerb) {
   return defineOp({
+    auditsItself: true,
     args: ChangeArgs,
     async run(args, ctx) {
       ctx.policy.manager(args.manager);
@@ -170,16 +303,18 @@ function changeOp(verb: PkgVerb) {
           `simulate is supported for apt only, not "${args.manager}"`,
         );
       }
+      if (args.skip_verify && !ctx.policy.section.allow_unverified_packages) {
+        throw new OpError(
+          "denied",
+          "Denied by policy: skip_verify needs allow_unverified_packages",
+        );
+      }
       const pkgs = args.names.map((n) => ({
         name: n,
         version: Object.hasOwn(args.versions, n) ? args.versions[n] : undefined,
       }));
-      return await execute({
-        argv: packageArgv(args.manager, verb, pkgs, args.simulate),
-        env: ENV[args.manager],
-        timeoutMs: TIMEOUT_MS,
-        maxOutput: ctx.policy.section.max_output,
-      }, ctx);
+      const opts = { simulate: args.simulate, skipVerify: args.skip_verify };
+      return await change(ctx, args.manager, packageArgv(args.manager, verb, pkgs, opts));
     },
   });
 }

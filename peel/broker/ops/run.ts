@@ -148,6 +148,7 @@ export async function execute(cmd: Command, ctx: OpContext): Promise<RunResult> 
 
 /** The `run` operation. */
 export const runOp = defineOp({
+  auditsItself: true,
   args: RunArgs,
   async run(args, ctx) {
     if (args.argv.length === 0) throw new OpError("bad_request", "run needs a non-empty argv");

@@ -54,6 +54,7 @@ async function systemctl(
 
 function unitOp(verb: ServiceVerb) {
   return defineOp({
+    auditsItself: true,
     args: UnitArgs,
     run: async (args, ctx) => await systemctl(verb, ctx.policy.unit(args.unit), ctx),
   });
@@ -84,6 +85,7 @@ export interface ServiceStatus {
 
 /** `service.status`: whether the unit is active and enabled; fails when systemd cannot say. */
 export const serviceStatusOp = defineOp({
+  auditsItself: true,
   args: UnitArgs,
   async run(args, ctx) {
     const unit = ctx.policy.unit(args.unit);
