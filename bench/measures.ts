@@ -55,8 +55,8 @@ export async function jobRate(nc: NatsConnection, natsUrl: string, jobs = 300, c
         tgtType: "glob",
         fun: "test.ping",
         words: [],
-        timeoutMs: 30_000,
-        format: "json",
+        waitMs: 30_000,
+        jobTimeoutMs: 30_000,
         user: "bench",
       });
       if (o.returns.size !== 1) lost++;
@@ -239,8 +239,8 @@ export async function brokerOverhead(natsUrl: string, nc: NatsConnection, n = 20
       tgtType: "glob",
       fun: "cmd.run",
       words: ["sleep 2"],
-      timeoutMs: 30_000,
-      format: "json",
+      waitMs: 30_000,
+      jobTimeoutMs: 30_000,
       user: "bench",
     });
     await new Promise((r) => setTimeout(r, 1_000));

@@ -85,6 +85,8 @@ const FIRST_REPAIR_MS = 2_000;
 const READ_BACK_BATCH = 64;
 /** Peels found not connected within this window are announced in one event. */
 const ANNOUNCE_MS = 20;
+/** Past the deadline, how long the returns of peels stopped by it have to arrive. */
+const DEADLINE_GRACE_MS = 1_000;
 /** How long a canceled job waits for the returns of the peels it stopped. */
 const CANCEL_GRACE_MS = 2_000;
 /** How long the owner collects "still running" answers for a find request. */
@@ -240,7 +242,7 @@ export class JobTracker {
       running: new Set(),
       deadline: setTimeout(
         () => this.#finalizeSafely(jid),
-        Math.max(0, Date.parse(job.deadline) - Date.now()),
+        Math.max(0, Date.parse(job.deadline) + DEADLINE_GRACE_MS - Date.now()),
       ),
       repair: undefined,
       repairGapMs: FIRST_REPAIR_MS,

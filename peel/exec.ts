@@ -25,9 +25,9 @@ export interface ExecDeps {
 
 /** A job that ran past its timeout. */
 export class JobTimeoutError extends Error {
-  /** Build the error for a timeout of `ms`. */
+  /** Build the error for a timeout of `ms` (to a tenth of a second: it is what was left). */
   constructor(ms: number) {
-    super(`Timed out after ${ms / 1000}s`);
+    super(`Timed out after ${Math.round(ms / 100) / 10}s`);
     this.name = "JobTimeoutError";
   }
 }

@@ -75,7 +75,7 @@ Deno.test("job scale - a record for 100,000 peels of 128-character ids round-tri
     assert.deepEqual(await readJob(kv, job.jid), finished);
     assert.deepEqual(await activeJobIds(kv), [], "a finished job is no longer marked active");
 
-    const [listed] = await listJobs(nc, 10);
+    const [listed] = await listJobs(nc, { limit: 10 });
     assert.equal(listed?.jid, job.jid, "the list holds records, not their chunks");
     assert.equal(listed?.target_count, 100_000);
     assert.equal(listed?.missing_count, 99_999);
@@ -141,8 +141,8 @@ Deno.test("job scale - 10,000 peels of long ids: preview, own tokens, every retu
       tgt: "sim-*",
       fun: "test.ping",
       words: [],
-      timeoutMs: 60_000,
-      format: "json",
+      waitMs: 60_000,
+      jobTimeoutMs: 60_000,
       user: "alice",
     });
     assert.equal(run.status, "complete");
