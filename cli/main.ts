@@ -257,7 +257,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       );
       printer.end(outcome);
       if (opts.verbose) console.error(summaryLine(outcome, performance.now() - started));
-      if (!outcome.ended) {
+      if (!outcome.ended && outcome.missing.some((id) => !outcome.absent.has(id))) {
         console.error(
           `zester: job ${outcome.jid} is still running; follow it with: zester job wait ${outcome.jid}`,
         );

@@ -7,9 +7,11 @@
  * alone: a peel cannot confirm another peel's return.
  *
  * Each ExecRequest goes out with a reply subject under the same ack, so a peel that is not
- * connected is known at once: the server answers "no responders". The job does not wait for
- * such peels (it completes when every other target returned) but keeps asking them while it
- * runs, so one that connects in time still runs it. Until the job ends, rounds with growing
+ * connected is known at once: the server answers "no responders", and followers hear of it.
+ * Such a peel is asked again every half second for a few seconds, the time a peel takes to
+ * reconnect after a blip of the network or a restart of NATS; after that the job no longer
+ * waits for it (it ends once every other target returned), but keeps asking it while it runs,
+ * so one that connects in time still runs it. Until the job ends, rounds with growing
  * gaps ask the targets not yet confirmed again: a peel sends its kept return again, says it is
  * still running the job, or runs a job it never received; never the same job twice. At the
  * deadline, returns stored without a confirmation are read back.
@@ -71,6 +73,12 @@ interface Tracked {
   repair: ReturnType<typeof setTimeout> | undefined;
   repairGapMs: number;
   announce: ReturnType<typeof setTimeout> | undefined;
+  /** Until when absent peels hold the job, and the timer asking them again until then. */
+  absentUntil: number;
+  absentRetry: ReturnType<typeof setInterval> | undefined;
+  /** Absent peels asked again, and those of them the server found still not connected. */
+  asked: Set<string>;
+  stillAbsent: Set<string>;
   finalizing: boolean;
   canceledBy?: string;
   /** For adopted jobs: returns whose confirmation goes to the master that died. */
@@ -83,6 +91,10 @@ const LATE_WINDOW_MS = 10 * 60_000;
 const FIRST_REPAIR_MS = 2_000;
 /** Stored returns read back at once when their confirmations were lost. */
 const READ_BACK_BATCH = 64;
+/** How long a job waits for targets not connected when it was sent: a reconnect's time. */
+const ABSENT_GRACE_MS = 5_000;
+/** How often targets not connected are asked again within that time. */
+const ABSENT_RETRY_MS = 500;
 /** Peels found not connected within this window are announced in one event. */
 const ANNOUNCE_MS = 20;
 /** Past the deadline, how long the returns of peels stopped by it have to arrive. */
@@ -247,6 +259,10 @@ export class JobTracker {
       repair: undefined,
       repairGapMs: FIRST_REPAIR_MS,
       announce: undefined,
+      absentUntil: Date.now() + ABSENT_GRACE_MS,
+      absentRetry: undefined,
+      asked: new Set(),
+      stillAbsent: new Set(),
       finalizing: false,
     };
     this.#jobs.set(jid, t);
@@ -271,9 +287,13 @@ export class JobTracker {
     return [...t.tokens.keys()].filter((id) => !t.stored.has(id));
   }
 
-  /** True when every target returned or is not connected. */
+  /**
+   * True when every target returned, or every other one was not connected when asked and has
+   * had the time to reconnect.
+   */
   #settled(t: Tracked): boolean {
     if (t.stored.size === t.tokens.size) return true;
+    if (Date.now() < t.absentUntil) return false;
     for (const id of t.tokens.keys()) if (!t.stored.has(id) && !t.absent.has(id)) return false;
     return true;
   }
@@ -328,6 +348,7 @@ export class JobTracker {
     clearTimeout(t.deadline);
     clearTimeout(t.repair);
     clearTimeout(t.announce);
+    clearInterval(t.absentRetry);
     t.returns?.unsubscribe();
   }
 
@@ -387,6 +408,7 @@ export class JobTracker {
   }
 
   #onAbsent(t: Tracked, peelId: string): void {
+    if (t.absent.has(peelId)) t.stillAbsent.add(peelId);
     if (t.stored.has(peelId) || t.absent.has(peelId)) return;
     t.absent.add(peelId);
     t.newlyAbsent.push(peelId);
@@ -394,10 +416,27 @@ export class JobTracker {
       t.announce = undefined;
       const peels = t.newlyAbsent.splice(0);
       this.#log.info("targets not connected", { jid: t.job.jid, peels: peels.length });
-      void this.#events.absent(t.job.jid, peels).then(() => {
-        if (!t.canceledBy && this.#settled(t)) this.#finalizeSafely(t.job.jid);
-      });
+      void this.#events.absent(t.job.jid, peels);
     }, ANNOUNCE_MS);
+    t.absentRetry ??= setInterval(() => this.#askAbsent(t), ABSENT_RETRY_MS);
+  }
+
+  /**
+   * Ask the absent peels again while they hold the job. One the server no longer answers for
+   * is connected now: it runs the job, or says it was running it, so it is absent no more.
+   */
+  #askAbsent(t: Tracked): void {
+    if (t.finalizing || t.canceledBy) return;
+    for (const id of t.asked) if (!t.stillAbsent.has(id)) t.absent.delete(id);
+    t.asked = new Set([...t.absent].filter((id) => !t.stored.has(id)));
+    t.stillAbsent.clear();
+    if (Date.now() < t.absentUntil && t.asked.size) {
+      this.#send(t, [...t.asked]);
+      return;
+    }
+    clearInterval(t.absentRetry);
+    t.asked.clear();
+    if (this.#settled(t)) this.#finalizeSafely(t.job.jid);
   }
 
   #onCancel(msg: Msg): void {

@@ -88,7 +88,7 @@ export async function runJob(
     const reply = await submitJob(nc, opts, jid);
     events.onDispatched?.(jid, reply.target_count);
     const targets = await f.targets(reply.target_count);
-    await waitFor(nc, f, opts.waitMs, Date.parse(reply.deadline) + GRACE_MS);
+    await waitFor(nc, f, targets, opts.waitMs, Date.parse(reply.deadline) + GRACE_MS);
     return await outcomeOf(f, targets);
   } finally {
     f.stop();
@@ -110,21 +110,25 @@ export async function outcomeOf(f: JobFollower, targets: string[]): Promise<RunO
 }
 
 /**
- * Wait until the job ends, or until `waitMs` passed without a new return and the owner says no
- * target still runs it; never past `giveUpAt`.
+ * Wait until the job ends, or every target that did not return was found not connected, or until
+ * `waitMs` passed without a new return and the owner says no target still runs it; never past
+ * `giveUpAt`.
  */
-export async function waitFor(
+async function waitFor(
   nc: NatsConnection,
   f: JobFollower,
+  targets: string[],
   waitMs: number,
   giveUpAt: number,
 ): Promise<void> {
+  const heard = () =>
+    f.absent.size > 0 && targets.every((id) => f.returns.has(id) || f.absent.has(id));
   let seen = f.returns.size;
   let until = Date.now() + waitMs;
   for (;;) {
     const wait = Math.min(until, giveUpAt) - Date.now();
-    await f.until(() => f.ended || f.returns.size !== seen, wait);
-    if (f.ended || Date.now() >= giveUpAt) return;
+    await f.until(() => f.ended || heard() || f.returns.size !== seen, wait);
+    if (f.ended || heard() || Date.now() >= giveUpAt) return;
     if (f.returns.size === seen && await stillRunning(nc, f.jid) === 0) return;
     seen = f.returns.size;
     until = Date.now() + waitMs;
