@@ -36,6 +36,8 @@ export interface NatsServerOptions {
   keepStore?: boolean;
   /** Port to use; default a free one. */
   port?: number;
+  /** JetStream store to use (kept at stop), e.g. that of a server stopped to restart it. */
+  storeDir?: string;
 }
 
 /** A free TCP port on 127.0.0.1, as the kernel hands it out. */
@@ -62,7 +64,8 @@ export function natsServerBin(): string {
 /** Start nats-server with JetStream; resolves once it accepts connections. */
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
   const bin = opts.bin ?? natsServerBin();
-  const storeDir = await Deno.makeTempDir({ prefix: "zester-nats-" });
+  const storeDir = opts.storeDir ?? await Deno.makeTempDir({ prefix: "zester-nats-" });
+  const keepStore = opts.keepStore ?? opts.storeDir !== undefined;
   for (let attempt = 0;; attempt++) {
     const port = opts.port ?? freePort();
     const child = new Deno.Command(bin, {
@@ -76,7 +79,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     const up = await waitForPort(port, child, 10_000);
     if (up) {
       reading.catch(() => {});
-      return handle(child, port, storeDir, opts.keepStore ?? false, reading);
+      return handle(child, port, storeDir, keepStore, reading);
     }
     try {
       child.kill("SIGKILL");
@@ -84,7 +87,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     await child.status;
     await reading.catch(() => {});
     if (opts.port !== undefined || attempt >= 2) {
-      await Deno.remove(storeDir, { recursive: true }).catch(() => {});
+      if (!keepStore) await Deno.remove(storeDir, { recursive: true }).catch(() => {});
       throw new Error(`nats-server did not start on port ${port}:\n${logs.join("").slice(-2000)}`);
     }
   }
