@@ -99,6 +99,11 @@ Deno.test("job faults - kill, batch, a dead peel", async (t) => {
       const jid = /job ID: (\w{27})/.exec(r.stdout)?.[1];
       assert.ok(jid, r.stdout + r.stderr);
       await until(async () => (await pgrep("^sleep 37.25$")).length === 3);
+      const active = await zesterAt(cfg, ns.url, "job", "active");
+      assert.match(
+        active.stdout,
+        new RegExp(`^JID.*\\n${jid}\\s+cmd\\.run\\s+\\*\\s+running\\s+0/3`),
+      );
       const k = await zesterAt(cfg, ns.url, "job", "kill", jid);
       assert.equal(k.code, 0, k.stderr);
       assert.equal(k.stdout, `Job ${jid} canceled: 3/3 returned\n`);
