@@ -121,6 +121,33 @@ Deno.test("job faults - kill, batch, a dead peel", async (t) => {
       assert.match(again.stderr, new RegExp(`Job ${jid} already ended: canceled`));
     });
 
+    await t.step(
+      "a job whose broker dies under it has an unknown outcome, not a failure",
+      async () => {
+        const r = await zesterAt(cfg, ns.url, "web-01", "cmd.run", "sleep 41.5", "--async");
+        const jid = /job ID: (\w{27})/.exec(r.stdout)?.[1];
+        assert.ok(jid, r.stdout + r.stderr);
+        await until(async () => (await pgrep("^sleep 41.5$")).length === 1);
+        const children = new TextDecoder().decode(
+          (await new Deno.Command("pgrep", { args: ["-P", String(peels[0]!.pid)] }).output())
+            .stdout,
+        ).trim().split("\n").filter(Boolean).map(Number);
+        assert.equal(children.length, 1, "web-01's broker");
+        Deno.kill(children[0]!, "SIGKILL");
+        await master.tracker.whenDone(jid);
+        const job = await jobOf(nc, jid);
+        assert.equal(job.status, "partial");
+        assert.equal(job.unknown, 1);
+        const ret = await returnOf(nc, jid, "web-01");
+        assert.equal(ret.outcome, "unknown");
+        assert.match(
+          ret.error ?? "",
+          /^The broker died while running cmd\.run; its outcome is unknown/,
+        );
+        for (const pid of await pgrep("^sleep 41.5$")) Deno.kill(pid, "SIGKILL");
+      },
+    );
+
     await t.step("--batch 2 never has more than 2 peels running", async () => {
       const r = await zesterAt(
         cfg,
