@@ -70,7 +70,8 @@ export async function jobRate(nc: NatsConnection, natsUrl: string, jobs = 300, c
     concurrency,
     seconds: r2(s),
     jobs_per_s: r2(jobs / s),
-    job_records_per_s: r2(2 * jobs / s),
+    // Each job writes its record four times: pending, claimed, running, ended.
+    job_records_per_s: r2(4 * jobs / s),
     lost,
   };
 }

@@ -1,21 +1,45 @@
 /**
- * Following one job from the CLI: its record in `jobs` (the authority on its status, whichever
- * master owns it, and through a change of owner), each peel's return as it is written into
- * `job-returns`, and the targets found not connected.
+ * Following one job from the CLI: its status (as whichever master owns it announces it, through
+ * a change of owner; and as its record in `jobs` says, when asked), each peel's return as it is
+ * written into `job-returns`, and the targets found not connected.
  * @module
  */
-import type { KV, KvEntry, NatsConnection, QueuedIterator, Subscription } from "nats";
+import type { KV, NatsConnection, Subscription } from "nats";
 import { BUCKETS, decode, parseReturnSubject, subjects } from "../../lib/bus/mod.ts";
 import {
   AbsentEvent,
   type ExecReturn,
   isReturnWrite,
   isTerminal,
-  JobRecord,
+  type JobStatus,
+  JobStatusEvent,
+  readJobRecord,
   readReturn,
   readReturns,
   readTargets,
 } from "../../lib/job/mod.ts";
+
+interface Buckets {
+  jobs: KV;
+  returns: KV;
+}
+
+/** The buckets of each connection, bound once (binding asks the server). */
+const bound = new WeakMap<NatsConnection, Promise<Buckets>>();
+
+function buckets(nc: NatsConnection): Promise<Buckets> {
+  let b = bound.get(nc);
+  if (!b) {
+    const js = nc.jetstream();
+    b = Promise.all([
+      js.views.kv(BUCKETS.jobs.name, { bindOnly: true }),
+      js.views.kv(BUCKETS.jobReturns.name, { bindOnly: true }),
+    ]).then(([jobs, returns]) => ({ jobs, returns }));
+    b.catch(() => bound.delete(nc));
+    bound.set(nc, b);
+  }
+  return b;
+}
 
 /** What a follower reports as it happens. */
 export interface FollowEvents {
@@ -31,13 +55,12 @@ export class JobFollower {
   readonly returns = new Map<string, ExecReturn>();
   /** Targets found not connected that have not returned. */
   readonly absent = new Set<string>();
-  /** The job's record as last seen. */
-  record?: JobRecord;
+  /** The job's status as last heard. */
+  status?: JobStatus;
   readonly jid: string;
   readonly #jobsKv: KV;
   readonly #returnsKv: KV;
   readonly #subs: Subscription[] = [];
-  #watch?: QueuedIterator<KvEntry>;
   readonly #waiters = new Set<() => void>();
 
   private constructor(jid: string, jobsKv: KV, returnsKv: KV) {
@@ -52,11 +75,7 @@ export class JobFollower {
     jid: string,
     events: FollowEvents = {},
   ): Promise<JobFollower> {
-    const js = nc.jetstream();
-    const [jobs, returns] = await Promise.all([
-      js.views.kv(BUCKETS.jobs.name, { bindOnly: true }),
-      js.views.kv(BUCKETS.jobReturns.name, { bindOnly: true }),
-    ]);
+    const { jobs, returns } = await buckets(nc);
     const f = new JobFollower(jid, jobs, returns);
     f.#subs.push(
       nc.subscribe(subjects.jobReturns(jid), {
@@ -70,10 +89,31 @@ export class JobFollower {
       nc.subscribe(subjects.jobAbsent(jid), {
         callback: (_err, msg) => f.#onAbsent(msg.data, events),
       }),
+      nc.subscribe(subjects.jobStatus(jid), {
+        callback: (_err, msg) => f.#onStatus(msg.data),
+      }),
     );
-    f.#watch = await jobs.watch({ key: jid });
-    void f.#follow(f.#watch);
     return f;
+  }
+
+  /** Read the job's status from its record (for a status event that went by unheard). */
+  async refresh(): Promise<void> {
+    const record = await readJobRecord(this.#jobsKv, this.jid);
+    if (record && !(this.status && isTerminal(this.status))) this.#setStatus(record.status);
+  }
+
+  #onStatus(data: Uint8Array): void {
+    try {
+      const ev = JobStatusEvent.parse(decode(data));
+      if (ev.jid === this.jid) this.#setStatus(ev.status);
+    } catch {
+      // Not an event of this job; the record is the authority.
+    }
+  }
+
+  #setStatus(status: JobStatus): void {
+    this.status = status;
+    this.#changed();
   }
 
   #onReturn(id: string, ret: ExecReturn, events: FollowEvents): void {
@@ -96,21 +136,9 @@ export class JobFollower {
     }
   }
 
-  async #follow(watch: QueuedIterator<KvEntry>): Promise<void> {
-    for await (const e of watch) {
-      if (e.operation !== "PUT") continue;
-      try {
-        this.record = JobRecord.parse(decode(e.value), this.jid);
-      } catch {
-        continue;
-      }
-      this.#changed();
-    }
-  }
-
-  /** True once the job's record says it ended. */
+  /** True once the job ended. */
   get ended(): boolean {
-    return this.record !== undefined && isTerminal(this.record.status);
+    return this.status !== undefined && isTerminal(this.status);
   }
 
   /** Failed returns so far. */
@@ -154,7 +182,6 @@ export class JobFollower {
   /** Stop following. */
   stop(): void {
     for (const sub of this.#subs) sub.unsubscribe();
-    this.#watch?.stop();
   }
 
   #changed(): void {

@@ -210,6 +210,7 @@ export async function waitJob(
     const kv = await jobsKv(nc);
     const started = await readJob(kv, jid);
     if (!started) throw new Error(`Job "${jid}" not found`);
+    await f.refresh();
     await f.until(() => f.ended, maxMs);
     const job = f.ended ? (await readJob(kv, jid))! : started;
     for (const id of job.absent ?? []) if (!f.returns.has(id)) f.absent.add(id);

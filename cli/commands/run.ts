@@ -98,9 +98,10 @@ export async function runJob(
 /** What `f` saw of a job of `targets`, with returns that went past it read back. */
 export async function outcomeOf(f: JobFollower, targets: string[]): Promise<RunOutcome> {
   await f.readBack(targets);
+  if (!f.ended) await f.refresh();
   return {
     jid: f.jid,
-    status: f.record?.status ?? "pending",
+    status: f.status ?? "pending",
     ended: f.ended,
     targets,
     returns: f.returns,
@@ -129,7 +130,10 @@ async function waitFor(
     const wait = Math.min(until, giveUpAt) - Date.now();
     await f.until(() => f.ended || heard() || f.returns.size !== seen, wait);
     if (f.ended || heard() || Date.now() >= giveUpAt) return;
-    if (f.returns.size === seen && await stillRunning(nc, f.jid) === 0) return;
+    if (f.returns.size === seen) {
+      await f.refresh();
+      if (f.ended || await stillRunning(nc, f.jid) === 0) return;
+    }
     seen = f.returns.size;
     until = Date.now() + waitMs;
   }
