@@ -95,7 +95,7 @@ export class Master {
     const nc = await connectBus(busOptions(cfg, `zester-master-${id}`), log);
     try {
       const jsm = await nc.jetstreamManager();
-      const provisioned = await provisionStorage(jsm);
+      const provisioned = await provisionStorage(jsm, cfg.storage_replicas);
       const changed = provisioned.filter((p) => p.action !== "unchanged");
       if (changed.length) log.info("storage provisioned", { changed });
       const js = nc.jetstream();

@@ -152,7 +152,10 @@ const nanos = (ms: number) => ms * 1_000_000;
 const storageType = (s: "file" | "memory") => s === "file" ? StorageType.File : StorageType.Memory;
 
 /** The JetStream stream config a bucket needs (the same layout nats.js's KV creates). */
-export function bucketStreamConfig(spec: BucketSpec): Partial<StreamConfig> & { name: string } {
+export function bucketStreamConfig(
+  spec: BucketSpec,
+  replicas = 1,
+): Partial<StreamConfig> & { name: string } {
   return {
     name: `KV_${spec.name}`,
     subjects: [`$KV.${spec.name}.>`],
@@ -166,7 +169,7 @@ export function bucketStreamConfig(spec: BucketSpec): Partial<StreamConfig> & { 
     deny_delete: true,
     deny_purge: false,
     allow_direct: true,
-    num_replicas: 1,
+    num_replicas: replicas,
     max_msg_size: -1,
     max_msgs: -1,
     max_bytes: -1,
@@ -175,7 +178,10 @@ export function bucketStreamConfig(spec: BucketSpec): Partial<StreamConfig> & { 
 }
 
 /** The JetStream stream config a stream spec stands for. */
-export function streamConfig(spec: StreamSpec): Partial<StreamConfig> & { name: string } {
+export function streamConfig(
+  spec: StreamSpec,
+  replicas = 1,
+): Partial<StreamConfig> & { name: string } {
   return {
     name: spec.name,
     subjects: [...spec.subjects],
@@ -184,7 +190,7 @@ export function streamConfig(spec: StreamSpec): Partial<StreamConfig> & { name: 
     storage: storageType(spec.storage),
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
-    num_replicas: 1,
+    num_replicas: replicas,
   };
 }
 
@@ -197,14 +203,18 @@ export interface ProvisionResult {
 }
 
 /**
- * Create every bucket and stream that is missing and correct the history, TTL and subjects of
- * those that drifted; leave the rest alone. Safe to run at every master start, by every master.
- * Storage type cannot change in place; a mismatch there is an error naming the stream.
+ * Create every bucket and stream that is missing and correct the history, TTL, subjects and
+ * replicas of those that drifted; leave the rest alone. Safe to run at every master start, by
+ * every master. `replicas` is how many servers of a cluster keep each (3 survives the loss of
+ * one). Storage type cannot change in place; a mismatch there is an error naming the stream.
  */
-export async function provisionStorage(jsm: JetStreamManager): Promise<ProvisionResult[]> {
+export async function provisionStorage(
+  jsm: JetStreamManager,
+  replicas = 1,
+): Promise<ProvisionResult[]> {
   const wanted = [
-    ...Object.values(BUCKETS).map(bucketStreamConfig),
-    ...Object.values(STREAMS).map(streamConfig),
+    ...Object.values(BUCKETS).map((b) => bucketStreamConfig(b, replicas)),
+    ...Object.values(STREAMS).map((st) => streamConfig(st, replicas)),
   ];
   const results: ProvisionResult[] = [];
   for (const cfg of wanted) {
@@ -237,7 +247,7 @@ async function ensureStream(
     );
   }
   const drift =
-    (["max_msgs_per_subject", "max_age"] as const).some((k) =>
+    (["max_msgs_per_subject", "max_age", "num_replicas"] as const).some((k) =>
       cfg[k] !== undefined && current[k] !== cfg[k]
     ) || JSON.stringify(current.subjects) !== JSON.stringify(cfg.subjects);
   if (!drift) return "unchanged";
@@ -249,5 +259,6 @@ function pick(cfg: Partial<StreamConfig>): Partial<StreamConfig> {
   const out: Partial<StreamConfig> = { subjects: cfg.subjects };
   if (cfg.max_msgs_per_subject !== undefined) out.max_msgs_per_subject = cfg.max_msgs_per_subject;
   if (cfg.max_age !== undefined) out.max_age = cfg.max_age;
+  if (cfg.num_replicas !== undefined) out.num_replicas = cfg.num_replicas;
   return out;
 }

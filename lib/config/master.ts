@@ -33,6 +33,8 @@ export const MasterConfig = s.object({
   max_job_timeout: s.optional(duration(), 6 * 3_600_000),
   /** How often the master beats in `master-heartbeat` and looks for masters that stopped. */
   heartbeat_interval: s.optional(duration(), 5_000),
+  /** How many servers of a NATS cluster keep each bucket and stream (3 survives losing one). */
+  storage_replicas: s.optional(s.int({ min: 1, max: 5 }), 1),
   /** A peel whose facts have not been refreshed for this long leaves the index. */
   peel_expiry: s.optional(duration(), 7 * 86_400_000),
   /** Named groups of peels for `N@`: a compound expression, or a list of tokens or ids. */
