@@ -195,9 +195,10 @@ export class JobTracker {
    * Take `job`, stored at `revision` (`pending`, or owned by a master that stopped), by a
    * compare-and-set on its record: `claimed` by this master, the write's revision becoming its
    * epoch; then store it `running` and send it to every target that has not returned, watching
-   * it until it ends. `stored` are returns already in `job-returns` (an adopted job's); an
-   * adopted job also follows its returns directly, since their confirmations go to the master
-   * that sent it first. Rejects with `StaleJobError` when another master wrote it first.
+   * it until it ends. An `adopted` job starts from the returns already in `job-returns`, and
+   * follows its returns directly, since their confirmations go to the master that sent it
+   * first; one `canceledBy` someone ends `canceled`. Rejects with `StaleJobError` when another
+   * master wrote the job first.
    */
   async take(
     job: Job,
@@ -318,7 +319,13 @@ export class JobTracker {
         id,
         "answer",
       );
-      this.#nc.publish(subjects.cmd(id), payload, { reply });
+      try {
+        this.#nc.publish(subjects.cmd(id), payload, { reply });
+      } catch (e) {
+        // A closed connection: the master is stopping, and another adopts the job.
+        this.#log.error("cannot send a job", { jid: t.job.jid, peel_id: id, error: e });
+        return;
+      }
     }
   }
 
@@ -404,7 +411,7 @@ export class JobTracker {
     t.refused.delete(peelId);
     t.absent.delete(peelId);
     t.stored.set(peelId, outcome);
-    if (t.stored.size === t.tokens.size) this.#finalizeSafely(t.job.jid);
+    if (this.#settled(t)) this.#finalizeSafely(t.job.jid);
   }
 
   #onAbsent(t: Tracked, peelId: string): void {
@@ -456,7 +463,7 @@ export class JobTracker {
     if (t.canceledBy) return;
     t.canceledBy = user;
     clearTimeout(t.repair);
-    t.repair = undefined;
+    clearInterval(t.absentRetry);
     this.#log.info("job canceled", { jid: t.job.jid, user });
     clearTimeout(t.deadline);
     t.deadline = setTimeout(() => this.#finalizeSafely(t.job.jid), CANCEL_GRACE_MS);
@@ -505,11 +512,7 @@ export class JobTracker {
     if (!missing.length) return;
     this.#log.info("asking peels again", { jid: t.job.jid, peels: missing.length });
     t.running.clear();
-    try {
-      this.#send(t, missing);
-    } catch (e) {
-      this.#log.error("cannot ask peels again", { jid: t.job.jid, error: e });
-    }
+    this.#send(t, missing);
   }
 
   /** Read back returns stored without a confirmation reaching this master. */

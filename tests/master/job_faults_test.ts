@@ -211,6 +211,20 @@ Deno.test("job faults - kill, batch, a dead peel", async (t) => {
       const r = await zesterAt(cfg, ns.url, "*", "test.ping");
       assert.equal(r.code, 1);
       assert.match(r.stdout, /web-03:\n {4}Peel did not return\. \[Not connected\]/);
+
+      // Nor by the job, once the others returned, even long after a reconnect's time.
+      const t2 = performance.now();
+      const slow = await dispatch(nc, {
+        fun: "test.sleep",
+        args: [6],
+        tgt: "*",
+        timeout_ms: 60_000,
+      });
+      await master.tracker.whenDone(slow);
+      const job = await jobOf(nc, slow);
+      assert.equal(job.status, "partial");
+      assert.deepEqual(job.absent, ["web-03"]);
+      assert.ok(performance.now() - t2 < 9_000, "ended when the live peels returned");
     });
   } finally {
     for (const p of peels) await p.stop();
