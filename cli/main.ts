@@ -199,7 +199,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       "run on at most this many peels at a time (N or N%)",
       parseBatchSize,
     )
-    .option("--batch-wait <duration>", "in batch mode, pause after each return", parseDuration)
+    .option("--batch-wait <duration>", "in batch mode, pause after each return", timeoutOption)
     .option("--batch-fail <n>", "in batch mode, start no new peel once n failed", countOption)
     .option("--failhard", "in batch mode, start no new peel once one failed")
     .option("-E, --pcre", "target is a regex on peel ids")
@@ -254,7 +254,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
         opts.batch
           ? runBatch(nc, run, { size: opts.batch, waitMs: opts.batchWait ?? 0, failLimit }, events)
           : runJob(nc, run, events)
-      );
+      ).finally(() => printer.close());
       printer.end(outcome);
       if (opts.verbose) console.error(summaryLine(outcome, performance.now() - started));
       if (!outcome.ended && outcome.missing.some((id) => !outcome.absent.has(id))) {
@@ -368,7 +368,6 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       "give up after this long (default: its deadline)",
       timeoutOption,
     )
-    .option("--static", "accepted for Salt's habit; returns print at the end")
     .action(async (jid, opts) => {
       const o = await bus(async (nc) => {
         const record = await showJob(nc, jid);

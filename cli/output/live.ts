@@ -88,9 +88,14 @@ export class LivePrinter {
     for (const id of ids) this.#print(id, undefined, "Not connected");
   }
 
+  /** Take the progress line away (the run is over, or failed). */
+  close(): void {
+    this.#progress?.stop();
+  }
+
   /** The run is over: print what is left. */
   end(view: RunView): void {
-    this.#progress?.stop();
+    this.close();
     const why = (id: string): NoReturn => view.absent.has(id) ? "Not connected" : "No response";
     if (this.#static) {
       this.#out(renderReturns(view.targets, view.returns, why, this.#format));
