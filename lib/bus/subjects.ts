@@ -146,13 +146,6 @@ export function parseReturnAckSubject(
   return { jid: j, token, peelId: p, success: kind === "ok", kind: kind as AckKind };
 }
 
-/** The JID of a `zester.job.<jid>.cancel` subject, or `undefined`. */
-export function parseCancelSubject(subject: string): string | undefined {
-  const parts = subject.split(".");
-  if (parts.length !== 4 || parts[0] !== "zester" || parts[1] !== "job") return undefined;
-  return parts[3] === "cancel" && JID_PATTERN.test(parts[2]!) ? parts[2] : undefined;
-}
-
 /** The peel id of a `zester.fact.<peel-id>` subject, or `undefined`. */
 export function parseFactSubject(subject: string): string | undefined {
   const parts = subject.split(".");

@@ -166,7 +166,7 @@ export const ExecRequest = s.object({
   /**
    * Where the `job-returns` stream confirms the stored return: the owning master's subject for
    * this job and this peel (see `returnAckSubject`), to which the peel appends
-   * `.<peel-id>.<ok|failed>`. The peel itself waits for nothing.
+   * `.<peel-id>.<ok|failed|unknown>`. The peel itself waits for nothing.
    */
   ack: s.string({ pattern: ACK_SUBJECT_PATTERN, maxLength: 200, expected: "a reply subject" }),
 }, { strict: false });
@@ -205,7 +205,8 @@ export type JobStatusEvent = s.Infer<typeof JobStatusEvent>;
 
 /**
  * Master → anyone on `zester.job.<jid>.absent`: targets that were not connected when the job
- * was sent to them. The job does not wait for them; one that connects in time still runs it.
+ * was sent to them. The job waits for them only a reconnect's time; one that connects while it
+ * runs still runs it.
  */
 export const AbsentEvent = s.object({
   jid,
