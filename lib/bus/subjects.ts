@@ -136,14 +136,14 @@ export function ackReplySubject(ack: string, peelId: string, kind: AckKind): str
 export function parseReturnAckSubject(
   prefix: string,
   subject: string,
-): { jid: string; token: string; peelId: string; success: boolean; kind: AckKind } | undefined {
+): { jid: string; token: string; peelId: string; kind: AckKind } | undefined {
   if (!subject.startsWith(`${prefix}.`)) return undefined;
   const parts = subject.slice(prefix.length + 1).split(".");
   if (parts.length !== 4) return undefined;
   const [j, token, p, kind] = parts;
   if (!j || !token || !p || !JID_PATTERN.test(j) || !isPeelId(p)) return undefined;
   if (!(ACK_KINDS as readonly string[]).includes(kind!)) return undefined;
-  return { jid: j, token, peelId: p, success: kind === "ok", kind: kind as AckKind };
+  return { jid: j, token, peelId: p, kind: kind as AckKind };
 }
 
 /** The peel id of a `zester.fact.<peel-id>` subject, or `undefined`. */
