@@ -33,7 +33,13 @@ const noBroker: Broker = {
 async function startPeel(bus: BusOptions, id: string, log: Logger) {
   const nc = await connectBus({ ...bus, name: `sim-${id}` });
   const facts = simulatedFacts(id);
-  const server = new CommandServer({ nc, peelId: id, facts: () => facts, broker: noBroker, log });
+  const server = await CommandServer.start({
+    nc,
+    peelId: id,
+    facts: () => facts,
+    broker: noBroker,
+    log,
+  });
   nc.subscribe(floorSubject(id), {
     callback: (_err, msg) => {
       decode(msg.data);

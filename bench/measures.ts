@@ -55,8 +55,8 @@ export async function jobRate(nc: NatsConnection, natsUrl: string, jobs = 300, c
         tgtType: "glob",
         fun: "test.ping",
         words: [],
-        timeoutMs: 30_000,
-        format: "json",
+        waitMs: 30_000,
+        jobTimeoutMs: 30_000,
         user: "bench",
       });
       if (o.returns.size !== 1) lost++;
@@ -70,7 +70,8 @@ export async function jobRate(nc: NatsConnection, natsUrl: string, jobs = 300, c
     concurrency,
     seconds: r2(s),
     jobs_per_s: r2(jobs / s),
-    job_records_per_s: r2(2 * jobs / s),
+    // Each job writes its record four times: pending, claimed, running, ended.
+    job_records_per_s: r2(4 * jobs / s),
     lost,
   };
 }
@@ -239,8 +240,8 @@ export async function brokerOverhead(natsUrl: string, nc: NatsConnection, n = 20
       tgtType: "glob",
       fun: "cmd.run",
       words: ["sleep 2"],
-      timeoutMs: 30_000,
-      format: "json",
+      waitMs: 30_000,
+      jobTimeoutMs: 30_000,
       user: "bench",
     });
     await new Promise((r) => setTimeout(r, 1_000));

@@ -75,8 +75,8 @@ export async function zesterFanout(
     tgtType: "glob",
     fun: "test.ping",
     words: [],
-    timeoutMs: 60_000,
-    format: "json",
+    waitMs: 60_000,
+    jobTimeoutMs: 60_000,
     user: "bench",
   });
   const ms = performance.now() - t0;

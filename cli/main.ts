@@ -2,26 +2,53 @@
  * `zester`: the operator CLI.
  *
  * ```sh
- * zester '<target>' <module.function> [args…] [key=value…] [--timeout 30s] [--format json]
- * zester job list
- * zester job show <jid>
+ * zester '<target>' <module.function> [args…] [key=value…] [-t 30] [--out json] [-b 10%]
+ * zester job list|show|active|kill|wait
  * ```
- * Exit status: 0 when every target returned successfully, 1 when any failed or did not return,
- * 2 when the command could not run (bad input, no master, no matching peel).
+ * Exit status: 0 when the job ended complete (every target returned successfully), 1 when it
+ * did not (a target failed or did not return, or the CLI stopped waiting first), 2 when the
+ * command could not run (bad input, no master, no matching peel).
  * @module
  */
-import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import {
+  Command,
+  InvalidArgumentError,
+  Option,
+  type OptionValues,
+} from "@commander-js/extra-typings";
 import type { NatsConnection } from "nats";
 import { closeBus, connectBus } from "../lib/bus/mod.ts";
 import { cliBusOptions, parseDuration, PEEL_CONFIG_PATH } from "../lib/config/mod.ts";
-import { MAX_TIMEOUT_MS, type TargetType } from "../lib/job/mod.ts";
+import {
+  type ExecReturn,
+  JOB_STATUSES,
+  type JobStatus,
+  MAX_TIMEOUT_MS,
+  type TargetType,
+} from "../lib/job/mod.ts";
 import { loadCliConfig } from "./config.ts";
-import { listJobs, renderJobDetail, renderJobList, showJob } from "./commands/job.ts";
-import { exitCode, renderRun, runJob, summaryLine } from "./commands/run.ts";
+import { parseBatchSize, runBatch } from "./commands/batch.ts";
+import {
+  activeJobs,
+  killJob,
+  listJobs,
+  renderJobDetail,
+  renderJobList,
+  showJob,
+  waitJob,
+} from "./commands/job.ts";
+import { exitCode, runJob, submitJob, summaryLine } from "./commands/run.ts";
 import { previewTarget, renderPreview } from "./commands/preview.ts";
 import { callLocal, renderStates } from "./commands/call.ts";
 import { DEFAULT_HOSTS, initDeployment, renderInit } from "./commands/init.ts";
-import { type Format, FORMATS, serialize } from "./output/mod.ts";
+import {
+  type Format,
+  FORMAT_NAMES,
+  isText,
+  LivePrinter,
+  parseFormat,
+  serialize,
+} from "./output/mod.ts";
 
 /** The `tgt_type` chosen by Salt's single-matcher flags, or undefined to detect it. */
 function targetType(opts: {
@@ -89,26 +116,93 @@ async function withBus<T>(
   }
 }
 
+/** `--since`: a duration ago (`1h`) or a time (`2026-01-15T10:00:00Z`). */
+function sinceOption(v: string): number {
+  try {
+    return Date.now() - parseDuration(v);
+  } catch {
+    const t = Date.parse(v);
+    if (Number.isNaN(t)) {
+      throw new InvalidArgumentError("expected a duration such as 1h, or a time");
+    }
+    return t;
+  }
+}
+
+function countOption(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
+  return n;
+}
+
+function formatOptions<A extends unknown[], O extends OptionValues, G extends OptionValues>(
+  cmd: Command<A, O, G>,
+) {
+  return cmd
+    .addOption(
+      new Option("--format <format>", `output format: ${FORMAT_NAMES.join(", ")}`)
+        .argParser(parseFormat)
+        .default("text" as Format),
+    )
+    .addOption(
+      new Option("--out <format>", "the same as --format (Salt's name)").argParser(parseFormat),
+    );
+}
+
+/** The words that start `cmd` on the command line (`zester job list`). */
+function commandPath(cmd: Command<unknown[], Record<string, unknown>>): string {
+  const names: string[] = [];
+  for (let c: typeof cmd | null = cmd; c; c = c.parent as typeof cmd | null) {
+    names.unshift(c.name());
+  }
+  return names.join(" ");
+}
+
+/** After a usage error, every command prints its one usage line, not its whole help. */
+function usageLineAfterErrors(cmd: Command<unknown[], Record<string, unknown>>): void {
+  cmd.showHelpAfterError(`Usage: ${commandPath(cmd)} ${cmd.usage()}  (--help for more)`);
+  for (const sub of cmd.commands) {
+    usageLineAfterErrors(sub as Command<unknown[], Record<string, unknown>>);
+  }
+}
+
 /** Build the CLI program; `out` receives what would go to stdout. */
 export function buildProgram(out: (text: string) => void, setExit: (code: number) => void) {
-  const formatOption = new Option("--format <format>", "output format")
-    .choices(FORMATS)
-    .default("text" as Format);
   const program = new Command()
     .name("zester")
     .description("Run functions on peels and inspect jobs")
+    .usage("[options] <target> <function> [args...]")
     .version("0.1.0")
     .option("-c, --config <file>", "CLI config file (default ~/.zester/config.yaml)")
     .enablePositionalOptions()
-    .showHelpAfterError()
     .exitOverride();
+  const bus = <T>(fn: (nc: NatsConnection) => Promise<T>) => withBus(program.opts().config, fn);
 
-  program
+  formatOptions(program)
     .argument("[target]", "target expression (a glob on peel ids by default)")
     .argument("[function]", "function to run, e.g. test.ping")
     .argument("[args...]", "arguments: positional values and key=value pairs")
-    .addOption(formatOption)
-    .option("-t, --timeout <duration>", "job timeout, e.g. 30s or 5m", timeoutOption)
+    .option(
+      "-t, --timeout <duration>",
+      "how long to wait for returns (the job keeps its own deadline), e.g. 30 or 5m",
+      timeoutOption,
+      5_000,
+    )
+    .option(
+      "--job-timeout <duration>",
+      "the job's own timeout (capped by the master)",
+      timeoutOption,
+    )
+    .option("--static", "print every return at once, at the end")
+    .option("--async", "print the job id and do not wait")
+    .option(
+      "-b, --batch <size>",
+      "run on at most this many peels at a time (N or N%)",
+      parseBatchSize,
+    )
+    .option("--batch-wait <duration>", "in batch mode, pause after each return", timeoutOption)
+    .option("--batch-fail <n>", "in batch mode, start no new peel once n failed", countOption)
+    .option("--failhard", "in batch mode, start no new peel once one failed")
     .option("-E, --pcre", "target is a regex on peel ids")
     .option("-L, --list", "target is a comma-separated list of peel ids")
     .option("-G, --grain", "target is a fact glob, key:value")
@@ -120,37 +214,59 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .option("--preview", "print the peels the target matches and run nothing")
     .option("-v, --verbose", "print the job id and timing on stderr")
     .action(async (target, fun, words, opts) => {
+      const format = opts.out ?? opts.format;
       const tgtType = targetType(opts);
       if (target && opts.preview) {
-        const ids = await withBus(
-          program.opts().config,
-          (nc) => previewTarget(nc, target, tgtType),
-        );
-        out(renderPreview(ids, opts.format));
+        const ids = await bus((nc) => previewTarget(nc, target, tgtType));
+        out(renderPreview(ids, format));
         if (ids.length === 0) setExit(2);
         return;
       }
-      if (!target || !fun) {
+      if (!target) {
         program.outputHelp();
-        throw new UsageError("a target and a function are required");
+        setExit(2);
+        return;
+      }
+      if (!fun) throw new UsageError("a function to run is required, e.g. test.ping");
+      const run = {
+        tgt: target,
+        tgtType,
+        fun,
+        words,
+        waitMs: opts.timeout,
+        jobTimeoutMs: opts.jobTimeout,
+        user: currentUser(),
+      };
+      if (opts.async) {
+        if (opts.batch) throw new UsageError("--async cannot be used with --batch");
+        const reply = await bus((nc) => submitJob(nc, run));
+        out(`Executed command with job ID: ${reply.jid}`);
+        return;
       }
       const started = performance.now();
-      const outcome = await withBus(program.opts().config, (nc) =>
-        runJob(nc, {
-          tgt: target,
-          tgtType,
-          fun,
-          words,
-          timeoutMs: opts.timeout,
-          format: opts.format,
-          user: currentUser(),
-        }));
-      out(renderRun(outcome, opts.format));
+      const printer = new LivePrinter(out, format, opts.static === true);
+      const events = {
+        onDispatched: (_jid: string, n: number) => printer.dispatched(n),
+        onReturn: (id: string, r: ExecReturn) => printer.returned(id, r),
+        onAbsent: (ids: string[]) => printer.absent(ids),
+      };
+      const failLimit = opts.failhard ? 1 : opts.batchFail;
+      const outcome = await bus((nc) =>
+        opts.batch
+          ? runBatch(nc, run, { size: opts.batch, waitMs: opts.batchWait ?? 0, failLimit }, events)
+          : runJob(nc, run, events)
+      ).finally(() => printer.close());
+      printer.end(outcome);
       if (opts.verbose) console.error(summaryLine(outcome, performance.now() - started));
+      if (!outcome.ended && outcome.missing.some((id) => !outcome.absent.has(id))) {
+        console.error(
+          `zester: job ${outcome.jid} is still running; follow it with: zester job wait ${outcome.jid}`,
+        );
+      }
       setExit(exitCode(outcome));
     });
 
-  program.command("call")
+  formatOptions(program.command("call"))
     .description("run a function on this machine (masterless, as salt-call --local)")
     .argument("<function>", "state.apply, state.sls, state.highstate or state.show_sls")
     .argument("[args...]", "SLS references and key=value arguments")
@@ -165,8 +281,8 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     )
     .option("--launcher <file>", "the broker's launcher (default: the policy's broker.launcher)")
     .option("--test", "dry run: change nothing, report what would change")
-    .addOption(formatOption)
     .action(async (fun, words, opts) => {
+      const format = opts.out ?? opts.format;
       const out2 = await callLocal({
         fun,
         words,
@@ -178,10 +294,10 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
         test: opts.test === true,
       });
       if ("compiled" in out2) {
-        out(serialize(out2.compiled, opts.format === "text" ? "yaml" : opts.format));
+        out(serialize(out2.compiled, isText(format) ? "yaml" : format));
         return;
       }
-      out(renderStates("local", out2, opts.format));
+      out(renderStates("local", out2, format));
       if (out2.summary.failed > 0) setExit(1);
     });
 
@@ -204,32 +320,100 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       out(renderInit(abs));
     });
 
-  const job = program.command("job").description("inspect jobs");
-  job.command("list")
-    .description("list recent jobs, newest first")
-    .addOption(formatOption)
-    .option("-n, --limit <n>", "how many", (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) {
-        throw new InvalidArgumentError("expected a positive integer");
-      }
-      return n;
-    }, 50)
-    .action(async (opts) => {
-      const jobs = await withBus(program.opts().config, (nc) => listJobs(nc, opts.limit));
-      out(renderJobList(jobs, opts.format));
+  const list = (opts: {
+    format: Format;
+    out?: Format;
+    status?: JobStatus;
+    function?: string;
+    target?: string;
+    since?: number;
+    limit: number;
+  }) =>
+    bus(async (nc) => {
+      const jobs = await listJobs(nc, {
+        status: opts.status,
+        fun: opts.function,
+        target: opts.target,
+        since: opts.since,
+        limit: opts.limit,
+      });
+      out(renderJobList(jobs, opts.out ?? opts.format));
     });
-  job.command("show")
-    .description("show a job record and its returns")
-    .argument("<jid>", "job id")
-    .addOption(formatOption)
-    .action(async (jid, opts) => {
-      const detail = await withBus(program.opts().config, (nc) => showJob(nc, jid));
-      out(renderJobDetail(detail, opts.format));
+  const show = (jid: string, opts: { format: Format; out?: Format }) =>
+    bus(async (nc) => {
+      const detail = await showJob(nc, jid);
+      out(renderJobDetail(detail, opts.out ?? opts.format));
       if (detail.job.status !== "complete") setExit(1);
     });
+  const active = (opts: { format: Format; out?: Format }) =>
+    bus(async (nc) => out(renderJobList(await activeJobs(nc), opts.out ?? opts.format)));
+  const listOptions = <O extends OptionValues, G extends OptionValues>(cmd: Command<[], O, G>) =>
+    formatOptions(cmd)
+      .addOption(new Option("--status <status>", "only jobs in this status").choices(JOB_STATUSES))
+      .option("--function <glob>", "only jobs of matching functions")
+      .option("--target <glob>", "only jobs whose target expression matches")
+      .option(
+        "--since <when>",
+        "only jobs created since: a duration ago (1h) or a time",
+        sinceOption,
+      )
+      .option("-n, --limit <n>", "how many", countOption, 50);
+
+  const job = program.command("job").description("inspect, follow and cancel jobs");
+  listOptions(job.command("list").description("list recent jobs, newest first")).action(list);
+  formatOptions(job.command("show").description("show a job, its returns and what they hold"))
+    .argument("<jid>", "job id")
+    .action(show);
+  formatOptions(job.command("active").description("list the jobs that have not ended"))
+    .action(active);
+  job.command("kill")
+    .description("cancel a job: peels stop it, it ends canceled with the returns it has")
+    .argument("<jid>", "job id")
+    .action(async (jid) => {
+      await bus(async (nc) => {
+        await killJob(nc, jid, currentUser());
+        const o = await waitJob(nc, jid, KILL_WAIT_MS);
+        out(
+          `Job ${jid} ${
+            o.ended ? o.status : "is being canceled"
+          }: ${o.returns.size}/${o.targets.length} returned`,
+        );
+        if (o.status !== "canceled") setExit(1);
+      });
+    });
+  formatOptions(job.command("wait").description("wait for a job to end and print its returns"))
+    .argument("<jid>", "job id")
+    .option(
+      "-t, --timeout <duration>",
+      "give up after this long (default: its deadline)",
+      timeoutOption,
+    )
+    .action(async (jid, opts) => {
+      const o = await bus(async (nc) => {
+        const record = await showJob(nc, jid);
+        const left = Date.parse(record.job.deadline) - Date.now() + 5_000;
+        return await waitJob(nc, jid, opts.timeout ?? Math.max(left, 0));
+      });
+      const printer = new LivePrinter(out, opts.out ?? opts.format, true);
+      printer.end(o);
+      if (!o.ended) console.error(`zester: job ${jid} is still ${o.status}`);
+      setExit(exitCode(o));
+    });
+
+  // Salt's runner names, for the fingers that know them.
+  listOptions(program.command("jobs.list_jobs", { hidden: true })).action(list);
+  formatOptions(program.command("jobs.lookup_jid", { hidden: true })).argument("<jid>").action(
+    show,
+  );
+  formatOptions(program.command("jobs.print_job", { hidden: true })).argument("<jid>").action(show);
+  formatOptions(program.command("jobs.active", { hidden: true })).action(active);
+
+  usageLineAfterErrors(program as unknown as Command<unknown[], Record<string, unknown>>);
   return program;
 }
+
+/** How long `job kill` waits for the job to end. */
+const KILL_WAIT_MS = 10_000;
 
 /** Run the CLI with `args`; resolves to the exit status. */
 export async function main(args: string[]): Promise<number> {

@@ -21,6 +21,8 @@ const sweeper = new Sweeper(250);
 /** Peel ids and facts, kept current from the `facts` bucket. */
 export class FactIndex {
   readonly #peels = new PeelIndex();
+  /** When each peel's facts were last stored. */
+  readonly #storedAt = new Map<string, number>();
   #watch?: QueuedIterator<KvEntry>;
   /** The revision of the last entry applied. */
   #revision = 0;
@@ -48,6 +50,14 @@ export class FactIndex {
   /** Forget a peel. */
   delete(id: string): void {
     this.#peels.delete(id);
+    this.#storedAt.delete(id);
+  }
+
+  /** Peels whose facts were last stored before `cutoff` (milliseconds since the epoch). */
+  storedBefore(cutoff: number): string[] {
+    const out: string[] = [];
+    for (const [id, at] of this.#storedAt) if (at < cutoff) out.push(id);
+    return out;
   }
 
   /** One peel, if known. */
@@ -117,6 +127,7 @@ export class FactIndex {
     try {
       const msg = FactsMessage.parse(decode(e.value));
       this.set(e.key, msg.facts);
+      this.#storedAt.set(e.key, e.created.getTime());
     } catch (err) {
       log.warn("ignoring malformed facts entry", { peel_id: e.key, error: err });
     }

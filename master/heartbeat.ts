@@ -1,6 +1,6 @@
 /**
  * Each master writes a heartbeat to `master-heartbeat` (15 s TTL) so that others can tell it is
- * alive and which jobs it owns.
+ * alive (see `recovery.ts`) and, for people, which jobs it owns.
  * @module
  */
 import type { KV } from "nats";
@@ -24,7 +24,7 @@ export class HeartbeatWriter {
   readonly #timer: ReturnType<typeof setInterval>;
   readonly #started = new Date().toISOString();
 
-  /** Write one beat now and start the interval. */
+  /** Beat every `intervalMs`; the first beat is the caller's to write (see {@linkcode beat}). */
   constructor(
     readonly kv: KV,
     readonly id: string,
@@ -33,7 +33,6 @@ export class HeartbeatWriter {
     readonly log: Logger,
   ) {
     this.#timer = setInterval(() => void this.beat(), intervalMs);
-    void this.beat();
   }
 
   /** Write one heartbeat. */

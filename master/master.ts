@@ -12,14 +12,18 @@ import {
   openBucket,
   provisionStorage,
 } from "../lib/bus/mod.ts";
-import { busOptions, type MasterConfig } from "../lib/config/mod.ts";
+import { busOptions, DEFAULT_JOB_TIMEOUTS, type MasterConfig } from "../lib/config/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { compileTarget } from "../lib/target/mod.ts";
 import { serveDispatch } from "./dispatch.ts";
 import { FactIndex } from "./fact_index.ts";
 import { serveFactIngest } from "./facts_ingest.ts";
 import { HeartbeatWriter } from "./heartbeat.ts";
+import { JobEvents } from "./job_events.ts";
+import { serveJobKill } from "./job_kill.ts";
 import { JobTracker } from "./job_tracker.ts";
+import { PeelExpiry } from "./peel_expiry.ts";
+import { OrphanScanner } from "./recovery.ts";
 import { serveTargetResolve } from "./target_resolve.ts";
 import { checkStatesDir, StatePublisher } from "./state_publisher.ts";
 
@@ -46,6 +50,15 @@ export function checkNodegroups(nodegroups: Record<string, string | string[]>): 
   }
 }
 
+/** What a master stops when it stops. */
+interface MasterParts {
+  subs: Subscription[];
+  heartbeat: HeartbeatWriter;
+  publisher: StatePublisher;
+  events: JobEvents;
+  expiry: PeelExpiry;
+}
+
 /** A running master. */
 export class Master {
   /** This instance's id (job owner, heartbeat key). */
@@ -56,9 +69,9 @@ export class Master {
   readonly index: FactIndex;
   /** Jobs this master watches. */
   readonly tracker: JobTracker;
-  readonly #subs: Subscription[];
-  readonly #heartbeat: HeartbeatWriter;
-  readonly #publisher: StatePublisher;
+  /** Finds and adopts the jobs of masters that stopped. */
+  readonly scanner: OrphanScanner;
+  readonly #parts: MasterParts;
   readonly #log: Logger;
 
   private constructor(
@@ -66,18 +79,16 @@ export class Master {
     nc: NatsConnection,
     index: FactIndex,
     tracker: JobTracker,
-    subs: Subscription[],
-    heartbeat: HeartbeatWriter,
-    publisher: StatePublisher,
+    scanner: OrphanScanner,
+    parts: MasterParts,
     log: Logger,
   ) {
-    this.#publisher = publisher;
     this.id = id;
     this.nc = nc;
     this.index = index;
     this.tracker = tracker;
-    this.#subs = subs;
-    this.#heartbeat = heartbeat;
+    this.scanner = scanner;
+    this.#parts = parts;
     this.#log = log;
   }
 
@@ -93,7 +104,7 @@ export class Master {
     const nc = await connectBusRetrying(busOptions(cfg, `zester-master-${id}`), log, signal);
     try {
       const jsm = await nc.jetstreamManager();
-      const provisioned = await provisionStorage(jsm);
+      const provisioned = await provisionStorage(jsm, cfg.storage_replicas);
       const changed = provisioned.filter((p) => p.action !== "unchanged");
       if (changed.length) log.info("storage provisioned", { changed });
       const [factsKv, jobsKv, returnsKv, hbKv, statesKv] = await Promise.all([
@@ -108,22 +119,10 @@ export class Master {
       publisher.watch();
       const index = new FactIndex();
       await index.follow(factsKv, log);
-      const tracker = new JobTracker(nc, jobsKv, returnsKv, log);
-      const subs = [
-        serveDispatch({
-          nc,
-          jobsKv,
-          index,
-          tracker,
-          masterId: id,
-          defaultTimeoutMs: cfg.job_timeout,
-          nodegroups: cfg.nodegroups,
-          log,
-        }),
-        serveTargetResolve(nc, index, cfg.nodegroups, log),
-        serveFactIngest(nc, index, log),
-      ];
-      await nc.flush();
+      const expiry = new PeelExpiry(factsKv, index, cfg.peel_expiry, log);
+      const events = new JobEvents(nc, log);
+      const tracker = new JobTracker({ nc, jobsKv, returnsKv, events, masterId: id, log });
+      // A master beats before it owns anything, so that no job has an owner others never saw.
       const heartbeat = new HeartbeatWriter(
         hbKv,
         id,
@@ -131,22 +130,66 @@ export class Master {
         () => tracker.active(),
         log,
       );
+      await heartbeat.beat();
+      const scanner = new OrphanScanner({
+        hbKv,
+        jobsKv,
+        jsm,
+        tracker,
+        masterId: id,
+        intervalMs: cfg.heartbeat_interval,
+        log,
+      });
+      const subs = [
+        serveDispatch({
+          nc,
+          jobsKv,
+          index,
+          tracker,
+          events,
+          masterId: id,
+          timeouts: {
+            defaultMs: cfg.job_timeout,
+            byFunction: { ...DEFAULT_JOB_TIMEOUTS, ...cfg.job_timeouts },
+            maxMs: cfg.max_job_timeout,
+          },
+          nodegroups: cfg.nodegroups,
+          log,
+        }),
+        serveJobKill(nc, jobsKv, events, log),
+        serveTargetResolve(nc, index, cfg.nodegroups, log),
+        serveFactIngest(nc, index, log),
+      ];
+      await nc.flush();
       log.info("master ready", { peels: index.size, state_files: published });
-      return new Master(id, nc, index, tracker, subs, heartbeat, publisher, log);
+      return new Master(id, nc, index, tracker, scanner, {
+        subs,
+        heartbeat,
+        publisher,
+        events,
+        expiry,
+      }, log);
     } catch (e) {
       await nc.close();
       throw e;
     }
   }
 
-  /** Stop serving, finalize watched jobs, and close the connection. */
+  /**
+   * Stop serving and close the connection. Jobs still running are left to the other masters,
+   * or to this one started again, which adopt them.
+   */
   async stop(): Promise<void> {
-    for (const s of this.#subs) s.unsubscribe();
-    await this.tracker.stop();
-    await this.#heartbeat.stop();
-    await this.#publisher.stop();
+    const { subs, heartbeat, publisher, events, expiry } = this.#parts;
+    for (const s of subs) s.unsubscribe();
+    this.scanner.stop();
+    this.tracker.stop();
+    expiry.stop();
+    await heartbeat.stop();
+    await publisher.stop();
     this.index.stop();
     await closeBus(this.nc);
+    events.close();
     this.#log.info("master stopped");
   }
 }

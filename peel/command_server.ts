@@ -3,34 +3,39 @@
  * job once, and stores its return in `job-returns` under `<jid>.<peel-id>`, first write wins: a
  * stored return is never replaced, not even by the peel itself. The bucket's stream
  * confirms the write to the owning master (the request's `ack` subject, with the outcome in the
- * reply subject), which asks again with `resend` if no confirmation reached it; recent returns
- * are kept for that.
+ * reply subject).
+ *
+ * A request for a job already seen runs nothing: the kept return is sent again, or the master
+ * hears that the job is still running; a job cut short by a restart of the peel is reported
+ * with an unknown outcome. A job never seen runs if its deadline has not passed, so a peel that
+ * connects while the job is on still runs it. What the peel saw is kept in its data dir (see
+ * `job_journal.ts`), so a restart keeps it.
+ *
+ * A job canceled on `zester.job.<jid>.cancel` is stopped. One state run at a time: a second
+ * gets Salt's "already running" answer, naming the first, unless called with `concurrent=True`.
+ *
  * Shared by the peel and the benchmark's fleet simulator, so the simulator measures the real
  * request handling.
  * @module
  */
 import { headers, type Msg, type NatsConnection, type Subscription } from "nats";
-import { decode, encode, FIRST_WRITE, returnReplySubject, subjects } from "../lib/bus/mod.ts";
-import { ExecRequest, type ExecReturn } from "../lib/job/mod.ts";
+import { ackReplySubject, decode, encode, FIRST_WRITE, subjects } from "../lib/bus/mod.ts";
+import {
+  CancelEvent,
+  ExecRequest,
+  type ExecReturn,
+  returnOutcome,
+  RUNNING_ANSWER,
+} from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
-import { execute } from "./exec.ts";
-import type { Broker } from "./functions/mod.ts";
+import { execute, JobCanceledError } from "./exec.ts";
+import { type Broker, FUNCTIONS } from "./functions/mod.ts";
+import { JobJournal, type Kept } from "./job_journal.ts";
 import type { StateTree } from "./state_tree.ts";
-
-/** How many job ids a peel remembers, to run each job once even if it is delivered twice. */
-const DEDUP_WINDOW = 10_000;
-/** How many recent returns a peel keeps for a master's `resend`, and their total size cap. */
-const KEEP_RETURNS = 256;
-const KEEP_RETURN_BYTES = 8 * 1024 * 1024;
 
 /** The stream stores a return only if its key holds nothing yet. */
 const RETURN_HEADERS = headers();
 RETURN_HEADERS.set(FIRST_WRITE.header, FIRST_WRITE.value);
-
-interface Kept {
-  data: Uint8Array;
-  success: boolean;
-}
 
 /** What the command loop needs. */
 export interface CommandServerOptions {
@@ -41,33 +46,58 @@ export interface CommandServerOptions {
   log: Logger;
   /** The mirrored state tree, for `state.*`. */
   states?: () => StateTree | undefined;
+  /** Where the job journal lives; without it, the peel remembers jobs in memory only. */
+  journalDir?: string;
+}
+
+interface Running {
+  fun: string;
+  started: string;
+  cancel: AbortController;
+}
+
+/** State functions that apply states, which Salt runs one at a time on a host. */
+function isStateRun(fun: string): boolean {
+  return fun === "state.apply" || fun === "state.sls" || fun === "state.highstate" ||
+    (!FUNCTIONS.has(fun) && fun.includes("."));
 }
 
 /** Serves one peel's commands until stopped. */
 export class CommandServer {
   readonly #opts: CommandServerOptions;
-  readonly #seen = new Set<string>();
-  readonly #running = new Set<string>();
-  readonly #kept = new Map<string, Kept>();
-  #keptBytes = 0;
+  readonly #journal: JobJournal;
+  readonly #running = new Map<string, Running>();
   readonly #inflight = new Set<Promise<void>>();
-  readonly #sub: Subscription;
+  readonly #subs: Subscription[];
 
-  /** Subscribe to the peel's command subject. */
-  constructor(opts: CommandServerOptions) {
+  private constructor(opts: CommandServerOptions, journal: JobJournal) {
     this.#opts = opts;
-    this.#sub = opts.nc.subscribe(subjects.cmd(opts.peelId), {
-      callback: (err, msg) => {
-        if (err) opts.log.error("command subscription failed", { error: err });
-        else this.#onCommand(msg);
-      },
-    });
+    this.#journal = journal;
+    const on = (what: string, handle: (msg: Msg) => void) => (err: Error | null, msg: Msg) => {
+      if (err) opts.log.error(`${what} subscription failed`, { error: err });
+      else handle(msg);
+    };
+    this.#subs = [
+      opts.nc.subscribe(subjects.cmd(opts.peelId), {
+        callback: on("command", (m) => this.#onCommand(m)),
+      }),
+      opts.nc.subscribe(subjects.jobCancelAll, {
+        callback: on("cancel", (m) => this.#onCancel(m)),
+      }),
+    ];
+  }
+
+  /** Open the journal and subscribe to the peel's command and cancel subjects. */
+  static async start(opts: CommandServerOptions): Promise<CommandServer> {
+    const journal = await JobJournal.open(opts.journalDir, opts.log, outcomeOf);
+    return new CommandServer(opts, journal);
   }
 
   /** Stop taking commands and wait for running jobs to send their returns. */
   async stop(): Promise<void> {
-    this.#sub.unsubscribe();
+    for (const sub of this.#subs) sub.unsubscribe();
     await Promise.allSettled([...this.#inflight]);
+    await this.#journal.close();
   }
 
   #onCommand(msg: Msg): void {
@@ -76,84 +106,158 @@ export class CommandServer {
       req = ExecRequest.parse(decode(msg.data));
     } catch (e) {
       this.#opts.log.warn("dropping malformed command", { subject: msg.subject, error: e });
-      if (msg.reply) msg.respond(encode({ ok: false, error: (e as Error).message }));
       return;
     }
-    if (req.resend) return this.#resend(req);
-    if (this.#seen.has(req.jid)) {
-      this.#opts.log.info("ignoring repeated job", { jid: req.jid });
-      return;
+    const fields = { jid: req.jid };
+    const kept = this.#journal.kept(req.jid);
+    if (kept) {
+      this.#opts.log.info("sending return again", fields);
+      this.#publish(req, kept);
+    } else if (this.#running.has(req.jid)) {
+      this.#opts.log.debug("asked about a job still running", fields);
+      if (msg.reply) msg.respond(RUNNING_ANSWER);
+    } else if (this.#journal.interrupted(req.jid)) {
+      this.#opts.log.warn("asked about a job cut short by a restart", fields);
+      this.#track(this.#unknown(req));
+    } else if (this.#journal.seen(req.jid)) {
+      this.#opts.log.warn("asked for a return no longer kept", fields);
+    } else if (Date.now() >= Date.parse(req.deadline)) {
+      this.#opts.log.warn("refusing a job past its deadline", {
+        ...fields,
+        deadline: req.deadline,
+      });
+    } else {
+      this.#track(this.#run(req));
     }
-    this.#seen.add(req.jid);
-    if (this.#seen.size > DEDUP_WINDOW) {
-      const oldest = this.#seen.values().next().value;
-      if (oldest !== undefined) this.#seen.delete(oldest);
-    }
-    const p = this.#run(req).finally(() => this.#inflight.delete(p));
-    this.#inflight.add(p);
+  }
+
+  #track(p: Promise<void>): void {
+    const done = p.catch((e) => this.#opts.log.error("job failed", { error: e }))
+      .finally(() => this.#inflight.delete(done));
+    this.#inflight.add(done);
   }
 
   async #run(req: ExecRequest): Promise<void> {
     const { peelId, facts, broker, log } = this.#opts;
-    const states = this.#opts.states?.();
-    this.#running.add(req.jid);
+    const stateRun = isStateRun(req.fun);
+    const { concurrent, ...kwargs } = req.kwargs;
+    // Checked and registered in one step, before anything is awaited.
+    const busy = stateRun && concurrent !== true ? this.#stateRun() : undefined;
+    const running: Running = {
+      fun: req.fun,
+      started: new Date().toISOString(),
+      cancel: new AbortController(),
+    };
+    this.#running.set(req.jid, running);
     try {
-      const ret = await execute(req, { peelId, facts, broker, log, states });
+      let ret: ExecReturn;
+      try {
+        await this.#journal.start(req.jid, Date.parse(req.deadline));
+        ret = busy
+          ? this.#alreadyRunning(req, ...busy)
+          : await execute(stateRun ? { ...req, kwargs } : req, {
+            peelId,
+            facts,
+            broker,
+            log,
+            states: this.#opts.states?.(),
+            cancel: running.cancel.signal,
+          });
+      } catch (e) {
+        ret = this.#failed(req, `Cannot record the job in the data dir: ${(e as Error).message}`);
+      }
       const kept = encodeReturn(ret, log);
-      this.#keep(req.jid, kept);
+      await this.#journal.finish(req.jid, kept);
       this.#publish(req, kept);
     } finally {
       this.#running.delete(req.jid);
     }
   }
 
-  /** Send a kept return again; a job this peel never ran is not run now. */
-  #resend(req: ExecRequest): void {
-    const fields = { jid: req.jid };
-    const kept = this.#kept.get(req.jid);
-    if (kept) {
-      this.#opts.log.info("sending return again", fields);
-      this.#publish(req, kept);
-    } else if (this.#running.has(req.jid)) {
-      this.#opts.log.debug("asked for a return still being made", fields);
-    } else if (this.#seen.has(req.jid)) {
-      this.#opts.log.warn("asked for a return no longer kept", fields);
-    } else {
-      this.#opts.log.warn("asked for the return of a job this peel never received", fields);
+  /** A state run under way here, with its JID. */
+  #stateRun(): [string, Running] | undefined {
+    for (const [jid, r] of this.#running) if (isStateRun(r.fun)) return [jid, r];
+    return undefined;
+  }
+
+  #failed(req: ExecRequest, error: string, extra: Partial<ExecReturn> = {}): ExecReturn {
+    return {
+      jid: req.jid,
+      peel_id: this.#opts.peelId,
+      fun: req.fun,
+      success: false,
+      error,
+      ...extra,
+      started: new Date().toISOString(),
+      duration_ms: 0,
+    };
+  }
+
+  /** Salt's answer to a state run while another runs. */
+  #alreadyRunning(req: ExecRequest, jid: string, other: Running): ExecReturn {
+    return this.#failed(
+      req,
+      `The function "${other.fun}" is running as PID ${Deno.pid} and was started at ${other.started} with jid ${jid}`,
+      { retcode: 1 },
+    );
+  }
+
+  /** Report a job a restart cut short: what it did is unknown. */
+  async #unknown(req: ExecRequest): Promise<void> {
+    const ret = this.#failed(
+      req,
+      `The peel restarted while running ${req.fun}; its outcome is unknown`,
+      { outcome: "unknown" },
+    );
+    const kept = encodeReturn(ret, this.#opts.log);
+    await this.#journal.finish(req.jid, kept);
+    this.#publish(req, kept);
+  }
+
+  #onCancel(msg: Msg): void {
+    let ev: CancelEvent;
+    try {
+      ev = CancelEvent.parse(decode(msg.data));
+    } catch (e) {
+      this.#opts.log.warn("ignoring a malformed cancel", { subject: msg.subject, error: e });
+      return;
     }
+    const running = this.#running.get(ev.jid);
+    if (!running || msg.subject !== subjects.jobCancel(ev.jid)) return;
+    this.#opts.log.info("canceling job", { jid: ev.jid, user: ev.user });
+    running.cancel.abort(new JobCanceledError(ev.user));
   }
 
   /** Write the return into `job-returns`; the stream's ack goes to the master. */
-  #publish(req: ExecRequest, { data, success }: Kept): void {
+  #publish(req: ExecRequest, { data, outcome }: Kept): void {
     const { nc, peelId, log } = this.#opts;
     try {
-      const reply = returnReplySubject(req.ack, peelId, success);
+      const reply = ackReplySubject(req.ack, peelId, outcome);
       nc.publish(subjects.jobReturn(req.jid, peelId), data, { reply, headers: RETURN_HEADERS });
     } catch (e) {
-      // Closed connection: the master will ask again with `resend` after the peel reconnects.
+      // Closed connection: the master asks again after the peel reconnects.
       log.error("cannot send return", { jid: req.jid, error: e });
     }
   }
+}
 
-  #keep(jid: string, kept: Kept): void {
-    this.#kept.set(jid, kept);
-    this.#keptBytes += kept.data.byteLength;
-    while (this.#kept.size > KEEP_RETURNS || this.#keptBytes > KEEP_RETURN_BYTES) {
-      const [oldest, { data }] = this.#kept.entries().next().value!;
-      this.#kept.delete(oldest);
-      this.#keptBytes -= data.byteLength;
-    }
+/** The outcome of an encoded return kept on disk. */
+function outcomeOf(data: Uint8Array): Kept["outcome"] {
+  try {
+    return returnOutcome(decode(data) as ExecReturn);
+  } catch {
+    return "failed";
   }
 }
 
 /** Encode a return; a result MessagePack cannot carry becomes a failed return saying so. */
 function encodeReturn(ret: ExecReturn, log: Logger): Kept {
   try {
-    return { data: encode(ret), success: ret.success };
+    return { data: encode(ret), outcome: returnOutcome(ret) };
   } catch (e) {
     const error = `Cannot send the result of ${ret.fun}: ${(e as Error).message}`;
     log.error("cannot encode return", { jid: ret.jid, error });
     const { result: _, ...rest } = ret;
-    return { data: encode({ ...rest, success: false, error }), success: false };
+    return { data: encode({ ...rest, success: false, error }), outcome: "failed" };
   }
 }

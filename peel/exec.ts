@@ -1,12 +1,14 @@
 /**
  * Runs one ExecRequest and builds its return: the function's result or error, exit code where
  * it applies, start time and duration. Nothing a function throws escapes; a job that outlives
- * its timeout is aborted and reported as failed.
+ * its timeout, or is canceled, is aborted and reported as failed. A job whose broker died
+ * under it has an unknown outcome: what the broker was doing may or may not have happened.
  * @module
  */
 import type { ExecRequest, ExecReturn } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { Sweeper } from "../lib/timer/mod.ts";
+import { BrokerError } from "./broker/mod.ts";
 import { type Broker, type FunctionResult, FUNCTIONS, stateSingle } from "./functions/mod.ts";
 import type { StateTree } from "./state_tree.ts";
 
@@ -17,14 +19,25 @@ export interface ExecDeps {
   broker: Broker;
   log: Logger;
   states?: StateTree;
+  /** Aborted, with the reason as its value, when the job is canceled. */
+  cancel?: AbortSignal;
 }
 
 /** A job that ran past its timeout. */
 export class JobTimeoutError extends Error {
-  /** Build the error for a timeout of `ms`. */
+  /** Build the error for a timeout of `ms` (to a tenth of a second: it is what was left). */
   constructor(ms: number) {
-    super(`Timed out after ${ms / 1000}s`);
+    super(`Timed out after ${Math.round(ms / 100) / 10}s`);
     this.name = "JobTimeoutError";
+  }
+}
+
+/** A job canceled by an operator. */
+export class JobCanceledError extends Error {
+  /** Build the error for a job canceled by `user`. */
+  constructor(user: string) {
+    super(`Canceled by ${user}`);
+    this.name = "JobCanceledError";
   }
 }
 
@@ -55,20 +68,32 @@ export async function execute(req: ExecRequest, deps: ExecDeps): Promise<ExecRet
   let ac: AbortController | undefined;
   let log: Logger | undefined;
   const outcome = Promise.withResolvers<FunctionResult>();
-  const deadline = Date.now() + req.timeout_ms;
-  const check = (now: number) => {
-    if (now < deadline) return;
-    const e = new JobTimeoutError(req.timeout_ms);
+  const stop = (e: Error) => {
     ac?.abort(e);
     outcome.reject(e);
   };
+  const deadline = Date.now() + req.timeout_ms;
+  const check = (now: number) => {
+    if (now >= deadline) stop(new JobTimeoutError(req.timeout_ms));
+  };
+  const onCancel = () => stop(deps.cancel!.reason);
   deadlines.watch(check);
+  deps.cancel?.addEventListener("abort", onCancel, { once: true });
+  let brokerDied: BrokerError | undefined;
+  const broker: Broker = {
+    request: (op, args, opts) =>
+      deps.broker.request(op, args, opts).catch((e) => {
+        if (e instanceof BrokerError && e.code === "broker_crashed") brokerDied = e;
+        throw e;
+      }),
+  };
   try {
+    if (deps.cancel?.aborted) throw deps.cancel.reason;
     const ctx = {
       peelId: deps.peelId,
       jid: req.jid,
       facts: deps.facts,
-      broker: deps.broker,
+      broker,
       get signal() {
         return (ac ??= new AbortController()).signal;
       },
@@ -85,15 +110,31 @@ export async function execute(req: ExecRequest, deps: ExecDeps): Promise<ExecRet
       success: out.success ?? true,
       result: out.result,
       ...(out.retcode === undefined ? {} : { retcode: out.retcode }),
+      ...(brokerDied && out.success === false ? unknownOutcome(req.fun, brokerDied) : {}),
       duration_ms: elapsed(t0),
     };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
     deps.log.warn("function failed", { jid: req.jid, fun: req.fun, error });
-    return { ...base, success: false, error, duration_ms: elapsed(t0) };
+    return {
+      ...base,
+      success: false,
+      error,
+      ...(brokerDied ? unknownOutcome(req.fun, brokerDied) : {}),
+      duration_ms: elapsed(t0),
+    };
   } finally {
     deadlines.unwatch(check);
+    deps.cancel?.removeEventListener("abort", onCancel);
   }
+}
+
+/** The fields of a return whose outcome is unknown because the broker died under it. */
+function unknownOutcome(fun: string, e: BrokerError): Pick<ExecReturn, "outcome" | "error"> {
+  return {
+    outcome: "unknown",
+    error: `The broker died while running ${fun}; its outcome is unknown (${e.message})`,
+  };
 }
 
 function elapsed(t0: number): number {

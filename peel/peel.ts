@@ -1,7 +1,7 @@
 /**
  * The peel process: publishes its facts, answers ExecRequests on `zester.cmd.<peel-id>`, and
- * sends returns to `zester.job.<jid>.return.<peel-id>`. It writes only in its data dir and
- * spawns only the broker, which does anything privileged for it.
+ * stores returns in `job-returns`. It writes only in its data dir and spawns only the broker,
+ * which does anything privileged for it.
  * @module
  */
 import type { NatsConnection } from "nats";
@@ -59,13 +59,14 @@ export class Peel {
     const peel = new Peel(cfg, log, nc);
     await peel.#refreshFacts();
     await peel.#startSync();
-    peel.#commands = new CommandServer({
+    peel.#commands = await CommandServer.start({
       nc,
       peelId: cfg.id,
       facts: () => peel.#facts,
       broker: peel.#broker,
       log,
       states: () => peel.#sync?.tree,
+      journalDir: `${cfg.data_dir}/jobs`,
     });
     await nc.flush();
     void peel.#publishFacts();

@@ -14,7 +14,7 @@ import { applyStates, dirTree, showSls } from "../../peel/state_apply.ts";
 import { topRefs } from "../../peel/functions/state.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { parseFunctionArgs } from "../args.ts";
-import { type Format, serialize, stateBlock } from "../output/mod.ts";
+import { type Format, isText, serialize, stateBlock } from "../output/mod.ts";
 
 /** Options of a local call. */
 export interface CallOptions {
@@ -101,6 +101,6 @@ export function renderStates(
   run: { states: StateResult[]; summary: Summary },
   format: Format,
 ): string {
-  if (format !== "text") return serialize({ [id]: run }, format);
+  if (!isText(format)) return serialize({ [id]: run }, format);
   return `${id}:\n${stateBlock(run)}`;
 }

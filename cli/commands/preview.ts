@@ -6,7 +6,7 @@
 import { type NatsConnection, RequestStrategy } from "nats";
 import { decode, encode, subjects } from "../../lib/bus/mod.ts";
 import type { TargetType } from "../../lib/job/mod.ts";
-import { type Format, serialize } from "../output/mod.ts";
+import { type Format, isText, serialize } from "../output/mod.ts";
 
 /** Ask a master which peels `tgt` selects; throws with its reason for a bad expression. */
 export async function previewTarget(
@@ -30,7 +30,7 @@ export async function previewTarget(
 
 /** Render matched ids. */
 export function renderPreview(ids: string[], format: Format): string {
-  if (format !== "text") return serialize(ids, format);
+  if (!isText(format)) return serialize(ids, format);
   if (ids.length === 0) return "No peels matched the target.";
   return [...ids, "", `${ids.length} peel(s) matched`].join("\n");
 }

@@ -1,44 +1,26 @@
 /**
- * `zester '<target>' <module.function> [args…] [key=value…]`: dispatch a job through a master,
- * follow its returns live, and print them once every target has returned or the job ends.
+ * `zester '<target>' <module.function> [args…] [key=value…]`: dispatch a job through a master
+ * and follow it, with Salt's meaning of `-t`: how long the CLI waits, not how long the job may
+ * run. The CLI waits until the job ends, or until `-t` passed without a new return and no
+ * target still runs the job (asked as Salt's `find_job` asks). The job keeps its own deadline
+ * and its result stays in `zester job show`.
  * @module
  */
-import type { Msg, NatsConnection } from "nats";
+import type { NatsConnection } from "nats";
+import { decode, encode, subjects } from "../../lib/bus/mod.ts";
+import { formatDuration } from "../../lib/config/mod.ts";
 import {
-  BUCKETS,
-  decode,
-  encode,
-  openBucket,
-  parseReturnSubject,
-  subjects,
-} from "../../lib/bus/mod.ts";
-import {
+  type DispatchReply,
   DispatchReplySchema,
   type DispatchRequest,
   type ExecReturn,
-  isReturnWrite,
-  isTerminal,
+  FindReply,
   type JobStatus,
-  JobStatusEvent,
   ksuid,
-  readJobRecord,
-  readReturn,
-  readReturns,
-  readTargets,
   type TargetType,
 } from "../../lib/job/mod.ts";
-import { formatDuration } from "../../lib/config/mod.ts";
 import { parseFunctionArgs } from "../args.ts";
-import {
-  color,
-  type Format,
-  indent,
-  isStateRun,
-  renderValue,
-  serialize,
-  stateBlock,
-  useColor,
-} from "../output/mod.ts";
+import { type FollowEvents, JobFollower } from "./follow.ts";
 
 /** What the operator asked for. */
 export interface RunOptions {
@@ -46,143 +28,133 @@ export interface RunOptions {
   tgtType?: TargetType;
   fun: string;
   words: string[];
-  timeoutMs?: number;
-  format: Format;
+  /** How long to wait without news (`-t`). */
+  waitMs: number;
+  /** The job's timeout to ask the master for (`--job-timeout`); its default otherwise. */
+  jobTimeoutMs?: number;
   user: string;
 }
 
-/** A finished run: what to print and the exit status. */
+/** A run as the CLI saw it: what to print and the exit status. */
 export interface RunOutcome {
   jid: string;
+  /** The job's status when the CLI stopped following it. */
   status: JobStatus;
+  /** False when the CLI stopped waiting before the job ended. */
+  ended: boolean;
   targets: string[];
   returns: Map<string, ExecReturn>;
+  /** Targets found not connected. */
+  absent: Set<string>;
   missing: string[];
 }
 
-/** Default timeouts by function, as the product's CLI reference gives them. */
-export function defaultTimeoutMs(fun: string): number | undefined {
-  if (fun === "state.highstate") return 10 * 60_000;
-  if (fun === "state.apply" || fun === "state.sls") return 5 * 60_000;
-  return undefined;
-}
-
-/** How long past the job's deadline the CLI waits for the master's final status. */
+/** How long past the job's deadline the CLI waits for its final record. */
 const GRACE_MS = 5_000;
 
-/** Dispatch a job and wait for it to finish. Throws with the master's reason if refused. */
-export async function runJob(nc: NatsConnection, opts: RunOptions): Promise<RunOutcome> {
-  const jid = ksuid();
+/** Send a dispatch request for a new job `jid`; throws with the master's reason if refused. */
+export async function submitJob(
+  nc: NatsConnection,
+  opts: RunOptions,
+  jid = ksuid(),
+): Promise<Extract<DispatchReply, { ok: true }>> {
   const { args, kwargs } = parseFunctionArgs(opts.words);
-  const returns = new Map<string, ExecReturn>();
-  const final = Promise.withResolvers<JobStatus>();
-  const subs = [
-    nc.subscribe(subjects.jobStatus(jid), {
-      callback: (_err, msg) => onStatus(msg, jid, final.resolve),
-    }),
-    nc.subscribe(subjects.jobReturns(jid), {
-      callback: (_err, msg) => {
-        const ids = parseReturnSubject(msg.subject);
-        if (ids && isReturnWrite(msg)) {
-          returns.set(ids.peelId, readReturn(msg.data, jid, ids.peelId));
-        }
-      },
-    }),
-  ];
+  const req: DispatchRequest = {
+    jid,
+    fun: opts.fun,
+    args,
+    kwargs,
+    tgt: opts.tgt,
+    tgt_type: opts.tgtType,
+    timeout_ms: opts.jobTimeoutMs,
+    user: opts.user,
+  };
+  const reply = DispatchReplySchema.parse(
+    decode((await nc.request(subjects.dispatch, encode(req), { timeout: 10_000 })).data),
+  );
+  if (!reply.ok) throw new Error(reply.error);
+  return reply;
+}
+
+/** Dispatch a job and follow it; `events` hears each return as it arrives. */
+export async function runJob(
+  nc: NatsConnection,
+  opts: RunOptions,
+  events: FollowEvents & { onDispatched?: (jid: string, targets: number) => void } = {},
+): Promise<RunOutcome> {
+  const jid = ksuid();
+  const f = await JobFollower.start(nc, jid, events);
   try {
-    // No flush needed: the server sees this SUB before the dispatch request on this connection.
-    const req: DispatchRequest = {
-      jid,
-      fun: opts.fun,
-      args,
-      kwargs,
-      tgt: opts.tgt,
-      tgt_type: opts.tgtType,
-      timeout_ms: opts.timeoutMs ?? defaultTimeoutMs(opts.fun),
-      user: opts.user,
-    };
-    const reply = DispatchReplySchema.parse(
-      decode((await nc.request(subjects.dispatch, encode(req), { timeout: 10_000 })).data),
-    );
-    if (!reply.ok) throw new Error(reply.error);
-    const jobsKv = await openBucket(nc, BUCKETS.jobs);
-    const waitMs = Math.max(0, Date.parse(reply.deadline) - Date.now()) + GRACE_MS;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const status = await Promise.race([
-      final.promise,
-      new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), waitMs)),
-    ]);
-    clearTimeout(timer);
-    const settled = status ?? (await readJobRecord(jobsKv, jid))?.status ?? "running";
-    const ids = await readTargets(jobsKv, jid, reply.target_count);
-    if (ids.some((id) => !returns.has(id))) {
-      // Returns that went past this subscription (e.g. during a reconnect) are still in KV.
-      const kv = await openBucket(nc, BUCKETS.jobReturns);
-      for (const [id, ret] of await readReturns(kv, jid)) {
-        if (!returns.has(id)) returns.set(id, ret);
-      }
-    }
-    const missing = ids.filter((id) => !returns.has(id));
-    return { jid, status: settled, targets: ids, returns, missing };
+    const reply = await submitJob(nc, opts, jid);
+    events.onDispatched?.(jid, reply.target_count);
+    const targets = await f.targets(reply.target_count);
+    await waitFor(nc, f, targets, opts.waitMs, Date.parse(reply.deadline) + GRACE_MS);
+    return await outcomeOf(f, targets);
   } finally {
-    for (const sub of subs) sub.unsubscribe();
+    f.stop();
   }
 }
 
-function onStatus(msg: Msg, jid: string, done: (s: JobStatus) => void): void {
+/** What `f` saw of a job of `targets`, with returns that went past it read back. */
+export async function outcomeOf(f: JobFollower, targets: string[]): Promise<RunOutcome> {
+  await f.readBack(targets);
+  if (!f.ended) await f.refresh();
+  return {
+    jid: f.jid,
+    status: f.status ?? "pending",
+    ended: f.ended,
+    targets,
+    returns: f.returns,
+    absent: f.absent,
+    missing: targets.filter((id) => !f.returns.has(id)),
+  };
+}
+
+/**
+ * Wait until the job ends, or every target that did not return was found not connected, or until
+ * `waitMs` passed without a new return and the owner says no target still runs it; never past
+ * `giveUpAt`.
+ */
+async function waitFor(
+  nc: NatsConnection,
+  f: JobFollower,
+  targets: string[],
+  waitMs: number,
+  giveUpAt: number,
+): Promise<void> {
+  const heard = () =>
+    f.absent.size > 0 && targets.every((id) => f.returns.has(id) || f.absent.has(id));
+  let seen = f.returns.size;
+  let until = Date.now() + waitMs;
+  for (;;) {
+    const wait = Math.min(until, giveUpAt) - Date.now();
+    await f.until(() => f.ended || heard() || f.returns.size !== seen, wait);
+    if (f.ended || heard() || Date.now() >= giveUpAt) return;
+    if (f.returns.size === seen) {
+      await f.refresh();
+      if (f.ended || await stillRunning(nc, f.jid) === 0) return;
+    }
+    seen = f.returns.size;
+    until = Date.now() + waitMs;
+  }
+}
+
+/**
+ * How many targets say they still run job `jid`, asked through its owner; `undefined` when no
+ * master answers (the job is between owners), which is no reason to stop waiting.
+ */
+async function stillRunning(nc: NatsConnection, jid: string): Promise<number | undefined> {
   try {
-    const ev = JobStatusEvent.parse(decode(msg.data));
-    if (ev.jid === jid && isTerminal(ev.status)) done(ev.status);
+    const m = await nc.request(subjects.jobsFind, encode({ jid }), { timeout: 5_000 });
+    return FindReply.parse(decode(m.data)).running;
   } catch {
-    // A malformed event is not ours to act on; the stored job record is the authority.
+    return undefined;
   }
 }
 
-/** Exit status of a run: 0 when every target returned successfully, else 1. */
+/** Exit status of a run: 0 when the job ended complete (every target succeeded), else 1. */
 export function exitCode(o: RunOutcome): number {
-  if (o.missing.length) return 1;
-  for (const r of o.returns.values()) if (!r.success) return 1;
-  return 0;
-}
-
-/** The per-peel record printed in JSON and YAML. */
-export function returnRecord(r: ExecReturn | undefined): Record<string, unknown> {
-  if (!r) return { returned: false, success: false, error: "Peel did not return" };
-  const { jid: _j, peel_id: _p, ...rest } = r;
-  return { returned: true, ...rest };
-}
-
-/** Render a finished run in `format`. */
-export function renderRun(o: RunOutcome, format: Format): string {
-  if (format !== "text") {
-    const out: Record<string, unknown> = {};
-    for (const id of o.targets) {
-      const r = o.returns.get(id);
-      // State runs are keyed by peel id with their states and summary, as call --local gives them.
-      out[id] = r && isStateRun(r.result) ? r.result : returnRecord(r);
-    }
-    return serialize(out, format);
-  }
-  const on = useColor();
-  const lines: string[] = [];
-  for (const id of o.targets) {
-    const r = o.returns.get(id);
-    lines.push(color(`${id}:`, r ? (r.success ? "green" : "red") : "yellow", on));
-    if (!r) lines.push(indent(color("Peel did not return. [No response]", "yellow", on)));
-    else if (r.error !== undefined) lines.push(indent(color(`ERROR: ${r.error}`, "red", on)));
-    else if (isStateRun(r.result)) lines.push(stateBlock(r.result));
-    else if (r.result !== "") lines.push(indent(renderValue(r.result)));
-    if (r && r.retcode !== undefined && r.retcode !== 0) {
-      lines.push(indent(color(`[exit code ${r.retcode}]`, "red", on)));
-    }
-  }
-  if (o.missing.length) {
-    lines.push("");
-    lines.push(
-      color(`Did not return (${o.missing.length}): ${o.missing.join(", ")}`, "yellow", on),
-    );
-  }
-  return lines.join("\n");
+  return o.ended && o.status === "complete" ? 0 : 1;
 }
 
 /** One line on stderr about the job, for `--verbose`. */

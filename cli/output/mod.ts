@@ -6,3 +6,5 @@ export * from "./format.ts";
 export * from "./table.ts";
 export * from "./text.ts";
 export * from "./states.ts";
+export * from "./returns.ts";
+export * from "./live.ts";

@@ -43,6 +43,8 @@ export interface NatsServerOptions {
   host?: string;
   /** No auth and no TLS (benchmarks of NATS itself); default false. */
   plain?: boolean;
+  /** JetStream store to use (kept at stop), e.g. that of a server stopped to restart it. */
+  storeDir?: string;
 }
 
 /** A free TCP port on `hostname`, as the kernel hands it out. */
@@ -69,7 +71,8 @@ export function natsServerBin(): string {
 /** Start nats-server with JetStream; resolves once it accepts connections. */
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
   const bin = opts.bin ?? natsServerBin();
-  const storeDir = await Deno.makeTempDir({ prefix: "zester-nats-" });
+  const storeDir = opts.storeDir ?? await Deno.makeTempDir({ prefix: "zester-nats-" });
+  const keepStore = opts.keepStore ?? opts.storeDir !== undefined;
   const host = opts.host ?? "127.0.0.1";
   for (let attempt = 0;; attempt++) {
     const port = opts.port ?? freePort(host);
@@ -92,7 +95,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
       reading.catch(() => {});
       const url = `${opts.plain ? "nats" : "tls"}://${host}:${port}`;
       if (!opts.plain) await register(url);
-      return handle(child, url, port, storeDir, opts.keepStore ?? false, reading);
+      return handle(child, url, port, storeDir, keepStore, reading);
     }
     try {
       child.kill("SIGKILL");
@@ -100,7 +103,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     await child.status;
     await reading.catch(() => {});
     if (opts.port !== undefined || attempt >= 2) {
-      await Deno.remove(storeDir, { recursive: true }).catch(() => {});
+      if (!keepStore) await Deno.remove(storeDir, { recursive: true }).catch(() => {});
       throw new Error(`nats-server did not start on port ${port}:\n${logs.join("").slice(-2000)}`);
     }
   }

@@ -76,7 +76,7 @@ function peel(id: string, inbox: string): RoleClaims {
         `$JS.FC.${stream(BUCKETS.secrets.name)}.>`,
       ],
     },
-    sub: { allow: [subjects.cmd(id), `${inbox}.>`] },
+    sub: { allow: [subjects.cmd(id), subjects.jobCancelAll, `${inbox}.>`] },
     resp: ONE_REPLY,
   };
 }
@@ -100,7 +100,17 @@ function master(inbox: string): RoleClaims {
   return {
     pub: { allow: ["$JS.API.>", "$JS.FC.>", ...writes, subjects.cmdAll, subjects.jobAll] },
     sub: {
-      allow: [subjects.dispatch, subjects.targetResolve, subjects.factAll, `${inbox}.>`],
+      allow: [
+        subjects.dispatch,
+        subjects.targetResolve,
+        subjects.factAll,
+        subjects.jobCancelAll,
+        subjects.jobsFind,
+        subjects.jobsKill,
+        // An adopted job's returns, seen on their way into the bucket.
+        subjects.jobReturnAll,
+        `${inbox}.>`,
+      ],
     },
     resp: REPLY_PARTS,
   };
@@ -115,15 +125,15 @@ function reader(inbox: string): RoleClaims {
     `$JS.FC.${stream(b.name)}.>`
   );
   return {
-    pub: { allow: [subjects.targetResolve, ...reads, ...fc] },
+    pub: { allow: [subjects.targetResolve, subjects.jobsFind, ...reads, ...fc] },
     sub: { allow: [subjects.jobAll, subjects.jobReturnAll, `${inbox}.>`] },
   };
 }
 
-/** The operator's CLI: what a reader may, and dispatching jobs. */
+/** The operator's CLI: what a reader may, and dispatching and killing jobs. */
 function admin(inbox: string): RoleClaims {
   const r = reader(inbox);
-  return { ...r, pub: { allow: [subjects.dispatch, ...r.pub.allow!] } };
+  return { ...r, pub: { allow: [subjects.dispatch, subjects.jobsKill, ...r.pub.allow!] } };
 }
 
 /** The permission claims of a user with `role`, named `name` (a peel's id), key `userKey`. */

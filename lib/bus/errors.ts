@@ -10,6 +10,8 @@ export const JS_ERRORS = {
   streamNameInUse: 10058,
   /** No stream of that name. */
   streamNotFound: 10059,
+  /** No stored message matches (e.g. no message on that subject). */
+  noMessageFound: 10037,
   /** The key (subject) is not at the expected revision, e.g. a `kv.create` of a taken key. */
   wrongLastSequence: 10071,
 } as const;

@@ -157,7 +157,10 @@ const nanos = (ms: number) => ms * 1_000_000;
 const storageType = (s: "file" | "memory") => s === "file" ? StorageType.File : StorageType.Memory;
 
 /** The JetStream stream config a bucket needs (the same layout nats.js's KV creates). */
-export function bucketStreamConfig(spec: BucketSpec): Partial<StreamConfig> & { name: string } {
+export function bucketStreamConfig(
+  spec: BucketSpec,
+  replicas = 1,
+): Partial<StreamConfig> & { name: string } {
   return {
     name: `KV_${spec.name}`,
     subjects: [`$KV.${spec.name}.>`],
@@ -172,7 +175,7 @@ export function bucketStreamConfig(spec: BucketSpec): Partial<StreamConfig> & { 
     deny_delete: true,
     deny_purge: false,
     allow_direct: true,
-    num_replicas: 1,
+    num_replicas: replicas,
     max_msg_size: -1,
     max_msgs: -1,
     max_bytes: -1,
@@ -181,7 +184,10 @@ export function bucketStreamConfig(spec: BucketSpec): Partial<StreamConfig> & { 
 }
 
 /** The JetStream stream config a stream spec stands for. */
-export function streamConfig(spec: StreamSpec): Partial<StreamConfig> & { name: string } {
+export function streamConfig(
+  spec: StreamSpec,
+  replicas = 1,
+): Partial<StreamConfig> & { name: string } {
   return {
     name: spec.name,
     subjects: [...spec.subjects],
@@ -190,7 +196,7 @@ export function streamConfig(spec: StreamSpec): Partial<StreamConfig> & { name: 
     storage: storageType(spec.storage),
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
-    num_replicas: 1,
+    num_replicas: replicas,
   };
 }
 
@@ -215,14 +221,18 @@ export interface ProvisionResult {
 }
 
 /**
- * Create every bucket and stream that is missing and correct the history, TTL and subjects of
- * those that drifted; leave the rest alone. Safe to run at every master start, by every master.
- * Storage type cannot change in place; a mismatch there is an error naming the stream.
+ * Create every bucket and stream that is missing and correct the history, TTL, subjects and
+ * replicas of those that drifted; leave the rest alone. Safe to run at every master start, by
+ * every master. `replicas` is how many servers of a cluster keep each (3 survives the loss of
+ * one). Storage type cannot change in place; a mismatch there is an error naming the stream.
  */
-export async function provisionStorage(jsm: JetStreamManager): Promise<ProvisionResult[]> {
+export async function provisionStorage(
+  jsm: JetStreamManager,
+  replicas = 1,
+): Promise<ProvisionResult[]> {
   const wanted = [
-    ...Object.values(BUCKETS).map(bucketStreamConfig),
-    ...Object.values(STREAMS).map(streamConfig),
+    ...Object.values(BUCKETS).map((b) => bucketStreamConfig(b, replicas)),
+    ...Object.values(STREAMS).map((st) => streamConfig(st, replicas)),
   ];
   const results: ProvisionResult[] = [];
   for (const cfg of wanted) {
@@ -255,7 +265,7 @@ async function ensureStream(
     );
   }
   const drift =
-    (["max_msgs_per_subject", "max_age"] as const).some((k) =>
+    (["max_msgs_per_subject", "max_age", "num_replicas"] as const).some((k) =>
       cfg[k] !== undefined && current[k] !== cfg[k]
     ) ||
     // The server leaves the flag out when false.
@@ -274,5 +284,6 @@ function pick(cfg: Partial<StreamConfig>): Partial<StreamConfig> {
   if (cfg.discard_new_per_subject !== undefined) {
     out.discard_new_per_subject = cfg.discard_new_per_subject;
   }
+  if (cfg.num_replicas !== undefined) out.num_replicas = cfg.num_replicas;
   return out;
 }

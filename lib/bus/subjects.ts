@@ -74,6 +74,19 @@ export const subjects = {
   jobStatus: (j: string): string => `zester.job.${jid(j)}.status`,
   /** Master audit event: ExecRequests for a job went out. */
   jobDispatched: (j: string): string => `zester.job.${jid(j)}.dispatch`,
+  /** Master → anyone: targets of a job that were not connected when it was sent. */
+  jobAbsent: (j: string): string => `zester.job.${jid(j)}.absent`,
+  /** Master → peels and masters: a job is canceled; peels running it stop its function. */
+  jobCancel: (j: string): string => `zester.job.${jid(j)}.cancel`,
+  /** Every job's cancel subject, which peels and masters follow. */
+  jobCancelAll: "zester.job.*.cancel",
+  /** CLI → masters: cancel a job (request/reply, queue group). */
+  jobsKill: "zester.jobs.kill",
+  /**
+   * CLI → every master: which targets still run a job (request/reply; only its owner answers).
+   * Outside `zester.job.>`, whose stream would answer a request with its own ack.
+   */
+  jobsFind: "zester.jobs.find",
   /** Everything about one job. */
   job: (j: string): string => `zester.job.${jid(j)}.>`,
   /** Everything about every job (the `job-events` stream). */
@@ -107,23 +120,39 @@ export function returnAckSubject(prefix: string, j: string, token: string): stri
   return `${prefix}.${jid(j)}.${token}`;
 }
 
+/**
+ * What reaches a master under a peel's ack subject: the stream's confirmation of a return that
+ * succeeded (`ok`), failed, or whose outcome is `unknown` (the peel or its broker died while
+ * running); and, as the reply subject of the ExecRequest itself, its `answer`: the peel saying
+ * it is still running the job, or the server's "no responders" when the peel is not connected.
+ * A peel that may only respond to the requests it gets can send that answer.
+ */
+export const ACK_KINDS = ["ok", "failed", "unknown", "answer"] as const;
+/** One of {@linkcode ACK_KINDS}. */
+export type AckKind = typeof ACK_KINDS[number];
+
 /** The reply subject a peel gives its return: `ack` plus its id and outcome. */
 export function returnReplySubject(ack: string, peelId: string, success: boolean): string {
-  return `${ack}.${peel(peelId)}.${success ? "ok" : "failed"}`;
+  return ackReplySubject(ack, peelId, success ? "ok" : "failed");
 }
 
-/** Split an ack subject `<prefix>.<jid>.<token>.<peel-id>.<ok|failed>`, or `undefined`. */
+/** `ack` plus the peel's id and what the message says (see {@linkcode ACK_KINDS}). */
+export function ackReplySubject(ack: string, peelId: string, kind: AckKind): string {
+  return `${ack}.${peel(peelId)}.${kind}`;
+}
+
+/** Split an ack subject `<prefix>.<jid>.<token>.<peel-id>.<kind>`, or `undefined`. */
 export function parseReturnAckSubject(
   prefix: string,
   subject: string,
-): { jid: string; token: string; peelId: string; success: boolean } | undefined {
+): { jid: string; token: string; peelId: string; kind: AckKind } | undefined {
   if (!subject.startsWith(`${prefix}.`)) return undefined;
   const parts = subject.slice(prefix.length + 1).split(".");
   if (parts.length !== 4) return undefined;
-  const [j, token, p, outcome] = parts;
+  const [j, token, p, kind] = parts;
   if (!j || !token || !p || !JID_PATTERN.test(j) || !isPeelId(p)) return undefined;
-  if (outcome !== "ok" && outcome !== "failed") return undefined;
-  return { jid: j, token, peelId: p, success: outcome === "ok" };
+  if (!(ACK_KINDS as readonly string[]).includes(kind!)) return undefined;
+  return { jid: j, token, peelId: p, kind: kind as AckKind };
 }
 
 /** The peel id of a `zester.fact.<peel-id>` subject, or `undefined`. */

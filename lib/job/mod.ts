@@ -7,3 +7,4 @@ export * from "./ksuid.ts";
 export * from "./types.ts";
 export * from "./stored_return.ts";
 export * from "./job_store.ts";
+export * from "./signatures.ts";

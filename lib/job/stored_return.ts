@@ -9,6 +9,14 @@ import type { KV, Msg } from "nats";
 import { decode, isPeelId } from "../bus/mod.ts";
 import { ExecReturn } from "./types.ts";
 
+/** How a return went: succeeded, failed, or unknown (the peel or its broker died under it). */
+export type ReturnOutcome = "ok" | "failed" | "unknown";
+
+/** The outcome `ret` stands for. */
+export function returnOutcome(ret: Pick<ExecReturn, "success" | "outcome">): ReturnOutcome {
+  return ret.outcome === "unknown" ? "unknown" : ret.success ? "ok" : "failed";
+}
+
 /**
  * The return stored under `<jid>.<peelId>`, or a failed return saying why the stored bytes are
  * not one.

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  ackReplySubject,
   checkServerUrls,
   CodecError,
   decode,
@@ -37,12 +38,16 @@ Deno.test("bus - subjects are built from validated ids", () => {
     jid,
     token: "00ff00ff00ff00ff",
     peelId: "web-01",
-    success: false,
+    kind: "failed",
   });
   assert.equal(
-    parseReturnAckSubject("_INBOX.abc", returnReplySubject(ack, "web-01", true))?.success,
-    true,
+    parseReturnAckSubject("_INBOX.abc", returnReplySubject(ack, "web-01", true))?.kind,
+    "ok",
   );
+  for (const kind of ["unknown", "answer"] as const) {
+    const subject = ackReplySubject(ack, "web-01", kind);
+    assert.equal(parseReturnAckSubject("_INBOX.abc", subject)?.kind, kind);
+  }
   assert.equal(parseReturnAckSubject("_INBOX.abd", reply), undefined);
   assert.equal(parseReturnAckSubject("_INBOX.abc", `${ack}.web-01`), undefined);
   assert.equal(parseReturnAckSubject("_INBOX.abc", `${ack}.web-01.maybe`), undefined);

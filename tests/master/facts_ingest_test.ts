@@ -1,6 +1,9 @@
-/** Fact ingestion: a peel's facts are acknowledged only once the master's index has them. */
+/**
+ * Fact ingestion: a peel's facts are acknowledged only once the master's index has them, and
+ * a peel gone for good leaves the index.
+ */
 import assert from "node:assert/strict";
-import { decode, encode, subjects } from "../../lib/bus/mod.ts";
+import { BUCKETS, decode, encode, subjects } from "../../lib/bus/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
 import { client, closeClient, masterConfig, startNatsServer, tempDir } from "../harness/mod.ts";
@@ -35,6 +38,43 @@ Deno.test("facts - the reply to a peel's first facts comes after the master's in
       );
     }
     assert.deepEqual(unknownAtReply, [], "acknowledged before the index had them");
+  } finally {
+    await closeClient(nc);
+    await master.stop();
+  }
+});
+
+Deno.test("facts - a peel whose facts were not refreshed for peel_expiry leaves the index", async () => {
+  await using ns = await startNatsServer();
+  await using dir = await tempDir();
+  const master = await Master.start(
+    await masterConfig(ns.url, dir.path, { peel_expiry: "2s" }),
+    new Logger({ level: "error", sink: () => {} }),
+  );
+  const nc = await client(ns.url);
+  const send = async (id: string) => {
+    const r = await nc.request(
+      subjects.fact(id),
+      encode({ peel_id: id, facts: { id }, collected: new Date().toISOString() }),
+      { timeout: 5_000 },
+    );
+    assert.deepEqual(decode(r.data), { ok: true });
+  };
+  try {
+    await send("gone-01");
+    await send("here-01");
+    assert.ok(master.index.get("gone-01"));
+    // here-01 keeps sending its facts, as a connected peel does; gone-01 stops.
+    for (let i = 0; i < 8; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      await send("here-01");
+    }
+    assert.equal(master.index.get("gone-01"), undefined, "gone-01 expired");
+    assert.ok(master.index.get("here-01"), "here-01 stays");
+    const kv = await nc.jetstream().views.kv(BUCKETS.facts.name, { bindOnly: true });
+    assert.notEqual((await kv.get("gone-01"))?.operation, "PUT");
+    await send("gone-01");
+    assert.ok(master.index.get("gone-01"), "back with its next facts");
   } finally {
     await closeClient(nc);
     await master.stop();

@@ -216,20 +216,38 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
       },
     );
 
-    await t.step("a peel that is down does not return and the job ends partial", async () => {
-      const status = await peels[2]!.stop(); // db-01
-      assert.equal(status.code, 0, peels[2]!.output());
-      const jid = ksuid();
-      const reply = await dispatch(nc, { jid, fun: "test.ping", tgt: "*", timeout_ms: 1_500 });
-      assert.ok(reply.ok);
-      assert.equal(reply.target_count, 3);
-      await master.tracker.whenDone(jid);
-      const job = await readJob(nc, jid);
-      assert.equal(job.status, "partial");
-      assert.deepEqual(job.missing, ["db-01"]);
-      assert.equal(job.returned, 2);
-      assert.equal(await readReturn(nc, jid, "db-01"), null);
-    });
+    await t.step(
+      "a peel that is down is reported at once, and waited for only a reconnect's time",
+      async () => {
+        const status = await peels[2]!.stop(); // db-01
+        assert.equal(status.code, 0, peels[2]!.output());
+        const absent: unknown[] = [];
+        const jid = ksuid();
+        const t0 = performance.now();
+        let reportedAfter = Infinity;
+        const sub = nc.subscribe(subjects.jobAbsent(jid), {
+          callback: (_e, m) => {
+            reportedAfter = performance.now() - t0;
+            absent.push(decode(m.data));
+          },
+        });
+        const reply = await dispatch(nc, { jid, fun: "test.ping", tgt: "*", timeout_ms: 30_000 });
+        assert.ok(reply.ok);
+        assert.equal(reply.target_count, 3);
+        await master.tracker.whenDone(jid);
+        const took = performance.now() - t0;
+        assert.ok(reportedAfter < 1_000, `reported within a second (${reportedAfter} ms)`);
+        assert.ok(took >= 5_000 && took < 8_000, `held for a reconnect's time (${took} ms)`);
+        sub.unsubscribe();
+        const job = await readJob(nc, jid);
+        assert.equal(job.status, "partial");
+        assert.deepEqual(job.missing, ["db-01"]);
+        assert.deepEqual(job.absent, ["db-01"]);
+        assert.equal(job.returned, 2);
+        assert.equal(await readReturn(nc, jid, "db-01"), null);
+        assert.deepEqual((absent[0] as { peels: string[] }).peels, ["db-01"]);
+      },
+    );
 
     await t.step(
       "a command the broker policy denies fails with the reason, and is audited",
@@ -268,7 +286,7 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
       assert.ok(Date.now() - Date.parse(hb.time) < 15_000);
     });
 
-    await t.step("job-events holds each job's dispatch and status changes", async () => {
+    await t.step("job-events holds each job's dispatch and every transition", async () => {
       const jid = ksuid();
       assert.ok((await dispatch(nc, { jid, fun: "test.ping", tgt: "web-*" })).ok);
       await master.tracker.whenDone(jid);
@@ -276,8 +294,20 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
       const info = await jsm.streams.info("job-events", { subjects_filter: subjects.job(jid) });
       assert.deepEqual(info.state.subjects, {
         [subjects.jobDispatched(jid)]: 1,
-        [subjects.jobStatus(jid)]: 2,
+        [subjects.jobStatus(jid)]: 4,
       });
+      const first = info.state.first_seq;
+      const statuses: string[] = [];
+      for (let seq = first; seq <= info.state.last_seq; seq++) {
+        const m = await jsm.streams.getMessage("job-events", { seq }).catch(() => undefined);
+        if (m?.subject === subjects.jobStatus(jid)) {
+          statuses.push((decode(m.data) as { status: string }).status);
+        }
+      }
+      assert.deepEqual(statuses, ["pending", "claimed", "running", "complete"]);
+      const job = await readJob(nc, jid);
+      assert.equal(job.owner, "master-test");
+      assert.ok(job.epoch !== undefined && job.epoch > 0, "the owner's epoch is recorded");
     });
   } finally {
     for (const p of peels) await p.stop();

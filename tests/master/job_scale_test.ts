@@ -15,13 +15,14 @@ import {
   subjects,
 } from "../../lib/bus/mod.ts";
 import {
+  activeJobIds,
   createJob,
   ExecRequest,
   type ExecReturn,
   type Job,
   ksuid,
   readJob,
-  updateJob,
+  writeJob,
 } from "../../lib/job/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
@@ -48,23 +49,33 @@ Deno.test("job scale - a record for 100,000 peels of 128-character ids round-tri
       targets: ids,
       user: "alice",
       timeout_ms: 1_000,
-      status: "running",
+      status: "pending",
       owner: "master-test",
       created: now,
       updated: now,
       deadline: now,
     };
-    await createJob(kv, job);
+    const created = await createJob(kv, job);
     const stored = await readJob(kv, job.jid);
     assert.equal(stored?.targets.length, 100_000);
     assert.deepEqual(stored, job);
+    assert.deepEqual(await activeJobIds(kv), [job.jid]);
     await assert.rejects(createJob(kv, job), /wrong last sequence/, "a taken JID is refused");
 
-    const finished: Job = { ...job, status: "timeout", returned: 0, missing: ids.slice(1) };
-    await updateJob(kv, finished);
+    const epoch = await writeJob(kv, { ...job, status: "claimed" }, created);
+    const finished: Job = {
+      ...job,
+      status: "timeout",
+      epoch,
+      returned: 0,
+      missing: ids.slice(1),
+      absent: ids.slice(0, 5),
+    };
+    await writeJob(kv, finished, epoch);
     assert.deepEqual(await readJob(kv, job.jid), finished);
+    assert.deepEqual(await activeJobIds(kv), [], "a finished job is no longer marked active");
 
-    const [listed] = await listJobs(nc, 10);
+    const [listed] = await listJobs(nc, { limit: 10 });
     assert.equal(listed?.jid, job.jid, "the list holds records, not their chunks");
     assert.equal(listed?.target_count, 100_000);
     assert.equal(listed?.missing_count, 99_999);
@@ -130,8 +141,8 @@ Deno.test("job scale - 10,000 peels of long ids: preview, own tokens, every retu
       tgt: "sim-*",
       fun: "test.ping",
       words: [],
-      timeoutMs: 60_000,
-      format: "json",
+      waitMs: 60_000,
+      jobTimeoutMs: 60_000,
       user: "alice",
     });
     assert.equal(run.status, "complete");

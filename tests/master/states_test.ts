@@ -74,6 +74,7 @@ motd:
         "test=True",
         "--format",
         "json",
+        "--static",
       );
       assert.equal(r.code, 0, r.stderr + r.stdout);
       const out = JSON.parse(r.stdout);
@@ -91,13 +92,14 @@ motd:
         "Welcome to db-01 (db)\n",
       );
       const again = JSON.parse(
-        (await zester(cfg, ns.url, "*", "state.apply", "motd", "--format", "json")).stdout,
+        (await zester(cfg, ns.url, "*", "state.apply", "motd", "--format", "json", "--static"))
+          .stdout,
       );
       assert.equal(again["web-01"].summary.changed, 0);
     });
 
     await t.step("highstate follows the top file per peel", async () => {
-      const r = await zester(cfg, ns.url, "*", "state.highstate", "--format", "json");
+      const r = await zester(cfg, ns.url, "*", "state.highstate", "--format", "json", "--static");
       assert.equal(r.code, 0, r.stderr + r.stdout);
       const out = JSON.parse(r.stdout);
       assert.deepEqual(out["db-01"].states.map((s: { id: string }) => s.id), ["motd", "dbflag"]);

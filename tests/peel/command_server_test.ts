@@ -1,42 +1,61 @@
 /**
  * The peel's command loop on a real nats-server: where a return goes, where its confirmation
- * goes, and what a master's `resend` may and may not make a peel do.
+ * goes, what a repeated request may and may not make a peel do (across a restart too), and
+ * cancels, deadlines and the state run lock.
  */
 import assert from "node:assert/strict";
 import type { Msg } from "nats";
 import { BUCKETS, decode, encode, provisionStorage, subjects } from "../../lib/bus/mod.ts";
-import { type ExecReturn, ksuid } from "../../lib/job/mod.ts";
+import { type ExecReturn, isRunningAnswer, ksuid } from "../../lib/job/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { CommandServer } from "../../peel/command_server.ts";
-import { client, closeClient, startNatsServer } from "../harness/mod.ts";
+import type { Broker } from "../../peel/functions/mod.ts";
+import { client, closeClient, startNatsServer, tempDir } from "../harness/mod.ts";
 
-Deno.test("command server - returns are stored, confirmed to the master, sent again on resend only", async () => {
+const noBroker: Broker = { request: () => Promise.reject(new Error("no broker here")) };
+
+function request(jid: string, fun: string, extra: Record<string, unknown> = {}) {
+  return {
+    jid,
+    fun,
+    ack: `master-inbox.${jid}`,
+    timeout_ms: 30_000,
+    deadline: new Date(Date.now() + 30_000).toISOString(),
+    ...extra,
+  };
+}
+
+Deno.test("command server - a job runs once, even across a restart; its return is kept and sent again", async () => {
   await using ns = await startNatsServer();
+  await using dir = await tempDir();
   const nc = await client(ns.url);
   await provisionStorage(await nc.jetstreamManager());
   const lines: string[] = [];
   const log = new Logger({ level: "debug", sink: (l) => lines.push(l) });
   let ran = 0;
   let withBigInt = false;
-  const server = new CommandServer({
-    nc,
-    peelId: "web-01",
-    facts: () => (ran++, withBigInt ? { id: "web-01", big: 2n ** 70n } : { id: "web-01" }),
-    broker: { request: () => Promise.reject(new Error("no broker here")) },
-    log,
-  });
+  const start = () =>
+    CommandServer.start({
+      nc,
+      peelId: "web-01",
+      facts: () => (ran++, withBigInt ? { id: "web-01", big: 2n ** 70n } : { id: "web-01" }),
+      broker: noBroker,
+      log,
+      journalDir: `${dir.path}/jobs`,
+    });
+  let server = await start();
   const returns: Msg[] = [];
   const acks: Msg[] = [];
   nc.subscribe(subjects.jobReturnAll, { callback: (_e, m) => returns.push(m) });
   nc.subscribe("master-inbox.>", { callback: (_e, m) => acks.push(m) });
   await nc.flush();
   const until = async (cond: () => boolean) => {
-    for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
     assert.ok(cond());
   };
   try {
     const jid = ksuid();
-    const req = { jid, fun: "grains.items", ack: `master-inbox.${jid}` };
+    const req = request(jid, "grains.items");
     nc.publish(subjects.cmd("web-01"), encode(req));
     await until(() => acks.length === 1);
     assert.equal(returns[0]!.subject, `$KV.${BUCKETS.jobReturns.name}.${jid}.web-01`);
@@ -45,23 +64,27 @@ Deno.test("command server - returns are stored, confirmed to the master, sent ag
     assert.match(new TextDecoder().decode(acks[0]!.data), /"stream":"KV_job-returns"/);
     assert.equal(ran, 1);
 
-    // Delivered twice: run once.
+    // Asked again: the kept return again, not a second run.
     nc.publish(subjects.cmd("web-01"), encode(req));
-    // Asked to resend: the kept return again, not a second run.
-    nc.publish(subjects.cmd("web-01"), encode({ ...req, resend: true }));
     await until(() => acks.length === 2);
     assert.deepEqual(returns[1]!.data, returns[0]!.data);
     assert.equal(ran, 1);
 
-    // A resend for a job the peel never received runs nothing and says so.
-    const other = ksuid();
+    // Restarted: it still knows the job, and still has its return.
+    await server.stop();
+    server = await start();
+    nc.publish(subjects.cmd("web-01"), encode(req));
+    await until(() => acks.length === 3);
+    assert.deepEqual(returns[2]!.data, returns[0]!.data);
+    assert.equal(ran, 1);
+
+    // A job whose deadline passed is not run.
+    const late = ksuid();
     nc.publish(
       subjects.cmd("web-01"),
-      encode({ jid: other, fun: "grains.items", ack: `master-inbox.${other}`, resend: true }),
+      encode(request(late, "grains.items", { deadline: new Date(Date.now() - 1).toISOString() })),
     );
-    await until(() => lines.some((l) => l.includes("a job this peel never received")));
-    await nc.flush();
-    assert.equal(returns.length, 2);
+    await until(() => lines.some((l) => l.includes("refusing a job past its deadline")));
     assert.equal(ran, 1);
 
     // An ack subject with wildcards could point confirmations anywhere: refused.
@@ -73,15 +96,130 @@ Deno.test("command server - returns are stored, confirmed to the master, sent ag
     // A result MessagePack cannot carry still gets a return: a failed one, saying why.
     withBigInt = true;
     const big = ksuid();
-    nc.publish(
-      subjects.cmd("web-01"),
-      encode({ jid: big, fun: "grains.get", args: ["big"], ack: `master-inbox.${big}` }),
-    );
-    await until(() => acks.length === 3);
-    assert.equal(acks[2]!.subject, `master-inbox.${big}.web-01.failed`);
+    nc.publish(subjects.cmd("web-01"), encode(request(big, "grains.get", { args: ["big"] })));
+    await until(() => acks.length === 4);
+    assert.equal(acks[3]!.subject, `master-inbox.${big}.web-01.failed`);
     const failed = decode(returns.at(-1)!.data) as ExecReturn;
     assert.equal(failed.success, false);
     assert.match(failed.error ?? "", /^Cannot send the result of grains.get: /);
+  } finally {
+    await server.stop();
+    await closeClient(nc);
+  }
+});
+
+Deno.test("command server - a job a restart cut short has an unknown outcome, never a second run", async () => {
+  await using ns = await startNatsServer();
+  await using dir = await tempDir();
+  const nc = await client(ns.url);
+  await provisionStorage(await nc.jetstreamManager());
+  const log = new Logger({ level: "error", sink: () => {} });
+  const jid = ksuid();
+  const req = request(jid, "cmd.run", { args: ["touch ran"] });
+  // What a peel killed mid-job leaves: the job started, never done.
+  await Deno.mkdir(`${dir.path}/jobs/returns`, { recursive: true });
+  await Deno.writeTextFile(`${dir.path}/jobs/seen`, `S ${jid} ${Date.parse(req.deadline)}\n`);
+  let brokerCalls = 0;
+  const server = await CommandServer.start({
+    nc,
+    peelId: "web-01",
+    facts: () => ({}),
+    broker: { request: () => (brokerCalls++, Promise.resolve({})) },
+    log,
+    journalDir: `${dir.path}/jobs`,
+  });
+  const acks: Msg[] = [];
+  nc.subscribe("master-inbox.>", { callback: (_e, m) => acks.push(m) });
+  await nc.flush();
+  try {
+    nc.publish(subjects.cmd("web-01"), encode(req));
+    for (let i = 0; i < 100 && acks.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(acks[0]?.subject, `master-inbox.${jid}.web-01.unknown`);
+    const kv = await nc.jetstream().views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
+    const ret = decode((await kv.get(`${jid}.web-01`))!.value) as ExecReturn;
+    assert.equal(ret.outcome, "unknown");
+    assert.equal(ret.error, "The peel restarted while running cmd.run; its outcome is unknown");
+    assert.equal(brokerCalls, 0, "the command did not run again");
+  } finally {
+    await server.stop();
+    await closeClient(nc);
+  }
+});
+
+Deno.test("command server - running jobs: still-running answers, cancel, one state run at a time", async () => {
+  await using ns = await startNatsServer();
+  const nc = await client(ns.url);
+  await provisionStorage(await nc.jetstreamManager());
+  const log = new Logger({ level: "error", sink: () => {} });
+  // A broker whose operations take 1 s, stopped early by their signal.
+  const slowBroker: Broker = {
+    request: (_op, _args, opts) =>
+      new Promise((resolve, reject) => {
+        const t = setTimeout(() => resolve({ changed: false }), 1_000);
+        opts?.signal?.addEventListener("abort", () => {
+          clearTimeout(t);
+          reject(opts.signal!.reason);
+        });
+      }),
+  };
+  const server = await CommandServer.start({
+    nc,
+    peelId: "web-01",
+    facts: () => ({}),
+    broker: slowBroker,
+    log,
+  });
+  const returns = new Map<string, ExecReturn>();
+  nc.subscribe(subjects.jobReturnAll, {
+    callback: (_e, m) => {
+      const r = decode(m.data) as ExecReturn;
+      returns.set(r.jid, r);
+    },
+  });
+  await nc.flush();
+  const until = async (cond: () => boolean) => {
+    for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(cond());
+  };
+  try {
+    const sleeper = ksuid();
+    nc.publish(subjects.cmd("web-01"), encode(request(sleeper, "test.sleep", { args: [30] })));
+    const answer = await nc.request(
+      subjects.cmd("web-01"),
+      encode(request(sleeper, "test.sleep", { args: [30] })),
+      { timeout: 2_000 },
+    );
+    assert.ok(isRunningAnswer(answer.data), "asked again, it says it is still running the job");
+
+    const t0 = performance.now();
+    nc.publish(subjects.jobCancel(sleeper), encode({ jid: sleeper, user: "alice", time: "" }));
+    await until(() => returns.has(sleeper));
+    assert.equal(returns.get(sleeper)!.error, "Canceled by alice");
+    assert.ok(performance.now() - t0 < 2_000);
+
+    const first = ksuid();
+    const second = ksuid();
+    const third = ksuid();
+    nc.publish(subjects.cmd("web-01"), encode(request(first, "file.touch", { args: ["/x"] })));
+    nc.publish(subjects.cmd("web-01"), encode(request(second, "state.apply", { args: ["x"] })));
+    nc.publish(
+      subjects.cmd("web-01"),
+      encode(request(third, "file.touch", { args: ["/y"], kwargs: { concurrent: true } })),
+    );
+    await until(() => returns.has(first) && returns.has(second) && returns.has(third));
+    const refused = returns.get(second)!;
+    assert.equal(refused.success, false);
+    assert.equal(refused.retcode, 1);
+    assert.match(
+      refused.error ?? "",
+      new RegExp(
+        `^The function "file.touch" is running as PID \\d+ and was started at \\S+ with jid ${first}$`,
+      ),
+    );
+    for (const jid of [first, third]) {
+      const run = returns.get(jid)!.result as { states: { result: boolean }[] };
+      assert.equal(run.states.length, 1, `${jid} ran its state`);
+    }
   } finally {
     await server.stop();
     await closeClient(nc);

@@ -1,0 +1,78 @@
+/**
+ * Peels' returns as the CLI prints them, one peel at a time (as they arrive) or all at once
+ * (`--static`, `job show`): Salt's nested text (state runs as its highstate text), one
+ * `id: value` line (`txt`), or the peel's record in JSON, YAML or Python's repr (`raw`).
+ * @module
+ */
+import type { ExecReturn } from "../../lib/job/mod.ts";
+import { type Format, serialize } from "./format.ts";
+import { isStateRun, stateBlock } from "./states.ts";
+import { color, indent, renderValue, useColor } from "./text.ts";
+
+/** Why a target has no return: it was not connected, or it did not answer in time. */
+export type NoReturn = "Not connected" | "No response";
+
+/** The per-peel record printed in JSON, YAML and raw. */
+export function returnRecord(r: ExecReturn | undefined, why?: NoReturn): Record<string, unknown> {
+  if (!r) {
+    return { returned: false, success: false, error: `Peel did not return. [${why}]` };
+  }
+  const { jid: _j, peel_id: _p, ...rest } = r;
+  return { returned: true, ...rest };
+}
+
+/** One peel's value in a structured format: its state run, or its record. */
+function structured(r: ExecReturn | undefined, why: NoReturn): unknown {
+  return r && isStateRun(r.result) ? r.result : returnRecord(r, why);
+}
+
+/** One peel's return (or why there is none) in `format`. */
+export function renderReturn(
+  id: string,
+  r: ExecReturn | undefined,
+  why: NoReturn,
+  format: Format,
+): string {
+  if (format === "txt") {
+    const value = !r ? `Peel did not return. [${why}]` : r.error ?? renderValue(r.result);
+    return `${id}: ${value.replace(/\n/g, `\n${id}: `)}`;
+  }
+  if (format !== "text") return serialize({ [id]: structured(r, why) }, format);
+  const on = useColor();
+  const lines = [color(`${id}:`, r ? (r.success ? "green" : "red") : "yellow", on)];
+  if (!r) lines.push(indent(color(`Peel did not return. [${why}]`, "yellow", on)));
+  else if (r.error !== undefined) lines.push(indent(color(`ERROR: ${r.error}`, "red", on)));
+  else if (isStateRun(r.result)) lines.push(stateBlock(r.result));
+  else if (r.result !== "") lines.push(indent(renderValue(r.result)));
+  if (r && r.retcode !== undefined && r.retcode !== 0) {
+    lines.push(indent(color(`[exit code ${r.retcode}]`, "red", on)));
+  }
+  return lines.join("\n");
+}
+
+/** Every target's return at once, in target order; text ends with who did not return. */
+export function renderReturns(
+  targets: string[],
+  returns: ReadonlyMap<string, ExecReturn>,
+  why: (id: string) => NoReturn,
+  format: Format,
+): string {
+  if (format === "json" || format === "yaml" || format === "raw") {
+    const out: Record<string, unknown> = {};
+    for (const id of targets) out[id] = structured(returns.get(id), why(id));
+    return serialize(out, format);
+  }
+  const blocks = targets.map((id) => renderReturn(id, returns.get(id), why(id), format));
+  const missing = targets.filter((id) => !returns.has(id));
+  if (format === "text" && missing.length) blocks.push("", missingLine(missing));
+  return blocks.join("\n");
+}
+
+/** The closing line of text output naming the targets that did not return. */
+export function missingLine(missing: string[]): string {
+  return color(
+    `Did not return (${missing.length}): ${missing.join(", ")}`,
+    "yellow",
+    useColor(),
+  );
+}
