@@ -88,7 +88,7 @@ export function peelPermissionFlags(cfg: PeelConfig, configPath: string): string
       cfg.nats_cert,
       cfg.nats_key,
       ...PEEL_FACT_READS,
-      TEMPLATE_MODULES,
+      ...TEMPLATE_MODULES,
     ]),
     ...flag("write", [cfg.data_dir]),
     ...flag("run", [cfg.broker.launcher]),

@@ -8,19 +8,22 @@
  * variable names, calls, filters and tests by name, and the filters that take an attribute name.
  * @module
  */
-import { JINJA_CONSTANTS, pyMethod, sliceOf } from "./jinja_compat.ts";
+import {
+  expandKeywords,
+  isNamespace,
+  JINJA_CONSTANTS,
+  namespace,
+  sliceOf,
+} from "./jinja_compat.ts";
 import { type Context, type Frame, nunjucksInternals } from "./nunjucks_internals.ts";
+import { put, pyMethod } from "./py_methods.ts";
+import { pyBool } from "./python.ts";
+import { isTrusted, trust } from "./trusted.ts";
+
+export { trust };
 
 // deno-lint-ignore no-explicit-any
 type Fn = (...args: any[]) => any;
-
-const TRUSTED = new WeakSet<Fn>();
-
-/** Let templates hold and call `fn`. */
-export function trust<F extends Fn>(fn: F): F {
-  TRUSTED.add(fn);
-  return fn;
-}
 
 /** Names refused on any value and as variables: each leads to `Function` or rewires objects. */
 const REFUSED = new Set([
@@ -38,7 +41,7 @@ function checkName(name: string): void {
 }
 
 function checked(what: string, v: unknown): unknown {
-  if (typeof v === "function" && !TRUSTED.has(v as Fn)) {
+  if (typeof v === "function" && !isTrusted(v)) {
     throw new Error(`Cannot use ${what}: it is a function templates may not use`);
   }
   return v;
@@ -51,6 +54,16 @@ function unwrap(v: unknown): unknown {
   return v instanceof runtime.SafeString ? v.val : v;
 }
 
+const MISSING = new WeakMap<object, (key: string) => unknown>();
+
+/**
+ * Have a read of a key `table` lacks answered by `missing` (which may throw, naming the key),
+ * instead of undefined: `salt['no.such']` says which function is not there.
+ */
+export function onMissingKey(table: object, missing: (key: string) => unknown): void {
+  MISSING.set(table, missing);
+}
+
 /** The own property `key` of `obj` (read once, as a string), checked. */
 function item(obj: unknown, key: unknown): unknown {
   if (obj === null || obj === undefined) return undefined;
@@ -58,7 +71,10 @@ function item(obj: unknown, key: unknown): unknown {
   checkName(name);
   if (typeof obj === "function") throw new Error(`Cannot read "${name}" of a function`);
   const self = unwrap(obj);
-  if (!Object.hasOwn(self as object, name)) return undefined;
+  if (!Object.hasOwn(self as object, name)) {
+    const missing = typeof self === "object" ? MISSING.get(self as object) : undefined;
+    return missing ? checked(`"${name}"`, missing(name)) : undefined;
+  }
   const v = checked(`"${name}"`, (self as Record<string, unknown>)[name]);
   // A method, such as a cycler's `next`, runs on its object, as nunjucks runs it.
   return typeof v === "function" ? trust((...args: unknown[]) => v.apply(self, args)) : v;
@@ -85,8 +101,8 @@ let installed = false;
 
 /**
  * Replace nunjucks's lookups with the safe ones (once per isolate): member and variable lookups,
- * slices, calls, macros; and make runtime errors name their line (nunjucks numbers them from 0
- * and records lines only at calls; here every lookup records its line too).
+ * slices, calls, macros; and make runtime errors name their line (nunjucks records lines only at
+ * calls; here every lookup records its line too).
  */
 export function installSafeLookup(): void {
   if (installed) return;
@@ -109,13 +125,19 @@ export function installSafeLookup(): void {
   const callWrap = runtime.callWrap;
   runtime.callWrap = (fn: unknown, name: string, context: unknown, args: unknown[]) => {
     checked(`\`${name}\``, fn);
-    return checked(`the result of \`${name}\``, callWrap(fn, name, context, args));
+    return checked(
+      `the result of \`${name}\``,
+      callWrap(fn, name, context, expandKeywords(args)),
+    );
+  };
+  (runtime as unknown as Record<string, Fn>).pySetAttr = (obj, key, value) => {
+    const name = String(key);
+    checkName(name);
+    if (!isNamespace(obj)) throw new TypeError("cannot assign attribute on non-namespace object");
+    put(obj, name, value);
   };
   const makeMacro = runtime.makeMacro;
   runtime.makeMacro = (...args: unknown[]) => trust(makeMacro(...args));
-  const handleError = runtime.handleError;
-  runtime.handleError = (e: unknown, lineno: number, colno: number) =>
-    handleError(e, lineno + 1, colno + 1);
   for (const method of ["compileLookupVal", "compileSymbol"]) {
     const compile = Compiler.prototype[method]!;
     Compiler.prototype[method] = function (
@@ -171,16 +193,17 @@ export function secureEnvironment(environment: unknown): void {
     (arr: unknown, attribute: unknown, start: unknown) =>
       sum(pluck(arr, attribute), undefined, start),
   );
-  env.addFilter(
-    "selectattr",
-    (arr: unknown, attribute: unknown) =>
-      lib.toArray(arr).filter((v: unknown) => !!attrPath(v, attribute)),
-  );
-  env.addFilter(
-    "rejectattr",
-    (arr: unknown, attribute: unknown) =>
-      lib.toArray(arr).filter((v: unknown) => !attrPath(v, attribute)),
-  );
+  // `selectattr("a")` keeps items whose attribute is true; `selectattr("a", "eq", 1)` runs a test.
+  const byAttr = (keep: boolean) =>
+    function (this: Context, arr: unknown, attribute: unknown, test?: unknown, ...args: unknown[]) {
+      const fn = test === undefined ? undefined : env.getTest(String(test));
+      return lib.toArray(arr).filter((v: unknown) => {
+        const a = attrPath(v, attribute);
+        return (fn ? fn.call(this, a, ...args) === true : pyBool(a)) === keep;
+      });
+    };
+  env.addFilter("selectattr", byAttr(true));
+  env.addFilter("rejectattr", byAttr(false));
   env.addFilter("groupby", function (this: Context, arr: unknown, attribute: unknown) {
     return lib.groupBy(
       arr,
@@ -213,4 +236,5 @@ export function secureEnvironment(environment: unknown): void {
     return c;
   });
   env.globals.joiner = trust((sep?: unknown) => trust(joiner!(sep)));
+  env.globals.namespace = namespace;
 }

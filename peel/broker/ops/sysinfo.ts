@@ -1,6 +1,7 @@
 /**
  * `sysinfo`: the system text the peel's fact collectors may not read themselves (Deno refuses
- * `/proc` without `--allow-all`): `/proc/cpuinfo` and `df -PkT`. Fixed commands, no arguments.
+ * `/proc` without `--allow-all`): `/proc/cpuinfo`, `df -PkT` and the name of process 1 (the init
+ * system). Fixed commands, no arguments.
  * @module
  */
 import * as s from "../../../lib/schema/mod.ts";
@@ -23,10 +24,11 @@ async function output(cmd: string, args: string[]): Promise<string> {
 export const sysinfoOp = defineOp({
   args: s.object({}),
   async run() {
-    const [cpuinfo, df] = await Promise.all([
+    const [cpuinfo, df, init] = await Promise.all([
       output("cat", ["/proc/cpuinfo"]),
       output("df", ["-PkT", "-x", "tmpfs", "-x", "devtmpfs", "-x", "squashfs", "-x", "overlay"]),
+      output("cat", ["/proc/1/comm"]),
     ]);
-    return { cpuinfo, df };
+    return { cpuinfo, df, init: init.trim() };
   },
 });
