@@ -130,9 +130,10 @@ export const CLI_ENV = [
 
 /**
  * Permission flags for the `zester` CLI using `cfg`. It reads what the operator names (its
- * config, credentials, and for `call --local` the state tree, facts and policy), and may run one
- * program: the broker's `launcher`, as the peel may — never Deno, a shell or an interpreter, so
- * a template rendered by `call --local` has the peel's walls.
+ * config, credentials, and for `call --local` the state tree, facts and policy), collects this
+ * machine's facts for `call --local` with the peel's system calls, and may run one program: the
+ * broker's `launcher`, as the peel may — never Deno, a shell or an interpreter, so a template
+ * rendered by `call --local` has the peel's walls.
  */
 export function cliPermissionFlags(cfg: CliConfig, launcher = DEFAULT_LAUNCHER): string[] {
   return [
@@ -140,6 +141,7 @@ export function cliPermissionFlags(cfg: CliConfig, launcher = DEFAULT_LAUNCHER):
     ...flag("net", hosts(cfg.master.urls)),
     "--allow-read",
     ...flag("run", [launcher]),
+    ...flag("sys", PEEL_SYS),
     ...flag("env", [...CLI_ENV]),
   ];
 }

@@ -7,6 +7,7 @@
  * last three are rewritten before nunjucks lexes the template, without changing line numbers.
  * @module
  */
+import { position } from "./error_origin.ts";
 import { nunjucksInternals } from "./nunjucks_internals.ts";
 import {
   isDict,
@@ -16,6 +17,7 @@ import {
   pyDiv,
   pyFloorDiv,
   pyIn,
+  pyKey,
   pyMod,
   pyMul,
   pyStr,
@@ -58,15 +60,15 @@ const BARE_TEST = new RegExp(
 
 /** Python allows a trailing comma in dict, list and call literals; nunjucks does not. */
 const TRAILING_COMMA = /,(\s*)([}\])])/g;
-/** `f(**kwargs)`: a keyword argument that `expandKeywords` spreads into the call. */
-const SPLAT = /([(,]\s*)\*\*(?=\s*[A-Za-z_({[])/g;
-/** The keyword that carries a `**` argument. */
-const SPLAT_KEY = "__kwargs__";
+/** `f(*args, **kwargs)`: keyword arguments that `expandKeywords` spreads into the call. */
+const SPLAT = /([(,]\s*)(\*\*?)(?=\s*[A-Za-z_({[])/g;
+/** The keywords that carry `*` and `**` arguments. */
+const SPLAT_KEYS: Record<string, string> = { "*": "__args__", "**": "__kwargs__" };
 
 function fix(code: string): string {
   return code.replace(BARE_TEST, "is$1 $2($3)").replace(TRAILING_COMMA, "$1$2").replace(
     SPLAT,
-    `$1${SPLAT_KEY}=`,
+    (_m, before: string, stars: string) => `${before}${SPLAT_KEYS[stars]}=`,
   );
 }
 
@@ -112,7 +114,7 @@ export function prelex(text: string): string {
     const open = text.indexOf("{", i);
     if (open < 0 || open + 1 >= text.length) break;
     const kind = text[open + 1];
-    out += text.slice(i, open);
+    out += plain(text.slice(i, open));
     const raw = kind === "%" ? /^\{%-?\s*raw\s*-?%\}/.exec(text.slice(open)) : null;
     if (kind === "#" || raw) {
       const closing = raw ? /\{%-?\s*endraw\s*-?%\}/g : /#\}/g;
@@ -130,18 +132,28 @@ export function prelex(text: string): string {
       i = open + 1;
     }
   }
-  return out + text.slice(i);
+  return out + plain(text.slice(i));
 }
 
-/** Spread a `**mapping` argument (see {@linkcode prelex}) into the call's keyword arguments. */
+/** Text outside tags, where a stray `#}` is text to Jinja but an error to nunjucks's lexer. */
+function plain(text: string): string {
+  return text.replaceAll("#}", `{{ "#}" }}`);
+}
+
+/** Spread `*list` and `**mapping` arguments (see {@linkcode prelex}) into the call's arguments. */
 export function expandKeywords(args: unknown[]): unknown[] {
   const [positional, kw] = splitKeywords(args);
-  if (!Object.hasOwn(kw, SPLAT_KEY)) return args;
-  const { [SPLAT_KEY]: spread, ...rest } = kw;
-  if (!isDict(spread)) throw new TypeError("argument after ** must be a mapping");
+  if (!Object.hasOwn(kw, "__args__") && !Object.hasOwn(kw, "__kwargs__")) return args;
+  const { __args__: list, __kwargs__: spread, ...rest } = kw;
+  if (list !== undefined && !Array.isArray(list)) {
+    throw new TypeError("argument after * must be a list");
+  }
+  if (spread !== undefined && !isDict(spread)) {
+    throw new TypeError("argument after ** must be a mapping");
+  }
   const out: Record<string, unknown> = { __keywords: true };
-  for (const [k, v] of [...Object.entries(rest), ...Object.entries(spread)]) put(out, k, v);
-  return [...positional, out];
+  for (const [k, v] of [...Object.entries(rest), ...Object.entries(spread ?? {})]) put(out, k, v);
+  return [...positional, ...(list ?? []), ...(Object.keys(out).length > 1 ? [out] : [])];
 }
 
 const ESCAPES: Record<string, string> = {
@@ -174,6 +186,9 @@ function escapeAt(src: string, i: number): [string, number] {
   return [`\\${c}`, 1];
 }
 
+/** What compiled `obj.key` passes `memberLookup` as its third argument (`obj[key]` passes none). */
+export const ATTRIBUTE = "attribute";
+
 /** Jinja's constants, for names no template variable shadows. */
 export const JINJA_CONSTANTS: Readonly<Record<string, unknown>> = {
   True: true,
@@ -200,11 +215,6 @@ export function isNamespace(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && NAMESPACES.has(v);
 }
 
-/** A dict literal's key, as Python keeps it in a string-keyed mapping. */
-function dictKey(k: unknown): string {
-  return typeof k === "string" ? k : pyStr(k);
-}
-
 /** Runtime helpers that compiled templates call, by name on nunjucks's runtime. */
 const HELPERS: Record<string, (...args: never[]) => unknown> = {
   pyBool,
@@ -219,7 +229,7 @@ const HELPERS: Record<string, (...args: never[]) => unknown> = {
   pyConcat: (a: unknown, b: unknown) => pyStr(a) + pyStr(b),
   pyDict: (pairs: [unknown, unknown][]) => {
     const d: Record<string, unknown> = {};
-    for (const [k, v] of pairs) put(d, dictKey(k), v);
+    for (const [k, v] of pairs) put(d, pyKey(k), v);
     return d;
   },
   /** A bare name as a dict key: its value, or the name itself when it has none (nunjucks's). */
@@ -284,7 +294,7 @@ export function installCompat(): void {
   const LoopFilter = node("LoopFilter", ["arr", "cond", "names"]);
   /** Record the node's position first, so that a runtime error there names its line. */
   const at = (c: CompilerThis, node: NodeLike, emit: () => void) => {
-    c._emit(`(lineno = ${node.lineno}, colno = ${node.colno}, `);
+    c._emit(`(${position(c.templateName, node)}`);
     emit();
     c._emit(")");
   };
@@ -383,7 +393,9 @@ export function installCompat(): void {
     (node.children as NodeLike[]).forEach((pair, i) => {
       if (i) this._emit(",");
       this._emit("[");
-      if (pair.key instanceof nodes.Symbol) {
+      if (pair.key instanceof nodes.Symbol && node instanceof nodes.KeywordArgs) {
+        this._emit(JSON.stringify(pair.key.value));
+      } else if (pair.key instanceof nodes.Symbol) {
         this._emit("runtime.pyNameKey(");
         this.compile(pair.key, frame);
         this._emit(`,${JSON.stringify(pair.key.value)})`);
@@ -445,7 +457,49 @@ export function installCompat(): void {
     this._emitLine(");");
   };
 
+  // `obj.key` compiles apart from `obj[key]`: Jinja reads an attribute method-first.
+  const compileLookupVal = proto.compileLookupVal!;
+  proto.compileLookupVal = function (node, frame) {
+    if (!node.attribute) return compileLookupVal.call(this, node, frame);
+    at(this, node, () => {
+      this._emit("runtime.memberLookup((");
+      this._compileExpression(node.target, frame);
+      this._emit("),");
+      this._compileExpression(node.val, frame);
+      this._emit(`,${JSON.stringify(ATTRIBUTE)})`);
+    });
+  };
+
   const parser = Parser.prototype as unknown as Record<string, (this: ParserThis) => unknown>;
+  /** nunjucks's postfix parser, marking `a.b` lookups and allowing `a.0`, as Jinja does. */
+  (parser as Record<string, unknown>).parsePostfix = function (this: ParserThis, node: NodeLike) {
+    let tok = this.peekToken() as NodeLike;
+    while (tok) {
+      if (tok.type === lexer.TOKEN_LEFT_PAREN) {
+        node = new nodes.FunCall(tok.lineno, tok.colno, node, this.parseSignature());
+      } else if (tok.type === lexer.TOKEN_LEFT_BRACKET) {
+        const lookup = this.parseAggregate() as NodeLike;
+        if (lookup.children.length > 1) this.fail("invalid index");
+        node = new nodes.LookupVal(tok.lineno, tok.colno, node, lookup.children[0]);
+      } else if (tok.type === lexer.TOKEN_OPERATOR && tok.value === ".") {
+        this.nextToken();
+        const val = this.nextToken() as NodeLike;
+        if (val.type !== lexer.TOKEN_SYMBOL && val.type !== lexer.TOKEN_INT) {
+          this.fail(`expected name as lookup value, got ${val.value}`, val.lineno, val.colno);
+        }
+        const key = val.type === lexer.TOKEN_INT ? Number(val.value) : val.value;
+        node = new nodes.LookupVal(
+          tok.lineno,
+          tok.colno,
+          node,
+          new nodes.Literal(val.lineno, val.colno, key),
+        );
+        node.attribute = true;
+      } else break;
+      tok = this.peekToken();
+    }
+    return node;
+  };
   parser.parseAggregate = function (this: ParserThis) {
     const before = {
       index: this.tokens.index,
@@ -554,6 +608,7 @@ export function installCompat(): void {
 type NodeLike = any;
 
 interface CompilerThis {
+  templateName?: string;
   _emit(code: string): void;
   _emitLine(code: string): void;
   _compileExpression(node: unknown, frame: unknown): void;
@@ -579,4 +634,6 @@ interface ParserThis {
   skip(type: string): boolean;
   fail(msg: string, lineno?: number, colno?: number): never;
   parseExpression(): unknown;
+  parseSignature(): unknown;
+  parseAggregate(): unknown;
 }

@@ -8,6 +8,7 @@
 import {
   isDict,
   pyEq,
+  pyKey,
   pyOrder,
   pyRepr,
   PyTypeError,
@@ -256,10 +257,10 @@ const DICT: Record<string, Method<Dict>> = {
   items: (d) => Object.entries(d).map((e) => tuple(e)),
   values: (d) => Object.values(d),
   keys: (d) => Object.keys(d),
-  get: (d, k, dflt = null) => own(d, String(k)) && d[String(k)] !== undefined ? d[String(k)] : dflt,
-  has_key: (d, k) => own(d, String(k)),
+  get: (d, k, dflt = null) => own(d, pyKey(k)) && d[pyKey(k)] !== undefined ? d[pyKey(k)] : dflt,
+  has_key: (d, k) => own(d, pyKey(k)),
   pop: (d, k, dflt) => {
-    const key = String(k);
+    const key = pyKey(k);
     if (!own(d, key) || d[key] === undefined) {
       if (dflt === undefined) throw keyError(k);
       return dflt;
@@ -276,7 +277,7 @@ const DICT: Record<string, Method<Dict>> = {
     return tuple([k, v]);
   },
   setdefault: (d, k, dflt = null) => {
-    const key = String(k);
+    const key = pyKey(k);
     if (!own(d, key)) put(d, key, dflt);
     return d[key];
   },
@@ -287,7 +288,7 @@ const DICT: Record<string, Method<Dict>> = {
       : other && typeof other === "object"
       ? Object.entries(other)
       : [];
-    for (const [k, v] of [...pairs, ...Object.entries(kw)]) put(d, String(k), v);
+    for (const [k, v] of [...pairs, ...Object.entries(kw)]) put(d, pyKey(k), v);
     return null;
   },
   copy: (d) => {

@@ -114,6 +114,14 @@ export function pyStr(v: unknown): string {
   return String(v);
 }
 
+/**
+ * A dict key as Python would print it, the form dicts here store keys in: `True`, `None`, `1`
+ * (a dict literal `{True: 'running'}` and `d.get(True)` meet on `"True"`).
+ */
+export function pyKey(k: unknown): string {
+  return typeof k === "string" ? k : pyStr(k);
+}
+
 /** Python's `==`: lists and dicts compare by content; `1 == True`. */
 export function pyEq(a: unknown, b: unknown): boolean {
   if (a === b) return true;
@@ -253,7 +261,7 @@ export function pyIn(key: unknown, container: unknown): boolean {
   container = text(container);
   if (typeof container === "string") return container.includes(pyStr(text(key)));
   if (Array.isArray(container)) return container.some((x) => pyEq(x, key));
-  if (isDict(container)) return Object.hasOwn(container, String(key));
+  if (isDict(container)) return Object.hasOwn(container, pyKey(key));
   if (container === null || container === undefined) {
     throw new PyTypeError("argument of type 'NoneType' is not iterable");
   }

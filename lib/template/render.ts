@@ -121,6 +121,8 @@ export function makeRenderer(files: ReadonlyMap<string, string>) {
       __cli: "salt-minion",
       renderer: "jinja|yaml",
       state_top: "top.sls",
+      config_dir: "/etc/zester",
+      cachedir: "/var/cache/zester",
       ...ctx.opts,
       grains,
       pillar: ctx.settings,

@@ -9,15 +9,17 @@
  * @module
  */
 import {
+  ATTRIBUTE,
   expandKeywords,
   isNamespace,
   JINJA_CONSTANTS,
   namespace,
   sliceOf,
 } from "./jinja_compat.ts";
+import { position } from "./error_origin.ts";
 import { type Context, type Frame, nunjucksInternals } from "./nunjucks_internals.ts";
 import { put, pyMethod } from "./py_methods.ts";
-import { pyBool } from "./python.ts";
+import { pyBool, pyKey } from "./python.ts";
 import { isTrusted, trust } from "./trusted.ts";
 
 export { trust };
@@ -67,10 +69,14 @@ export function onMissingKey(table: object, missing: (key: string) => unknown): 
 /** The own property `key` of `obj` (read once, as a string), checked. */
 function item(obj: unknown, key: unknown): unknown {
   if (obj === null || obj === undefined) return undefined;
-  const name = String(key);
+  const name = pyKey(key);
   checkName(name);
   if (typeof obj === "function") throw new Error(`Cannot read "${name}" of a function`);
   const self = unwrap(obj);
+  // Python's negative indexes count from the end of a list or string.
+  if (/^-\d+$/.test(name) && (Array.isArray(self) || typeof self === "string")) {
+    return item(self, self.length + Number(name));
+  }
   if (!Object.hasOwn(self as object, name)) {
     const missing = typeof self === "object" ? MISSING.get(self as object) : undefined;
     return missing ? checked(`"${name}"`, missing(name)) : undefined;
@@ -80,12 +86,19 @@ function item(obj: unknown, key: unknown): unknown {
   return typeof v === "function" ? trust((...args: unknown[]) => v.apply(self, args)) : v;
 }
 
-/** `obj.key` and `obj[key]` in a template: a Python method of `obj`, else its own property. */
-export function memberLookup(obj: unknown, key: unknown): unknown {
-  const name = typeof key === "number" ? key : String(key);
+/**
+ * `obj[key]` in a template (and, with `attribute`, `obj.key`), as Jinja reads them: a subscript
+ * takes `obj`'s own property first and falls back to its Python method; an attribute takes the
+ * method first (`d.items` is the method even when `d` has a key `items`).
+ */
+export function memberLookup(obj: unknown, key: unknown, attribute = false): unknown {
+  const name = typeof key === "number" ? key : pyKey(key);
   if (typeof name === "string") {
     checkName(name);
-    const method = pyMethod(unwrap(obj), name);
+    const self = unwrap(obj);
+    const isOwn = !attribute && self !== null && self !== undefined &&
+      typeof self !== "function" && Object.hasOwn(self as object, name);
+    const method = isOwn ? undefined : pyMethod(self, name);
     if (method) return trust(method);
   }
   return item(obj, name);
@@ -101,8 +114,8 @@ let installed = false;
 
 /**
  * Replace nunjucks's lookups with the safe ones (once per isolate): member and variable lookups,
- * slices, calls, macros; and make runtime errors name their line (nunjucks records lines only at
- * calls; here every lookup records its line too).
+ * slices, calls, macros; and make runtime errors name their place (nunjucks records lines only
+ * at calls; here every lookup records its position, see `error_origin.ts`).
  */
 export function installSafeLookup(): void {
   if (installed) return;
@@ -110,7 +123,7 @@ export function installSafeLookup(): void {
   runtime.memberLookup = (obj: unknown, ...rest: unknown[]) =>
     rest.length === 3
       ? sliceOf(unwrap(obj), rest[0], rest[1], rest[2], memberLookup)
-      : memberLookup(obj, rest[0]);
+      : memberLookup(obj, rest[0], rest[1] === ATTRIBUTE);
   runtime.contextOrFrameLookup = (context: Context, frame: Frame, name: string) => {
     checkName(name);
     let v = frame.lookup(name);
@@ -141,11 +154,11 @@ export function installSafeLookup(): void {
   for (const method of ["compileLookupVal", "compileSymbol"]) {
     const compile = Compiler.prototype[method]!;
     Compiler.prototype[method] = function (
-      this: { _emit(code: string): void },
+      this: { _emit(code: string): void; templateName?: string },
       node: { lineno: number; colno: number },
       frame: unknown,
     ) {
-      this._emit(`(lineno = ${node.lineno}, colno = ${node.colno}, `);
+      this._emit(`(${position(this.templateName, node)}`);
       compile.call(this, node, frame);
       this._emit(")");
     };
@@ -183,7 +196,7 @@ export function secureEnvironment(environment: unknown): void {
   const join = env.filters.join!, sum = env.filters.sum!, sort = env.filters.sort!;
   const pluck = (arr: unknown, attribute: unknown) =>
     attribute ? lib.toArray(arr).map((v: unknown) => attrPath(v, attribute)) : arr;
-  env.addFilter("attr", (obj: unknown, name: unknown) => memberLookup(obj, name));
+  env.addFilter("attr", (obj: unknown, name: unknown) => memberLookup(obj, name, true));
   env.addFilter(
     "join",
     (arr: unknown, sep: unknown, attribute: unknown) => join(pluck(arr, attribute), sep),

@@ -292,6 +292,32 @@ export function saltFunctions(data: SaltData): Dict {
       stdout: r.stdout.trimEnd(),
       stderr: r.stderr.trimEnd(),
     })),
+    "user.info": (name: unknown) => {
+      const table = (file: string) =>
+        str(call("file.read", [file])).split("\n").filter(Boolean).map((l) => l.split(":"));
+      const f = table("/etc/passwd").find((f) => f[0] === str(name));
+      if (!f) return {};
+      const [user = "", passwd, uid, gid, gecos = "", home, shell] = f;
+      const [fullname = "", roomnumber = "", workphone = "", homephone = "", other = ""] = gecos
+        .split(",");
+      const groups = table("/etc/group")
+        .filter((g) => g[2] === gid || (g[3] ?? "").split(",").includes(user))
+        .map((g) => g[0]).sort();
+      return {
+        name: user,
+        passwd,
+        uid: Number(uid),
+        gid: Number(gid),
+        home,
+        shell,
+        fullname,
+        roomnumber,
+        workphone,
+        homephone,
+        other,
+        groups,
+      };
+    },
     "cmd.has_exec": (name: unknown) => which(name) !== null,
     "cmd.which": (name: unknown) => which(name),
     "network.ip_addrs": ipAddrs(grains, "ipv4"),

@@ -225,6 +225,11 @@ export function parseYaml(text: string): YamlDocument {
       const seen = new Set<string>();
       for (const pair of map.items) {
         if (!isScalar(pair.key) || pair.key.value === "<<") continue;
+        // Keys as Python prints them: `True:` and `~:` are the keys True and None.
+        const k = pair.key.value;
+        if (typeof k === "boolean" || k === null) {
+          pair.key.value = k === null ? "None" : k ? "True" : "False";
+        }
         const key = String(pair.key.value);
         if (seen.has(key)) {
           throw new YamlError(`found conflicting ID '${key}'`, line(pair.key.range?.[0]));

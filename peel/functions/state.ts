@@ -4,8 +4,8 @@
  * /tmp/x`). Modules act through the broker.
  * @module
  */
-import { parse } from "yaml";
 import { isPlainObject } from "../../lib/schema/mod.ts";
+import { loadYaml } from "../../lib/yaml/mod.ts";
 import { compileTarget } from "../../lib/target/mod.ts";
 import type { TargetType } from "../../lib/job/mod.ts";
 import { plan, runPlan, summarize } from "../../lib/state/mod.ts";
@@ -49,7 +49,7 @@ const TOP_MATCH: Record<string, TargetType> = {
 export function topRefs(t: StateTree, peelId: string, facts: Record<string, unknown>): string[] {
   const text = t.read("top.zy") ?? t.read("top.sls");
   if (text === undefined) throw new ArgumentError("No top.zy or top.sls in the state tree");
-  const top = parse(text) ?? {};
+  const top = loadYaml(text) ?? {};
   if (!isPlainObject(top) || !isPlainObject(top.base ?? {})) {
     throw new ArgumentError("top file: expected an environment mapping such as base:");
   }
@@ -102,6 +102,7 @@ export const stateShowSls: ExecFunction = async (ctx, args, kwargs) => {
     refs,
     tree: tree(ctx),
     context: { peelId: ctx.peelId, facts: ctx.facts(), settings: {} },
+    broker: ctx.broker,
   });
   return { result: chunks };
 };

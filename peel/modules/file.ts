@@ -12,8 +12,14 @@ export interface FileDeps {
   broker: Broker;
   /** Read a file of the state tree (`salt://x`, `zester://x` or a relative path). */
   source(ref: string): Promise<string>;
-  /** Render a template source with the run's context. */
-  render(text: string, file: string): Promise<string>;
+  /** Render a template source with the run's context, the state's SLS and extra variables. */
+  render(
+    text: string,
+    file: string,
+    extra?: { sls?: string; vars?: Record<string, unknown> },
+  ): Promise<string>;
+  /** A settings value by `a:b` key, for `contents_pillar`. */
+  setting?(key: string): unknown;
 }
 
 interface Stat {
@@ -40,18 +46,82 @@ async function stat(b: Broker, path: string): Promise<Stat> {
   return await b.request("stat", { path }) as Stat;
 }
 
+/** The text of `contents` (a list is joined by lines), with a final newline unless refused. */
+function contentsText(v: unknown, newline: unknown): string {
+  const text = Array.isArray(v) ? v.join("\n") : typeof v === "string" ? v : JSON.stringify(v);
+  return newline === false || text.endsWith("\n") ? text : text + "\n";
+}
+
+const HASHES: Record<string, string> = {
+  md5: "MD5",
+  sha1: "SHA-1",
+  sha256: "SHA-256",
+  sha512: "SHA-512",
+};
+const HASH_BY_LENGTH: Record<number, string> = {
+  32: "md5",
+  40: "sha1",
+  64: "sha256",
+  128: "sha512",
+};
+
+/** Check `text` against a `source_hash` given as `sha256=<hex>` or a bare hex digest. */
+async function checkHash(text: string, hash: unknown, ref: string): Promise<void> {
+  const m = /^(?:(md5|sha1|sha256|sha512)=)?([0-9a-f]+)$/i.exec(String(hash).trim());
+  const alg = m && (m[1]?.toLowerCase() ?? HASH_BY_LENGTH[m[2]!.length]);
+  // A hash file or URL names where a hash is, not the hash: nothing to check against here.
+  if (!m || !alg) return;
+  const digest = await crypto.subtle.digest(HASHES[alg]!, new TextEncoder().encode(text))
+    .catch(() => undefined);
+  if (!digest) return;
+  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  if (hex !== m[2]!.toLowerCase()) {
+    throw new Error(`Source "${ref}" does not match source_hash ${alg}=${m[2]} (it has ${hex})`);
+  }
+}
+
+/** Salt's `source`: a ref, or a list of refs (or `{ref: hash}` maps); the first that exists. */
+async function readSource(c: Chunk, deps: FileDeps): Promise<{ ref: string; text: string }> {
+  const entries = Array.isArray(c.args.source) ? c.args.source : [c.args.source];
+  const refs = entries.flatMap((e): [string, unknown][] =>
+    e && typeof e === "object" ? Object.entries(e) : [[String(e), c.args.source_hash]]
+  );
+  for (const [ref, hash] of refs) {
+    let text: string;
+    try {
+      text = await deps.source(ref);
+    } catch {
+      continue;
+    }
+    if (hash !== undefined && c.args.skip_verify !== true) await checkHash(text, hash, ref);
+    return { ref, text };
+  }
+  throw new Error(`Source file not found: ${refs.map(([r]) => r).join(", ")}`);
+}
+
+/** What a `file.managed` state wants the file to hold, or undefined when it says nothing. */
 async function desired(c: Chunk, deps: FileDeps): Promise<string | undefined> {
-  if (c.args.content !== undefined) {
-    const v = c.args.content;
-    const text = Array.isArray(v) ? v.join("\n") : String(v);
-    return text.endsWith("\n") ? text : text + "\n";
+  const contents = c.args.contents ?? c.args.content;
+  if (contents !== undefined) return contentsText(contents, c.args.contents_newline);
+  if (c.args.contents_pillar !== undefined) {
+    const key = String(c.args.contents_pillar);
+    const v = deps.setting?.(key);
+    if (v === undefined) throw new Error(`contents_pillar: no setting "${key}"`);
+    return contentsText(v, c.args.contents_newline);
   }
-  if (c.args.source !== undefined) {
-    const ref = String(c.args.source);
-    const text = await deps.source(ref);
-    return c.args.template === "jinja" ? await deps.render(text, ref) : text;
-  }
-  return undefined;
+  if (c.args.source === undefined) return undefined;
+  const { ref, text } = await readSource(c, deps);
+  const template = c.args.template;
+  if (template === undefined || template === null) return text;
+  if (template !== "jinja") throw new Error(`template: "${template}" is not supported (jinja is)`);
+  const vars = { ...asMap(c.args.defaults, "defaults"), ...asMap(c.args.context, "context") };
+  return await deps.render(text, ref.replace(/^(salt|zester):\/\//, ""), { sls: c.sls, vars });
+}
+
+function asMap(v: unknown, what: string): Record<string, unknown> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== "object" || Array.isArray(v)) throw new TypeError(`${what}: expected a mapping`);
+  return v as Record<string, unknown>;
 }
 
 /** The `file` state module, bound to `deps`. */
@@ -61,8 +131,16 @@ export function fileStates(deps: FileDeps): Record<string, StateFunction> {
     async managed(c, ctx): Promise<Outcome> {
       const path = c.name;
       const mode = parseMode(c.args.mode);
-      const want = await desired(c, deps);
       const st = await stat(b, path);
+      if (!st.exists && c.args.create === false) {
+        return {
+          result: true,
+          comment: `File ${path} is not present and is not to be created`,
+          changes: {},
+        };
+      }
+      // `replace: False` leaves an existing file's contents alone.
+      const want = st.exists && c.args.replace === false ? undefined : await desired(c, deps);
       if (st.exists && st.type !== "file") {
         return {
           result: false,

@@ -11,6 +11,7 @@ import { type FileDeps, fileStates } from "./file.ts";
 import { testStates } from "./test.ts";
 import { chooseManager, pkgStates } from "./pkg.ts";
 import { serviceStates, serviceWatch } from "./service.ts";
+import { checkArguments } from "./arguments.ts";
 
 export { parseMode } from "./file.ts";
 export { unifiedDiff } from "./diff.ts";
@@ -19,6 +20,18 @@ export { unifiedDiff } from "./diff.ts";
 export interface ModuleDeps extends FileDeps {
   /** The peel's facts (the package manager is chosen from `os.family`). */
   facts?: Record<string, unknown>;
+  /**
+   * Call a Salt function as templates call it (`file.file_exists`, `cmd.retcode`…), for guards
+   * given in Salt's function form; resolves to its result.
+   */
+  evaluate?(fun: string, args: unknown[], kwargs: Record<string, unknown>): Promise<unknown>;
+}
+
+/** Python's truth value of a function's result. */
+function truthy(v: unknown): boolean {
+  if (Array.isArray(v) || typeof v === "string") return v.length > 0;
+  if (v && typeof v === "object") return Object.keys(v).length > 0;
+  return !!v;
 }
 
 /**
@@ -89,11 +102,15 @@ export function stateHost(deps: ModuleDeps): RunHost {
   return {
     fn: (name) => {
       const [m, f] = name.split(".");
-      return modules[m!]?.[f!];
+      const fn = modules[m!]?.[f!];
+      return fn && checkArguments(name, fn);
     },
     // A fired `watch` runs a `cmd.wait` and restarts a `service.running` (Salt's mod_watch).
     watchFn: (c) => c.module === "cmd" && c.fun === "wait" ? modules.cmd!.run : watchers[c.module],
     guard: async (cmd) => (await shell(b, cmd)).retcode,
+    check: deps.evaluate &&
+      (async (fun, { args, ...kwargs }) =>
+        truthy(await deps.evaluate!(fun, Array.isArray(args) ? args : [], kwargs))),
     exists,
   };
 }

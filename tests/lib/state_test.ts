@@ -244,10 +244,6 @@ Deno.test("states - errors name the states, files and lines", async () => {
   await rejects({
     main: "a:\n  test.nop:\n    - require: [b]\nb:\n  test.nop:\n    - require: [a]\n",
   }, /Recursive requisites were found: test.nop "a".*test.nop "b"/);
-  await rejects(
-    { main: "include: [other]\n", other: "include: [main]\n" },
-    /Include cycle: main -> other -> main/,
-  );
   await rejects({
     main: "a:\n  test.nop: []\n\nb:\n  test.nop:\n    - require:\n        test: a\n",
   }, /The require statement in state "b" needs to be formed as a list \(main\.zy:4\)/);
