@@ -67,7 +67,7 @@ function osGrains(os: Facts, kernel: Facts): Facts {
   const family = FAMILIES[String(os.family ?? "").toLowerCase()] ?? str(os.family);
   const release = str(os.platform_version) ?? "";
   const info = release.split(".").filter((p) => /^\d+$/.test(p)).map(Number);
-  const fullname = (str(os.full_name) ?? name ?? "").replace(/ GNU\/Linux$| Linux$/, "") ||
+  const fullname = (str(os.full_name) ?? name ?? "").replace(/ GNU\/Linux$/, "") ||
     undefined;
   const machine = str(os.arch);
   const out: Facts = {

@@ -9,7 +9,7 @@ import { inNetwork, parseNetwork } from "../target/ip.ts";
 import { dumpYaml, loadYaml } from "../yaml/mod.ts";
 import { pyJson } from "./filters.ts";
 import type { HostCall } from "./protocol.ts";
-import { put, withKeywords } from "./py_methods.ts";
+import { put, splitKeywords, withKeywords } from "./py_methods.ts";
 import { isDict, pyBool, pyRegExp, pyStr } from "./python.ts";
 import {
   configGet,
@@ -107,6 +107,32 @@ function serialize(format: unknown, obj: unknown, kw: Dict): string {
   throw new Error(`slsutil.serialize: unsupported serializer "${str(format)}"`);
 }
 
+/** Salt's parameter names of the functions below that take no keyword arguments of their own. */
+const PARAMS: Record<string, string[]> = {
+  "grains.has_value": ["key"],
+  "grains.equals": ["key", "value"],
+  "pillar.raw": ["key"],
+  "pillar.keys": ["key"],
+  "slsutil.deserialize": ["serializer", "stream_or_string"],
+  "slsutil.file_exists": ["filename"],
+  "slsutil.path_exists": ["path"],
+  "defaults.deepcopy": ["source"],
+  "file.file_exists": ["path"],
+  "file.directory_exists": ["path"],
+  "file.access": ["path", "mode"],
+  "file.read": ["path", "binary"],
+  "file.contains_regex": ["path", "regex", "lchar"],
+  "file.contains": ["path", "text"],
+  "file.dirname": ["path"],
+  "file.basename": ["path"],
+  "user.info": ["name"],
+  "cmd.has_exec": ["cmd"],
+  "cmd.which": ["cmd"],
+  "network.interface_ip": ["iface"],
+  "test.echo": ["text"],
+  "mine.get": ["tgt", "fun", "tgt_type", "exclude_minion"],
+};
+
 /** One module's functions, for `salt.<module>.<function>`. */
 class SaltModule {}
 
@@ -123,9 +149,9 @@ export function saltFunctions(data: SaltData): Dict {
     const { cwd, env, stdin, timeout, runas } = kw;
     return call("cmd.run_all", [cmd, { cwd, env, stdin, timeout, runas }]) as RunResult;
   };
-  const cmd = (pick: (r: RunResult) => unknown): Fn => (command: unknown, ...rest: unknown[]) => {
-    const last = rest.at(-1);
-    return pick(run(command, isDict(last) && Object.hasOwn(last, "__keywords") ? last : {}));
+  const cmd = (pick: (r: RunResult) => unknown): Fn => (...args: unknown[]) => {
+    const [[command], kw] = splitKeywords(args);
+    return pick(run(command ?? kw.cmd, kw));
   };
   const stat = (path: unknown) =>
     call("file.stat", [str(path)]) as { exists: boolean; type?: string };
@@ -360,7 +386,8 @@ export function saltFunctions(data: SaltData): Dict {
   fns["settings.get"] = fns["pillar.get"]!;
   fns["settings.items"] = fns["pillar.items"]!;
   const table: Dict = {};
-  for (const [name, fn] of Object.entries(fns)) {
+  for (const [name, plain] of Object.entries(fns)) {
+    const fn = PARAMS[name] ? withKeywords(PARAMS[name], plain) : plain;
     // Errors name the function: "cmd.run: Denied by policy: …".
     put(
       table,

@@ -224,7 +224,8 @@ export function parseYaml(text: string): YamlDocument {
     Map(_, map) {
       const seen = new Set<string>();
       for (const pair of map.items) {
-        if (!isScalar(pair.key) || pair.key.value === "<<") continue;
+        // Merge keys (`<<`, which the parser marks with a symbol) may repeat.
+        if (!isScalar(pair.key) || typeof pair.key.value === "symbol") continue;
         // Keys as Python prints them: `True:` and `~:` are the keys True and None.
         const k = pair.key.value;
         if (typeof k === "boolean" || k === null) {

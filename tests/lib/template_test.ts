@@ -100,6 +100,12 @@ Deno.test("template - every message from the worker is checked", () => {
     parseWorkerMessage({ kind: "failed", id: 2, reason: "r", file: "a.zy", line: 3 }).kind,
     "failed",
   );
+  assert.deepEqual(parseWorkerMessage({ kind: "call", id: 3, fn: "file.stat", args: ["/x"] }), {
+    kind: "call",
+    id: 3,
+    fn: "file.stat",
+    args: ["/x"],
+  });
   for (
     const bad of [
       null,
@@ -109,6 +115,9 @@ Deno.test("template - every message from the worker is checked", () => {
       { kind: "failed", id: 1, reason: "r", file: "a.zy", line: 0 },
       { kind: "failed", id: 1, reason: "r" },
       { kind: "call", id: 1 },
+      { kind: "call", id: 1, fn: "file.write", args: ["/etc/passwd"] },
+      { kind: "call", id: 1, fn: "constructor", args: [] },
+      { kind: "call", id: 1, fn: "cmd.run_all", args: "id" },
     ]
   ) {
     assert.throws(() => parseWorkerMessage(bad), ProtocolError, JSON.stringify(bad));
