@@ -102,7 +102,7 @@ function serialize(format: unknown, obj: unknown, kw: Dict): string {
   if (format === "json") return pyJson(obj, pyBool(kw.sort_keys), kw.indent);
   if (format === "yaml") {
     const flow = kw.default_flow_style === undefined ? false : pyBool(kw.default_flow_style);
-    return dumpYaml(obj, flow) + "\n";
+    return dumpYaml(obj, flow, pyBool(kw.allow_unicode)) + "\n";
   }
   throw new Error(`slsutil.serialize: unsupported serializer "${str(format)}"`);
 }

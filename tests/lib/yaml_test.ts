@@ -66,6 +66,14 @@ Deno.test("yaml - PyYAML's output: the yaml filter, yaml_encode, yaml_dquote, ya
     "a:\n  c: 2\nb:\n- 1\n- p:\n  - 2\n  q: 1\nl:\n- - 1\n  - 2",
   );
   assert.equal(dumpYaml("plain"), "plain");
+  const multi = { a: { b: "one\ntwo\n", c: "é" } };
+  assert.equal(dumpYaml(multi, false), "a:\n  b: 'one\n\n    two\n\n    '\n  c: \"\\xE9\"");
+  assert.equal(dumpYaml(multi, false, true), "a:\n  b: 'one\n\n    two\n\n    '\n  c: é");
+  assert.equal(
+    dumpYaml({ a: ["x y", { k: "multi\nline" }] }),
+    "{a: [x y, {k: 'multi\n\n        line'}]}",
+  );
+  assert.deepEqual(loadYaml(dumpYaml(multi, false)), multi);
   assert.equal(yamlEncode("x"), '"x"');
   assert.equal(yamlEncode(1e-5), "1.0e-05");
   assert.equal(yamlEncode(2.5), "2.5");
