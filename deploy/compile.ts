@@ -14,6 +14,7 @@ import {
   PeelConfig,
   peelPermissionFlags,
   RUNTIME_FLAGS,
+  V8_FLAGS,
 } from "../lib/config/mod.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
@@ -25,7 +26,7 @@ export interface Target {
   flags: string[];
 }
 
-/** The four binaries and their baked-in permissions. */
+/** The four binaries and their baked-in permissions (and V8 flags, where they match targets). */
 export async function targets(peelConfig?: string): Promise<Target[]> {
   const peelFlags = peelConfig
     ? peelPermissionFlags(await loadConfig(peelConfig, PeelConfig), peelConfig)
@@ -33,9 +34,9 @@ export async function targets(peelConfig?: string): Promise<Target[]> {
   // Workers are not compiled in unless named: the two that render templates need theirs.
   const worker = ["--include", `${ROOT}/lib/template/worker.ts`];
   return [
-    { name: "zester", entry: "cli/main.ts", flags: ["-P=cli", ...worker] },
-    { name: "zester-master", entry: "master/main.ts", flags: ["-P=master"] },
-    { name: "zester-peel", entry: "peel/main.ts", flags: [...peelFlags, ...worker] },
+    { name: "zester", entry: "cli/main.ts", flags: ["-P=cli", V8_FLAGS, ...worker] },
+    { name: "zester-master", entry: "master/main.ts", flags: ["-P=master", V8_FLAGS] },
+    { name: "zester-peel", entry: "peel/main.ts", flags: [...peelFlags, V8_FLAGS, ...worker] },
     { name: "zester-broker", entry: "peel/broker/main.ts", flags: brokerPermissionFlags() },
   ];
 }

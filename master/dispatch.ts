@@ -4,8 +4,9 @@
  * @module
  */
 import type { KV, NatsConnection, Subscription } from "nats";
-import { encode, MASTER_QUEUE, serve, subjects } from "../lib/bus/mod.ts";
+import { encode, isJsError, JS_ERRORS, MASTER_QUEUE, serve, subjects } from "../lib/bus/mod.ts";
 import {
+  createJob,
   type DispatchReply,
   DispatchRequest,
   type Job,
@@ -65,9 +66,9 @@ export async function dispatch(ctx: DispatchContext, req: DispatchRequest): Prom
     deadline: new Date(now + timeout).toISOString(),
   };
   try {
-    await ctx.jobsKv.create(job.jid, encode(job));
+    await createJob(ctx.jobsKv, job);
   } catch (e) {
-    if (/wrong last sequence|exists/i.test(String(e))) {
+    if (isJsError(e, JS_ERRORS.wrongLastSequence)) {
       return { ok: false, error: `Job ${job.jid} already exists` };
     }
     throw e;
@@ -82,7 +83,7 @@ export async function dispatch(ctx: DispatchContext, req: DispatchRequest): Prom
   });
   ctx.nc.publish(
     subjects.jobDispatched(job.jid),
-    encode({ jid: job.jid, targets, master: ctx.masterId, time: job.created }),
+    encode({ jid: job.jid, target_count: targets.length, master: ctx.masterId, time: job.created }),
   );
   const ev: JobStatusEvent = {
     jid: job.jid,
@@ -99,5 +100,5 @@ export async function dispatch(ctx: DispatchContext, req: DispatchRequest): Prom
     targets: targets.length,
     user: job.user,
   });
-  return { ok: true, jid: job.jid, targets, deadline: job.deadline };
+  return { ok: true, jid: job.jid, target_count: targets.length, deadline: job.deadline };
 }

@@ -8,11 +8,32 @@ import { decode, isPeelId } from "../lib/bus/mod.ts";
 import { FactsMessage } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { PeelIndex, type PeelView, resolveTarget, type Target } from "../lib/target/mod.ts";
+import { Sweeper } from "../lib/timer/mod.ts";
+
+interface Waiter {
+  deadline: number;
+  resolve: (reached: boolean) => void;
+}
+
+/** Expires waits for revisions (a timer per fact message would cost more than the wait). */
+const sweeper = new Sweeper(250);
 
 /** Peel ids and facts, kept current from the `facts` bucket. */
 export class FactIndex {
   readonly #peels = new PeelIndex();
   #watch?: QueuedIterator<KvEntry>;
+  /** The revision of the last entry applied. */
+  #revision = 0;
+  /**
+   * Who waits for which revision. The watch delivers every revision in order, so a waiter is
+   * settled by its own revision's entry; one it already had is answered at once.
+   */
+  readonly #waiters = new Map<number, Waiter[]>();
+  readonly #expire = (now: number) => {
+    for (const [revision, list] of this.#waiters) {
+      if (list[0]!.deadline <= now) this.#settle(revision, false);
+    }
+  };
 
   /** Number of peels known. */
   get size(): number {
@@ -53,12 +74,38 @@ export class FactIndex {
     await initialized;
   }
 
+  /** Resolves true once the index has applied the bucket's entry `revision`, false after `timeoutMs`. */
+  reached(revision: number, timeoutMs: number): Promise<boolean> {
+    if (this.#revision >= revision) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const list = this.#waiters.get(revision) ?? [];
+      list.push({ deadline: Date.now() + timeoutMs, resolve });
+      this.#waiters.set(revision, list);
+      if (this.#waiters.size === 1) sweeper.watch(this.#expire);
+    });
+  }
+
+  #settle(revision: number, reached: boolean): void {
+    const list = this.#waiters.get(revision);
+    if (!list) return;
+    this.#waiters.delete(revision);
+    if (this.#waiters.size === 0) sweeper.unwatch(this.#expire);
+    for (const w of list) w.resolve(reached);
+  }
+
   /** Stop following the bucket. */
   stop(): void {
     this.#watch?.stop();
+    for (const revision of [...this.#waiters.keys()]) this.#settle(revision, false);
   }
 
   #apply(e: KvEntry, log: Logger): void {
+    this.#index(e, log);
+    this.#revision = e.revision;
+    this.#settle(e.revision, true);
+  }
+
+  #index(e: KvEntry, log: Logger): void {
     if (!isPeelId(e.key)) {
       log.warn("ignoring facts entry with invalid key", { key: e.key });
       return;

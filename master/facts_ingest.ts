@@ -1,7 +1,9 @@
 /**
  * Takes fact snapshots that peels publish on `zester.fact.<peel-id>` and stores them in the
  * `facts` bucket. One master in the queue group handles each; the reply tells the peel its
- * facts are stored, so a peel keeps retrying until one is.
+ * facts are stored, so a peel keeps retrying until one is. The reply waits until this master's
+ * index, which follows the bucket, has them too: a job sent right after a peel's first facts
+ * finds the peel.
  * @module
  */
 import type { NatsConnection, Subscription } from "nats";
@@ -17,9 +19,13 @@ import {
 } from "../lib/bus/mod.ts";
 import { FactsMessage } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
+import type { FactIndex } from "./fact_index.ts";
+
+/** How long a reply waits for the index before it goes out anyway (the facts are stored). */
+const INDEX_WAIT_MS = 5_000;
 
 /** Serve fact ingestion until the connection drains. */
-export function serveFactIngest(nc: NatsConnection, log: Logger): Subscription {
+export function serveFactIngest(nc: NatsConnection, index: FactIndex, log: Logger): Subscription {
   const store = new AckedPublisher(nc);
   return serve(nc, {
     subject: subjects.factAll,
@@ -33,7 +39,10 @@ export function serveFactIngest(nc: NatsConnection, log: Logger): Subscription {
           `Facts for "${msg.peel_id}" arrived on ${raw.subject}: a peel may only send its own`,
         );
       }
-      await store.publish(kvSubject(BUCKETS.facts.name, msg.peel_id), encode(msg));
+      const revision = await store.publish(kvSubject(BUCKETS.facts.name, msg.peel_id), encode(msg));
+      if (!await index.reached(revision, INDEX_WAIT_MS)) {
+        log.warn("facts stored, but the index has not caught up", { peel_id: msg.peel_id });
+      }
       log.debug("facts stored", { peel_id: msg.peel_id });
       return { ok: true };
     },

@@ -28,6 +28,7 @@ import {
   type Job,
   type JobStatus,
   type JobStatusEvent,
+  updateJob,
 } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 
@@ -53,9 +54,15 @@ const FIRST_REPAIR_MS = 2_000;
 /** Stored returns read back at once when their confirmations were lost. */
 const READ_BACK_BATCH = 64;
 
-/** A random 64-bit hex token per peel. */
+/** Bytes `getRandomValues` gives in one call. */
+const ENTROPY_LIMIT = 65_536;
+
+/** A random 64-bit hex token per peel, drawn in as many calls as the entropy limit needs. */
 function ackTokens(peels: string[]): Map<string, string> {
-  const bytes = crypto.getRandomValues(new Uint8Array(peels.length * 8));
+  const bytes = new Uint8Array(peels.length * 8);
+  for (let at = 0; at < bytes.length; at += ENTROPY_LIMIT) {
+    crypto.getRandomValues(bytes.subarray(at, at + ENTROPY_LIMIT));
+  }
   const tokens = new Map<string, string>();
   peels.forEach((id, i) => {
     let hex = "";
@@ -276,7 +283,7 @@ export class JobTracker {
         : {}),
     };
     try {
-      await this.#jobsKv.put(jid, encode(job));
+      await updateJob(this.#jobsKv, job);
     } catch (e) {
       this.#log.error("cannot store final job record", { jid, error: e });
     }
@@ -294,7 +301,7 @@ export class JobTracker {
       status,
       returned,
       expected: t.tokens.size,
-      missing: missing.length ? missing : undefined,
+      missing: missing.length || undefined,
     });
     for (const r of this.#done.get(jid) ?? []) r();
     this.#done.delete(jid);

@@ -15,7 +15,7 @@ import { serveFactIngest } from "./facts_ingest.ts";
 import { HeartbeatWriter } from "./heartbeat.ts";
 import { JobTracker } from "./job_tracker.ts";
 import { serveTargetResolve } from "./target_resolve.ts";
-import { StatePublisher } from "./state_publisher.ts";
+import { checkStatesDir, StatePublisher } from "./state_publisher.ts";
 
 /** A fresh master instance id: `master-` and 10 random base62 characters. */
 export function newMasterId(): string {
@@ -75,9 +75,10 @@ export class Master {
     this.#log = log;
   }
 
-  /** Connect, provision storage and start serving. */
+  /** Check the config against the machine, connect, provision storage and start serving. */
   static async start(cfg: MasterConfig, baseLog: Logger): Promise<Master> {
     checkNodegroups(cfg.nodegroups);
+    await checkStatesDir(cfg.states_dir);
     const id = cfg.id ?? newMasterId();
     const log = baseLog.with({ master_id: id });
     const nc = await connectBus(busOptions(cfg, `zester-master-${id}`), log);
@@ -113,7 +114,7 @@ export class Master {
           log,
         }),
         serveTargetResolve(nc, index, cfg.nodegroups, log),
-        serveFactIngest(nc, log),
+        serveFactIngest(nc, index, log),
       ];
       await nc.flush();
       const heartbeat = new HeartbeatWriter(

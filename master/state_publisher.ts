@@ -5,6 +5,7 @@
  * @module
  */
 import type { KV } from "nats";
+import { ConfigError } from "../lib/config/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 
 /** Characters a KV key may hold. */
@@ -20,6 +21,24 @@ async function walk(root: string, rel = "", out: string[] = []): Promise<string[
   return out;
 }
 
+/**
+ * Fail unless `dir` is a directory this process can list, with an error naming `states_dir`:
+ * a master that cannot see its state tree must not start and serve an empty one.
+ */
+export async function checkStatesDir(dir: string): Promise<void> {
+  try {
+    if (!(await Deno.stat(dir)).isDirectory) throw new TypeError("not a directory");
+    for await (const _ of Deno.readDir(dir)) break;
+  } catch (e) {
+    throw new ConfigError(
+      `Invalid config: field "states_dir": cannot read directory "${dir}": ${(e as Error).message}`,
+      "master.yaml",
+      { field: "states_dir" },
+      { cause: e },
+    );
+  }
+}
+
 /** Keeps `state-files` equal to a directory. */
 export class StatePublisher {
   #watcher?: Deno.FsWatcher;
@@ -31,16 +50,7 @@ export class StatePublisher {
 
   /** Publish once; resolves to the number of files published. */
   async publish(): Promise<number> {
-    let files: string[];
-    try {
-      files = await walk(this.dir);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) {
-        this.log.warn("states_dir does not exist; no states published", { dir: this.dir });
-        return 0;
-      }
-      throw e;
-    }
+    const files = await walk(this.dir);
     const keep = new Set<string>();
     for (const path of files) {
       if (!KEY.test(path) || path.split("/").includes("..")) {

@@ -9,6 +9,7 @@ import {
   loadTree,
   parseSls,
   plan,
+  type RunHost,
   runPlan,
   StateError,
   type StateResult,
@@ -23,13 +24,62 @@ import { templateHost } from "./template_host.ts";
 export { dirTree, slsPaths, type StateTree } from "./state_tree.ts";
 import { stateHost } from "./modules/mod.ts";
 
-/** What {@linkcode applyStates} and {@linkcode showSls} need. */
-export interface ApplyOptions {
-  refs: string[];
+/** Where states run: the state tree, what templates see, and the broker modules act through. */
+export interface StateEnv {
   tree: StateTree;
   context: TemplateContext;
   broker: Broker;
+}
+
+/** What {@linkcode applyStates} and {@linkcode showSls} need. */
+export interface ApplyOptions extends StateEnv {
+  refs: string[];
   test: boolean;
+}
+
+/**
+ * A renderer over `tree`'s files whose templates run commands and read host files through
+ * `broker` (without one, those fail); its worker ends with the returned object's `using` scope.
+ */
+export function treeRenderer(tree: StateTree, broker?: Broker): TemplateRenderer {
+  return new TemplateRenderer(() => tree.files(), { host: broker && templateHost(broker) });
+}
+
+/** Call Salt function `fun` as a template would, for a guard's `fun:` form. */
+async function evaluate(
+  renderer: TemplateRenderer,
+  context: TemplateContext,
+  fun: string,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+): Promise<unknown> {
+  const text = "{{ salt[__fun__](*__args__, **__kwargs__) | json }}";
+  const vars = { __fun__: fun, __args__: args, __kwargs__: kwargs };
+  return JSON.parse(await renderer.render(text, `<guard ${fun}>`, { ...context, vars }));
+}
+
+/**
+ * The host state functions run against, for `state.apply` and for a state function called
+ * directly alike: modules acting through the broker, `source:` files read from the tree,
+ * `template: jinja` rendered by `renderer` with the same context as the SLS files (and the
+ * state's `context` and `defaults`), `contents_pillar` from the settings, and guards in Salt's
+ * `fun:` form called as templates call Salt's functions.
+ */
+export function treeStateHost(env: StateEnv, renderer: TemplateRenderer): RunHost {
+  const { context } = env;
+  return stateHost({
+    broker: env.broker,
+    facts: context.facts,
+    source: (ref) => {
+      const text = env.tree.read(ref.replace(/^(salt|zester):\/\//, ""));
+      return text === undefined
+        ? Promise.reject(new Error(`Source "${ref}" is not in the state tree`))
+        : Promise.resolve(text);
+    },
+    render: (text, file, extra) => renderer.render(text, file, { ...context, ...extra }),
+    setting: (key) => lookupKey(context.settings, key, undefined),
+    evaluate: (fun, args, kwargs) => evaluate(renderer, context, fun, args, kwargs),
+  });
 }
 
 /** Loads SLS files of `tree` by reference, rendered by `renderer`. */
@@ -50,56 +100,22 @@ function slsLoader(tree: StateTree, context: TemplateContext, renderer: Template
   };
 }
 
-/** A renderer over `tree` whose templates reach the host through `broker`, when given. */
-function rendererFor(tree: StateTree, broker?: Broker): TemplateRenderer {
-  return new TemplateRenderer(() => tree.files(), broker && templateHost(broker));
-}
-
 /**
  * Render and compile `refs` into the states that would run, in plan order; templates that run
  * commands or read host files do so through `broker` (without it, they fail).
  */
 export async function showSls(opts: Omit<ApplyOptions, "broker" | "test"> & { broker?: Broker }) {
-  using renderer = rendererFor(opts.tree, opts.broker);
+  using renderer = treeRenderer(opts.tree, opts.broker);
   const p = plan(compile(await loadTree(opts.refs, slsLoader(opts.tree, opts.context, renderer))));
-  return p.levels.flat().map((i) => p.chunks[i]!);
-}
-
-/** Call Salt function `fun` as a template would, for a guard's `fun:` form. */
-async function evaluate(
-  renderer: TemplateRenderer,
-  context: TemplateContext,
-  fun: string,
-  args: unknown[],
-  kwargs: Record<string, unknown>,
-): Promise<unknown> {
-  const text = "{{ salt[__fun__](*__args__, **__kwargs__) | json }}";
-  const vars = { __fun__: fun, __args__: args, __kwargs__: kwargs };
-  return JSON.parse(await renderer.render(text, `<guard ${fun}>`, { ...context, vars }));
+  return p.order.map((i) => p.chunks[i]!);
 }
 
 /** Apply `refs`; resolves to each state's result in run order and a summary. */
 export async function applyStates(
   opts: ApplyOptions,
 ): Promise<{ states: StateResult[]; summary: Summary }> {
-  using renderer = rendererFor(opts.tree, opts.broker);
-  const { context } = opts;
-  const p = plan(compile(await loadTree(opts.refs, slsLoader(opts.tree, context, renderer))));
-  const host = stateHost({
-    broker: opts.broker,
-    facts: context.facts,
-    source: (ref) => {
-      const path = ref.replace(/^(salt|zester):\/\//, "");
-      const text = opts.tree.read(path);
-      if (text === undefined) {
-        return Promise.reject(new Error(`Source "${ref}" is not in the state tree`));
-      }
-      return Promise.resolve(text);
-    },
-    render: (text, file, extra) => renderer.render(text, file, { ...context, ...extra }),
-    setting: (key) => lookupKey(context.settings, key, undefined),
-    evaluate: (fun, args, kwargs) => evaluate(renderer, context, fun, args, kwargs),
-  });
-  const states = await runPlan(p, { test: opts.test, host });
+  using renderer = treeRenderer(opts.tree, opts.broker);
+  const p = plan(compile(await loadTree(opts.refs, slsLoader(opts.tree, opts.context, renderer))));
+  const states = await runPlan(p, { test: opts.test, host: treeStateHost(opts, renderer) });
   return { states, summary: summarize(states) };
 }

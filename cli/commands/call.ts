@@ -6,8 +6,8 @@
  * are collected from this machine as a peel collects them, with `--facts` merged over them.
  * @module
  */
-import { DEFAULT_LAUNCHER, loadConfig, PeelConfig } from "../../lib/config/mod.ts";
-import { isPlainObject } from "../../lib/schema/mod.ts";
+import { DEFAULT_LAUNCHER, loadConfig, PeelPolicyFile } from "../../lib/config/mod.ts";
+import { type Infer, isPlainObject } from "../../lib/schema/mod.ts";
 import type { StateResult, Summary } from "../../lib/state/mod.ts";
 import {
   saltMerge,
@@ -40,9 +40,9 @@ export interface CallOptions {
 }
 
 /** The peel config at `policy` (the launcher and custom facts file), or none when it is absent. */
-async function peelConfig(policy: string): Promise<PeelConfig | undefined> {
+async function peelConfig(policy: string): Promise<Infer<typeof PeelPolicyFile> | undefined> {
   try {
-    return await loadConfig(policy, PeelConfig);
+    return await loadConfig(policy, PeelPolicyFile);
   } catch (e) {
     if ((e as Error).cause instanceof Deno.errors.NotFound) return undefined;
     throw e;
@@ -82,7 +82,7 @@ async function readSettings(
       .map((e) => e.name).sort()
     : [path.slice(root.length + 1) || path];
   const tree = dirTree(root);
-  using renderer = new TemplateRenderer(() => tree.files(), templateHost(broker));
+  using renderer = new TemplateRenderer(() => tree.files(), { host: templateHost(broker) });
   let out: unknown = {};
   for (const name of names) {
     const text = tree.read(name);
@@ -119,6 +119,7 @@ export async function callLocal(opts: CallOptions): Promise<
   const config = await peelConfig(opts.policy);
   const broker = new BrokerClient({
     launcher: opts.launcher ?? config?.broker.launcher ?? DEFAULT_LAUNCHER,
+    args: ["--expect-policy", opts.policy],
     idleTimeoutMs: 60_000,
     log: new Logger({ level: "error" }),
   });

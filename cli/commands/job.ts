@@ -3,24 +3,29 @@
  * @module
  */
 import type { NatsConnection } from "nats";
-import { BUCKETS, decode, JID_PATTERN } from "../../lib/bus/mod.ts";
+import { BUCKETS, JID_PATTERN } from "../../lib/bus/mod.ts";
 import { formatDuration } from "../../lib/config/mod.ts";
-import { type ExecReturn, getReturn, Job } from "../../lib/job/mod.ts";
+import {
+  type ExecReturn,
+  type Job,
+  jobIds,
+  type JobRecord,
+  readJob,
+  readJobRecord,
+  readReturns,
+} from "../../lib/job/mod.ts";
 import { type Format, serialize, table } from "../output/mod.ts";
 import { returnRecord } from "./run.ts";
 
-/** Every job record still in the `jobs` bucket, newest first, at most `limit`. */
-export async function listJobs(nc: NatsConnection, limit: number): Promise<Job[]> {
+/** Job records (with counts, not id lists), newest first, at most `limit`. */
+export async function listJobs(nc: NatsConnection, limit: number): Promise<JobRecord[]> {
   const kv = await nc.jetstream().views.kv(BUCKETS.jobs.name, { bindOnly: true });
-  const keys: string[] = [];
-  for await (const k of await kv.keys()) keys.push(k);
-  keys.sort().reverse();
-  const jobs: Job[] = [];
-  for (const k of keys.slice(0, limit)) {
-    const e = await kv.get(k);
-    if (!e || e.operation !== "PUT") continue;
+  const jids = (await jobIds(kv)).sort().reverse().slice(0, limit);
+  const jobs: JobRecord[] = [];
+  for (const jid of jids) {
     try {
-      jobs.push(Job.parse(decode(e.value)));
+      const record = await readJobRecord(kv, jid);
+      if (record) jobs.push(record);
     } catch {
       // A record this CLI cannot read is skipped rather than hiding the rest.
     }
@@ -30,7 +35,7 @@ export async function listJobs(nc: NatsConnection, limit: number): Promise<Job[]
 }
 
 /** Render a job list. */
-export function renderJobList(jobs: Job[], format: Format): string {
+export function renderJobList(jobs: JobRecord[], format: Format): string {
   if (format !== "text") return serialize(jobs, format);
   if (jobs.length === 0) return "No jobs found.";
   return table(
@@ -40,7 +45,7 @@ export function renderJobList(jobs: Job[], format: Format): string {
       j.fun,
       j.tgt,
       j.status,
-      `${j.returned ?? 0}/${j.targets.length}`,
+      `${j.returned ?? 0}/${j.target_count}`,
       j.created,
     ]),
   );
@@ -58,17 +63,10 @@ export async function showJob(nc: NatsConnection, jid: string): Promise<JobDetai
     throw new TypeError(`Invalid job id "${jid}": expected 27 base62 characters`);
   }
   const js = nc.jetstream();
-  const jobs = await js.views.kv(BUCKETS.jobs.name, { bindOnly: true });
-  const e = await jobs.get(jid);
-  if (!e || e.operation !== "PUT") throw new Error(`Job "${jid}" not found`);
-  const job = Job.parse(decode(e.value));
+  const job = await readJob(await js.views.kv(BUCKETS.jobs.name, { bindOnly: true }), jid);
+  if (!job) throw new Error(`Job "${jid}" not found`);
   const returnsKv = await js.views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
-  const returns = new Map<string, ExecReturn>();
-  await Promise.all(job.targets.map(async (id) => {
-    const ret = await getReturn(returnsKv, jid, id);
-    if (ret) returns.set(id, ret);
-  }));
-  return { job, returns };
+  return { job, returns: await readReturns(returnsKv, jid) };
 }
 
 /** Render `job show`: the job record as JSON, then a returns table. */

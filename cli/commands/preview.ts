@@ -3,7 +3,7 @@
  * without running anything.
  * @module
  */
-import type { NatsConnection } from "nats";
+import { type NatsConnection, RequestStrategy } from "nats";
 import { decode, encode, subjects } from "../../lib/bus/mod.ts";
 import type { TargetType } from "../../lib/job/mod.ts";
 import { type Format, serialize } from "../output/mod.ts";
@@ -14,13 +14,18 @@ export async function previewTarget(
   tgt: string,
   tgtType?: TargetType,
 ): Promise<string[]> {
-  const r = decode(
-    (await nc.request(subjects.targetResolve, encode({ tgt, tgt_type: tgtType }), {
-      timeout: 10_000,
-    })).data,
-  ) as { ok?: boolean; ids?: unknown; error?: string };
-  if (r?.ok !== true || !Array.isArray(r.ids)) throw new Error(r?.error ?? "Malformed reply");
-  return r.ids.map(String);
+  const ids: string[] = [];
+  const replies = await nc.requestMany(subjects.targetResolve, encode({ tgt, tgt_type: tgtType }), {
+    strategy: RequestStrategy.SentinelMsg,
+    maxWait: 10_000,
+  });
+  for await (const m of replies) {
+    if (m.data.byteLength === 0) return ids;
+    const r = decode(m.data) as { ok?: boolean; ids?: unknown; error?: string };
+    if (r?.ok !== true || !Array.isArray(r.ids)) throw new Error(r?.error ?? "Malformed reply");
+    ids.push(...r.ids.map(String));
+  }
+  throw new Error("No complete answer from a master within 10 s");
 }
 
 /** Render matched ids. */

@@ -9,14 +9,15 @@ import {
   DispatchReplySchema,
   type DispatchRequest,
   type ExecReturn,
-  getReturn,
   isReturnWrite,
   isTerminal,
-  Job,
   type JobStatus,
   JobStatusEvent,
   ksuid,
+  readJobRecord,
   readReturn,
+  readReturns,
+  readTargets,
   type TargetType,
 } from "../../lib/job/mod.ts";
 import { formatDuration } from "../../lib/config/mod.ts";
@@ -97,6 +98,8 @@ export async function runJob(nc: NatsConnection, opts: RunOptions): Promise<RunO
       decode((await nc.request(subjects.dispatch, encode(req), { timeout: 10_000 })).data),
     );
     if (!reply.ok) throw new Error(reply.error);
+    const js = nc.jetstream();
+    const jobsKv = await js.views.kv(BUCKETS.jobs.name, { bindOnly: true });
     const waitMs = Math.max(0, Date.parse(reply.deadline) - Date.now()) + GRACE_MS;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const status = await Promise.race([
@@ -104,19 +107,17 @@ export async function runJob(nc: NatsConnection, opts: RunOptions): Promise<RunO
       new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), waitMs)),
     ]);
     clearTimeout(timer);
-    const settled = status ?? await storedStatus(nc, jid);
-    const missing = reply.targets.filter((id) => !returns.has(id));
-    if (missing.length) {
+    const settled = status ?? (await readJobRecord(jobsKv, jid))?.status ?? "running";
+    const ids = await readTargets(jobsKv, jid, reply.target_count);
+    if (ids.some((id) => !returns.has(id))) {
       // Returns that went past this subscription (e.g. during a reconnect) are still in KV.
-      const kv = await nc.jetstream().views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
-      for (const id of [...missing]) {
-        const ret = await getReturn(kv, jid, id);
-        if (!ret) continue;
-        returns.set(id, ret);
-        missing.splice(missing.indexOf(id), 1);
+      const kv = await js.views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
+      for (const [id, ret] of await readReturns(kv, jid)) {
+        if (!returns.has(id)) returns.set(id, ret);
       }
     }
-    return { jid, status: settled, targets: reply.targets, returns, missing };
+    const missing = ids.filter((id) => !returns.has(id));
+    return { jid, status: settled, targets: ids, returns, missing };
   } finally {
     for (const sub of subs) sub.unsubscribe();
   }
@@ -129,13 +130,6 @@ function onStatus(msg: Msg, jid: string, done: (s: JobStatus) => void): void {
   } catch {
     // A malformed event is not ours to act on; the stored job record is the authority.
   }
-}
-
-async function storedStatus(nc: NatsConnection, jid: string): Promise<JobStatus> {
-  const kv = await nc.jetstream().views.kv(BUCKETS.jobs.name, { bindOnly: true });
-  const e = await kv.get(jid);
-  if (!e || e.operation !== "PUT") return "running";
-  return Job.parse(decode(e.value)).status;
 }
 
 /** Exit status of a run: 0 when every target returned successfully, else 1. */

@@ -9,6 +9,7 @@ import {
   cliPermissionFlags,
   parseConfig,
   PEEL_CONFIG_PATH,
+  V8_FLAGS,
 } from "../../lib/config/mod.ts";
 import { DENO_CONFIG, writeDevLauncher } from "./fleet.ts";
 
@@ -32,7 +33,18 @@ export async function callCommand(dir: string, args: string[]): Promise<string[]
   const policy = i >= 0 && args[i + 1] ? args[i + 1]! : PEEL_CONFIG_PATH;
   const launcher = await writeDevLauncher(`${dir}/zester-broker`, policy);
   const flags = cliPermissionFlags(CliConfig.parse({}), launcher);
-  return ["run", "--config", DENO_CONFIG, ...flags, CLI, "call", "--local", "--launcher", launcher]
+  return [
+    "run",
+    "--config",
+    DENO_CONFIG,
+    V8_FLAGS,
+    ...flags,
+    CLI,
+    "call",
+    "--local",
+    "--launcher",
+    launcher,
+  ]
     .concat(args);
 }
 
@@ -59,10 +71,10 @@ export async function writeCliConfig(path: string, natsUrl: string): Promise<str
   return cliPermissionFlags(parseConfig(raw, path, CliConfig));
 }
 
-/** Run `zester <args>` with `flags` (the CLI's permission flags). */
+/** Run `zester <args>` with `flags` (the CLI's permission flags) and `V8_FLAGS`. */
 export async function runZester(flags: string[], args: string[]): Promise<CliRun> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--config", DENO_CONFIG, ...flags, CLI, ...args],
+    args: ["run", "--config", DENO_CONFIG, V8_FLAGS, ...flags, CLI, ...args],
     env: { NO_COLOR: "1" },
     stdin: "null",
   }).output();

@@ -11,6 +11,7 @@ import {
   parseConfig,
   PeelConfig,
   peelPermissionFlags,
+  V8_FLAGS,
 } from "../../lib/config/mod.ts";
 import { defaultBrokerPaths, writeBrokerLauncher } from "../../peel/broker/mod.ts";
 import type { NatsConnection } from "nats";
@@ -40,7 +41,7 @@ export interface Daemon extends AsyncDisposable {
   stop(): Promise<Deno.CommandStatus>;
 }
 
-/** Spawn `deno run <flags> <main> --config <configPath>` and capture its stderr. */
+/** Spawn `deno run <flags> <main> --config <configPath>` (with `V8_FLAGS`); capture its stderr. */
 export function spawnDaemon(
   name: string,
   main: string,
@@ -48,7 +49,7 @@ export function spawnDaemon(
   configPath: string,
 ): Daemon {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--config", DENO_CONFIG, ...flags, main, "--config", configPath],
+    args: ["run", "--config", DENO_CONFIG, V8_FLAGS, ...flags, main, "--config", configPath],
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -126,9 +127,12 @@ export function spawnDaemon(
   };
 }
 
-/** Write `value` as YAML to `path`. */
+/**
+ * Write `value` as YAML to `path`; a new file is at most 0644 whatever the umask, as the broker
+ * refuses a policy others can write.
+ */
 export async function writeYaml(path: string, value: unknown): Promise<void> {
-  await Deno.writeTextFile(path, stringify(value));
+  await Deno.writeTextFile(path, stringify(value), { mode: 0o644 });
 }
 
 /** Start a master with a config written into `dir`. */
@@ -137,7 +141,7 @@ export async function startMaster(
   natsUrl: string,
   extra: Record<string, unknown> = {},
 ): Promise<Daemon> {
-  await Deno.mkdir(dir, { recursive: true });
+  await Deno.mkdir(`${dir}/states`, { recursive: true });
   const configPath = `${dir}/master.yaml`;
   const raw = {
     nats_url: natsUrl,
@@ -197,7 +201,7 @@ export async function startPeel(
   } = {},
 ): Promise<Daemon> {
   const base = `${dir}/${id}`;
-  await Deno.mkdir(`${base}/files`, { recursive: true });
+  await Deno.mkdir(`${base}/files`, { recursive: true, mode: 0o755 }); // Policy dirs: root-only.
   const configPath = `${base}/peel.yaml`;
   const broker = { ...devBrokerPolicy(base), ...opts.broker };
   const raw = {

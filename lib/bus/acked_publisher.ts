@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * const pub = new AckedPublisher(nc);
- * await pub.publish("$KV.facts.web-01", bytes); // resolves when stored
+ * const seq = await pub.publish("$KV.facts.web-01", bytes); // resolves when stored
  * ```
  * @module
  */
@@ -24,7 +24,7 @@ export class PublishError extends Error {
 }
 
 interface Pending {
-  resolve: () => void;
+  resolve: (seq: number) => void;
   reject: (e: PublishError) => void;
   deadline: number;
   subject: string;
@@ -57,7 +57,7 @@ export class AckedPublisher {
         if (!p) return;
         this.#pending.delete(id);
         const refusal = msg.data.byteLength === 0 ? "no responders" : pubAckRefusal(msg.data);
-        if (refusal === undefined) p.resolve();
+        if (refusal === undefined) p.resolve(pubAckSeq(msg.data));
         else p.reject(new PublishError(`Refused ${p.subject}: ${refusal}`));
         if (this.#pending.size === 0) sweeper.unwatch(this.#expire);
       },
@@ -69,10 +69,10 @@ export class AckedPublisher {
     return this.#pending.size;
   }
 
-  /** Publish `data` on `subject`; resolves once a stream has stored it. */
-  publish(subject: string, data: Uint8Array): Promise<void> {
+  /** Publish `data` on `subject`; resolves with its stream sequence once a stream stored it. */
+  publish(subject: string, data: Uint8Array): Promise<number> {
     const id = String(++this.#seq);
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       this.#pending.set(id, {
         resolve,
         reject,
@@ -114,6 +114,11 @@ export class AckedPublisher {
 export function pubAckRefusal(reply: Uint8Array): string | undefined {
   const text = dec.decode(reply);
   return text.includes('"error"') || !text.includes('"seq"') ? text : undefined;
+}
+
+/** The stream sequence a confirming PubAck gives (a KV entry's revision). */
+export function pubAckSeq(reply: Uint8Array): number {
+  return (JSON.parse(dec.decode(reply)) as { seq: number }).seq;
 }
 
 /** The stream subject of key `key` in KV bucket `bucket`. */

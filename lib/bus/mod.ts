@@ -9,3 +9,4 @@ export * from "./codec.ts";
 export * from "./storage.ts";
 export * from "./serve.ts";
 export * from "./acked_publisher.ts";
+export * from "./errors.ts";

@@ -27,6 +27,12 @@ export interface ServeOptions<T, R> {
   schema: Schema<T>;
   /** Handles one valid request; its value is the reply. */
   handle: (req: T, msg: Msg) => Promise<R> | R;
+  /**
+   * Send each reply as the parts this gives (an error reply as one part), then an empty message
+   * that ends it, for replies larger than one message; clients read them with nats.js's
+   * `requestMany` and `RequestStrategy.SentinelMsg`.
+   */
+  parts?: (reply: R) => unknown[];
   /** Where malformed input and handler failures are logged. */
   log: Logger;
 }
@@ -52,28 +58,30 @@ async function handleOne<T, R>(opts: ServeOptions<T, R>, msg: Msg): Promise<void
   } catch (e) {
     const error = `Malformed request on ${msg.subject}: ${(e as Error).message}`;
     opts.log.warn("malformed request", { subject: msg.subject, error });
-    respond(msg, { ok: false, error } satisfies ErrorReply, opts.log);
+    respond(msg, [{ ok: false, error } satisfies ErrorReply], opts);
     return;
   }
   try {
-    respond(msg, await opts.handle(req, msg), opts.log);
+    const reply = await opts.handle(req, msg);
+    respond(msg, opts.parts ? opts.parts(reply) : [reply], opts);
   } catch (e) {
     const error = (e as Error).message ?? String(e);
     opts.log.error("request failed", { subject: msg.subject, error });
-    respond(msg, { ok: false, error } satisfies ErrorReply, opts.log);
+    respond(msg, [{ ok: false, error } satisfies ErrorReply], opts);
   }
 }
 
-function respond(msg: Msg, value: unknown, log: Logger): void {
+function respond<T, R>(msg: Msg, values: unknown[], opts: ServeOptions<T, R>): void {
   if (!msg.reply) {
-    if ((value as ErrorReply)?.ok === false) {
-      log.warn("dropped request without reply subject", { subject: msg.subject });
+    if ((values[0] as ErrorReply)?.ok === false) {
+      opts.log.warn("dropped request without reply subject", { subject: msg.subject });
     }
     return;
   }
   try {
-    msg.respond(encode(value));
+    for (const v of values) msg.respond(encode(v));
+    if (opts.parts) msg.respond(new Uint8Array(0));
   } catch (e) {
-    log.error("cannot send reply", { subject: msg.subject, error: e });
+    opts.log.error("cannot send reply", { subject: msg.subject, error: e });
   }
 }

@@ -10,6 +10,7 @@ import {
   StorageType,
   type StreamConfig,
 } from "nats";
+import { isJsError, JS_ERRORS } from "./errors.ts";
 import { JOB_RETURNS_BUCKET, subjects } from "./subjects.ts";
 
 const SECOND = 1000;
@@ -220,13 +221,13 @@ async function ensureStream(
   try {
     current = (await jsm.streams.info(cfg.name)).config;
   } catch (e) {
-    if (!isNotFound(e)) throw e;
+    if (!isJsError(e, JS_ERRORS.streamNotFound)) throw e;
     try {
       await jsm.streams.add(cfg);
       return "created";
     } catch (e2) {
       // Another master created it between our info and add.
-      if (!/already in use/i.test(String(e2))) throw e2;
+      if (!isJsError(e2, JS_ERRORS.streamNameInUse)) throw e2;
       current = (await jsm.streams.info(cfg.name)).config;
     }
   }
@@ -249,8 +250,4 @@ function pick(cfg: Partial<StreamConfig>): Partial<StreamConfig> {
   if (cfg.max_msgs_per_subject !== undefined) out.max_msgs_per_subject = cfg.max_msgs_per_subject;
   if (cfg.max_age !== undefined) out.max_age = cfg.max_age;
   return out;
-}
-
-function isNotFound(e: unknown): boolean {
-  return /stream not found/i.test(String((e as Error)?.message ?? e));
 }

@@ -6,13 +6,13 @@
 import * as s from "../schema/mod.ts";
 import { LOG_LEVELS } from "../log/mod.ts";
 import type { BusOptions } from "../bus/mod.ts";
-import { natsKeys } from "./nats.ts";
+import { natsUrls } from "./nats.ts";
 
 /** Validator for the CLI config. Unknown keys are errors. */
 export const CliConfig = s.object({
   master: s.optional(
     s.object({
-      urls: natsKeys.nats_url,
+      urls: s.optional(natsUrls, ["nats://127.0.0.1:4222"]),
       creds_file: s.optional(s.string()),
       ca_file: s.optional(s.string()),
       cert_file: s.optional(s.string()),

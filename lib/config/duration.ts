@@ -39,11 +39,14 @@ export function parseDuration(text: string | number): number {
   return Math.round(total);
 }
 
-/** Format milliseconds for people: `850ms`, `1.5s`, `2m5s`. */
+/** Format milliseconds for people: `850ms`, `1.5s`, `2m5s`; each unit carries into the next. */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms * 100) / 100}ms`;
-  if (ms < 60_000) return `${Math.round(ms / 10) / 100}s`;
-  const m = Math.floor(ms / 60_000);
-  const s = Math.round((ms % 60_000) / 1000);
+  const millis = Math.round(ms * 100) / 100;
+  if (millis < 1000) return `${millis}ms`;
+  const seconds = Math.round(ms / 10) / 100;
+  if (seconds < 60) return `${seconds}s`;
+  const whole = Math.round(ms / 1000);
+  const m = Math.floor(whole / 60);
+  const s = whole % 60;
   return s ? `${m}m${s}s` : `${m}m`;
 }

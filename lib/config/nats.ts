@@ -17,12 +17,19 @@ const url = s.transform(s.string(), (v, path) => {
   return v;
 }, "a NATS URL");
 
-/** Keys for reaching NATS, as in the product's configuration reference. */
+/** One NATS URL or a list of them, as a list. */
+export const natsUrls: s.Schema<string[]> = s.transform(
+  s.union(url, s.array(url)),
+  (v) => Array.isArray(v) ? v : [v],
+  "a NATS URL or a list of them",
+);
+
+/**
+ * Keys for reaching NATS, as in the product's configuration reference. `nats_url` is required:
+ * a daemon must not guess where its servers are.
+ */
 export const natsKeys = {
-  nats_url: s.optional(
-    s.transform(s.union(url, s.array(url)), (v) => Array.isArray(v) ? v : [v]),
-    ["nats://127.0.0.1:4222"],
-  ),
+  nats_url: natsUrls,
   nats_creds: s.optional(s.string()),
   nats_ca: s.optional(s.string()),
   nats_cert: s.optional(s.string()),

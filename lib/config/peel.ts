@@ -5,7 +5,7 @@
  */
 import * as s from "../schema/mod.ts";
 import { PEEL_ID_PATTERN } from "../bus/subjects.ts";
-import { duration, logKeys, natsKeys } from "./nats.ts";
+import { duration, logKeys, natsKeys, natsUrls } from "./nats.ts";
 
 /** Default path of the peel's config file. */
 export const PEEL_CONFIG_PATH = "/etc/zester/peel.yaml";
@@ -79,6 +79,21 @@ export const BrokerSection = s.object({
     [],
   ),
   max_output: s.optional(s.int({ min: 1024, max: 64 * 1024 * 1024 }), 1024 * 1024),
+  /** Modes with setuid or setgid bits (write, chmod, mkdir) are refused unless this is true. */
+  allow_setid: s.optional(s.boolean(), false),
+  /** Users and groups files may be given (write, chown) besides root. */
+  owners: s.optional(
+    s.array(s.string({ pattern: /^[a-z_][a-z0-9_-]*\$?$/, expected: "a user or group name" })),
+    [],
+  ),
+  /**
+   * Write paths where directories may belong to a non-root user (`/var/www`): there the broker
+   * acts as that user, so a race by that user cannot reach beyond what it may already change.
+   * Elsewhere it refuses to work in a directory a non-root user could change.
+   */
+  user_dirs: s.optional(s.array(absolutePath), []),
+  /** Operations run at once; later ones wait for a free slot. */
+  max_concurrent: s.optional(s.int({ min: 1, max: 1024 }), 16),
 });
 /** A validated `broker:` section. */
 export type BrokerSection = s.Infer<typeof BrokerSection>;
@@ -86,8 +101,7 @@ export type BrokerSection = s.Infer<typeof BrokerSection>;
 /** The `broker:` section when peel.yaml has none: the launcher, and a policy that denies all. */
 export const BROKER_DEFAULTS: BrokerSection = BrokerSection.parse({});
 
-/** Validator for `peel.yaml`. Unknown keys are errors. */
-export const PeelConfig = s.object({
+const peelKeys = {
   id: s.string({
     pattern: PEEL_ID_PATTERN,
     expected: "a peel id: a letter or digit, then letters, digits, _ or -, at most 128 characters",
@@ -98,6 +112,15 @@ export const PeelConfig = s.object({
   facts_file: s.optional(s.string(), "/etc/zester/facts"),
   facts_interval: s.optional(duration(), 300_000),
   broker: s.optional(BrokerSection, BROKER_DEFAULTS),
-});
+};
+
+/** Validator for `peel.yaml`. Unknown keys are errors. */
+export const PeelConfig = s.object(peelKeys);
 /** A validated peel config. */
 export type PeelConfig = s.Infer<typeof PeelConfig>;
+
+/**
+ * `peel.yaml` as the broker reads it for its policy: the same keys, but the broker never
+ * connects, so a policy file (`zester call --local --policy`) need not name NATS servers.
+ */
+export const PeelPolicyFile = s.object({ ...peelKeys, nats_url: s.optional(natsUrls) });

@@ -8,6 +8,7 @@
 import { parseServerUrl } from "../bus/mod.ts";
 // Directly, not through the folder's mod.ts: that would load nunjucks into every process.
 import { TEMPLATE_MODULES } from "../template/modules_dir.ts";
+import { LINEAR_REGEXP_V8_FLAG } from "../target/mod.ts";
 import type { MasterConfig } from "./master.ts";
 import { DEFAULT_LAUNCHER, type PeelConfig } from "./peel.ts";
 import type { CliConfig } from "./cli.ts";
@@ -73,6 +74,12 @@ function flag(name: string, values: readonly (string | undefined)[]): string[] {
  * fails instead of fetching, whatever `--allow-net` says: module loading is not governed by it).
  */
 export const RUNTIME_FLAGS = ["--no-prompt", "--cached-only", "--no-remote"] as const;
+
+/**
+ * The V8 flags of every process that matches targets (master, peel, CLI): the linear-time
+ * RegExp engine for `E@`/`P@`.
+ */
+export const V8_FLAGS = `--v8-flags=${LINEAR_REGEXP_V8_FLAG}`;
 
 /** Permission flags for `zester-peel` running with `configPath`. */
 export function peelPermissionFlags(cfg: PeelConfig, configPath: string): string[] {

@@ -1,7 +1,9 @@
 /**
- * Jobs: ids, the wire messages of the job path and their validators, and status rules.
+ * Jobs: ids, the wire messages of the job path and their validators, status rules, and how jobs
+ * and returns are stored.
  * @module
  */
 export * from "./ksuid.ts";
 export * from "./types.ts";
 export * from "./stored_return.ts";
+export * from "./job_store.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { KV, Msg } from "nats";
-import { decode } from "../bus/mod.ts";
+import { decode, isPeelId } from "../bus/mod.ts";
 import { ExecReturn } from "./types.ts";
 
 /**
@@ -47,6 +47,27 @@ export async function getReturn(
 ): Promise<ExecReturn | undefined> {
   const e = await kv.get(`${jid}.${peelId}`);
   return e?.operation === "PUT" ? readReturn(e.value, jid, peelId) : undefined;
+}
+
+/**
+ * Every return stored for job `jid` in `kv`, by peel id: one pass over the bucket's entries for
+ * the job, rather than one request per peel (a job may have 100,000).
+ */
+export async function readReturns(kv: KV, jid: string): Promise<Map<string, ExecReturn>> {
+  const out = new Map<string, ExecReturn>();
+  // The watch stops once it has delivered what is stored, which may happen before it returns.
+  let loaded = false;
+  let stop = (): void => {
+    loaded = true;
+  };
+  const watch = await kv.watch({ key: `${jid}.*`, initializedFn: () => stop() });
+  stop = () => watch.stop();
+  if (loaded) stop();
+  for await (const e of watch) {
+    const id = e.key.slice(jid.length + 1);
+    if (e.operation === "PUT" && isPeelId(id)) out.set(id, readReturn(e.value, jid, id));
+  }
+  return out;
 }
 
 /**

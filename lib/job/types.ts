@@ -65,9 +65,12 @@ export const DispatchRequest = s.object({
 /** A validated dispatch request. */
 export type DispatchRequest = s.Infer<typeof DispatchRequest>;
 
-/** Master → CLI reply to a dispatch. */
+/**
+ * Master → CLI reply to a dispatch. It counts the targets rather than listing them (a list of
+ * 100,000 ids exceeds a message); the list is in the job's record (see `readTargets`).
+ */
 export type DispatchReply =
-  | { ok: true; jid: string; targets: string[]; deadline: string }
+  | { ok: true; jid: string; target_count: number; deadline: string }
   | { ok: false; error: string };
 
 /** Validator for {@linkcode DispatchReply}. */
@@ -78,7 +81,7 @@ export const DispatchReplySchema: s.Schema<DispatchReply> = s.union(
       return true as const;
     }),
     jid,
-    targets: s.array(peelId),
+    target_count: s.int({ min: 1 }),
     deadline: s.string(),
   }, { strict: false }),
   s.object({
@@ -90,15 +93,18 @@ export const DispatchReplySchema: s.Schema<DispatchReply> = s.union(
   }, { strict: false }),
 );
 
-/** A job as stored in the `jobs` bucket under its JID. */
-export const Job = s.object({
+/**
+ * A job's record in the `jobs` bucket under its JID. Its id lists, which can hold 100,000 ids,
+ * are stored beside it in chunks (see `job_store.ts`); the record counts them.
+ */
+export const JobRecord = s.object({
   jid,
   fun,
   args: s.array(s.unknown()),
   kwargs: s.record(s.unknown()),
   tgt: s.string(),
   tgt_type: s.literal(...TARGET_TYPES),
-  targets: s.array(peelId),
+  target_count: s.int({ min: 0 }),
   user: s.string(),
   timeout_ms: timeoutMs,
   status: s.literal(...JOB_STATUSES),
@@ -110,11 +116,18 @@ export const Job = s.object({
   returned: s.optional(s.int({ min: 0 })),
   succeeded: s.optional(s.int({ min: 0 })),
   failed: s.optional(s.int({ min: 0 })),
-  missing: s.optional(s.array(peelId)),
+  /** How many targets had not returned when the job finished; the ids are stored beside. */
+  missing_count: s.optional(s.int({ min: 0 })),
   error: s.optional(s.string()),
 }, { strict: false });
 /** A validated job record. */
-export type Job = s.Infer<typeof Job>;
+export type JobRecord = s.Infer<typeof JobRecord>;
+
+/** A job with its id lists: the peels it targets and, once finished, those that did not return. */
+export type Job = Omit<JobRecord, "target_count" | "missing_count"> & {
+  targets: string[];
+  missing?: string[];
+};
 
 /** Master → peel on `zester.cmd.<peel-id>`. The peel applies `timeout_ms` on its own clock. */
 export const ExecRequest = s.object({

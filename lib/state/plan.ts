@@ -1,16 +1,19 @@
 /**
  * Planning: every requisite resolved to the states it names (a missing one is an error naming
- * both states), then a DAG ordered in levels with Kahn's algorithm. Within a level, `order`
- * decides (`first`, numbers, unordered, `last`), then declaration order. A cycle is an error
- * naming the states in it.
+ * both states), then the order Salt runs them in: by `order` (`first`, numbers, unordered,
+ * `last`), then declaration order, each state's requisites (and the states that `prereq` it)
+ * run right before it. A cycle is an error naming the states in it.
  * @module
  */
 import { type Chunk, functionName, type Requisite, StateError, type StateRef } from "./types.ts";
 
-/** The planned run: levels of chunk indexes, and each chunk's resolved requisites. */
+/** The planned run: the run order, what each state waits for, and its resolved requisites. */
 export interface Plan {
   chunks: Chunk[];
-  levels: number[][];
+  /** Chunk indexes in the order they start. */
+  order: number[];
+  /** For each chunk, the chunks that must finish before it starts. */
+  before: number[][];
   /** For each chunk, requisite kind → indexes of the chunks it names. */
   deps: Partial<Record<Requisite, number[]>>[];
 }
@@ -48,7 +51,7 @@ function rank(c: Chunk): [number, number] {
   return [2, 0];
 }
 
-/** Resolve requisites, copy `use` arguments, and order `chunks` in levels. */
+/** Resolve requisites, copy `use` arguments, and order `chunks` as Salt runs them. */
 export function plan(chunks: Chunk[]): Plan {
   const deps = chunks.map((c) => {
     const d: Partial<Record<Requisite, number[]>> = {};
@@ -69,29 +72,32 @@ export function plan(chunks: Chunk[]): Plan {
     // prereq: this state runs before the one it names.
     for (const t of deps[i]!.prereq ?? []) before[t]!.add(i);
   });
-  const indeg = before.map((s) => s.size);
-  const after: number[][] = chunks.map(() => []);
-  before.forEach((s, i) => s.forEach((t) => after[t]!.push(i)));
-  const levels: number[][] = [];
-  let ready = chunks.map((_, i) => i).filter((i) => indeg[i] === 0);
-  let placed = 0;
-  while (ready.length) {
-    ready.sort((a, b) => {
-      const [ra, oa] = rank(chunks[a]!);
-      const [rb, ob] = rank(chunks[b]!);
-      return ra - rb || oa - ob || chunks[a]!.index - chunks[b]!.index;
-    });
-    levels.push(ready);
-    placed += ready.length;
-    const next: number[] = [];
-    for (const i of ready) {
-      for (const j of after[i]!) if (--indeg[j]! === 0) next.push(j);
+  const sorted = chunks.map((_, i) => i).sort((a, b) => {
+    const [ra, oa] = rank(chunks[a]!);
+    const [rb, ob] = rank(chunks[b]!);
+    return ra - rb || oa - ob || chunks[a]!.index - chunks[b]!.index;
+  });
+  const position: number[] = [];
+  sorted.forEach((i, k) => position[i] = k);
+  const waits = before.map((s) => [...s].sort((a, b) => position[a]! - position[b]!));
+  const order: number[] = [];
+  const done: boolean[] = [];
+  const onPath: boolean[] = [];
+  const path: number[] = [];
+  const visit = (i: number): void => {
+    if (done[i]) return;
+    if (onPath[i]) {
+      const cycle = path.slice(path.indexOf(i)).map((j) => describe(chunks[j]!));
+      throw new StateError(`Recursive requisites were found: ${cycle.join(", ")}`);
     }
-    ready = next;
-  }
-  if (placed < chunks.length) {
-    const stuck = chunks.filter((_, i) => indeg[i]! > 0).map(describe);
-    throw new StateError(`Recursive requisites were found: ${stuck.join(", ")}`);
-  }
-  return { chunks, levels, deps };
+    onPath[i] = true;
+    path.push(i);
+    for (const j of waits[i]!) visit(j);
+    path.pop();
+    onPath[i] = false;
+    done[i] = true;
+    order.push(i);
+  };
+  for (const i of sorted) visit(i);
+  return { chunks, order, before: waits, deps };
 }

@@ -1,9 +1,12 @@
 /**
- * Running a plan: level by level, states within a level concurrently up to a bound, each
- * after its requisites are checked (`require`/`watch` need success, `onchanges` changes,
- * `onfail` a failure; `prereq` runs the named state's test first and goes ahead only if it
- * would change; a fired `watch` adds the module's reaction, e.g. a restart, and `listen` adds it
- * once at the end of the run), its guards (`onlyif`, `unless`, `creates`) run, with `retry` and `failhard`.
+ * Running a plan as Salt does: one state at a time in plan order, except that a state with
+ * `parallel: True` starts and the run goes on without waiting for it (a state that requires it
+ * waits, and so does the end of the run). Each state runs after its requisites are checked
+ * (`require`/`watch` need success, `onchanges` changes, `onfail` a failure; `prereq` runs the
+ * named state's test first and goes ahead only if it would change; a fired `watch` adds the
+ * module's reaction, e.g. a restart, and `listen` adds it once at the end of the run), its guards
+ * (`onlyif`, `unless`, `creates`) run, with `retry`; a failure with `failhard` skips every state
+ * not yet started.
  * In test mode nothing changes: modules report what they would do, `result: null` where they
  * would change something; guards still run.
  * @module
@@ -48,8 +51,6 @@ export interface RunHost {
 export interface RunOptions {
   test: boolean;
   host: RunHost;
-  /** States run at once within a level. */
-  concurrency?: number;
 }
 
 const hasChanges = (o: { changes: Record<string, unknown> }) => Object.keys(o.changes).length > 0;
@@ -204,14 +205,15 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<StateResult
     done(o);
   };
 
-  const bound = Math.max(1, opts.concurrency ?? 4);
-  for (const level of plan.levels) {
-    let next = 0;
-    const worker = async () => {
-      while (next < level.length) await one(level[next++]!);
-    };
-    await Promise.all(Array.from({ length: Math.min(bound, level.length) }, worker));
+  const finished: Promise<void>[] = [];
+  const background: Promise<void>[] = [];
+  for (const i of plan.order) {
+    const p = Promise.all(plan.before[i]!.map((j) => finished[j])).then(() => one(i));
+    finished[i] = p;
+    if (plan.chunks[i]!.args.parallel === true) background.push(p);
+    else await p;
   }
+  await Promise.all(background);
   // `listen`: once everything has run, the reaction of each listener whose targets changed
   // (a restart, say) runs once, as its own result.
   for (let i = 0; i < plan.chunks.length; i++) {

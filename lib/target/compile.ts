@@ -7,7 +7,7 @@ import type { TargetType } from "../job/mod.ts";
 import { looksCompound, type Node, parseCompound } from "./compound.ts";
 import { TargetError } from "./error.ts";
 import { factsMatch, type Split, splits, subdictMatch } from "./fact_match.ts";
-import { globToRegExp, isLiteralGlob } from "./glob.ts";
+import { compileGlob, isLiteralGlob } from "./glob.ts";
 import { inNetwork, parseNetwork } from "./ip.ts";
 import { matchRegExp, testBounded } from "./regex.ts";
 import type { PeelIndex } from "./peel_index.ts";
@@ -106,10 +106,10 @@ interface Ctx {
 
 function globMatcher(pattern: string, ctx: Ctx, at: number): Matcher {
   if (pattern === "") throw new TargetError(ctx.expression, "empty glob", at);
-  const re = globToRegExp(pattern);
+  const test = compileGlob(pattern);
   const prefix = pattern.split(GLOB_SPECIAL)[0]!;
   return {
-    matches: (p) => re.test(p.id),
+    matches: (p) => test(p.id),
     candidates: prefix === ""
       ? undefined
       : isLiteralGlob(pattern)
@@ -138,8 +138,9 @@ function factSplits(
         const lower = v.toLowerCase();
         return (s) => s.length === v.length && s.toLowerCase() === lower;
       }
-      const re = globToRegExp(v, "i");
-      return (s) => re.test(s);
+      // Case-insensitive, as Salt does it: both sides lowercased.
+      const test = compileGlob(v.toLowerCase());
+      return (s) => test(s.toLowerCase());
     });
   }
   // P@ and J@ lowercase both sides, as Salt does.

@@ -5,15 +5,17 @@
  */
 import { TargetError } from "./error.ts";
 
-/** Translate a glob into an anchored `RegExp`; throws {@linkcode TargetError} when malformed. */
-export function globToRegExp(glob: string, flags = ""): RegExp {
-  let re = "";
+/** One element of a glob: a `*`, or a test of one character. */
+type Token = "*" | ((c: string) => boolean);
+
+function tokenize(glob: string): Token[] {
+  const tokens: Token[] = [];
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
     if (c === "*") {
-      re += ".*";
+      if (tokens.at(-1) !== "*") tokens.push("*");
     } else if (c === "?") {
-      re += ".";
+      tokens.push(() => true);
     } else if (c === "[") {
       let j = i + 1;
       if (glob[j] === "!") j++;
@@ -21,7 +23,7 @@ export function globToRegExp(glob: string, flags = ""): RegExp {
       while (j < glob.length && glob[j] !== "]") j++;
       if (j >= glob.length) {
         // Python treats an unclosed "[" as a literal character.
-        re += "\\[";
+        tokens.push((x) => x === "[");
         continue;
       }
       let body = glob.slice(i + 1, j);
@@ -31,17 +33,54 @@ export function globToRegExp(glob: string, flags = ""): RegExp {
         body = body.slice(1);
       }
       body = body.replace(/[\\\]^]/g, "\\$&");
-      re += `[${negate ? "^" : ""}${body}]`;
+      let re: RegExp;
+      try {
+        // One character class against one character: nothing to backtrack over.
+        re = new RegExp(`^[${negate ? "^" : ""}${body}]$`, "s");
+      } catch (e) {
+        throw new TargetError(glob, `invalid glob (${(e as Error).message})`, undefined, {
+          cause: e,
+        });
+      }
+      tokens.push((x) => re.test(x));
       i = j;
     } else {
-      re += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+      tokens.push((x) => x === c);
     }
   }
-  try {
-    return new RegExp(`^(?:${re})$`, `s${flags}`);
-  } catch (e) {
-    throw new TargetError(glob, `invalid glob (${(e as Error).message})`, undefined, { cause: e });
-  }
+  return tokens;
+}
+
+/**
+ * Compile a glob into a test of whole strings; throws {@linkcode TargetError} when malformed.
+ * Matching backtracks only to the last `*`, so it takes at most length × pattern steps:
+ * `*a*a*a*a*a*b` cannot stall it the way it stalls a backtracking regex.
+ */
+export function compileGlob(glob: string): (value: string) => boolean {
+  const tokens = tokenize(glob);
+  return (value) => {
+    let t = 0;
+    let v = 0;
+    let star = -1;
+    let resume = 0;
+    while (v < value.length) {
+      const token = tokens[t];
+      if (token === "*") {
+        star = t++;
+        resume = v;
+      } else if (token !== undefined && token(value[v]!)) {
+        t++;
+        v++;
+      } else if (star >= 0) {
+        t = star + 1;
+        v = ++resume;
+      } else {
+        return false;
+      }
+    }
+    while (tokens[t] === "*") t++;
+    return t === tokens.length;
+  };
 }
 
 /** True when `glob` has no wildcard, so it names exactly one id. */

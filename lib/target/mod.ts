@@ -21,7 +21,8 @@
  * @module
  */
 export { TargetError } from "./error.ts";
-export { globToRegExp, isLiteralGlob } from "./glob.ts";
+export { compileGlob, isLiteralGlob } from "./glob.ts";
+export { hasLinearRegExp, LINEAR_REGEXP_V8_FLAG } from "./regex.ts";
 export {
   type CompileOptions,
   compileTarget,

@@ -9,7 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import { parseAddress } from "../target/ip.ts";
-import { globToRegExp } from "../target/glob.ts";
+import { compileGlob } from "../target/glob.ts";
 import { dumpYaml, loadYaml, yamlDquote, yamlEncode, YamlError, yamlSquote } from "../yaml/mod.ts";
 import { splitKeywords, withKeywords } from "./py_methods.ts";
 import {
@@ -247,7 +247,7 @@ function matchesAny(value: string, patterns: unknown): boolean {
   const list = Array.isArray(patterns) ? patterns : patterns ? [patterns] : [];
   return list.some((p) => {
     const s = text(p);
-    if (globToRegExp(s).test(value)) return true;
+    if (compileGlob(s)(value)) return true;
     try {
       return new RegExp(`^(?:${s})$`).test(value);
     } catch {

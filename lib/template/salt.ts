@@ -5,7 +5,7 @@
  * grains, then settings, then the settings' `master` key).
  * @module
  */
-import { globToRegExp } from "../target/glob.ts";
+import { compileGlob } from "../target/glob.ts";
 import { put } from "./py_methods.ts";
 import { isDict, pyEq } from "./python.ts";
 
@@ -109,7 +109,7 @@ export function filterBy(
   const val = traverse(grains, String(grain), []);
   let ret: unknown;
   for (const each of Array.isArray(val) ? val : [val]) {
-    const key = Object.keys(lookup).find((k) => globToRegExp(k).test(String(each)));
+    const key = Object.keys(lookup).find((k) => compileGlob(k)(String(each)));
     if (key !== undefined) {
       ret = lookup[key];
       break;

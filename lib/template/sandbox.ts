@@ -85,7 +85,11 @@ interface Pending {
   file: string;
   resolve(output: string): void;
   reject(e: Error): void;
+  timer: ReturnType<typeof setTimeout>;
 }
+
+/** How long one render may take before the worker is ended: a template can loop forever. */
+export const RENDER_TIMEOUT_MS = 60_000;
 
 /**
  * Renders the templates of one state tree in a template worker, started at the first template
@@ -100,14 +104,20 @@ export class TemplateRenderer implements Disposable {
   #calling = false;
   #pending = new Map<number, Pending>();
   #next = 0;
+  readonly #timeoutMs: number;
 
   /**
-   * A renderer over the tree `files` returns (called once, when the worker starts); `host` runs
-   * the templates' commands and host-file reads (without it, those fail).
+   * A renderer over the tree `files` returns (called once, when the worker starts). `host` runs
+   * the templates' commands and host-file reads (without it, those fail); a render still running
+   * after `timeoutMs` (host calls included) ends the worker and fails.
    */
-  constructor(files: () => ReadonlyMap<string, string>, host?: TemplateHost) {
+  constructor(
+    files: () => ReadonlyMap<string, string>,
+    opts: { host?: TemplateHost; timeoutMs?: number } = {},
+  ) {
     this.#files = files;
-    this.#host = host;
+    this.#host = opts.host;
+    this.#timeoutMs = opts.timeoutMs ?? RENDER_TIMEOUT_MS;
   }
 
   /** Render `text`, read from `file`; rejects with a {@linkcode TemplateError}. */
@@ -117,7 +127,11 @@ export class TemplateRenderer implements Disposable {
     const worker = this.#worker ??= this.#start();
     const id = ++this.#next;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { file, resolve, reject });
+      const timer = setTimeout(
+        () => this.#stop(`rendering took longer than ${this.#timeoutMs} ms`),
+        this.#timeoutMs,
+      );
+      this.#pending.set(id, { file, resolve, reject, timer });
       worker.postMessage({ kind: "render", id, text, file, context } satisfies HostMessage);
     });
   }
@@ -154,6 +168,7 @@ export class TemplateRenderer implements Disposable {
 
   /** Run a host call and wake the worker with the answer. */
   async #call(msg: Extract<WorkerMessage, { kind: "call" }>): Promise<void> {
+    const channel = this.#channel;
     let answer: CallAnswer;
     try {
       if (!this.#host) throw new Error("commands and host files are not available here");
@@ -161,9 +176,9 @@ export class TemplateRenderer implements Disposable {
     } catch (e) {
       answer = { ok: false, error: (e as Error).message };
     }
-    const channel = this.#channel;
+    // A worker stopped meanwhile (and perhaps replaced) waits for nothing.
+    if (!channel || channel !== this.#channel) return;
     this.#calling = false;
-    if (!channel) return;
     channel.port.postMessage(answer);
     Atomics.store(channel.signal, 0, 1);
     Atomics.notify(channel.signal, 0);
@@ -185,6 +200,7 @@ export class TemplateRenderer implements Disposable {
         throw new ProtocolError(`The template worker blamed "${msg.file}", not in the tree`);
       }
       this.#pending.delete(msg.id);
+      clearTimeout(p.timer);
       if (msg.kind === "rendered") p.resolve(msg.output);
       else p.reject(new TemplateError(msg.reason, msg.file, msg.line));
     } catch (e) {
@@ -198,7 +214,10 @@ export class TemplateRenderer implements Disposable {
     this.#channel?.port.close();
     this.#channel = undefined;
     this.#calling = false;
-    for (const p of this.#pending.values()) p.reject(new TemplateError(reason, p.file));
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new TemplateError(reason, p.file));
+    }
     this.#pending.clear();
   }
 }

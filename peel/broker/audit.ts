@@ -1,20 +1,42 @@
 /**
- * The broker's audit log: one JSON line per operation, allowed or denied, with the job id, a
- * summary of the arguments (paths, argv, package names and versions, units, user and environment
- * names — never file contents, stdin or environment values), the decision and the duration.
+ * The broker's audit log: JSON lines, written synchronously. Each policed operation gets an
+ * `intent` record before it acts and a `done` record after (a denial, decided before acting, gets
+ * only the `done` one). A record carries the request id, the job id as the peel claimed it
+ * (`jid_claimed`: the broker cannot verify it), a summary of the arguments (paths, argv, package
+ * names and versions, units, user and environment names — never file contents, stdin or
+ * environment values), the paths actually acted on, the decision and the duration. If the intent
+ * record cannot be written the operation is refused: no record, no action.
  * @module
  */
+import fs from "node:fs";
 
 /** One audit record. */
 export interface AuditRecord {
   time: string;
-  jid?: string;
+  /** `intent` before acting, `done` after (or instead, for a denial). */
+  phase: "intent" | "done";
+  /** The broker's pid and the request id: together they pair an intent with its outcome. */
+  pid: number;
+  id: number;
+  /** The job id the peel gave; nothing vouches for it. */
+  jid_claimed?: string;
   op: string;
   args: Record<string, unknown>;
   decision: "allow" | "deny" | "error";
+  /** What the operation acted on, resolved (real paths, the user it acted as). */
+  resolved?: Record<string, unknown>;
   code?: string;
   reason?: string;
-  duration_ms: number;
+  duration_ms?: number;
+}
+
+/** The audit log cannot be written: the operation that needed the record must not act. */
+export class AuditError extends Error {
+  /** Build the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "AuditError";
+  }
 }
 
 /** A summary of `args` safe to keep: what was touched or run, not the data. */
@@ -41,46 +63,42 @@ export function summarize(op: string, args: Record<string, unknown>): Record<str
   return out;
 }
 
-/** Appends records to the audit file; falls back to stderr when it cannot be written. */
+const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
+
+/**
+ * Appends records to the audit file, opened append-only, mode 0600, never through a symlink.
+ * A failed write closes the file so the next record tries to open it again.
+ */
 export class AuditLog {
   readonly #path: string;
-  #file?: Deno.FsFile;
-  #failed = false;
+  #fd?: number;
 
-  /** Log to `path` (opened on the first record, append-only, mode 0600). */
+  /** Log to `path` (opened on the first record). */
   constructor(path: string) {
     this.#path = path;
   }
 
-  /** Write one record. */
+  /** Write one record, whole, before returning; throws {@linkcode AuditError} when it cannot. */
   write(rec: AuditRecord): void {
     const line = new TextEncoder().encode(JSON.stringify(rec) + "\n");
     try {
-      if (!this.#failed) {
-        this.#file ??= Deno.openSync(this.#path, { append: true, create: true, mode: 0o600 });
-        this.#file.writeSync(line);
-        return;
-      }
+      this.#fd ??= fs.openSync(this.#path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
+      for (let o = 0; o < line.byteLength;) o += fs.writeSync(this.#fd, line, o);
     } catch (e) {
-      this.#failed = true;
-      Deno.stderr.writeSync(
-        new TextEncoder().encode(
-          JSON.stringify({
-            level: "error",
-            msg: "cannot write audit log",
-            path: this.#path,
-            error: String(e),
-          }) +
-            "\n",
-        ),
-      );
+      this.close();
+      throw new AuditError(`Audit log unwritable: "${this.#path}": ${(e as Error).message}`, {
+        cause: e,
+      });
     }
-    Deno.stderr.writeSync(line);
   }
 
   /** Close the file. */
   close(): void {
-    this.#file?.close();
-    this.#file = undefined;
+    const fd = this.#fd;
+    this.#fd = undefined;
+    if (fd === undefined) return;
+    try {
+      fs.closeSync(fd);
+    } catch { /* nothing more to lose */ }
   }
 }

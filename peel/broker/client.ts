@@ -32,6 +32,8 @@ interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: BrokerError) => void;
   timer?: ReturnType<typeof setTimeout>;
+  /** Removes the request's abort listener, so a long-lived signal does not collect them. */
+  unlisten?: () => void;
 }
 
 interface Session {
@@ -97,10 +99,15 @@ export class BrokerClient {
           );
         }, opts.timeoutMs + CLIENT_GRACE_MS);
       }
-      opts.signal?.addEventListener("abort", () => {
-        this.#write(session, { id: this.#nextId++, op: "cancel", args: { target: id } });
-        this.#settle(session, id, new BrokerError("canceled", `Request "${op}" was canceled`));
-      }, { once: true });
+      const signal = opts.signal;
+      if (signal) {
+        const onAbort = () => {
+          this.#write(session, { id: this.#nextId++, op: "cancel", args: { target: id } });
+          this.#settle(session, id, new BrokerError("canceled", `Request "${op}" was canceled`));
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        entry.unlisten = () => signal.removeEventListener("abort", onAbort);
+      }
       this.#write(session, { id, op, args, timeout_ms: opts.timeoutMs, jid: opts.jid });
     });
   }
@@ -182,6 +189,7 @@ export class BrokerClient {
     if (!p) return;
     session.pending.delete(id);
     clearTimeout(p.timer);
+    p.unlisten?.();
     if (error) p.reject(error);
     else p.resolve(result);
     if (session.pending.size === 0 && this.#session === session) {

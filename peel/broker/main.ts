@@ -1,8 +1,10 @@
 /**
- * `zester-broker`: the peel's privileged half. Reads request frames on stdin, runs each
- * operation concurrently, and writes one response frame per request on stdout. A frame that
- * does not decode or validate gets an error response and the broker goes on; it exits when
- * stdin closes, after in-flight operations finish.
+ * `zester-broker`: the peel's privileged half. Reads request frames on stdin and runs up to
+ * `max_concurrent` operations at once (later ones wait their turn; while as many wait, it stops
+ * reading, so a flood of requests cannot grow it without bound), writing one response frame per
+ * request on stdout. Each policed operation is audited before it acts, or refused. A frame that
+ * does not decode or validate gets an error response and the broker goes on; it exits when stdin
+ * closes, after in-flight operations finish.
  * @module
  */
 import { BROKER_DEFAULTS } from "../../lib/config/mod.ts";
@@ -10,8 +12,9 @@ import { Logger } from "../../lib/log/mod.ts";
 import { SchemaError } from "../../lib/schema/mod.ts";
 import type { CodecError } from "../../lib/bus/codec.ts";
 import { OpError, OPS } from "./ops/mod.ts";
-import { AuditLog, summarize } from "./audit.ts";
+import { AuditError, AuditLog, type AuditRecord, summarize } from "./audit.ts";
 import { Policy, policyPath } from "./policy.ts";
+import { Slots } from "./slots.ts";
 import {
   BrokerRequest,
   type BrokerResponse,
@@ -33,7 +36,8 @@ const UNPOLICED = new Set(["ping", "sysinfo"]);
 const EMPTY = BROKER_DEFAULTS;
 let policy: Policy | undefined;
 let policyError = "";
-let audit: AuditLog | undefined;
+let audit = new AuditLog(BROKER_DEFAULTS.audit_log);
+let slots = new Slots(BROKER_DEFAULTS.max_concurrent);
 
 function send(res: BrokerResponse): Promise<void> {
   writing = writing.then(() => out.write(encodeFrame(res))).catch((e) => {
@@ -54,19 +58,40 @@ async function handle(req: BrokerRequest): Promise<void> {
     return;
   }
   const t0 = performance.now();
-  const record = (decision: "allow" | "deny" | "error", code?: string, reason?: string) =>
-    audit?.write({
-      time: new Date().toISOString(),
-      jid: req.jid,
-      op: req.op,
-      args: summarize(req.op, req.args),
-      decision,
-      code,
-      reason,
-      duration_ms: Math.round((performance.now() - t0) * 1000) / 1000,
-    });
+  let resolved: Record<string, unknown> | undefined;
+  const record = (phase: AuditRecord["phase"], decision: AuditRecord["decision"]) => ({
+    time: new Date().toISOString(),
+    phase,
+    pid: Deno.pid,
+    id: req.id,
+    jid_claimed: req.jid,
+    op: req.op,
+    args: summarize(req.op, req.args),
+    decision,
+    resolved,
+  });
+  let intended = false;
+  const intent = (what?: Record<string, unknown>) => {
+    if (intended) return; // One record per operation, however many processes it starts.
+    resolved = what;
+    try {
+      audit.write(record("intent", "allow"));
+    } catch (e) {
+      throw new OpError("audit_unwritable", (e as Error).message, { cause: e });
+    }
+    intended = true;
+  };
+  const done = (decision: AuditRecord["decision"], code?: ErrorCode, reason?: string) => {
+    const duration_ms = Math.round((performance.now() - t0) * 1000) / 1000;
+    try {
+      audit.write({ ...record("done", decision), code, reason, duration_ms });
+    } catch (e) {
+      if (!(e instanceof AuditError)) throw e;
+      log.error("cannot write audit record", { error: e, op: req.op, id: req.id, decision });
+    }
+  };
   const refuse = async (code: ErrorCode, message: string) => {
-    record(code === "denied" ? "deny" : "error", code, message);
+    done(code === "denied" ? "deny" : "error", code, message);
     await fail(req.id, code, message);
   };
   const op = OPS.get(req.op);
@@ -93,9 +118,15 @@ async function handle(req: BrokerRequest): Promise<void> {
     const aborted = new Promise<never>((_, reject) => {
       ac.signal.addEventListener("abort", () => reject(ac.signal.reason), { once: true });
     });
-    const ctx = { signal: ac.signal, jid: req.jid, log, policy: policy ?? new Policy(EMPTY, "") };
-    const result = await Promise.race([op.run(args, ctx), aborted]);
-    record("allow");
+    const ctx = {
+      signal: ac.signal,
+      jid: req.jid,
+      log,
+      policy: policy ?? new Policy(EMPTY),
+      intent,
+    };
+    const result = await slots.with(ac.signal, () => Promise.race([op.run(args, ctx), aborted]));
+    done("allow");
     await send({ id: req.id, ok: true, result });
   } catch (e) {
     const code: ErrorCode = e instanceof OpError ? e.code : "failed";
@@ -126,19 +157,38 @@ function onFrame(body: Uint8Array): void {
   running.add(p);
 }
 
+/**
+ * The policy its caller expects this broker to enforce (`--expect-policy FILE`, which
+ * `zester call --local --policy FILE` passes). It can only make the broker refuse, never choose:
+ * the broker's policy path is fixed by its launcher.
+ */
+function expectedPolicy(args: string[]): string | undefined {
+  const i = args.indexOf("--expect-policy");
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
 async function main(): Promise<number> {
   const file = policyPath();
+  const expected = expectedPolicy(Deno.args);
   try {
+    if (expected !== undefined && expected !== file) {
+      throw new Error(
+        `this broker enforces "${file}" (fixed by its launcher), not "${expected}" as asked`,
+      );
+    }
     policy = await Policy.load(file);
     audit = new AuditLog(policy.section.audit_log);
+    slots = new Slots(policy.section.max_concurrent);
   } catch (e) {
     policyError = (e as Error).message;
     log.error("no usable policy: every policed operation is denied", { file, error: policyError });
-    audit = new AuditLog(BROKER_DEFAULTS.audit_log);
   }
   let code = 0;
   try {
-    for await (const body of readFrames(Deno.stdin.readable)) onFrame(body);
+    for await (const body of readFrames(Deno.stdin.readable)) {
+      onFrame(body);
+      await slots.room();
+    }
   } catch (e) {
     if (!(e instanceof FrameError)) throw e;
     log.error("unreadable input, exiting", { error: e });
@@ -147,7 +197,7 @@ async function main(): Promise<number> {
   }
   await Promise.all([...running]);
   await writing;
-  audit?.close();
+  audit.close();
   return code;
 }
 

@@ -3,12 +3,18 @@
  * from the `broker:` section of the root-owned `peel.yaml`. Everything not listed is denied.
  * Paths are checked after resolving `..` and symlinks, on whole path segments, so
  * `/etc/nginx` allows `/etc/nginx/x` but neither `/etc/nginx-evil` nor a symlink out of it.
+ * The broker's own files (see `protected.ts`) and their ancestors are never writable; modes
+ * with setuid or setgid need `allow_setid`, and owners other than root must be in `owners`.
  * @module
  */
 import { posix } from "node:path";
-import { type BrokerSection, loadConfig, PeelConfig } from "../../lib/config/mod.ts";
+import { type BrokerSection, loadConfig, PeelPolicyFile } from "../../lib/config/mod.ts";
 import { globToRegExp } from "./glob.ts";
+import { groupId, user } from "./ops/accounts.ts";
+import { octal } from "./ops/as_owner.ts";
 import { OpError } from "./ops/op.ts";
+import { ProtectedPaths } from "./protected.ts";
+import { exposures } from "./safe_path.ts";
 
 /** Where the compiled broker reads its policy; it never takes the path from its caller. */
 export const DEFAULT_POLICY_PATH = "/etc/zester/peel.yaml";
@@ -48,20 +54,34 @@ async function realish(path: string): Promise<string> {
   }
 }
 
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function refuseExposed(what: string, named: string, path: string): void {
+  const e = exposures(path)[0];
+  if (e) throw new Error(`Refusing ${what} "${named}": "${e.path}" is ${e.why}`);
+}
+
 /** A loaded policy with its checks. Each check throws an `OpError("denied")` saying why. */
 export class Policy {
   /** The `broker:` section it enforces. */
   readonly section: BrokerSection;
-  /** The file it came from (writes to it are always denied). */
-  readonly file: string;
+  /** What no operation may change. */
+  readonly protected: ProtectedPaths;
 
   readonly #exec: { path: string; args: "any" | RegExp[][] }[];
   readonly #services: RegExp[];
 
-  /** Wrap a validated section from `file`. */
-  constructor(section: BrokerSection, file: string) {
+  /** Wrap a validated section, with the paths it must never let change. */
+  constructor(section: BrokerSection, protect = new ProtectedPaths([])) {
     this.section = section;
-    this.file = file;
+    this.protected = protect;
     this.#exec = section.exec.map((e) => ({
       path: e.path,
       args: e.args === "any" ? "any" : e.args.map((rule) => rule.map(globToRegExp)),
@@ -70,20 +90,18 @@ export class Policy {
   }
 
   /**
-   * Load the policy from `file`, which must be owned by root (or by this broker's user) and
-   * writable by nobody else, as sudo insists of its sudoers.
+   * Load the policy from `file`, which must be safe (`safe_path.ts`): owned by root (or by this
+   * broker's user), as is every directory above it, none writable by anyone else, as sshd
+   * insists of `authorized_keys`. The audit log (or the nearest directory above it that exists)
+   * must be safe too.
    */
   static async load(file: string): Promise<Policy> {
-    const st = await Deno.stat(file);
-    const uid = Deno.uid();
-    if (st.uid !== 0 && st.uid !== uid) {
-      throw new Error(`Refusing policy "${file}": owned by uid ${st.uid}, not root`);
-    }
-    if (st.mode !== null && (st.mode & 0o022) !== 0) {
-      throw new Error(`Refusing policy "${file}": writable by group or others`);
-    }
-    const cfg = await loadConfig(file, PeelConfig);
-    return new Policy(cfg.broker, file);
+    refuseExposed("policy", file, file);
+    const cfg = await loadConfig(file, PeelPolicyFile);
+    let audit = cfg.broker.audit_log;
+    while (!exists(audit)) audit = posix.dirname(audit);
+    refuseExposed("audit log", cfg.broker.audit_log, audit);
+    return new Policy(cfg.broker, ProtectedPaths.of(cfg, file));
   }
 
   /** The absolute, `..`-free form of `path`; relative paths are refused. */
@@ -104,24 +122,67 @@ export class Policy {
 
   /** Check a write (create, change, remove) of `path`; returns the resolved path to use. */
   async write(path: string): Promise<string> {
-    const resolved = await this.#check(path, this.section.write_paths, "write");
-    for (const guarded of [this.file, this.section.audit_log]) {
-      if (resolved === guarded || path === guarded) {
-        throw new OpError("denied", `Denied by policy: "${path}" belongs to the broker`);
-      }
-    }
-    return resolved;
+    return this.#unprotected(path, await this.#check(path, this.section.write_paths, "write"));
   }
 
   /** Check a write of the entry `path` itself (a link is not followed); returns it resolved. */
   async writeLink(path: string): Promise<string> {
-    const p = await this.#check(path, this.section.write_paths, "write", false);
-    for (const guarded of [this.file, this.section.audit_log]) {
-      if (p === guarded) {
-        throw new OpError("denied", `Denied by policy: "${path}" belongs to the broker`);
-      }
+    return this.#unprotected(
+      path,
+      await this.#check(path, this.section.write_paths, "write", false),
+    );
+  }
+
+  #unprotected(path: string, resolved: string): string {
+    const hit = this.protected.hit(Policy.normalize(path)) ?? this.protected.hit(resolved);
+    if (hit !== undefined) {
+      throw new OpError(
+        "denied",
+        `Denied by policy: "${path}" belongs to the broker (it is or holds "${hit}")`,
+      );
     }
-    return p;
+    return resolved;
+  }
+
+  /**
+   * Check the target of a symlink to be made at `link` (resolved): it must itself be writable,
+   * or the link would hand a path outside `write_paths` to whatever writes through it later.
+   * Returns the target resolved.
+   */
+  async linkTarget(target: string, link: string): Promise<string> {
+    return await this.write(posix.resolve(posix.dirname(link), target));
+  }
+
+  /** Check a file mode: setuid and setgid need `allow_setid`. */
+  mode(mode: number | undefined): void {
+    if (mode === undefined || (mode & 0o6000) === 0 || this.section.allow_setid) return;
+    throw new OpError(
+      "denied",
+      `Denied by policy: mode "${octal(mode)}" sets setuid or setgid ` +
+        `(allow_setid is off)`,
+    );
+  }
+
+  /**
+   * Check the owners a file may be given: root, or a user or group whose id is that of a name
+   * in `owners`. Returns the uid and gid to set (undefined: leave as is).
+   */
+  async owners(
+    u: string | undefined,
+    g: string | undefined,
+  ): Promise<{ uid?: number; gid?: number }> {
+    const uid = u === undefined ? undefined : (await user(u)).uid;
+    const gid = g === undefined ? undefined : await groupId(g);
+    const listed = async (id: number | undefined, lookup: (n: string) => Promise<number>) =>
+      id === undefined || id === 0 ||
+      (await Promise.all(this.section.owners.map((n) => lookup(n).catch(() => -1)))).includes(id);
+    if (!await listed(uid, async (n) => (await user(n)).uid)) {
+      throw new OpError("denied", `Denied by policy: owner "${u}" is not in owners`);
+    }
+    if (!await listed(gid, (n) => groupId(n))) {
+      throw new OpError("denied", `Denied by policy: group "${g}" is not in owners`);
+    }
+    return { uid, gid };
   }
 
   /** Check a read of the entry `path` itself (a link is not followed); returns it resolved. */

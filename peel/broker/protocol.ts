@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   "bad_request",
   "unknown_op",
   "denied",
+  "audit_unwritable",
   "timeout",
   "canceled",
   "failed",
@@ -97,26 +98,46 @@ export function decodeBody(body: Uint8Array): unknown {
 }
 
 /**
- * Split a byte stream into frame bodies, whatever the chunking. Throws {@linkcode FrameError}
- * for a declared length over {@linkcode MAX_FRAME_BYTES}: the stream cannot be resynchronised.
+ * Split a byte stream into frame bodies, whatever the chunking. Chunks are kept as they come and
+ * each body is copied once, so a large frame in many small chunks costs linear time. Throws
+ * {@linkcode FrameError} for a declared length over {@linkcode MAX_FRAME_BYTES}: the stream cannot
+ * be resynchronised.
  */
 export async function* readFrames(
   stream: ReadableStream<Uint8Array>,
 ): AsyncGenerator<Uint8Array> {
-  let buf = new Uint8Array(0);
+  let chunks: Uint8Array[] = [];
+  let head = 0; // Index of the first unread chunk.
+  let buffered = 0;
+  let want = -1; // Body length of the frame being read, once its header is in.
+  const take = (n: number): Uint8Array => {
+    const out = new Uint8Array(n);
+    for (let o = 0; o < n;) {
+      const c = chunks[head]!;
+      const k = Math.min(c.byteLength, n - o);
+      out.set(c.subarray(0, k), o);
+      o += k;
+      if (k === c.byteLength) head++;
+      else chunks[head] = c.subarray(k);
+    }
+    buffered -= n;
+    if (head * 2 >= chunks.length) [chunks, head] = [chunks.slice(head), 0]; // Amortised O(1).
+    return out;
+  };
   for await (const chunk of stream) {
-    const next = new Uint8Array(buf.byteLength + chunk.byteLength);
-    next.set(buf);
-    next.set(chunk, buf.byteLength);
-    buf = next;
-    while (buf.byteLength >= 4) {
-      const len = new DataView(buf.buffer, buf.byteOffset).getUint32(0);
-      if (len > MAX_FRAME_BYTES) {
-        throw new FrameError(`Frame of ${len} bytes is over the ${MAX_FRAME_BYTES}-byte limit`);
+    chunks.push(chunk);
+    buffered += chunk.byteLength;
+    for (;;) {
+      if (want < 0) {
+        if (buffered < 4) break;
+        want = new DataView(take(4).buffer).getUint32(0);
+        if (want > MAX_FRAME_BYTES) {
+          throw new FrameError(`Frame of ${want} bytes is over the ${MAX_FRAME_BYTES}-byte limit`);
+        }
       }
-      if (buf.byteLength < 4 + len) break;
-      yield buf.slice(4, 4 + len);
-      buf = buf.slice(4 + len);
+      if (buffered < want) break;
+      yield take(want);
+      want = -1;
     }
   }
 }

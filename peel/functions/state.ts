@@ -9,8 +9,14 @@ import { loadYaml } from "../../lib/yaml/mod.ts";
 import { compileTarget } from "../../lib/target/mod.ts";
 import type { TargetType } from "../../lib/job/mod.ts";
 import { plan, runPlan, summarize } from "../../lib/state/mod.ts";
-import { stateHost } from "../modules/mod.ts";
-import { applyStates, showSls, type StateTree } from "../state_apply.ts";
+import type { TemplateContext } from "../../lib/template/mod.ts";
+import {
+  applyStates,
+  showSls,
+  type StateTree,
+  treeRenderer,
+  treeStateHost,
+} from "../state_apply.ts";
 import {
   ArgumentError,
   type ExecContext,
@@ -32,6 +38,16 @@ function tree(ctx: ExecContext): StateTree {
 }
 
 const isTest = (kwargs: Record<string, unknown>) => kwargs.test === true;
+
+/** What templates see on this peel. */
+const templateContext = (ctx: ExecContext): TemplateContext => ({
+  peelId: ctx.peelId,
+  facts: ctx.facts(),
+  settings: {},
+});
+
+/** A state tree with nothing in it, for direct calls on a peel that has none yet. */
+const EMPTY_TREE: StateTree = { read: () => undefined, files: () => new Map() };
 
 /** `- match:` values of a top file and the target kinds they mean. */
 const TOP_MATCH: Record<string, TargetType> = {
@@ -73,7 +89,7 @@ async function apply(ctx: ExecContext, refs: string[], test: boolean): Promise<F
   const run = await applyStates({
     refs,
     tree: tree(ctx),
-    context: { peelId: ctx.peelId, facts: ctx.facts(), settings: {} },
+    context: templateContext(ctx),
     broker: ctx.broker,
     test,
   });
@@ -101,7 +117,7 @@ export const stateShowSls: ExecFunction = async (ctx, args, kwargs) => {
   const chunks = await showSls({
     refs,
     tree: tree(ctx),
-    context: { peelId: ctx.peelId, facts: ctx.facts(), settings: {} },
+    context: templateContext(ctx),
     broker: ctx.broker,
   });
   return { result: chunks };
@@ -111,17 +127,12 @@ export const stateShowSls: ExecFunction = async (ctx, args, kwargs) => {
 export function stateSingle(fun: string): ExecFunction {
   const [module, f] = fun.split(".");
   return async (ctx, args, kwargs) => {
-    const host = stateHost({
-      broker: ctx.broker,
-      facts: ctx.facts(),
-      source: (ref) => {
-        const text = ctx.states?.read(ref.replace(/^(salt|zester):\/\//, ""));
-        return text === undefined
-          ? Promise.reject(new Error(`Source "${ref}" is not in the state tree`))
-          : Promise.resolve(text);
-      },
-      render: (text) => Promise.resolve(text),
-    });
+    const tree = ctx.states ?? EMPTY_TREE;
+    using renderer = treeRenderer(tree, ctx.broker);
+    const host = treeStateHost(
+      { tree, context: templateContext(ctx), broker: ctx.broker },
+      renderer,
+    );
     if (!host.fn(fun)) throw new ArgumentError(`Function "${fun}" is not available on this peel`);
     const { test, ...rest } = kwargs;
     const name = String(args[0] ?? rest.name ?? "");

@@ -1,18 +1,18 @@
 /** The fleet simulator that the benchmarks and many-peel tests use. */
 import assert from "node:assert/strict";
-import { MasterConfig, parseConfig } from "../../lib/config/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
 import { startFleet } from "../../bench/fleet.ts";
 import { floorFanout, zesterFanout } from "../../bench/ping_fanout.ts";
 import { median } from "../../bench/stats.ts";
 import { CpuMeter, cpuMs } from "../../bench/cpu_time.ts";
-import { client, closeClient, startNatsServer } from "../harness/mod.ts";
+import { client, closeClient, masterConfig, startNatsServer, tempDir } from "../harness/mod.ts";
 
 Deno.test("fleet - simulated peels answer jobs and the floor; none is lost", async () => {
   await using ns = await startNatsServer();
+  await using dir = await tempDir();
   const master = await Master.start(
-    parseConfig(`nats_url: ${ns.url}\n`, "master.yaml", MasterConfig),
+    await masterConfig(ns.url, dir.path),
     new Logger({ level: "error", sink: () => {} }),
   );
   const nc = await client(ns.url);

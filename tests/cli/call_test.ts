@@ -1,6 +1,7 @@
 /** `zester call --local`: the whole state pipeline against a temp root, through a real broker. */
 import assert from "node:assert/strict";
-import { runCall, tempDir, writeYaml } from "../harness/mod.ts";
+import { CliConfig, cliPermissionFlags } from "../../lib/config/mod.ts";
+import { runCall, runZester, tempDir, writeDevLauncher, writeYaml } from "../harness/mod.ts";
 
 function call(args: string[]) {
   return runCall(args);
@@ -289,4 +290,54 @@ Deno.test("call --local - highstate from the top file, matched against local fac
   ]);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /No top\.zy or top\.sls in the state tree/);
+});
+
+Deno.test("call --local - with no policy file every privileged operation is denied, test states run", async () => {
+  await using dir = await tempDir();
+  const d = dir.path;
+  await Deno.mkdir(`${d}/tree`);
+  await Deno.writeTextFile(
+    `${d}/tree/app.zy`,
+    `hello:\n  test.succeed_with_changes: []\n${d}/x:\n  file.touch: []\n`,
+  );
+  const args = ["state.apply", "app", "--file-root", `${d}/tree`, "--format", "json"];
+  const r = await call([...args, "--policy", `${d}/missing.yaml`]);
+  assert.equal(r.code, 1, r.stderr);
+  const states = JSON.parse(r.stdout).local.states;
+  assert.equal(states[0].result, true);
+  assert.equal(states[1].result, false);
+  assert.match(states[1].comment, /Denied: no usable policy/);
+  await assert.rejects(Deno.stat(`${d}/x`), Deno.errors.NotFound);
+});
+
+Deno.test("call --local - a broker that enforces another policy than --policy names refuses", async () => {
+  await using dir = await tempDir();
+  const d = dir.path;
+  await Deno.mkdir(`${d}/tree`);
+  await Deno.writeTextFile(`${d}/tree/app.zy`, `${d}/x:\n  file.touch: []\n`);
+  for (const name of ["installed", "asked"]) {
+    await writeYaml(`${d}/${name}.yaml`, {
+      id: "local",
+      broker: { audit_log: `${d}/${name}.log`, write_paths: [d] },
+    });
+  }
+  const launcher = await writeDevLauncher(`${d}/zester-broker`, `${d}/installed.yaml`);
+  const r = await runZester(cliPermissionFlags(CliConfig.parse({}), launcher), [
+    "call",
+    "--local",
+    "--launcher",
+    launcher,
+    "state.apply",
+    "app",
+    "--file-root",
+    `${d}/tree`,
+    "--policy",
+    `${d}/asked.yaml`,
+    "--format",
+    "json",
+  ]);
+  assert.equal(r.code, 1, r.stderr);
+  const [state] = JSON.parse(r.stdout).local.states;
+  assert.match(state.comment, /enforces ".*installed\.yaml".*not ".*asked\.yaml"/);
+  await assert.rejects(Deno.stat(`${d}/x`), Deno.errors.NotFound);
 });

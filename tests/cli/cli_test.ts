@@ -1,12 +1,12 @@
 /** The `zester` CLI as operators run it: a subprocess with its own permission flags. */
 import assert from "node:assert/strict";
-import { MasterConfig, parseConfig } from "../../lib/config/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
 import {
   client,
   closeClient,
   type Daemon,
+  masterConfig,
   startNatsServer,
   startPeel,
   tempDir,
@@ -20,7 +20,7 @@ Deno.test("cli - run, formats, exit status, job list and show", async (t) => {
   await using ns = await startNatsServer();
   await using dir = await tempDir();
   const master = await Master.start(
-    parseConfig(`nats_url: ${ns.url}\n`, "master.yaml", MasterConfig),
+    await masterConfig(ns.url, dir.path),
     new Logger({ level: "error", sink: () => {} }),
   );
   const peels: Daemon[] = [];

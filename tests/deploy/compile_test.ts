@@ -47,5 +47,8 @@ Deno.test("compile - each binary gets its own baked permissions, none gets -A", 
   assert.match(peel, /--allow-run=\/usr\/lib\/zester\/zester-broker /);
   const broker = lines.find((l) => l.includes("dist/zester-broker"))!;
   assert.doesNotMatch(broker, /--allow-net/);
+  for (const l of lines.filter((l) => l !== broker)) {
+    assert.match(l, / --v8-flags=--enable-experimental-regexp-engine /, "linear-time regexes");
+  }
   assert.match(lines.find((l) => l.includes("dist/zester-master"))!, / -P=master /);
 });

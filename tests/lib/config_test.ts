@@ -2,22 +2,38 @@ import assert from "node:assert/strict";
 import {
   CliConfig,
   ConfigError,
+  formatDuration,
   loadConfig,
   MasterConfig,
   parseConfig,
   parseDuration,
   PeelConfig,
   peelPermissionFlags,
+  V8_FLAGS,
 } from "../../lib/config/mod.ts";
 import { tempDir } from "../harness/temp_dir.ts";
 
 Deno.test("config - peel defaults", () => {
-  const cfg = parseConfig("id: web-01\n", "peel.yaml", PeelConfig);
+  const cfg = parseConfig("id: web-01\nnats_url: nats://127.0.0.1:4222\n", "peel.yaml", PeelConfig);
   assert.equal(cfg.id, "web-01");
   assert.deepEqual(cfg.nats_url, ["nats://127.0.0.1:4222"]);
   assert.equal(cfg.facts_interval, 300_000);
   assert.equal(cfg.broker.idle_timeout, 30_000);
   assert.equal(cfg.log_level, "info");
+});
+
+Deno.test("config - nats_url is required by master and peel; the CLI defaults to loopback", () => {
+  assert.throws(
+    () => parseConfig("", "master.yaml", MasterConfig),
+    /Invalid config "master\.yaml": field "nats_url": expected a NATS URL or a list of them, got nothing/,
+  );
+  assert.throws(
+    () => parseConfig("id: web-01\n", "peel.yaml", PeelConfig),
+    /field "nats_url": expected a NATS URL or a list of them, got nothing/,
+  );
+  assert.deepEqual(parseConfig("", "config.yaml", CliConfig).master.urls, [
+    "nats://127.0.0.1:4222",
+  ]);
 });
 
 Deno.test("config - bad peel id names the field", () => {
@@ -40,15 +56,30 @@ Deno.test("config - unknown key and wrong type fail with the field name", () => 
     /field "nats_ulr": expected no such key/,
   );
   assert.throws(
-    () => parseConfig("job_timeout: [1]\n", "master.yaml", MasterConfig),
+    () =>
+      parseConfig(
+        "nats_url: nats://127.0.0.1:4222\njob_timeout: [1]\n",
+        "master.yaml",
+        MasterConfig,
+      ),
     /field "job_timeout": expected a duration such as 30s or 5m, got a list/,
   );
   assert.throws(
-    () => parseConfig("log_level: loud\n", "master.yaml", MasterConfig),
+    () =>
+      parseConfig(
+        "nats_url: nats://127.0.0.1:4222\nlog_level: loud\n",
+        "master.yaml",
+        MasterConfig,
+      ),
     /field "log_level": expected one of "debug", "info", "warn", "error"/,
   );
   assert.throws(
-    () => parseConfig("id: a\nbroker: {idle_timeout: soon}\n", "peel.yaml", PeelConfig),
+    () =>
+      parseConfig(
+        "id: a\nnats_url: nats://127.0.0.1:4222\nbroker: {idle_timeout: soon}\n",
+        "peel.yaml",
+        PeelConfig,
+      ),
     /field "broker.idle_timeout"/,
   );
   assert.throws(
@@ -81,6 +112,12 @@ Deno.test("config - durations", () => {
   assert.equal(parseDuration(1.5), 1500);
   assert.throws(() => parseDuration("5 minutes"), /Cannot parse duration "5 minutes"/);
   assert.throws(() => parseDuration(""), /Cannot parse duration ""/);
+  assert.equal(formatDuration(850), "850ms");
+  assert.equal(formatDuration(999.996), "1s");
+  assert.equal(formatDuration(1500), "1.5s");
+  assert.equal(formatDuration(59_999), "1m");
+  assert.equal(formatDuration(119_700), "2m");
+  assert.equal(formatDuration(125_000), "2m5s");
 });
 
 Deno.test("config - CLI config shape", () => {
@@ -130,7 +167,7 @@ Deno.test("config - the shipped example peel.yaml is valid and denies shell comm
 });
 
 Deno.test("config - the default broker policy denies everything", () => {
-  const cfg = parseConfig("id: a\n", "peel.yaml", PeelConfig);
+  const cfg = parseConfig("id: a\nnats_url: nats://127.0.0.1:4222\n", "peel.yaml", PeelConfig);
   assert.deepEqual(
     [
       cfg.broker.read_paths,
@@ -142,13 +179,23 @@ Deno.test("config - the default broker policy denies everything", () => {
     [[], [], [], "deny", []],
   );
   assert.throws(
-    () => parseConfig("id: a\nbroker: {write_paths: [etc]}\n", "peel.yaml", PeelConfig),
+    () =>
+      parseConfig(
+        "id: a\nnats_url: nats://127.0.0.1:4222\nbroker: {write_paths: [etc]}\n",
+        "peel.yaml",
+        PeelConfig,
+      ),
     /field "broker.write_paths\[0\]": expected an absolute path/,
   );
 });
 
 Deno.test("config - broker exec entries: a bare path means no arguments; bad entries name the field", () => {
-  const broker = (yaml: string) => parseConfig(`id: a\nbroker: ${yaml}\n`, "peel.yaml", PeelConfig);
+  const broker = (yaml: string) =>
+    parseConfig(
+      `id: a\nnats_url: nats://127.0.0.1:4222\nbroker: ${yaml}\n`,
+      "peel.yaml",
+      PeelConfig,
+    );
   assert.deepEqual(
     broker(
       `{exec: [/usr/bin/true, {path: /usr/bin/id, args: [["-u"]]}, {path: /bin/x, args: any}]}`,
@@ -180,4 +227,15 @@ Deno.test("config - broker exec entries: a bare path means no arguments; bad ent
     () => broker("{services: [-nginx]}"),
     /field "broker.services\[0\]": expected a unit name or glob/,
   );
+});
+
+Deno.test("config - deno.json tasks that match targets run with V8_FLAGS", async () => {
+  const denoJson = JSON.parse(
+    await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
+  ) as { tasks: Record<string, string> };
+  const engine = V8_FLAGS.slice("--v8-flags=".length);
+  for (const task of ["master", "peel", "zester", "test", "bench"]) {
+    const flags = denoJson.tasks[task]?.match(/--v8-flags=(\S+)/)?.[1]?.split(",") ?? [];
+    assert.ok(flags.includes(engine), `task "${task}" lacks ${engine}`);
+  }
 });

@@ -62,7 +62,7 @@ function recordingHost(calls: string[]): TemplateHost {
 }
 
 const calls: string[] = [];
-const renderer = new TemplateRenderer(() => files, recordingHost(calls));
+const renderer = new TemplateRenderer(() => files, { host: recordingHost(calls) });
 const ctx: TemplateContext = {
   peelId: "web-01",
   facts: {

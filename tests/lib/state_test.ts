@@ -29,7 +29,7 @@ function tree(files: Record<string, string>) {
 
 async function run(files: Record<string, string>, refs = ["main"], test = false) {
   const p = plan(compile(await loadTree(refs, tree(files))));
-  const results = await runPlan(p, { test, host, concurrency: 1 });
+  const results = await runPlan(p, { test, host });
   return Object.fromEntries(results.map((r) => [r.id, r]));
 }
 
@@ -289,7 +289,7 @@ listener:
 `,
   };
   const p = plan(compile(await loadTree(["main"], tree(files))));
-  const results = await runPlan(p, { test: false, host: reacting, concurrency: 1 });
+  const results = await runPlan(p, { test: false, host: reacting });
   const svc = results.find((r) => r.id === "svc")!;
   assert.deepEqual(svc.changes, { restart: true });
   assert.match(svc.comment, /restarted/);
@@ -339,7 +339,7 @@ extend:
   assert.equal(byName.special!.args.comment, "own comment");
   assert.equal(byName.plain!.args.comment, undefined);
   assert.deepEqual(byName.after!.requisites, {});
-  const results = await runPlan(p, { test: false, host, concurrency: 1 });
+  const results = await runPlan(p, { test: false, host });
   assert.deepEqual(results.map((r) => [r.name, r.result]), [
     ["svc", true],
     ["plain", true],
@@ -383,7 +383,7 @@ not_run:
     ),
   ));
   const r = Object.fromEntries(
-    (await runPlan(p, { test: false, host: checking, concurrency: 1 })).map((x) => [x.id, x]),
+    (await runPlan(p, { test: false, host: checking })).map((x) => [x.id, x]),
   );
   assert.match(r.skipped!.comment, /^Skipped: unless condition is true: {"fun":"file.file_exists"/);
   assert.deepEqual(Object.keys(r.ran!.changes), ["testing"]);
@@ -393,7 +393,105 @@ not_run:
     `file.file_exists {"path":"/exists"}`,
     `file.file_exists {"path":"/missing"}`,
   ]);
-  const noChecks = await runPlan(p, { test: false, host, concurrency: 1 });
+  const noChecks = await runPlan(p, { test: false, host });
   assert.equal(noChecks[0]!.result, false);
   assert.match(noChecks[0]!.comment, /Guard function "file.file_exists" is not available here/);
+});
+
+/** A host whose `timed.sleep` state waits `ms` and records when it started and ended. */
+function timedHost() {
+  const spans = new Map<string, { start: number; end: number }>();
+  const timed: RunHost = {
+    ...host,
+    fn: (name) =>
+      name === "timed.sleep"
+        ? async (c) => {
+          const start = performance.now();
+          await new Promise((r) => setTimeout(r, Number(c.args.ms ?? 50)));
+          spans.set(c.id, { start, end: performance.now() });
+          return c.args.fail === true
+            ? { result: false, comment: "failed", changes: {} }
+            : { result: true, comment: "slept", changes: {} };
+        }
+        : host.fn(name),
+  };
+  return { spans, timed };
+}
+
+async function runTimed(main: string) {
+  const { spans, timed } = timedHost();
+  const p = plan(compile(await loadTree(["main"], tree({ main }))));
+  const results = await runPlan(p, { test: false, host: timed });
+  return { spans, results: Object.fromEntries(results.map((r) => [r.id, r])) };
+}
+
+Deno.test("states - one at a time in Salt's order: each starts after the one before ends", async () => {
+  const { spans, results } = await runTimed(`
+third:
+  timed.sleep:
+    - order: 3
+second:
+  timed.sleep:
+    - order: 2
+first:
+  timed.sleep:
+    - order: 1
+    - require:
+      - timed: needed
+needed:
+  timed.sleep:
+    - order: 4
+`);
+  const ran = Object.values(results).sort((a, b) => a.run_num - b.run_num).map((r) => r.id);
+  assert.deepEqual(ran, ["needed", "first", "second", "third"], "requisites run right before");
+  for (let k = 1; k < ran.length; k++) {
+    const before = spans.get(ran[k - 1]!)!;
+    const after = spans.get(ran[k]!)!;
+    assert.ok(after.start >= before.end, `${ran[k]} started before ${ran[k - 1]} ended`);
+  }
+});
+
+Deno.test("states - failhard stops the run at once: later states never start", async () => {
+  const { spans, results } = await runTimed(`
+one:
+  timed.sleep:
+    - order: 1
+boom:
+  timed.sleep:
+    - order: 2
+    - fail: true
+    - failhard: true
+three:
+  timed.sleep:
+    - order: 3
+four:
+  timed.sleep:
+    - order: 4
+`);
+  assert.deepEqual([...spans.keys()], ["one", "boom"], "nothing started after the failure");
+  assert.ok(spans.get("boom")!.start >= spans.get("one")!.end);
+  assert.match(results.three!.comment, /Skipped: main\.boom failed with failhard/);
+  assert.equal(results.four!.result, false);
+});
+
+Deno.test("states - parallel: True states overlap; a state requiring them waits for both", async () => {
+  const { spans } = await runTimed(`
+slow_a:
+  timed.sleep:
+    - ms: 300
+    - parallel: True
+slow_b:
+  timed.sleep:
+    - ms: 300
+    - parallel: True
+after:
+  timed.sleep:
+    - require:
+      - timed: slow_a
+      - timed: slow_b
+`);
+  const a = spans.get("slow_a")!;
+  const b = spans.get("slow_b")!;
+  assert.ok(b.start < a.end, "slow_b started while slow_a ran");
+  assert.ok(spans.get("after")!.start >= Math.max(a.end, b.end));
 });

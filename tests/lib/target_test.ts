@@ -57,6 +57,9 @@ Deno.test("target - glob on peel ids with fnmatch meaning", () => {
   assert.ok(!id("Web-*", "web-01"), "case-sensitive");
   assert.ok(id("web.*", "web.x") && !id("web.*", "webax"), "dot is literal");
   assert.ok(id("a[", "a["), "an unclosed [ is literal, as in Python");
+  assert.ok(id("*-0*1", "web-001") && id("w*b*-01", "web-01") && !id("*a", "web-01"));
+  assert.ok(id("*0?", "web-01") && id("web-**", "web-") && !id("web-?*", "web-"));
+  assert.ok(id("[]a]*", "]x") && id("[a-]*", "-x"), "] first and - last are literal");
   assert.ok(id("my-and-server", "my-and-server"), "a glob containing -and- stays a glob");
   assert.equal(detectKind("my-and-server"), "glob");
 });

@@ -157,3 +157,15 @@ Deno.test("template - errors name the file and line, the imported file too", asy
   // A broken import must not throw later, outside any handler: the process stays up.
   await new Promise((res) => setTimeout(res, 50));
 });
+
+Deno.test("template - a render that never ends is stopped and fails naming the file", async () => {
+  using slow = new TemplateRenderer(() => files, { timeoutMs: 2_000 });
+  const t0 = performance.now();
+  await assert.rejects(
+    slow.render("{% for i in range(100000000) %}{% endfor %}", "loop.zy", ctx),
+    (e) => e instanceof TemplateError && /loop\.zy.*longer than 2000 ms/.test(e.message),
+  );
+  assert.ok(performance.now() - t0 < 8_000);
+  // The next render starts a fresh worker.
+  assert.equal(await slow.render("{{ 1 + 1 }}", "ok.zy", ctx), "2");
+});

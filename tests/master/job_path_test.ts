@@ -5,14 +5,20 @@
 import assert from "node:assert/strict";
 import type { NatsConnection } from "nats";
 import { BUCKETS, decode, encode, subjects } from "../../lib/bus/mod.ts";
-import { MasterConfig, parseConfig } from "../../lib/config/mod.ts";
-import { type DispatchReply, ExecReturn, Job, ksuid } from "../../lib/job/mod.ts";
+import {
+  type DispatchReply,
+  ExecReturn,
+  type Job,
+  ksuid,
+  readJob as readStoredJob,
+} from "../../lib/job/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
 import {
   client,
   closeClient,
   type Daemon,
+  masterConfig,
   startNatsServer,
   startPeel,
   tempDir,
@@ -29,9 +35,9 @@ async function dispatch(
 
 async function readJob(nc: NatsConnection, jid: string): Promise<Job> {
   const kv = await nc.jetstream().views.kv(BUCKETS.jobs.name, { bindOnly: true });
-  const e = await kv.get(jid);
-  assert.ok(e, `job ${jid} in KV`);
-  return Job.parse(decode(e.value));
+  const job = await readStoredJob(kv, jid);
+  assert.ok(job, `job ${jid} in KV`);
+  return job;
 }
 
 async function readReturn(nc: NatsConnection, jid: string, id: string): Promise<ExecReturn | null> {
@@ -46,10 +52,10 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
   const lines: string[] = [];
   const log = new Logger({ level: "debug", sink: (l) => lines.push(l) });
   const master = await Master.start(
-    parseConfig(
-      `nats_url: ${ns.url}\nid: master-test\nnodegroups:\n  dbs: G@role:db\n  webs: [web-01, web-02]\n`,
-      "master.yaml",
-      MasterConfig,
+    await masterConfig(
+      ns.url,
+      dir.path,
+      "id: master-test\nnodegroups:\n  dbs: G@role:db\n  webs: [web-01, web-02]\n",
     ),
     log,
   );
@@ -98,20 +104,30 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
       const jid = ksuid();
       const reply = await dispatch(nc, { jid, fun: "test.ping", tgt: "*", user: "alice" });
       assert.ok(reply.ok, JSON.stringify(reply));
-      assert.deepEqual(reply.targets, ["db-01", "web-01", "web-02"]);
+      assert.equal(reply.target_count, 3);
       await master.tracker.whenDone(jid);
       const job = await readJob(nc, jid);
+      assert.deepEqual(job.targets, ["db-01", "web-01", "web-02"]);
       assert.equal(job.status, "complete");
       assert.equal(job.owner, "master-test");
       assert.equal(job.user, "alice");
       assert.equal(job.returned, 3);
       assert.deepEqual(job.missing, []);
-      for (const id of reply.targets) {
+      for (const id of job.targets) {
         const r = await readReturn(nc, jid, id);
         assert.equal(r?.success, true);
         assert.equal(r?.result, true);
         assert.ok(r!.duration_ms >= 0 && !Number.isNaN(Date.parse(r!.started)));
       }
+    });
+
+    await t.step("a JID already taken is refused, the first job left as it was", async () => {
+      const jid = ksuid();
+      assert.ok((await dispatch(nc, { jid, fun: "test.ping", tgt: "web-01" })).ok);
+      await master.tracker.whenDone(jid);
+      const again = await dispatch(nc, { jid, fun: "test.ping", tgt: "*" });
+      assert.deepEqual(again, { ok: false, error: `Job ${jid} already exists` });
+      assert.deepEqual((await readJob(nc, jid)).targets, ["web-01"]);
     });
 
     await t.step("cmd.run goes through the broker and carries the exit code", async () => {
@@ -207,7 +223,7 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
       const jid = ksuid();
       const reply = await dispatch(nc, { jid, fun: "test.ping", tgt: "*", timeout_ms: 1_500 });
       assert.ok(reply.ok);
-      assert.equal(reply.targets.length, 3);
+      assert.equal(reply.target_count, 3);
       await master.tracker.whenDone(jid);
       const job = await readJob(nc, jid);
       assert.equal(job.status, "partial");
@@ -238,7 +254,7 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
           .trim().split("\n").map((l) => JSON.parse(l));
         const entry = audit.find((a) => a.op === "run");
         assert.equal(entry?.decision, "deny");
-        assert.equal(entry?.jid, jid);
+        assert.equal(entry?.jid_claimed, jid, "the job id, as the peel claimed it");
         assert.deepEqual(entry?.args.argv, ["/bin/sh", "-c", "id"]);
       },
     );

@@ -5,11 +5,16 @@
 import assert from "node:assert/strict";
 import type { Msg, NatsConnection } from "nats";
 import { BUCKETS, decode, encode, returnReplySubject, subjects } from "../../lib/bus/mod.ts";
-import { MasterConfig, parseConfig } from "../../lib/config/mod.ts";
-import { type DispatchReply, ExecRequest, type ExecReturn, Job, ksuid } from "../../lib/job/mod.ts";
+import {
+  type DispatchReply,
+  ExecRequest,
+  type ExecReturn,
+  ksuid,
+  readJob,
+} from "../../lib/job/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
-import { client, closeClient, startNatsServer } from "../harness/mod.ts";
+import { client, closeClient, masterConfig, startNatsServer, tempDir } from "../harness/mod.ts";
 
 /** A scripted peel: facts stored, and `answer` decides what each ExecRequest gets. */
 async function scriptedPeel(
@@ -44,10 +49,11 @@ async function withMaster(
   fn: (nc: NatsConnection, master: Master, lines: string[]) => Promise<void>,
 ): Promise<void> {
   await using ns = await startNatsServer();
+  await using dir = await tempDir();
   const lines: string[] = [];
   const log = new Logger({ level: "debug", sink: (l) => lines.push(l) });
   const master = await Master.start(
-    parseConfig(`nats_url: ${ns.url}\nid: master-test\n`, "master.yaml", MasterConfig),
+    await masterConfig(ns.url, dir.path, "id: master-test\n"),
     log,
   );
   const nc = await client(ns.url);
@@ -81,7 +87,7 @@ async function run(
   const returns = await nc.jetstream().views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
   const stored = await returns.get(`${jid}.${peel}`);
   return {
-    job: Job.parse(decode((await jobs.get(jid))!.value)),
+    job: (await readJob(jobs, jid))!,
     stored: stored?.operation === "PUT" ? decode(stored.value) as ExecReturn : undefined,
   };
 }

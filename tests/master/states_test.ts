@@ -36,6 +36,7 @@ motd:
     - mode: "0644"
 `,
   );
+  await Deno.writeTextFile(`${states}/motd/hello.j2`, "Hi {{ grains['id'] }} ({{ peel_id }})\n");
   await Deno.writeTextFile(
     `${states}/top.zy`,
     "base:\n  '*':\n    - motd\n  'G@role:db':\n    - match: compound\n    - dbonly\n",
@@ -128,6 +129,18 @@ motd:
       const denied = await zester(cfg, ns.url, "web-01", "file.touch", `${d}/outside`);
       assert.equal(denied.code, 1);
       assert.match(denied.stdout, /Result: False\n {4}Comment: Denied by policy/);
+      const templated = `${d}/peels/web-01/files/templated`;
+      const rendered = await zester(
+        cfg,
+        ns.url,
+        "web-01",
+        "file.managed",
+        `name=${templated}`,
+        "source=zester://motd/hello.j2",
+        "template=jinja",
+      );
+      assert.equal(rendered.code, 0, rendered.stderr + rendered.stdout);
+      assert.equal(await Deno.readTextFile(templated), "Hi web-01 (web-01)\n", "rendered");
       const missing = await zester(cfg, ns.url, "web-01", "state.apply", "nope");
       assert.equal(missing.code, 1);
       assert.match(missing.stdout, /No SLS "nope" in the state tree/);

@@ -3,40 +3,26 @@
  * has taken over the peel process) cannot get the broker to do.
  */
 import assert from "node:assert/strict";
-import { BrokerClient, BrokerError, type RunResult } from "../../peel/broker/mod.ts";
+import { BrokerClient, type RunResult } from "../../peel/broker/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
-import { devBrokerPolicy, tempDir, writeDevLauncher, writeYaml } from "../harness/mod.ts";
+import {
+  auditRecords,
+  brokerAt,
+  devBrokerPolicy,
+  rejectsWith,
+  tempDir,
+  writeDevLauncher,
+  writeYaml,
+} from "../harness/mod.ts";
 
 const quiet = new Logger({ level: "error", sink: () => {} });
 
-async function broker(base: string, policy: Record<string, unknown> = {}) {
-  await Deno.mkdir(`${base}/files`, { recursive: true });
-  await writeYaml(`${base}/peel.yaml`, {
-    id: "policy-peel",
-    broker: { ...devBrokerPolicy(base), cmd_run: "deny", ...policy },
-  });
-  const launcher = await writeDevLauncher(`${base}/zester-broker`, `${base}/peel.yaml`);
-  return new BrokerClient({ launcher, idleTimeoutMs: 60_000, log: quiet });
-}
-
-async function denied(p: Promise<unknown>, re: RegExp): Promise<void> {
-  await assert.rejects(p, (e) => {
-    assert.ok(e instanceof BrokerError, String(e));
-    assert.equal(e.code, "denied", e.message);
-    assert.match(e.message, re);
-    return true;
-  });
-}
-
-async function auditLines(base: string): Promise<Record<string, unknown>[]> {
-  const text = await Deno.readTextFile(`${base}/broker-audit.log`);
-  return text.trim().split("\n").map((l) => JSON.parse(l));
-}
+const denied = (p: Promise<unknown>, re: RegExp) => rejectsWith(p, "denied", re);
 
 Deno.test("broker policy - file operations inside the allowed paths", async () => {
   await using dir = await tempDir();
   const base = dir.path;
-  const c = await broker(base);
+  const c = await brokerAt(base);
   try {
     const f = `${base}/files/app/config.ini`;
     await c.request("write", { path: f, data: "a=1\n", mode: 0o640, makedirs: true });
@@ -74,7 +60,7 @@ Deno.test("broker policy - writes outside, traversal and symlinks out are denied
   await using dir = await tempDir();
   const base = dir.path;
   await Deno.mkdir(`${base}/outside`);
-  const c = await broker(base, { write_paths: [`${base}/files`], read_paths: [] });
+  const c = await brokerAt(base, { write_paths: [`${base}/files`], read_paths: [] });
   try {
     await denied(
       c.request("write", { path: `${base}/outside/x`, data: "x" }),
@@ -99,7 +85,7 @@ Deno.test("broker policy - writes outside, traversal and symlinks out are denied
       /outside the allowed/,
     );
     await assert.rejects(Deno.stat(`${base}/outside/x`), Deno.errors.NotFound);
-    const audit = await auditLines(base);
+    const audit = await auditRecords(base);
     const denials = audit.filter((a) => a.decision === "deny");
     assert.ok(denials.length >= 5, JSON.stringify(audit));
     const first = denials[0]!;
@@ -115,7 +101,7 @@ Deno.test("broker policy - writes outside, traversal and symlinks out are denied
 Deno.test("broker policy - the policy and audit files cannot be written even inside write paths", async () => {
   await using dir = await tempDir();
   const base = dir.path;
-  const c = await broker(base, { write_paths: [base] });
+  const c = await brokerAt(base, { write_paths: [base] });
   try {
     await denied(
       c.request("write", { path: `${base}/peel.yaml`, data: "broker: {}" }),
@@ -134,7 +120,7 @@ Deno.test("broker policy - the policy and audit files cannot be written even ins
 Deno.test("broker policy - commands, users and loader variables", async () => {
   await using dir = await tempDir();
   const base = dir.path;
-  const c = await broker(base, {
+  const c = await brokerAt(base, {
     exec: [{ path: "/usr/bin/id", args: [["-un"]] }],
     run_as: ["nobody"],
     cmd_run: "deny",
@@ -173,7 +159,7 @@ Deno.test("broker policy - commands, users and loader variables", async () => {
 Deno.test("broker policy - package managers only through typed operations; env only when listed", async () => {
   await using dir = await tempDir();
   const base = dir.path;
-  const c = await broker(base, {
+  const c = await brokerAt(base, {
     packages: ["apt"],
     env_allow: ["LD_LIBRARY_PATH"],
     exec: ["/usr/bin/env"],
@@ -204,7 +190,7 @@ Deno.test("broker policy - package managers only through typed operations; env o
 Deno.test("broker policy - a policy file others can write is refused; nothing policed runs", async () => {
   await using dir = await tempDir();
   const base = dir.path;
-  const c = await broker(base, { cmd_run: "allow" });
+  const c = await brokerAt(base, { cmd_run: "allow" });
   try {
     await Deno.chmod(`${base}/peel.yaml`, 0o666);
     await denied(

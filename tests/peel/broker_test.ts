@@ -134,6 +134,34 @@ Deno.test("broker - cancel through an AbortSignal", async () => {
   });
 });
 
+Deno.test("broker - finished requests leave no abort listener on a long-lived signal", async () => {
+  await withClient(async (c) => {
+    const ac = new AbortController();
+    const live = new Set<EventListener>();
+    const signal = ac.signal;
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    signal.addEventListener = ((type: string, l: EventListener, o?: AddEventListenerOptions) => {
+      live.add(l);
+      add(type, l, o);
+    }) as typeof signal.addEventListener;
+    signal.removeEventListener = ((type: string, l: EventListener) => {
+      live.delete(l);
+      remove(type, l);
+    }) as typeof signal.removeEventListener;
+    for (let i = 0; i < 20; i++) {
+      await c.request("run", { argv: ["/usr/bin/true"] }, { signal });
+    }
+    assert.equal(live.size, 0, "every listener is removed when its request settles");
+    const p = c.request("run", { argv: ["/usr/bin/sleep", "31.4159"] }, { signal });
+    assert.equal(live.size, 1);
+    ac.abort();
+    await rejectsWith(p, "canceled");
+    assert.equal(live.size, 0);
+    assert.equal(await gone("sleep 31.4159"), "");
+  });
+});
+
 Deno.test("broker - unknown op and bad arguments are typed errors", async () => {
   await withClient(async (c) => {
     await rejectsWith(
@@ -234,4 +262,47 @@ Deno.test("broker - frames split across chunks and packed together", async () =>
   await assert.rejects(async () => {
     for await (const _ of readFrames(huge)) { /* nothing */ }
   }, /over the 16777216-byte limit/);
+});
+
+Deno.test("broker - a large frame in many small chunks is read in linear time", async () => {
+  const body = new Uint8Array(2 * 1024 * 1024).map((_, i) => i % 251);
+  const frame = new Uint8Array(4 + body.byteLength);
+  new DataView(frame.buffer).setUint32(0, body.byteLength);
+  frame.set(body, 4);
+  let at = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(ctl) {
+      if (at >= frame.byteLength) return ctl.close();
+      ctl.enqueue(frame.subarray(at, at + 32));
+      at += 32;
+    },
+  });
+  const t0 = performance.now();
+  const got = [];
+  for await (const f of readFrames(stream)) got.push(f);
+  const ms = performance.now() - t0;
+  assert.equal(got.length, 1);
+  assert.deepEqual(got[0], body);
+  assert.ok(ms < 3_000, `65536 chunks took ${Math.round(ms)} ms`);
+});
+
+Deno.test("broker - at most max_concurrent operations run at once; the others wait", async () => {
+  await withClient(async (c) => {
+    const t0 = performance.now();
+    const runs = await Promise.all(
+      [1, 2, 3, 4].map(() => c.request("run", { argv: ["/usr/bin/sleep", "0.4"] })),
+    ) as RunResult[];
+    const ms = performance.now() - t0;
+    assert.deepEqual(runs.map((r) => r.retcode), [0, 0, 0, 0]);
+    assert.ok(ms >= 800, `four 0.4 s runs two at a time took ${Math.round(ms)} ms`);
+  }, { broker: { max_concurrent: 2 } });
+});
+
+Deno.test("broker - a command can signal processes outside its own group", async () => {
+  await withClient(async (c) => {
+    const r = await c.request("run", {
+      argv: ["/bin/sh", "-c", `kill -0 ${Deno.pid} && echo seen`],
+    }) as RunResult;
+    assert.equal(r.stdout, "seen\n", r.stderr);
+  });
 });

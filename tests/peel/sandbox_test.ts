@@ -5,9 +5,8 @@
 import assert from "node:assert/strict";
 import { parseConfig, PeelConfig, peelPermissionFlags } from "../../lib/config/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
-import { MasterConfig } from "../../lib/config/mod.ts";
 import { Master } from "../../master/master.ts";
-import { freePort, startNatsServer, startPeel, tempDir } from "../harness/mod.ts";
+import { freePort, masterConfig, startNatsServer, startPeel, tempDir } from "../harness/mod.ts";
 
 const PROBE = (dataDir: string, base: string, otherPort: number) => `
 const results = {};
@@ -37,7 +36,7 @@ Deno.test("sandbox - the production peel process cannot escape its permissions",
   await using ns = await startNatsServer();
   await using dir = await tempDir();
   const master = await Master.start(
-    parseConfig(`nats_url: ${ns.url}\n`, "master.yaml", MasterConfig),
+    await masterConfig(ns.url, dir.path),
     new Logger({ level: "error", sink: () => {} }),
   );
   const other = Deno.listen({ hostname: "127.0.0.1", port: freePort() });

@@ -4,11 +4,12 @@ import { spawnDaemon, tempDir } from "../harness/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
+/** Start `main` with config `yaml`, in which `{dir}` is the (readable) dir holding the config. */
 async function startWith(main: string, yaml: string): Promise<{ code: number; output: string }> {
   await using dir = await tempDir();
   const path = `${dir.path}/config.yaml`;
-  await Deno.writeTextFile(path, yaml);
-  const flags = ["--no-prompt", `--allow-read=${path}`, `--allow-env=${YAML_ENV.join(",")}`];
+  await Deno.writeTextFile(path, yaml.replaceAll("{dir}", dir.path));
+  const flags = ["--no-prompt", `--allow-read=${dir.path}`, `--allow-env=${YAML_ENV.join(",")}`];
   const d = spawnDaemon(main, `${ROOT}${main}`, flags, path);
   const status = await d.status;
   return { code: status.code, output: d.output() };
@@ -26,7 +27,7 @@ for (
     [
       "peel wrong type",
       "peel/main.ts",
-      "id: web-01\nfacts_interval: [5]\n",
+      "id: web-01\nnats_url: nats://127.0.0.1:4222\nfacts_interval: [5]\n",
       /field \\"facts_interval\\": expected a duration/,
     ],
     [
@@ -34,6 +35,18 @@ for (
       "peel/main.ts",
       "nats_url: nats://127.0.0.1:4222\n",
       /field \\"id\\".*got nothing/,
+    ],
+    [
+      "master empty config",
+      "master/main.ts",
+      "",
+      /field \\"nats_url\\": expected a NATS URL or a list of them, got nothing/,
+    ],
+    [
+      "master states_dir missing",
+      "master/main.ts",
+      "nats_url: nats://127.0.0.1:4222\nstates_dir: {dir}/missing\n",
+      /field \\"states_dir\\": cannot read directory \\"[^"]*\/missing\\": No such file/,
     ],
     [
       "master unknown key",
@@ -50,7 +63,7 @@ for (
     [
       "master plain-text remote URL",
       "master/main.ts",
-      "nats_url: nats://10.9.9.9:4222\n",
+      "nats_url: nats://10.9.9.9:4222\nstates_dir: {dir}\n",
       /Refusing plain-text NATS URL/,
     ],
   ] as const

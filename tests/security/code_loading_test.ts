@@ -11,9 +11,8 @@ import {
   RUNTIME_FLAGS,
 } from "../../lib/config/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
-import { MasterConfig } from "../../lib/config/mod.ts";
 import { Master } from "../../master/master.ts";
-import { startNatsServer, startPeel, tempDir } from "../harness/mod.ts";
+import { masterConfig, startNatsServer, startPeel, tempDir } from "../harness/mod.ts";
 
 // Built at run time so that no static analysis sees (or pre-caches) the specifiers.
 const PROBE = `
@@ -31,7 +30,7 @@ Deno.test("code loading - a dynamic import inside the peel fetches nothing", asy
   await using ns = await startNatsServer();
   await using dir = await tempDir();
   const master = await Master.start(
-    parseConfig(`nats_url: ${ns.url}\n`, "master.yaml", MasterConfig),
+    await masterConfig(ns.url, dir.path),
     new Logger({ level: "error", sink: () => {} }),
   );
   try {

@@ -327,7 +327,7 @@ Deno.test("exec - an exec entry's argument rules allow their forms and refuse an
   }
 });
 
-Deno.test("exec - the audit log has one line per operation, with each denial and its reason", async () => {
+Deno.test("exec - the audit log has one outcome per operation, with each denial and its reason", async () => {
   await using dir = await tempDir();
   const base = dir.path;
   const c = await broker(base, {
@@ -353,8 +353,14 @@ Deno.test("exec - the audit log has one line per operation, with each denial and
   } finally {
     await c.close();
   }
-  const audit = await auditLines(base);
-  assert.equal(audit.length, attempts.length + 1, "one line per operation");
+  const lines = await auditLines(base);
+  assert.deepEqual(
+    lines.filter((a) => a.phase === "intent").map((a) => [a.op, a.args]),
+    [["run", { argv: ["/usr/bin/id", "-u"] }]],
+    "only the allowed operation records an intent, before it runs",
+  );
+  const audit = lines.filter((a) => a.phase === "done");
+  assert.equal(audit.length, attempts.length + 1, "one outcome per operation");
   assert.deepEqual(
     audit.map((a) => [a.op, a.decision, a.code]),
     [

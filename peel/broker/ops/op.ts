@@ -16,6 +16,13 @@ export interface OpContext {
   log: Logger;
   /** The policy every operation is checked against. */
   policy: Policy;
+  /**
+   * Write the audit record of what the operation is about to do, after its checks passed and
+   * before it acts, with what it resolved (real paths, the user it acts as); later calls do
+   * nothing. Throws `OpError("audit_unwritable")` when the record cannot be written: the
+   * operation must not act.
+   */
+  intent(resolved?: Record<string, unknown>): void;
 }
 
 /** One broker operation. */

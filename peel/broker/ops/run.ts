@@ -7,16 +7,15 @@
  */
 import * as s from "../../../lib/schema/mod.ts";
 import { type Account, user } from "./accounts.ts";
+import { type Contained, spawnContained } from "./contain.ts";
 import { defineOp, type OpContext, OpError } from "./op.ts";
 
 /** PATH given to every child. */
 export const CHILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /** The environment every child starts from; nothing is inherited from the broker. */
 export const BASE_ENV: Readonly<Record<string, string>> = { PATH: CHILD_PATH, LANG: "C.UTF-8" };
-const SETSID = "/usr/bin/setsid";
 const DEFAULT_MAX_OUTPUT = 1024 * 1024;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const SETPRIV = "/usr/bin/setpriv";
 
 /** Arguments of `run`. */
 export const RunArgs = s.object({
@@ -93,40 +92,27 @@ async function readCapped(
 }
 
 /**
- * Run `cmd` as the leader of its own process group (through `setsid`), so a timeout or an abort
- * of `ctx.signal` kills it and everything it started; `setpriv` drops to `cmd.user`.
+ * Run `cmd` contained (`contain.ts`), so a timeout or an abort of `ctx.signal` kills it and
+ * everything it started, and none of it outlives the broker; as `cmd.user` when given. The
+ * intent is audited first: no record, no process.
  */
 export async function execute(cmd: Command, ctx: OpContext): Promise<RunResult> {
   const prog = cmd.argv[0] ?? "";
-  const argv = cmd.user === undefined ? cmd.argv : [
-    SETPRIV,
-    `--reuid=${cmd.user.uid}`,
-    `--regid=${cmd.user.gid}`,
-    "--init-groups",
-    "--",
-    ...cmd.argv,
-  ];
+  ctx.intent();
   const t0 = performance.now();
-  let child: Deno.ChildProcess;
+  let contained: Contained;
   try {
-    child = new Deno.Command(SETSID, {
-      args: [...argv],
+    contained = spawnContained(cmd.argv, {
+      user: cmd.user,
       cwd: cmd.cwd,
       env: cmd.env,
-      clearEnv: true,
       stdin: cmd.stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    });
   } catch (e) {
     throw new OpError("failed", `Cannot run "${prog}": ${(e as Error).message}`, { cause: e });
   }
+  const { child, kill: killGroup } = contained;
   let timedOut = false;
-  const killGroup = () => {
-    try {
-      Deno.kill(-child.pid, "SIGKILL");
-    } catch { /* already gone */ }
-  };
   const timer = cmd.timeoutMs === undefined ? undefined : setTimeout(() => {
     timedOut = true;
     killGroup();

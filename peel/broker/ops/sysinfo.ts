@@ -5,19 +5,13 @@
  * @module
  */
 import * as s from "../../../lib/schema/mod.ts";
+import { spawnContained } from "./contain.ts";
 import { CHILD_PATH } from "./run.ts";
 import { defineOp } from "./op.ts";
 
-async function output(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, {
-    args,
-    env: { PATH: CHILD_PATH, LANG: "C" },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  return new TextDecoder().decode(out.stdout);
+async function output(argv: string[]): Promise<string> {
+  const { child } = spawnContained(argv, { env: { PATH: CHILD_PATH, LANG: "C" }, stderr: "null" });
+  return new TextDecoder().decode((await child.output()).stdout);
 }
 
 /** The `sysinfo` operation. */
@@ -25,9 +19,20 @@ export const sysinfoOp = defineOp({
   args: s.object({}),
   async run() {
     const [cpuinfo, df, init] = await Promise.all([
-      output("cat", ["/proc/cpuinfo"]),
-      output("df", ["-PkT", "-x", "tmpfs", "-x", "devtmpfs", "-x", "squashfs", "-x", "overlay"]),
-      output("cat", ["/proc/1/comm"]),
+      output(["/usr/bin/cat", "/proc/cpuinfo"]),
+      output([
+        "/usr/bin/df",
+        "-PkT",
+        "-x",
+        "tmpfs",
+        "-x",
+        "devtmpfs",
+        "-x",
+        "squashfs",
+        "-x",
+        "overlay",
+      ]),
+      output(["/usr/bin/cat", "/proc/1/comm"]),
     ]);
     return { cpuinfo, df, init: init.trim() };
   },
