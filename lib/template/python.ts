@@ -16,7 +16,7 @@ export function tuple<T extends unknown[]>(items: T): T {
 }
 
 /** True when `v` is a tuple made by {@linkcode tuple}. */
-export function isTuple(v: unknown): v is unknown[] {
+function isTuple(v: unknown): v is unknown[] {
   return Array.isArray(v) && TUPLES.has(v);
 }
 
@@ -386,7 +386,7 @@ export function percentFormat(format: string, args: unknown): string {
 const SPEC = /^(?:(.)?([<>=^]))?([-+ ])?(#)?(0)?(\d+)?([,_])?(?:\.(\d+))?([bcdeEfFgGnosxX%])?$/;
 
 /** Python's `format(value, spec)`: the format-spec mini-language of `str.format`. */
-export function formatSpec(v: unknown, spec: string): string {
+function formatSpec(v: unknown, spec: string): string {
   const m = SPEC.exec(spec);
   if (!m) throw new Error(`ValueError: Invalid format specifier '${spec}'`);
   const [, fill0, align0, signFlag, alt, zero, w, group, p, type] = m;

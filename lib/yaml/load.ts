@@ -118,7 +118,7 @@ export function implicitType(s: string): "null" | "bool" | "int" | "float" | "st
  * less indented) as far as the YAML spec wants; PyYAML ignores indentation inside flow
  * collections. Only leading spaces are added, so lines keep their numbers.
  */
-export function reindentFlow(text: string): string {
+function reindentFlow(text: string): string {
   const lines = text.split("\n");
   let depth = 0;
   let need = 0;
