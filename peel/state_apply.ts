@@ -1,6 +1,7 @@
 /**
  * The state pipeline shared by the peel and `zester call --local`: find SLS files in a state
  * tree, render them, compile, plan and run them against the state modules and the broker.
+ * Templates run commands and read host files through the broker too (`template_host.ts`).
  * @module
  */
 import {
@@ -15,9 +16,10 @@ import {
   summarize,
   type Summary,
 } from "../lib/state/mod.ts";
-import { type TemplateContext, TemplateRenderer } from "../lib/template/mod.ts";
+import { lookupKey, type TemplateContext, TemplateRenderer } from "../lib/template/mod.ts";
 import type { Broker } from "./functions/mod.ts";
 import { slsPaths, type StateTree } from "./state_tree.ts";
+import { templateHost } from "./template_host.ts";
 
 export { dirTree, slsPaths, type StateTree } from "./state_tree.ts";
 import { stateHost } from "./modules/mod.ts";
@@ -35,22 +37,43 @@ export interface ApplyOptions extends StateEnv {
   test: boolean;
 }
 
-/** A renderer over `tree`'s files; its worker ends with the returned object's `using` scope. */
-export function treeRenderer(tree: StateTree): TemplateRenderer {
-  return new TemplateRenderer(() => tree.files());
+/**
+ * A renderer over `tree`'s files whose templates run commands and read host files through
+ * `broker` (without one, those fail); its worker ends with the returned object's `using` scope.
+ */
+export function treeRenderer(tree: StateTree, broker?: Broker): TemplateRenderer {
+  return new TemplateRenderer(() => tree.files(), { host: broker && templateHost(broker) });
+}
+
+/** Call Salt function `fun` as a template would, for a guard's `fun:` form. */
+async function evaluate(
+  renderer: TemplateRenderer,
+  context: TemplateContext,
+  fun: string,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+): Promise<unknown> {
+  const text = "{{ salt[__fun__](*__args__, **__kwargs__) | json }}";
+  const vars = { __fun__: fun, __args__: args, __kwargs__: kwargs };
+  return JSON.parse(await renderer.render(text, `<guard ${fun}>`, { ...context, vars }));
 }
 
 /**
  * The host state functions run against, for `state.apply` and for a state function called
- * directly alike: modules acting through the broker, `source:` files read from the tree, and
- * `template: jinja` rendered by `renderer` with the same context as the SLS files.
+ * directly alike: modules acting through the broker, `source:` files read from the tree,
+ * `template: jinja` rendered by `renderer` with the same context as the SLS files (and the
+ * state's `context` and `defaults`), `contents_pillar` from the settings, and guards in Salt's
+ * `fun:` form called as templates call Salt's functions.
  */
 export function treeStateHost(env: StateEnv, renderer: TemplateRenderer): RunHost {
+  const { context } = env;
   return stateHost({
     broker: env.broker,
-    facts: env.context.facts,
+    facts: context.facts,
     tree: env.tree,
-    render: (text, file) => renderer.render(text, file, env.context),
+    render: (text, file, extra) => renderer.render(text, file, { ...context, ...extra }),
+    setting: (key) => lookupKey(context.settings, key, undefined),
+    evaluate: (fun, args, kwargs) => evaluate(renderer, context, fun, args, kwargs),
   });
 }
 
@@ -63,7 +86,7 @@ function slsLoader(tree: StateTree, context: TemplateContext, renderer: Template
     for (const path of slsPaths(ref)) {
       const text = tree.read(path);
       if (text !== undefined) {
-        return parseSls(await renderer.render(text, path, context), ref, path);
+        return parseSls(await renderer.render(text, path, { ...context, sls: ref }), ref, path);
       }
     }
     throw new StateError(
@@ -72,9 +95,12 @@ function slsLoader(tree: StateTree, context: TemplateContext, renderer: Template
   };
 }
 
-/** Render and compile `refs` into the states that would run, in plan order. */
-export async function showSls(opts: Omit<ApplyOptions, "broker" | "test">) {
-  using renderer = treeRenderer(opts.tree);
+/**
+ * Render and compile `refs` into the states that would run, in plan order; templates that run
+ * commands or read host files do so through `broker` (without it, they fail).
+ */
+export async function showSls(opts: Omit<ApplyOptions, "broker" | "test"> & { broker?: Broker }) {
+  using renderer = treeRenderer(opts.tree, opts.broker);
   const p = plan(compile(await loadTree(opts.refs, slsLoader(opts.tree, opts.context, renderer))));
   return p.order.map((i) => p.chunks[i]!);
 }
@@ -83,7 +109,7 @@ export async function showSls(opts: Omit<ApplyOptions, "broker" | "test">) {
 export async function applyStates(
   opts: ApplyOptions,
 ): Promise<{ states: StateResult[]; summary: Summary }> {
-  using renderer = treeRenderer(opts.tree);
+  using renderer = treeRenderer(opts.tree, opts.broker);
   const p = plan(compile(await loadTree(opts.refs, slsLoader(opts.tree, opts.context, renderer))));
   const states = await runPlan(p, { test: opts.test, host: treeStateHost(opts, renderer) });
   return { states, summary: summarize(states) };

@@ -2,16 +2,25 @@
  * `zester call --local <function> [args…] --file-root DIR [--facts FILE] [--settings FILE]
  * [--policy FILE] [--launcher FILE] [--test]`: the state pipeline (render, plan, modules,
  * broker) on this machine without NATS, as `salt-call --local` does, inside the peel's walls:
- * the CLI may run nothing but the broker's launcher, and the broker enforces its policy.
+ * the CLI may run nothing but the broker's launcher, and the broker enforces its policy. Facts
+ * are collected from this machine as a peel collects them, with `--facts` merged over them.
  * @module
  */
-import { parse } from "yaml";
-import { DEFAULT_LAUNCHER, loadConfig, PeelConfig } from "../../lib/config/mod.ts";
-import { isPlainObject } from "../../lib/schema/mod.ts";
+import { DEFAULT_LAUNCHER, loadConfig, PeelPolicyFile } from "../../lib/config/mod.ts";
+import { type Infer, isPlainObject } from "../../lib/schema/mod.ts";
 import type { StateResult, Summary } from "../../lib/state/mod.ts";
+import {
+  saltMerge,
+  type TemplateContext,
+  TemplateError,
+  TemplateRenderer,
+} from "../../lib/template/mod.ts";
+import { loadYaml, YamlError } from "../../lib/yaml/mod.ts";
 import { BrokerClient } from "../../peel/broker/mod.ts";
+import { collectFacts, type SysInfo } from "../../peel/facts/mod.ts";
 import { applyStates, dirTree, showSls } from "../../peel/state_apply.ts";
 import { topRefs } from "../../peel/functions/state.ts";
+import { templateHost } from "../../peel/template_host.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { parseFunctionArgs } from "../args.ts";
 import { type Format, isText, serialize, stateBlock } from "../output/mod.ts";
@@ -30,32 +39,70 @@ export interface CallOptions {
   test: boolean;
 }
 
-/** The launcher `policy` names, or the installed one when the policy cannot be read. */
-async function launcherOf(policy: string): Promise<string> {
+/** The peel config at `policy` (the launcher and custom facts file), or none when it is absent. */
+async function peelConfig(policy: string): Promise<Infer<typeof PeelPolicyFile> | undefined> {
   try {
-    return (await loadConfig(policy, PeelConfig)).broker.launcher;
+    return await loadConfig(policy, PeelPolicyFile);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return DEFAULT_LAUNCHER;
+    if ((e as Error).cause instanceof Deno.errors.NotFound) return undefined;
     throw e;
   }
 }
 
-async function yamlMap(path: string | undefined, what: string): Promise<Record<string, unknown>> {
-  if (!path) return {};
-  if ((await Deno.stat(path)).isDirectory) {
-    // A settings root: every top-level .zy/.sls/.yaml file, merged (full top.zy rendering and
-    // deep merge come with the settings milestone).
-    const out: Record<string, unknown> = {};
-    for (const e of [...Deno.readDirSync(path)].sort((a, b) => a.name.localeCompare(b.name))) {
-      if (e.isFile && /\.(zy|sls|ya?ml)$/.test(e.name)) {
-        Object.assign(out, await yamlMap(`${path}/${e.name}`, what));
-      }
-    }
-    return out;
+/** Read a YAML file as Salt reads YAML; bad YAML names the file and line. */
+async function yamlFile(path: string, what: string): Promise<Record<string, unknown>> {
+  let v: unknown;
+  try {
+    v = loadYaml(await Deno.readTextFile(path)) ?? {};
+  } catch (e) {
+    if (!(e instanceof YamlError)) throw e;
+    throw new SyntaxError(
+      `Cannot parse ${what} "${path}${e.line ? `:${e.line}` : ""}": ${e.reason}`,
+    );
   }
-  const v = parse(await Deno.readTextFile(path)) ?? {};
   if (!isPlainObject(v)) throw new TypeError(`Invalid ${what} "${path}": expected a mapping`);
   return v;
+}
+
+/**
+ * Settings from `path`: one file, or every top-level `.zy`/`.sls`/`.yaml` file of a directory,
+ * each rendered with Jinja (as Salt renders pillar files) and deep-merged in name order. Full
+ * `top.zy` handling comes with the settings milestone.
+ */
+async function readSettings(
+  path: string | undefined,
+  context: TemplateContext,
+  broker: BrokerClient,
+): Promise<Record<string, unknown>> {
+  if (!path) return {};
+  const isDir = (await Deno.stat(path)).isDirectory;
+  const root = isDir ? path : path.replace(/\/[^/]*$/, "") || ".";
+  const names = isDir
+    ? [...Deno.readDirSync(path)].filter((e) => e.isFile && /\.(zy|sls|ya?ml)$/.test(e.name))
+      .map((e) => e.name).sort()
+    : [path.slice(root.length + 1) || path];
+  const tree = dirTree(root);
+  using renderer = new TemplateRenderer(() => tree.files(), { host: templateHost(broker) });
+  let out: unknown = {};
+  for (const name of names) {
+    const text = tree.read(name);
+    if (text === undefined) {
+      throw new Deno.errors.NotFound(`Cannot read settings "${root}/${name}"`);
+    }
+    let value: unknown;
+    try {
+      value = loadYaml(await renderer.render(text, name, context)) ?? {};
+    } catch (e) {
+      if (e instanceof TemplateError) throw e;
+      if (!(e instanceof YamlError)) throw e;
+      throw new TemplateError(`Cannot parse YAML: ${e.reason}`, name, e.line, { cause: e });
+    }
+    if (!isPlainObject(value)) {
+      throw new TypeError(`Invalid settings "${root}/${name}": expected a mapping`);
+    }
+    out = saltMerge(out, value);
+  }
+  return out as Record<string, unknown>;
 }
 
 /** Run one function locally; resolves to `{ states, summary }` or the compiled states. */
@@ -64,30 +111,38 @@ export async function callLocal(opts: CallOptions): Promise<
 > {
   const { args, kwargs } = parseFunctionArgs(opts.words);
   const refs = args.flatMap((a) => String(a).split(",")).map((r) => r.trim()).filter(Boolean);
-  const facts = { id: "local", ...await yamlMap(opts.facts, "facts file") };
-  const context = {
-    peelId: "local",
-    facts,
-    settings: await yamlMap(opts.settings, "settings file"),
-  };
-  const tree = dirTree(opts.fileRoot);
-  if (opts.fun === "state.show_sls") return { compiled: await showSls({ refs, tree, context }) };
-  if (!["state.apply", "state.sls", "state.highstate"].includes(opts.fun)) {
+  if (!["state.apply", "state.sls", "state.highstate", "state.show_sls"].includes(opts.fun)) {
     throw new TypeError(
       `call --local runs state.apply, state.sls, state.highstate and state.show_sls, not "${opts.fun}"`,
     );
   }
-  // No SLS named (or a highstate): what the top file assigns to this machine.
-  if (refs.length === 0 || opts.fun === "state.highstate") {
-    refs.splice(0, refs.length, ...topRefs(tree, "local", facts));
-  }
+  const config = await peelConfig(opts.policy);
   const broker = new BrokerClient({
-    launcher: opts.launcher ?? await launcherOf(opts.policy),
+    launcher: opts.launcher ?? config?.broker.launcher ?? DEFAULT_LAUNCHER,
     args: ["--expect-policy", opts.policy],
     idleTimeoutMs: 60_000,
     log: new Logger({ level: "error" }),
   });
   try {
+    const collected = await collectFacts({
+      peelId: "local",
+      factsFile: config?.facts_file ?? "/etc/zester/facts",
+      sysinfo: async () => await broker.request("sysinfo", {}, { timeoutMs: 10_000 }) as SysInfo,
+    });
+    const given = opts.facts ? await yamlFile(opts.facts, "facts file") : {};
+    const facts = saltMerge(collected.facts, given) as Record<string, unknown>;
+    const peelId = typeof facts.id === "string" ? facts.id : "local";
+    const saltOpts = { id: peelId, __cli: "salt-call", file_client: "local" };
+    const bare: TemplateContext = { peelId, facts, settings: {}, opts: saltOpts };
+    const context = { ...bare, settings: await readSettings(opts.settings, bare, broker) };
+    const tree = dirTree(opts.fileRoot);
+    if (opts.fun === "state.show_sls") {
+      return { compiled: await showSls({ refs, tree, context, broker }) };
+    }
+    // No SLS named (or a highstate): what the top file assigns to this machine.
+    if (refs.length === 0 || opts.fun === "state.highstate") {
+      refs.splice(0, refs.length, ...topRefs(tree, peelId, facts));
+    }
     const test = opts.test || kwargs.test === true;
     return await applyStates({ refs, tree, context, broker, test });
   } finally {

@@ -95,7 +95,7 @@ export function peelPermissionFlags(cfg: PeelConfig, configPath: string): string
       cfg.nats_cert,
       cfg.nats_key,
       ...PEEL_FACT_READS,
-      TEMPLATE_MODULES,
+      ...TEMPLATE_MODULES,
     ]),
     ...flag("write", [cfg.data_dir]),
     ...flag("run", [cfg.broker.launcher]),
@@ -137,9 +137,10 @@ export const CLI_ENV = [
 
 /**
  * Permission flags for the `zester` CLI using `cfg`. It reads what the operator names (its
- * config, credentials, and for `call --local` the state tree, facts and policy), and may run one
- * program: the broker's `launcher`, as the peel may — never Deno, a shell or an interpreter, so
- * a template rendered by `call --local` has the peel's walls.
+ * config, credentials, and for `call --local` the state tree, facts and policy), collects this
+ * machine's facts for `call --local` with the peel's system calls, and may run one program: the
+ * broker's `launcher`, as the peel may — never Deno, a shell or an interpreter, so a template
+ * rendered by `call --local` has the peel's walls.
  */
 export function cliPermissionFlags(cfg: CliConfig, launcher = DEFAULT_LAUNCHER): string[] {
   return [
@@ -147,6 +148,7 @@ export function cliPermissionFlags(cfg: CliConfig, launcher = DEFAULT_LAUNCHER):
     ...flag("net", hosts(cfg.master.urls)),
     "--allow-read",
     ...flag("run", [launcher]),
+    ...flag("sys", PEEL_SYS),
     ...flag("env", [...CLI_ENV]),
   ];
 }

@@ -1,6 +1,6 @@
 /**
- * Compiling SLS files into states: includes loaded depth first and once (a cycle is an error
- * naming the chain), `extend` applied, `names` expanded, `use` copied, and every `_in`
+ * Compiling SLS files into states: includes loaded depth first and once (a cycle included, as
+ * in Salt), `extend` applied, `names` expanded, `use` copied, and every `_in`
  * requisite turned around onto its target.
  * @module
  */
@@ -24,21 +24,21 @@ function resolveInclude(inc: string, from: SlsFile): string {
   return [...base.slice(0, Math.max(0, base.length - (dots - 1))), inc.slice(dots)].join(".");
 }
 
-/** Load `refs` and everything they include, in include-first order. */
+/**
+ * Load `refs` and everything they include, once each, in include-first order. As in Salt, an SLS
+ * that includes one being loaded (an include cycle) takes it as already there.
+ */
 export async function loadTree(refs: string[], load: SlsLoader): Promise<SlsFile[]> {
-  const done = new Map<string, SlsFile>();
+  const seen = new Set<string>();
   const order: SlsFile[] = [];
-  const visit = async (ref: string, chain: string[]) => {
-    if (chain.includes(ref)) {
-      throw new StateError(`Include cycle: ${[...chain, ref].join(" -> ")}`);
-    }
-    if (done.has(ref)) return;
+  const visit = async (ref: string) => {
+    if (seen.has(ref)) return;
+    seen.add(ref);
     const sls = await load(ref);
-    done.set(ref, sls);
-    for (const inc of sls.include) await visit(resolveInclude(inc, sls), [...chain, ref]);
+    for (const inc of sls.include) await visit(resolveInclude(inc, sls));
     order.push(sls);
   };
-  for (const ref of refs) await visit(ref, []);
+  for (const ref of refs) await visit(ref);
   return order;
 }
 
@@ -72,7 +72,9 @@ export function compile(files: SlsFile[]): Chunk[] {
   }
   for (const f of files) {
     for (const e of f.extend) {
-      const target = decls.find((d) => d.id === e.id && d.module === e.module);
+      const target = decls.find((d) =>
+        d.id === e.id && d.module === e.module && (e.fun === "" || d.fun === e.fun)
+      );
       if (!target) {
         throw new StateError(
           `Cannot extend ID "${e.id}" (${e.module}): it is not in the state tree`,
@@ -159,7 +161,10 @@ export function compile(files: SlsFile[]): Chunk[] {
         inv.ref.module === "sls" && c.sls === inv.ref.target) &&
       (inv.ref.module === "sls" || c.id === inv.ref.target || c.name === inv.ref.target)
     );
-    if (targets.length === 0) {
+    // An SLS in the tree that declares no states of its own (one that only includes others)
+    // takes an `_in` requisite as Salt does: there is nothing to attach it to.
+    const emptySls = inv.ref.module === "sls" && files.some((f) => f.ref === inv.ref.target);
+    if (targets.length === 0 && !emptySls) {
       throw new StateError(
         `Cannot extend ID "${inv.ref.target}": it is not part of the state tree (${inv.kind}_in)`,
         inv.where,

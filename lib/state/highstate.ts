@@ -1,18 +1,20 @@
 /**
- * Reading one rendered SLS file (YAML) into declarations: `include`, `extend`, and each state
- * id's module functions with their arguments, accepting Salt's short forms (`pkg.installed: []`,
- * `pkg: [installed, {name: x}]`, arguments as a list of one-key maps). Errors name the file and
- * the line of the state.
+ * Reading one rendered SLS file (YAML, as Salt reads it: `lib/yaml`) into declarations:
+ * `include`, `extend`, and each state id's module functions with their arguments, accepting
+ * Salt's short forms (`pkg.installed: []`, `pkg: [installed, {name: x}]`, arguments as a list of
+ * one-key maps, `extend` by module name without the function). Errors name the file and the line
+ * of the state.
  * @module
  */
-import { isMap, isPair, isScalar, LineCounter, parseDocument } from "yaml";
 import { isPlainObject } from "../schema/mod.ts";
+import { parseYaml, YamlError } from "../yaml/mod.ts";
 import { REQUISITES, StateError, type StateRef } from "./types.ts";
 
 /** One `module.function` of a state id, with raw arguments. */
 export interface Declaration {
   id: string;
   module: string;
+  /** The function; an `extend` may leave it out (it extends the id's state of that module). */
   fun: string;
   args: Record<string, unknown>;
   line?: number;
@@ -57,6 +59,7 @@ function declarations(
   id: string,
   body: unknown,
   where: { file: string; line?: number },
+  extend = false,
 ): Declaration[] {
   if (!isPlainObject(body)) {
     throw new StateError(`State "${id}" must map module functions to arguments`, where);
@@ -84,15 +87,18 @@ function declarations(
       }
       fun = parsed.fun;
     }
-    if (!fun) {
+    if (!fun && !extend) {
       throw new StateError(`State "${id}": no function given for module "${module}"`, where);
     }
-    if (!FUNCTION.test(module) || !FUNCTION.test(fun)) {
+    fun ??= "";
+    if (!FUNCTION.test(module) || (fun !== "" && !FUNCTION.test(fun))) {
       throw new StateError(`State "${id}": "${module}.${fun}" is not a state function name`, where);
     }
     module = module.toLowerCase();
     for (const k of Object.keys(parsed.args)) {
-      if (REQ_KEYS.has(k) && !Array.isArray(parsed.args[k])) {
+      // An empty requisite (`- require:` over a loop that made nothing) requires nothing.
+      if (REQ_KEYS.has(k) && parsed.args[k] === null) delete parsed.args[k];
+      else if (REQ_KEYS.has(k) && !Array.isArray(parsed.args[k])) {
         throw new StateError(
           `The ${k} statement in state "${id}" needs to be formed as a list`,
           where,
@@ -106,28 +112,15 @@ function declarations(
 
 /** Parse rendered YAML `text` of SLS `ref` (read from `file`). */
 export function parseSls(text: string, ref: string, file: string): SlsFile {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
-  const err = doc.errors[0];
-  if (err) {
-    const pos = err.linePos?.[0];
-    throw new StateError(
-      `Cannot parse YAML: ${
-        err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")
-      }`,
-      { file, line: pos?.line },
-      { cause: err },
-    );
+  let doc;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    if (!(e instanceof YamlError)) throw e;
+    throw new StateError(`Cannot parse YAML: ${e.reason}`, { file, line: e.line }, { cause: e });
   }
-  const lines = new Map<string, number>();
-  if (isMap(doc.contents)) {
-    for (const pair of doc.contents.items) {
-      if (isPair(pair) && isScalar(pair.key) && pair.key.range) {
-        lines.set(String(pair.key.value), lc.linePos(pair.key.range[0]).line);
-      }
-    }
-  }
-  const data = doc.toJS() ?? {};
+  const { lines } = doc;
+  const data = doc.value ?? {};
   if (!isPlainObject(data)) {
     throw new StateError("An SLS file must be a mapping", { file, line: 1 });
   }
@@ -149,7 +142,7 @@ export function parseSls(text: string, ref: string, file: string): SlsFile {
         throw new StateError("extend: expected a mapping of state ids", where);
       }
       for (const [id, decl] of Object.entries(body)) {
-        out.extend.push(...declarations(id, decl, where));
+        out.extend.push(...declarations(id, decl, where, true));
       }
     } else {
       out.states.push(...declarations(key, body, where));

@@ -38,6 +38,11 @@ export interface RunHost {
   watchFn?(chunk: Chunk): StateFunction | undefined;
   /** Run a guard command; resolves to its exit code. */
   guard(cmd: string): Promise<number>;
+  /**
+   * Run a guard given in Salt's function form (`unless: [{fun: file.file_exists, path: /x}]`);
+   * resolves to the function's truth value.
+   */
+  check?(fun: string, args: Record<string, unknown>): Promise<boolean>;
   /** Whether a path exists (for `creates`). */
   exists(path: string): Promise<boolean>;
 }
@@ -50,9 +55,9 @@ export interface RunOptions {
 
 const hasChanges = (o: { changes: Record<string, unknown> }) => Object.keys(o.changes).length > 0;
 
-function list(v: unknown): string[] {
+function list(v: unknown): unknown[] {
   if (v === undefined || v === null) return [];
-  return (Array.isArray(v) ? v : [v]).map(String);
+  return Array.isArray(v) ? v : [v];
 }
 
 function toResult(c: Chunk, fn: string, o: Outcome, t0: number, num: number): StateResult {
@@ -95,14 +100,26 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<StateResult
     }
   };
 
+  /** Whether a guard holds: a command exits 0, a `fun:` guard returns something true. */
+  const holds = async (g: unknown): Promise<boolean> => {
+    if (g && typeof g === "object" && !Array.isArray(g)) {
+      const { fun, ...args } = g as Record<string, unknown>;
+      if (typeof fun !== "string") throw new TypeError("A guard given as a map needs fun:");
+      if (!opts.host.check) throw new Error(`Guard function "${fun}" is not available here`);
+      return await opts.host.check(fun, args);
+    }
+    return await opts.host.guard(String(g)) === 0;
+  };
+  const describe = (g: unknown) => typeof g === "object" ? JSON.stringify(g) : String(g);
+
   const guards = async (c: Chunk): Promise<string | undefined> => {
-    for (const cmd of list(c.args.onlyif)) {
-      if (await opts.host.guard(cmd) !== 0) return `onlyif condition is false: ${cmd}`;
+    for (const g of list(c.args.onlyif)) {
+      if (!await holds(g)) return `onlyif condition is false: ${describe(g)}`;
     }
-    for (const cmd of list(c.args.unless)) {
-      if (await opts.host.guard(cmd) === 0) return `unless condition is true: ${cmd}`;
+    for (const g of list(c.args.unless)) {
+      if (await holds(g)) return `unless condition is true: ${describe(g)}`;
     }
-    for (const path of list(c.args.creates)) {
+    for (const path of list(c.args.creates).map(String)) {
       if (await opts.host.exists(path)) return `${path} exists`;
     }
     return undefined;
@@ -147,7 +164,12 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<StateResult
         changes: {},
       });
     }
-    const skip = await guards(c);
+    let skip: string | undefined;
+    try {
+      skip = await guards(c);
+    } catch (e) {
+      return done({ result: false, comment: (e as Error).message, changes: {} });
+    }
     if (skip) return done({ result: true, comment: `Skipped: ${skip}`, changes: {} });
     if (d.prereq && !opts.test) {
       let wouldChange = false;

@@ -6,7 +6,7 @@
 import type { TargetType } from "../job/mod.ts";
 import { looksCompound, type Node, parseCompound } from "./compound.ts";
 import { TargetError } from "./error.ts";
-import { type Split, splits, subdictMatch } from "./fact_match.ts";
+import { factsMatch, type Split, splits, subdictMatch } from "./fact_match.ts";
 import { compileGlob, isLiteralGlob } from "./glob.ts";
 import { inNetwork, parseNetwork } from "./ip.ts";
 import { matchRegExp, testBounded } from "./regex.ts";
@@ -215,7 +215,7 @@ function prefixedMatcher(
     case "P": {
       const c = factSplits(letter, pattern, delimiter, ctx, body);
       return {
-        matches: (p) => subdictMatch(p.facts, c),
+        matches: (p) => factsMatch(p.facts, c),
         candidates: (ix) => factCandidates(ix, c, letter === "G"),
       };
     }

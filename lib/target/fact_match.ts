@@ -5,9 +5,11 @@
  * (`os.family`); a list matches when any element does; a map matches when the value names one
  * of its keys, or (Zester's namespaces such as `os` and `kernel` standing for their `name`) its
  * `name`; `*` matches any existing key. Glob matching is case-insensitive and compares
- * non-string values by their string form.
+ * non-string values by their string form. Facts match under Zester's names and under Salt's grain
+ * names (`G@os_family:Debian`, `G@osmajorrelease:12`), which are a view of them (`lib/grains`).
  * @module
  */
+import { saltGrains } from "../grains/mod.ts";
 
 function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -84,6 +86,20 @@ export function splits(
     if (test) out.push({ keys: parts.slice(0, i), pattern, test });
   }
   return out;
+}
+
+const GRAINS = new WeakMap<Record<string, unknown>, Record<string, unknown>>();
+
+/** Salt's grains for `facts`, computed once per facts object. */
+export function grainsOf(facts: Record<string, unknown>): Record<string, unknown> {
+  let grains = GRAINS.get(facts);
+  if (!grains) GRAINS.set(facts, grains = saltGrains(facts));
+  return grains;
+}
+
+/** True when `facts`, under Zester's or Salt's names, match any of `candidates`. */
+export function factsMatch(facts: Record<string, unknown>, candidates: readonly Split[]): boolean {
+  return subdictMatch(facts, candidates) || subdictMatch(grainsOf(facts), candidates);
 }
 
 /** True when `data` matches any of `candidates` (from {@linkcode splits}). */

@@ -1,8 +1,9 @@
 /**
  * An in-memory index of peels for target resolution at fleet scale: ids kept sorted for prefix
  * lookups (binary search gives a glob's literal prefix range in O(log n)), and inverted indexes
- * over fact values (`os:family` → `debian` → ids), built per fact path the first time a target
- * asks for that path and kept current on every update after. Only asked-for paths cost memory;
+ * over fact values (`os:family` → `debian` → ids; a path is looked up under Salt's grain names
+ * too, `os_family` → `debian`), built per fact path the first time a target asks for that path
+ * and kept current on every update after. Only asked-for paths cost memory;
  * a fleet's facts have hundreds of paths (package versions, pids) that no target names.
  *
  * Lookups return candidates, a superset that the compiled matcher then filters, so the index
@@ -10,7 +11,7 @@
  * @module
  */
 import type { PeelView } from "./compile.ts";
-import { stringForm } from "./fact_match.ts";
+import { grainsOf, stringForm } from "./fact_match.ts";
 
 function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -147,6 +148,7 @@ export class PeelIndex {
   #at(facts: Record<string, unknown>, segs: readonly string[]): Set<string> {
     const out = new Set<string>();
     collect(facts, segs, 0, out);
+    collect(grainsOf(facts), segs, 0, out);
     return out;
   }
 

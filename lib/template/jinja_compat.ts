@@ -1,154 +1,31 @@
 /**
- * The Jinja that Salt formulas use and nunjucks lacks, made to work: Python string, list and dict
- * methods (`'Abc'.lower()`, `.split()`, `.format()`, `l.append(x)`, `d.items()`, `d.update(…)`…),
- * slices (`x[1:]`), `True`, `False` and `None` as names and printed as Jinja prints them, nested
- * dict literals ending in `}}` inside a tag, and tests with an argument but no parentheses
- * (`x is divisibleby 3`). The last two are rewritten before nunjucks lexes the template, without
- * changing line numbers. The methods read and write own properties only, so that no method reaches
- * a prototype; `safe_lookup.ts` decides who may call them.
+ * nunjucks made to read and run the Jinja that Salt formulas use: Python's operators and printing
+ * (`python.ts`), tuples, dict literals with computed keys, slices (`x[1:]`), `True`, `False` and
+ * `None`, `loop.cycle`/`previtem`/`nextitem`, `for … if …`, a dict iterated by its keys,
+ * `namespace()` with `{% set ns.x = … %}`, `**kwargs` in calls, nested dict literals ending in
+ * `}}` inside a tag, and tests with an argument but no parentheses (`x is divisibleby 3`). The
+ * last three are rewritten before nunjucks lexes the template, without changing line numbers.
  * @module
  */
+import { position } from "./error_origin.ts";
 import { nunjucksInternals } from "./nunjucks_internals.ts";
-
-type Method<T> = (self: T, ...args: unknown[]) => unknown;
-
-/** Python's `str` methods, by name. */
-const STR: Record<string, Method<string>> = {
-  lower: (s) => s.toLowerCase(),
-  upper: (s) => s.toUpperCase(),
-  strip: (s, chars) => chars === undefined ? s.trim() : trimChars(s, String(chars), true, true),
-  lstrip: (s, chars) =>
-    chars === undefined ? s.trimStart() : trimChars(s, String(chars), true, false),
-  rstrip: (s, chars) =>
-    chars === undefined ? s.trimEnd() : trimChars(s, String(chars), false, true),
-  split: (s, sep, max) => {
-    const parts = sep === undefined || sep === null
-      ? s.trim().split(/\s+/).filter(Boolean)
-      : s.split(String(sep));
-    if (max === undefined || Number(max) < 0 || parts.length <= Number(max) + 1) return parts;
-    const n = Number(max);
-    return [...parts.slice(0, n), parts.slice(n).join(sep === undefined ? " " : String(sep))];
-  },
-  startswith: (s, p) => s.startsWith(String(p)),
-  endswith: (s, p) => s.endsWith(String(p)),
-  replace: (s, a, b) => s.split(String(a)).join(String(b)),
-  join: (s, list) => (Array.isArray(list) ? list : []).map(String).join(s),
-  title: (s) => s.replace(/\w\S*/g, (w) => w[0]!.toUpperCase() + w.slice(1).toLowerCase()),
-  capitalize: (s) => s.charAt(0).toUpperCase() + s.slice(1).toLowerCase(),
-  find: (s, sub) => s.indexOf(String(sub)),
-  count: (s, sub) => s.split(String(sub)).length - 1,
-  isdigit: (s) => /^\d+$/.test(s),
-  format: (s, ...args) => {
-    let i = 0;
-    return s.replace(
-      /\{(\d*)\}/g,
-      (_, n: string) => String(args[n === "" ? i++ : Number(n)] ?? ""),
-    );
-  },
-};
-
-function trimChars(s: string, chars: string, start: boolean, end: boolean): string {
-  let a = 0, b = s.length;
-  while (start && a < b && chars.includes(s[a]!)) a++;
-  while (end && b > a && chars.includes(s[b - 1]!)) b--;
-  return s.slice(a, b);
-}
-
-/** Python's `list` methods, with the results nunjucks's Jinja compatibility gave them. */
-const LIST: Record<string, Method<unknown[]>> = {
-  append: (l, x) => l.push(x),
-  pop: (l, i) => {
-    if (i === undefined) return l.pop();
-    if (Number(i) >= l.length || Number(i) < 0) throw new Error("KeyError");
-    return l.splice(Number(i), 1);
-  },
-  remove: (l, x) => {
-    const i = l.indexOf(x);
-    if (i < 0) throw new Error("ValueError");
-    return l.splice(i, 1);
-  },
-  count: (l, x) => l.filter((v) => v === x).length,
-  index: (l, x) => {
-    const i = l.indexOf(x);
-    if (i < 0) throw new Error("ValueError");
-    return i;
-  },
-  find: (l, x) => l.indexOf(x),
-  insert: (l, i, x) => l.splice(Number(i), 0, x),
-  sort: (l) => l.sort(),
-  reverse: (l) => l.reverse(),
-};
-
-type Dict = Record<string, unknown>;
-const own = (d: object, k: string) => Object.hasOwn(d, k);
-
-/** Set `d[k]` as an own data property: a key `__proto__` is data, never the prototype. */
-function put(d: Dict, k: string, v: unknown): void {
-  Object.defineProperty(d, k, { value: v, writable: true, enumerable: true, configurable: true });
-}
-
-/** Python's `dict` methods, over own properties only. */
-const DICT: Record<string, Method<Dict>> = {
-  items: (d) => Object.entries(d),
-  values: (d) => Object.values(d),
-  keys: (d) => Object.keys(d),
-  get: (d, k, dflt) => own(d, String(k)) && d[String(k)] !== undefined ? d[String(k)] : dflt,
-  has_key: (d, k) => own(d, String(k)),
-  pop: (d, k, dflt) => {
-    const key = String(k);
-    if (!own(d, key) || d[key] === undefined) {
-      if (dflt === undefined) throw new Error("KeyError");
-      return dflt;
-    }
-    const v = d[key];
-    delete d[key];
-    return v;
-  },
-  popitem: (d) => {
-    const k = Object.keys(d)[0];
-    if (k === undefined) throw new Error("KeyError");
-    const v = d[k];
-    delete d[k];
-    return [k, v];
-  },
-  setdefault: (d, k, dflt = null) => {
-    const key = String(k);
-    if (!own(d, key)) put(d, key, dflt);
-    return d[key];
-  },
-  update: (d, other) => {
-    if (other && typeof other === "object") {
-      for (const [k, v] of Object.entries(other)) if (k !== "__keywords") put(d, k, v);
-    }
-    return null;
-  },
-};
-DICT.iteritems = DICT.items!;
-DICT.itervalues = DICT.values!;
-DICT.iterkeys = DICT.keys!;
-
-/** A plain mapping (what YAML, JSON and dict literals make), which has Python's dict methods. */
-function isDict(v: unknown): v is Dict {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
-
-/** The Python method `name` of `self`, bound to it, or undefined when it has none. */
-export function pyMethod(
-  self: unknown,
-  name: string,
-): ((...args: unknown[]) => unknown) | undefined {
-  const table: Record<string, Method<never>> | undefined = typeof self === "string"
-    ? STR
-    : Array.isArray(self)
-    ? LIST
-    : isDict(self)
-    ? DICT
-    : undefined;
-  const m = table && Object.hasOwn(table, name) ? table[name] : undefined;
-  return m && ((...args: unknown[]) => (m as Method<unknown>)(self, ...args));
-}
+import {
+  isDict,
+  pyAdd,
+  pyBool,
+  pyCompare,
+  pyDiv,
+  pyFloorDiv,
+  pyIn,
+  pyKey,
+  pyMod,
+  pyMul,
+  pyStr,
+  pySub,
+  tuple,
+} from "./python.ts";
+import { put, splitKeywords } from "./py_methods.ts";
+import { trust } from "./trusted.ts";
 
 /** Python's `x[start:stop:step]`, elements read with `item`. */
 export function sliceOf(
@@ -175,22 +52,142 @@ export function sliceOf(
   return typeof obj === "string" ? out.join("") : out;
 }
 
-const TESTS = "divisibleby|sameas|equalto|eq|ne|lt|gt|le|ge|greaterthan|lessthan";
-const BARE_TEST = new RegExp(`\\bis(\\s+not)?\\s+(${TESTS})\\s+(?!\\()([^\\s%}()]+)`, "g");
+const TESTS = "divisibleby|sameas|equalto|eq|ne|lt|gt|le|ge|greaterthan|lessthan|match|in|search";
+const BARE_TEST = new RegExp(
+  `\\bis(\\s+not)?\\s+(${TESTS})\\s+(?!\\()('[^']*'|"[^"]*"|[^\\s%}()]+)`,
+  "g",
+);
 
 /** Python allows a trailing comma in dict, list and call literals; nunjucks does not. */
 const TRAILING_COMMA = /,(\s*)([}\])])/g;
+/** `f(*args, **kwargs)`: keyword arguments that `expandKeywords` spreads into the call. */
+const SPLAT = /([(,]\s*)(\*\*?)(?=\s*[A-Za-z_({[])/g;
+/** The keywords that carry `*` and `**` arguments. */
+const SPLAT_KEYS: Record<string, string> = { "*": "__args__", "**": "__kwargs__" };
 
 function fix(code: string): string {
-  return code.replace(BARE_TEST, "is$1 $2($3)").replace(TRAILING_COMMA, "$1$2");
+  return code.replace(BARE_TEST, "is$1 $2($3)").replace(TRAILING_COMMA, "$1$2").replace(
+    SPLAT,
+    (_m, before: string, stars: string) => `${before}${SPLAT_KEYS[stars]}=`,
+  );
+}
+
+/**
+ * The code of the tag or output that starts at `start` (after `{%` or `{{`) and where it ends,
+ * found as Jinja finds it: outside strings and brackets. Inside, `}}` (which would end the tag
+ * for nunjucks's lexer, as in `{'a': {'b': 1}}`) becomes `} }`.
+ */
+function scanCode(text: string, start: number, output: boolean): { code: string; end: number } {
+  let code = "";
+  let depth = 0;
+  let quote = "";
+  let j = start;
+  for (; j < text.length; j++) {
+    const c = text[j]!;
+    if (quote) {
+      if (c === "\\") code += text[j++] ?? "";
+      else if (c === quote) quote = "";
+      code += text[j] ?? "";
+      continue;
+    }
+    if (c === "'" || c === '"') quote = c;
+    else if (c === "(" || c === "[" || c === "{") depth++;
+    else if (c === ")" || c === "]") depth = Math.max(0, depth - 1);
+    else if (c === "}") {
+      if (depth === 0 && output && text[j + 1] === "}") break;
+      depth = Math.max(0, depth - 1);
+      if (text[j + 1] === "}") {
+        code += "} ";
+        continue;
+      }
+    } else if (c === "%" && !output && text[j + 1] === "}") break;
+    code += c;
+  }
+  return { code, end: j };
 }
 
 /** Rewrite what nunjucks cannot lex, keeping every newline where it was. */
 export function prelex(text: string): string {
-  return text
-    .replace(/\{%[\s\S]*?%\}/g, (tag) => fix(tag.replace(/\}\}(?!$)/g, "} }")))
-    .replace(/\{\{[\s\S]*?\}\}/g, (out) => `{{${fix(out.slice(2, -2))}}}`);
+  let out = "";
+  let i = 0;
+  while (i < text.length) {
+    const open = text.indexOf("{", i);
+    if (open < 0 || open + 1 >= text.length) break;
+    const kind = text[open + 1];
+    out += plain(text.slice(i, open));
+    const raw = kind === "%" ? /^\{%-?\s*raw\s*-?%\}/.exec(text.slice(open)) : null;
+    if (kind === "#" || raw) {
+      const closing = raw ? /\{%-?\s*endraw\s*-?%\}/g : /#\}/g;
+      closing.lastIndex = open + 2;
+      const m = closing.exec(text);
+      const end = m ? m.index + m[0].length : text.length;
+      out += text.slice(open, end);
+      i = end;
+    } else if (kind === "{" || kind === "%") {
+      const { code, end } = scanCode(text, open + 2, kind === "{");
+      out += `{${kind}${fix(code)}${text.slice(end, end + 2)}`;
+      i = end + 2;
+    } else {
+      out += "{";
+      i = open + 1;
+    }
+  }
+  return out + plain(text.slice(i));
 }
+
+/** Text outside tags, where a stray `#}` is text to Jinja but an error to nunjucks's lexer. */
+function plain(text: string): string {
+  return text.replaceAll("#}", `{{ "#}" }}`);
+}
+
+/** Spread `*list` and `**mapping` arguments (see {@linkcode prelex}) into the call's arguments. */
+export function expandKeywords(args: unknown[]): unknown[] {
+  const [positional, kw] = splitKeywords(args);
+  if (!Object.hasOwn(kw, "__args__") && !Object.hasOwn(kw, "__kwargs__")) return args;
+  const { __args__: list, __kwargs__: spread, ...rest } = kw;
+  if (list !== undefined && !Array.isArray(list)) {
+    throw new TypeError("argument after * must be a list");
+  }
+  if (spread !== undefined && !isDict(spread)) {
+    throw new TypeError("argument after ** must be a mapping");
+  }
+  const out: Record<string, unknown> = { __keywords: true };
+  for (const [k, v] of [...Object.entries(rest), ...Object.entries(spread ?? {})]) put(out, k, v);
+  return [...positional, ...(list ?? []), ...(Object.keys(out).length > 1 ? [out] : [])];
+}
+
+const ESCAPES: Record<string, string> = {
+  n: "\n",
+  t: "\t",
+  r: "\r",
+  a: "\x07",
+  b: "\b",
+  f: "\f",
+  v: "\v",
+  "0": "\0",
+  "\\": "\\",
+  "'": "'",
+  '"': '"',
+  "\n": "",
+};
+
+/**
+ * A Python string literal's escape at `src[i]` (after the backslash): its text and length.
+ * Unknown escapes keep their backslash, as Python keeps them (`'\s+'` is a regex's `\s+`).
+ */
+function escapeAt(src: string, i: number): [string, number] {
+  const c = src[i] ?? "";
+  if (Object.hasOwn(ESCAPES, c)) return [ESCAPES[c]!, 1];
+  const hex = { x: 2, u: 4, U: 8 }[c as "x" | "u" | "U"];
+  const digits = hex ? src.slice(i + 1, i + 1 + hex) : "";
+  if (hex && /^[0-9a-fA-F]+$/.test(digits) && digits.length === hex) {
+    return [String.fromCodePoint(parseInt(digits, 16)), 1 + hex];
+  }
+  return [`\\${c}`, 1];
+}
+
+/** What compiled `obj.key` passes `memberLookup` as its third argument (`obj[key]` passes none). */
+export const ATTRIBUTE = "attribute";
 
 /** Jinja's constants, for names no template variable shadows. */
 export const JINJA_CONSTANTS: Readonly<Record<string, unknown>> = {
@@ -199,14 +196,81 @@ export const JINJA_CONSTANTS: Readonly<Record<string, unknown>> = {
   None: null,
 };
 
+const NAMESPACES = new WeakSet<object>();
+
+/** Jinja's `namespace(…)`: a mapping whose attributes `{% set ns.x = … %}` may assign. */
+export const namespace = trust((...args: unknown[]) => {
+  const [positional, kw] = splitKeywords(args);
+  const ns: Record<string, unknown> = Object.create(null);
+  for (const init of positional) {
+    if (isDict(init)) { for (const [k, v] of Object.entries(init)) put(ns, k, v); }
+  }
+  for (const [k, v] of Object.entries(kw)) put(ns, k, v);
+  NAMESPACES.add(ns);
+  return ns;
+});
+
+/** True when `v` was made by {@linkcode namespace}. */
+export function isNamespace(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && NAMESPACES.has(v);
+}
+
+/** Runtime helpers that compiled templates call, by name on nunjucks's runtime. */
+const HELPERS: Record<string, (...args: never[]) => unknown> = {
+  pyBool,
+  pyAdd,
+  pySub,
+  pyMul,
+  pyDiv,
+  pyFloorDiv,
+  pyMod,
+  pyCompare,
+  pyTuple: (items: unknown[]) => tuple(items),
+  pyConcat: (a: unknown, b: unknown) => pyStr(a) + pyStr(b),
+  pyDict: (pairs: [unknown, unknown][]) => {
+    const d: Record<string, unknown> = {};
+    for (const [k, v] of pairs) put(d, pyKey(k), v);
+    return d;
+  },
+  /** A bare name as a dict key: its value, or the name itself when it has none (nunjucks's). */
+  pyNameKey: (value: unknown, name: string) => value === undefined ? name : value,
+  /** A single loop variable over a dict iterates its keys, as Python does. */
+  pyIter: (v: unknown) => isDict(v) ? Object.keys(v) : v,
+  pyLoopCycle: (i: number) => trust((...items: unknown[]) => items[i % items.length]),
+  pyLoopFilter: (
+    arr: unknown,
+    frame: { push(): { set(n: string, v: unknown): void } },
+    names: string[],
+    cond: (frame: unknown) => unknown,
+  ) => {
+    const items = isDict(arr)
+      ? names.length === 1 ? Object.keys(arr) : Object.entries(arr)
+      : Array.isArray(arr)
+      ? arr
+      : typeof arr === "string"
+      ? [...arr]
+      : [];
+    return items.filter((item) => {
+      const f = frame.push();
+      if (names.length === 1) f.set(names[0]!, item);
+      else names.forEach((n, i) => f.set(n, (item as unknown[])[i]));
+      return pyBool(cond(f));
+    });
+  },
+};
+
 /**
- * Teach nunjucks's parser and compiler slices (`x[a:b:c]` compiles to a four-argument
- * `memberLookup`, which `safe_lookup.ts` answers), and print `True`, `False` and `None` as Jinja
+ * Teach nunjucks's parser and compiler Jinja's syntax and Python's semantics: slices, tuples,
+ * dict literals with any key expression, Python's operators, comparisons and truth values,
+ * Jinja's loop extras, `for … if …`, attribute assignment on namespaces, and printing as Python
  * does. The slice parsing follows nunjucks's own Jinja compatibility layer, which cannot be used
  * as is: it reads an environment variable, and a template worker has no permissions.
  */
 export function installCompat(): void {
   const { runtime, nodes, lexer, lib, Compiler, Parser } = nunjucksInternals();
+  Object.assign(runtime, HELPERS);
+  runtime.inOperator = pyIn;
+  const node = (name: string, fields: string[]) => nodes.Node.extend(name, { fields });
   const Slice = nodes.Node.extend("Slice", {
     fields: ["start", "stop", "step"],
     init(
@@ -226,15 +290,25 @@ export function installCompat(): void {
       );
     },
   });
-  const assertType = Compiler.prototype.assertType!;
-  Compiler.prototype.assertType = function (this: unknown, node: unknown, ...rest: unknown[]) {
-    if (!(node instanceof Slice)) assertType.call(this, node, ...rest);
+  const Wrapped = node("Wrapped", ["helper", "target"]);
+  const LoopFilter = node("LoopFilter", ["arr", "cond", "names"]);
+  /** Record the node's position first, so that a runtime error there names its line. */
+  const at = (c: CompilerThis, node: NodeLike, emit: () => void) => {
+    c._emit(`(${position(c.templateName, node)}`);
+    emit();
+    c._emit(")");
   };
-  Compiler.prototype.compileSlice = function (
-    this: CompilerThis,
-    node: Record<string, unknown>,
-    frame: unknown,
-  ) {
+  const wrap = (helper: string, target: NodeLike) =>
+    new Wrapped(target.lineno, target.colno, helper, target);
+  const proto = Compiler.prototype as unknown as Record<string, CompileFn>;
+
+  const assertType = proto.assertType!;
+  proto.assertType = function (node, ...rest) {
+    if (![Slice, Wrapped, LoopFilter].some((T) => node instanceof T)) {
+      assertType.call(this, node, ...rest);
+    }
+  };
+  proto.compileSlice = function (node, frame) {
     this._emit("(");
     this._compileExpression(node.start, frame);
     this._emit("),(");
@@ -243,26 +317,209 @@ export function installCompat(): void {
     this._compileExpression(node.step, frame);
     this._emit(")");
   };
-  const parseAggregate = Parser.prototype.parseAggregate!;
-  Parser.prototype.parseAggregate = function (this: ParserThis) {
-    const state = () => ({
+  proto.compileWrapped = function (node, frame) {
+    at(this, node, () => {
+      this._emit(`runtime.${node.helper}(`);
+      this.compile(node.target, frame);
+      this._emit(")");
+    });
+  };
+  const binary = (helper: string): CompileFn =>
+    function (node, frame) {
+      at(this, node, () => {
+        this._emit(`runtime.${helper}(`);
+        this.compile(node.left, frame);
+        this._emit(",");
+        this.compile(node.right, frame);
+        this._emit(")");
+      });
+    };
+  proto.compileAdd = binary("pyAdd");
+  proto.compileSub = binary("pySub");
+  proto.compileMul = binary("pyMul");
+  proto.compileDiv = binary("pyDiv");
+  proto.compileFloorDiv = binary("pyFloorDiv");
+  proto.compileMod = binary("pyMod");
+  proto.compileConcat = binary("pyConcat");
+  proto.compileCompare = function (node, frame) {
+    at(this, node, () => {
+      this._emit("runtime.pyCompare([");
+      this.compile(node.expr, frame);
+      for (const op of node.ops as NodeLike[]) {
+        this._emit(",");
+        this.compile(op.expr, frame);
+      }
+      this._emit(`],${JSON.stringify((node.ops as NodeLike[]).map((op) => op.type))})`);
+    });
+  };
+  for (const method of ["compileFilter", "compileIs", "compileIn"]) {
+    const compile = proto[method]!;
+    proto[method] = function (node, ...rest) {
+      at(this, node, () => compile.call(this, node, ...rest));
+    };
+  }
+  // Python's `and`/`or` return an operand, chosen by its truth value.
+  const logic = (keepLeftWhen: boolean): CompileFn =>
+    function (node, frame) {
+      this._emit("(function(pyL){return runtime.pyBool(pyL)===" + keepLeftWhen + "?pyL:(");
+      this.compile(node.right, frame);
+      this._emit(");})(");
+      this.compile(node.left, frame);
+      this._emit(")");
+    };
+  proto.compileOr = logic(true);
+  proto.compileAnd = logic(false);
+  proto.compileNot = function (node, frame) {
+    this._emit("!runtime.pyBool(");
+    this.compile(node.target, frame);
+    this._emit(")");
+  };
+  for (const method of ["compileIf", "compileInlineIf"]) {
+    const compile = proto[method]!;
+    proto[method] = function (node, ...rest) {
+      if (!(node.cond instanceof Wrapped)) node.cond = wrap("pyBool", node.cond);
+      return compile.call(this, node, ...rest);
+    };
+  }
+  const compileGroup = proto.compileGroup!;
+  proto.compileGroup = function (node, frame) {
+    if (node.children.length === 1) return compileGroup.call(this, node, frame);
+    this._emit("runtime.pyTuple(");
+    this._compileAggregate(node, frame, "[", "]");
+    this._emit(")");
+  };
+  proto.compileDict = function (node, frame) {
+    this._emit("runtime.pyDict([");
+    (node.children as NodeLike[]).forEach((pair, i) => {
+      if (i) this._emit(",");
+      this._emit("[");
+      if (pair.key instanceof nodes.Symbol && node instanceof nodes.KeywordArgs) {
+        this._emit(JSON.stringify(pair.key.value));
+      } else if (pair.key instanceof nodes.Symbol) {
+        this._emit("runtime.pyNameKey(");
+        this.compile(pair.key, frame);
+        this._emit(`,${JSON.stringify(pair.key.value)})`);
+      } else this.compile(pair.key, frame);
+      this._emit(",");
+      this.compile(pair.value, frame);
+      this._emit("]");
+    });
+    this._emit("])");
+  };
+  const compileFor = proto.compileFor!;
+  proto.compileFor = function (node, frame) {
+    const names = node.name instanceof nodes.Array
+      ? (node.name.children as NodeLike[]).map((c) => c.value as string)
+      : [node.name.value as string];
+    if (node.arr instanceof nodes.InlineIf && node.arr.else_ === null) {
+      node.arr = new LoopFilter(
+        node.arr.lineno,
+        node.arr.colno,
+        node.arr.body,
+        node.arr.cond,
+        names,
+      );
+    } else if (names.length === 1 && !(node.arr instanceof Wrapped)) {
+      node.arr = wrap("pyIter", node.arr);
+    }
+    return compileFor.call(this, node, frame);
+  };
+  proto.compileLoopFilter = function (node, frame) {
+    this._emit("runtime.pyLoopFilter(");
+    this.compile(node.arr, frame);
+    this._emit(`,frame,${JSON.stringify(node.names)},function(frame){return `);
+    // A fresh compile frame: the loop variables are read from the runtime frame given here.
+    this._compileExpression(node.cond, new (frame.constructor as new () => unknown)());
+    this._emit(";})");
+  };
+  const emitLoop = proto._emitLoopBindings!;
+  proto._emitLoopBindings = function (node, arr, i, len) {
+    emitLoop.call(this, node, arr, i, len);
+    this._emitLine(`frame.set("loop.cycle", runtime.pyLoopCycle(${i}));`);
+    this._emitLine(`frame.set("loop.depth", 1);frame.set("loop.depth0", 0);`);
+    this._emitLine(
+      `if(runtime.isArray(${arr})||typeof ${arr}==="string"){frame.set("loop.previtem", ${i} > 0 ? ${arr}[${i} - 1] : ` +
+        `undefined);frame.set("loop.nextitem", ${arr}[${i} + 1]);}`,
+    );
+  };
+  const compileSet = proto.compileSet!;
+  proto.compileSet = function (node, frame) {
+    const [target] = node.targets as NodeLike[];
+    if (node.targets.length !== 1 || !(target instanceof nodes.LookupVal) || !node.value) {
+      return compileSet.call(this, node, frame);
+    }
+    this._emit("runtime.pySetAttr(");
+    this.compile(target.target, frame);
+    this._emit(",");
+    this.compile(target.val, frame);
+    this._emit(",");
+    this._compileExpression(node.value, frame);
+    this._emitLine(");");
+  };
+
+  // `obj.key` compiles apart from `obj[key]`: Jinja reads an attribute method-first.
+  const compileLookupVal = proto.compileLookupVal!;
+  proto.compileLookupVal = function (node, frame) {
+    if (!node.attribute) return compileLookupVal.call(this, node, frame);
+    at(this, node, () => {
+      this._emit("runtime.memberLookup((");
+      this._compileExpression(node.target, frame);
+      this._emit("),");
+      this._compileExpression(node.val, frame);
+      this._emit(`,${JSON.stringify(ATTRIBUTE)})`);
+    });
+  };
+
+  const parser = Parser.prototype as unknown as Record<string, (this: ParserThis) => unknown>;
+  /** nunjucks's postfix parser, marking `a.b` lookups and allowing `a.0`, as Jinja does. */
+  (parser as Record<string, unknown>).parsePostfix = function (this: ParserThis, node: NodeLike) {
+    let tok = this.peekToken() as NodeLike;
+    while (tok) {
+      if (tok.type === lexer.TOKEN_LEFT_PAREN) {
+        node = new nodes.FunCall(tok.lineno, tok.colno, node, this.parseSignature());
+      } else if (tok.type === lexer.TOKEN_LEFT_BRACKET) {
+        const lookup = this.parseAggregate() as NodeLike;
+        if (lookup.children.length > 1) this.fail("invalid index");
+        node = new nodes.LookupVal(tok.lineno, tok.colno, node, lookup.children[0]);
+      } else if (tok.type === lexer.TOKEN_OPERATOR && tok.value === ".") {
+        this.nextToken();
+        const val = this.nextToken() as NodeLike;
+        if (val.type !== lexer.TOKEN_SYMBOL && val.type !== lexer.TOKEN_INT) {
+          this.fail(`expected name as lookup value, got ${val.value}`, val.lineno, val.colno);
+        }
+        const key = val.type === lexer.TOKEN_INT ? Number(val.value) : val.value;
+        node = new nodes.LookupVal(
+          tok.lineno,
+          tok.colno,
+          node,
+          new nodes.Literal(val.lineno, val.colno, key),
+        );
+        node.attribute = true;
+      } else break;
+      tok = this.peekToken();
+    }
+    return node;
+  };
+  parser.parseAggregate = function (this: ParserThis) {
+    const before = {
       index: this.tokens.index,
       lineno: this.tokens.lineno,
       colno: this.tokens.colno,
-    });
-    const before = state();
-    // Back to the opening bracket.
-    before.colno--;
-    before.index--;
+    };
     try {
       return parseAggregate.call(this);
     } catch (e) {
-      const after = state();
+      const after = {
+        index: this.tokens.index,
+        lineno: this.tokens.lineno,
+        colno: this.tokens.colno,
+      };
       const rethrow = () => {
         lib._assign(this.tokens, after);
         return e;
       };
-      lib._assign(this.tokens, before);
+      // Back to the opening bracket.
+      lib._assign(this.tokens, { ...before, index: before.index - 1, colno: before.colno - 1 });
       this.peeked = false;
       const tok = this.peekToken();
       if (tok.type !== lexer.TOKEN_LEFT_BRACKET) throw rethrow();
@@ -287,17 +544,86 @@ export function installCompat(): void {
       return new nodes.Array(tok.lineno, tok.colno, [node]);
     }
   };
+  /** nunjucks's aggregate parser, but a dict key may be any expression (`{x | f: 1}`). */
+  function parseAggregate(this: ParserThis): unknown {
+    const tok = this.nextToken() as { type: string; lineno: number; colno: number };
+    const Kind = tok.type === lexer.TOKEN_LEFT_PAREN
+      ? nodes.Group
+      : tok.type === lexer.TOKEN_LEFT_BRACKET
+      ? nodes.Array
+      : tok.type === lexer.TOKEN_LEFT_CURLY
+      ? nodes.Dict
+      : undefined;
+    if (!Kind) return null;
+    const agg = new Kind(tok.lineno, tok.colno);
+    const closing = [lexer.TOKEN_RIGHT_PAREN, lexer.TOKEN_RIGHT_BRACKET, lexer.TOKEN_RIGHT_CURLY];
+    while (true) {
+      if (closing.includes(this.peekToken().type)) {
+        this.nextToken();
+        break;
+      }
+      if (agg.children.length > 0 && !this.skip(lexer.TOKEN_COMMA)) {
+        this.fail("parseAggregate: expected comma after expression", tok.lineno, tok.colno);
+      }
+      if (agg instanceof nodes.Dict) {
+        const key = this.parseExpression() as NodeLike;
+        if (!this.skip(lexer.TOKEN_COLON)) {
+          this.fail("parseAggregate: expected colon after dict key", tok.lineno, tok.colno);
+        }
+        agg.addChild(new nodes.Pair(key.lineno, key.colno, key, this.parseExpression()));
+      } else agg.addChild(this.parseExpression());
+    }
+    return agg;
+  }
+
+  // String literals with Python's escapes.
+  const tokenizer = Object.getPrototypeOf(lexer.lex("")) as Record<string, unknown>;
+  tokenizer._parseString = function (this: TokenizerThis, delimiter: string) {
+    this.forward();
+    let str = "";
+    while (!this.isFinished() && this.current() !== delimiter) {
+      if (this.current() === "\\") {
+        this.forward();
+        const [text, length] = escapeAt(this.str, this.index);
+        str += text;
+        for (let k = 0; k < length; k++) this.forward();
+      } else {
+        str += this.current();
+        this.forward();
+      }
+    }
+    this.forward();
+    return str;
+  };
+
   const suppress = runtime.suppressValue;
   runtime.suppressValue = (val: unknown, autoescape: unknown) =>
     suppress(
-      val === true ? "True" : val === false ? "False" : val === null ? "None" : val,
+      typeof val === "string" || val instanceof runtime.SafeString ? val : pyStr(val),
       autoescape,
     );
 }
 
+// deno-lint-ignore no-explicit-any
+type NodeLike = any;
+
 interface CompilerThis {
+  templateName?: string;
   _emit(code: string): void;
+  _emitLine(code: string): void;
   _compileExpression(node: unknown, frame: unknown): void;
+  _compileAggregate(node: unknown, frame: unknown, open: string, close: string): void;
+  compile(node: unknown, frame: unknown): void;
+}
+
+type CompileFn = (this: CompilerThis, node: NodeLike, ...rest: NodeLike[]) => unknown;
+
+interface TokenizerThis {
+  str: string;
+  index: number;
+  forward(): void;
+  current(): string;
+  isFinished(): boolean;
 }
 
 interface ParserThis {
@@ -308,4 +634,6 @@ interface ParserThis {
   skip(type: string): boolean;
   fail(msg: string, lineno?: number, colno?: number): never;
   parseExpression(): unknown;
+  parseSignature(): unknown;
+  parseAggregate(): unknown;
 }

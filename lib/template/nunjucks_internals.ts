@@ -15,6 +15,7 @@ export interface Runtime {
   callWrap: Fn;
   makeMacro: Fn;
   handleError: Fn;
+  inOperator: Fn;
   suppressValue: Fn;
   SafeString: new (s: string) => { val: string };
 }

@@ -3,9 +3,11 @@
  * tree once, then render requests, each with an id; the worker answers each id once. The host
  * trusts nothing the worker says: {@linkcode parseWorkerMessage} checks every message.
  *
- * Host functions (such as `salt['cmd.run']` through the broker) fit the same shape later: the
- * worker sends a `call` with its own id and waits, blocked on a SharedArrayBuffer handed over with
- * the tree (nunjucks renders synchronously), for the host's answer.
+ * Host calls (`salt['cmd.run']`, `salt['file.file_exists']`…, which need the broker): the worker
+ * posts a `call` naming one of {@linkcode HOST_CALLS} and blocks on a SharedArrayBuffer handed
+ * over with the tree (nunjucks renders synchronously); the host runs it under the broker's policy,
+ * posts the {@linkcode CallAnswer} on a MessagePort also handed over with the tree, and wakes the
+ * worker, which takes the answer from the port synchronously.
  * @module
  */
 
@@ -14,17 +16,41 @@ export interface TemplateContext {
   peelId: string;
   facts: Record<string, unknown>;
   settings: Record<string, unknown>;
+  /** Salt's `opts` as formulas read them (`id`, `__cli`, `file_client`…). */
+  opts?: Record<string, unknown>;
+  /** The SLS the template belongs to (`web.config`), for Salt's `sls`, `slspath`… */
+  sls?: string;
+  /** More variables: a `file.managed` template's `defaults` and `context`. */
+  vars?: Record<string, unknown>;
+}
+
+/**
+ * The operations a template may ask of its host: primitives the Salt functions in templates are
+ * built on (`cmd.run`, `cmd.retcode`… on `cmd.run_all`; `file.file_exists`… on `file.stat`).
+ */
+export const HOST_CALLS = ["cmd.run_all", "file.stat", "file.read"] as const;
+/** One of {@linkcode HOST_CALLS}. */
+export type HostCall = typeof HOST_CALLS[number];
+
+/** The channel host calls use: a port for answers and a word to wait on. */
+export interface CallChannel {
+  port: MessagePort;
+  signal: SharedArrayBuffer;
 }
 
 /** Host to worker. */
 export type HostMessage =
-  | { kind: "tree"; files: ReadonlyMap<string, string> }
+  | { kind: "tree"; files: ReadonlyMap<string, string>; channel: CallChannel }
   | { kind: "render"; id: number; text: string; file: string; context: TemplateContext };
 
-/** Worker to host: the answer to render request `id`. */
+/** Worker to host: the answer to render request `id`, or a host call made while rendering it. */
 export type WorkerMessage =
   | { kind: "rendered"; id: number; output: string }
-  | { kind: "failed"; id: number; reason: string; file: string; line?: number };
+  | { kind: "failed"; id: number; reason: string; file: string; line?: number }
+  | { kind: "call"; id: number; fn: HostCall; args: unknown[] };
+
+/** The host's answer to a call, posted on the channel's port. */
+export type CallAnswer = { ok: true; value: unknown } | { ok: false; error: string };
 
 /** A message from the template worker that breaks the protocol. */
 export class ProtocolError extends TypeError {
@@ -59,6 +85,13 @@ export function parseWorkerMessage(data: unknown): WorkerMessage {
       file: m.file,
       line: m.line as number | undefined,
     };
+  }
+  if (m.kind === "call") {
+    if (!(HOST_CALLS as readonly unknown[]).includes(m.fn)) {
+      throw bad(`unknown host call ${JSON.stringify(String(m.fn))}`);
+    }
+    if (!Array.isArray(m.args)) throw bad(`"args" must be a list`);
+    return { kind: "call", id: m.id as number, fn: m.fn as HostCall, args: m.args };
   }
   throw bad(`unknown kind ${JSON.stringify(String(m.kind))}`);
 }

@@ -1,61 +1,28 @@
 /**
- * Rendering SLS templates with npm:nunjucks, inside the template worker: the context Salt formulas
- * expect (`facts` and `grains`, `settings` and `pillar`, `peel_id`, `salt['grains.get' |
- * 'grains.item' | 'grains.items' | 'grains.filter_by' | 'pillar.get' | 'pillar.items']` with
- * `:`-separated keys, and the `pillar_get`-style functions zester-migrate writes); filters
- * `yaml_encode`, `yaml`, `to_json`, `json` and `attr`. Imports and includes resolve against the
- * state tree, held in memory. Every lookup goes through `safe_lookup.ts`. Errors name the file and
- * line.
+ * Rendering SLS files and file templates with npm:nunjucks, inside the template worker, as Salt
+ * renders Jinja: Salt's context (`grains` as Salt names them, `pillar`, `opts`, `salt`, `tpldir`,
+ * `tplfile`, `sls`, `slspath`, `sls_path`, `saltenv`…, plus Zester's `facts`, `settings`,
+ * `peel_id` and the `*_get` helpers zester-migrate writes), Jinja's syntax and Python's semantics
+ * (`jinja_compat.ts`), Salt's tags, filters, tests and functions. As in Salt, the context is the
+ * environment's globals, so imported templates see it too. Imports and includes resolve against
+ * the state tree, held in memory (`./` and `../` from the importing file). Every lookup goes
+ * through `safe_lookup.ts`. Errors name the file and line.
  * @module
  */
 import nunjucks from "nunjucks";
-import { stringify } from "yaml";
+import { saltGrains } from "../grains/mod.ts";
+import { installFilters } from "./filters.ts";
 import { installCompat, prelex } from "./jinja_compat.ts";
 import type { TemplateContext } from "./protocol.ts";
+import { put, splitKeywords } from "./py_methods.ts";
 import { installSafeLookup, secureEnvironment, trust } from "./safe_lookup.ts";
-import { filterBy, lookupKey } from "./salt.ts";
-import { TemplateError } from "./template_error.ts";
+import { type HostCaller, saltFunctions } from "./salt_functions.ts";
+import { installErrorOrigins } from "./error_origin.ts";
+import { DoExtension, resolveName, SALT_TAG_GLOBALS, SaltDataTags } from "./salt_tags.ts";
+import { fromNunjucks } from "./template_error.ts";
 
-/** The parts of nunjucks's parser API a tag extension uses. */
-interface TagParser {
-  nextToken(): { value: string };
-  parseSignature(name: null, tolerant: boolean): unknown;
-  advanceAfterBlockEnd(name: string): void;
-}
-interface TagNodes {
-  CallExtension: new (ext: unknown, method: string, args: unknown) => unknown;
-}
-
-/** Jinja's `{% do expr %}`: evaluate for its side effect (e.g. `dict.update`), print nothing. */
-class DoExtension {
-  tags = ["do"];
-  parse(parser: TagParser, nodes: TagNodes) {
-    const tok = parser.nextToken();
-    const args = parser.parseSignature(null, true);
-    parser.advanceAfterBlockEnd(tok.value);
-    return new nodes.CallExtension(this, "run", args);
-  }
-  run(): string {
-    return "";
-  }
-}
-
-/**
- * Accept nunjucks keyword arguments (`f(a, default=1)` arrives as a trailing object marked
- * `__keywords`) by position names, as Python would.
- */
-function kw<T extends unknown[]>(fn: (...args: T) => unknown, names: string[]) {
-  return (...args: unknown[]) => {
-    const last = args[args.length - 1] as Record<string, unknown> | undefined;
-    if (last && typeof last === "object" && last.__keywords) {
-      args.pop();
-      for (const [k, v] of Object.entries(last)) {
-        const i = names.indexOf(k);
-        if (i >= 0) args[i] = v;
-      }
-    }
-    return fn(...(args as T));
-  };
+function dirname(path: string): string {
+  return path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
 }
 
 class TreeLoader extends nunjucks.Loader {
@@ -63,10 +30,56 @@ class TreeLoader extends nunjucks.Loader {
     super();
   }
   getSource(name: string) {
-    const src = this.files.get(name);
-    return src === undefined ? null : { src: prelex(src), path: name, noCache: true };
+    const path = name.replace(/^salt:\/\//, "");
+    const src = this.files.get(path);
+    return src === undefined ? null : { src: prelex(src), path, noCache: true };
+  }
+  isRelative(name: string) {
+    return /^\.\.?\//.test(name);
+  }
+  resolve(from: string, to: string) {
+    return resolveName(to, dirname(from));
   }
 }
+
+/** Salt's template variables for `file`, rendered as part of SLS `sls`. */
+function slsContext(file: string, sls = ""): Record<string, string> {
+  const dir = dirname(file);
+  return {
+    tplpath: file,
+    tplfile: file,
+    tpldir: dir || ".",
+    tpldot: dir.replaceAll("/", "."),
+    sls,
+    slspath: dir,
+    sls_path: dir.replaceAll("/", "_"),
+    slsdotpath: dir.replaceAll("/", "."),
+    slscolonpath: dir.replaceAll("/", ":"),
+    saltenv: "base",
+  };
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === "object") {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+/** Salt's `odict(…)`: a mapping from pairs or keywords. */
+const odict = trust((...args: unknown[]) => {
+  const [[pairs], kw] = splitKeywords(args);
+  const d: Record<string, unknown> = {};
+  for (const [k, v] of Array.isArray(pairs) ? pairs : []) put(d, String(k), v);
+  for (const [k, v] of Object.entries(kw)) put(d, k, v);
+  return d;
+});
+
+/** Salt's `raise(message)`: fail the render with `message`. */
+const raise = trust((message: unknown) => {
+  throw new Error(String(message));
+});
 
 let installed = false;
 
@@ -76,47 +89,55 @@ export function makeRenderer(files: ReadonlyMap<string, string>) {
     installed = true;
     installCompat();
     installSafeLookup();
+    installErrorOrigins();
   }
-  const env = new nunjucks.Environment(new TreeLoader(files), {
-    autoescape: false,
-    throwOnUndefined: false,
-    trimBlocks: false,
-  });
-  env.addExtension("do", new DoExtension());
-  env.addFilter("yaml_encode", (v: unknown) => JSON.stringify(v));
-  env.addFilter("yaml", (v: unknown) => stringify(v, { flow: true }).trim());
-  env.addFilter("json", (v: unknown) => JSON.stringify(v));
-  env.addFilter("to_json", (v: unknown) => JSON.stringify(v));
-  secureEnvironment(env);
   /**
-   * Render `text` (from `file`). Asynchronous because nunjucks reports errors in included or
-   * imported templates through a deferred callback: a synchronous render would return nothing
-   * and throw later, outside any handler.
+   * Render `text` (from `file`), with `call` for host calls. Asynchronous because nunjucks
+   * reports errors in included or imported templates through a deferred callback: a synchronous
+   * render would return nothing and throw later, outside any handler.
    */
-  return (text: string, file: string, ctx: TemplateContext): Promise<string> => {
-    const salt = {
-      "grains.get": kw((k: string, d?: unknown) => lookupKey(ctx.facts, k, d), ["key", "default"]),
-      "facts.get": kw((k: string, d?: unknown) => lookupKey(ctx.facts, k, d), ["key", "default"]),
-      "pillar.get": kw((k: string, d?: unknown) => lookupKey(ctx.settings, k, d), [
-        "key",
-        "default",
-      ]),
-      "settings.get": kw((k: string, d?: unknown) => lookupKey(ctx.settings, k, d), [
-        "key",
-        "default",
-      ]),
-      "grains.item": kw((k: string) => ({ [k]: lookupKey(ctx.facts, k, "") }), ["key"]),
-      "grains.items": () => ctx.facts,
-      "pillar.items": () => ctx.settings,
-      "settings.items": () => ctx.settings,
-      "grains.filter_by": kw(
-        (lookup: unknown, grain?: unknown, merge?: unknown, dflt?: unknown, base?: unknown) =>
-          filterBy(ctx.facts, lookup, grain, merge, dflt, base),
-        ["lookup_dict", "grain", "merge", "default", "base"],
-      ),
-    };
-    for (const fn of Object.values(salt)) trust(fn);
-    const vars = {
+  return (
+    text: string,
+    file: string,
+    ctx: TemplateContext,
+    call: HostCaller,
+  ): Promise<string> => {
+    const env = new nunjucks.Environment(new TreeLoader(files), {
+      autoescape: false,
+      throwOnUndefined: false,
+      trimBlocks: false,
+      // Keeps the cause of an error, where an imported file's own file and line are.
+      dev: true,
+    });
+    env.addExtension("do", new DoExtension());
+    env.addExtension("salt", new SaltDataTags());
+    installFilters(env as never);
+    secureEnvironment(env);
+    const grains = saltGrains(ctx.facts);
+    const opts = deepFreeze(structuredClone({
+      id: ctx.peelId,
+      saltenv: "base",
+      file_client: "remote",
+      __cli: "salt-minion",
+      renderer: "jinja|yaml",
+      state_top: "top.sls",
+      config_dir: "/etc/zester",
+      cachedir: "/var/cache/zester",
+      ...ctx.opts,
+      grains,
+      pillar: ctx.settings,
+    }));
+    const salt = saltFunctions({
+      grains,
+      facts: ctx.facts,
+      pillar: ctx.settings,
+      opts,
+      files,
+      call,
+    });
+    Object.assign(env.globals, SALT_TAG_GLOBALS, {
+      raise,
+      odict,
       // The functions zester-migrate turns salt['…'] calls into.
       facts_get: salt["facts.get"],
       grains_get: salt["grains.get"],
@@ -126,46 +147,31 @@ export function makeRenderer(files: ReadonlyMap<string, string>) {
       // product documents for standalone rendering, every lookup is empty.
       basket: trust(() => []),
       facts: ctx.facts,
-      grains: ctx.facts,
+      grains,
       settings: ctx.settings,
       pillar: ctx.settings,
       peel_id: ctx.peelId,
+      opts,
       salt,
-    };
+      ...slsContext(file, ctx.sls),
+      ...ctx.vars,
+    });
+    const source = (f: string) => f === file ? text : files.get(f);
     return new Promise((resolve, reject) => {
       let settled = false;
       try {
-        env.renderString(prelex(text), vars, { path: file }, (err: Error | null, res?: string) => {
+        env.renderString(prelex(text), {}, { path: file }, (err: Error | null, res?: string) => {
           if (settled) return;
           settled = true;
-          if (err) reject(templateError(err, file));
+          if (err) reject(fromNunjucks(err, file, source));
           else resolve(res ?? "");
         });
       } catch (e) {
         if (!settled) {
           settled = true;
-          reject(templateError(e as Error, file));
+          reject(fromNunjucks(e as Error, file, source));
         }
       }
     });
   };
-}
-
-function templateError(e: Error, file: string): TemplateError {
-  const msg = e.message;
-  // nunjucks says "(path) [Line n, Column m]\n  reason", nesting one such line per template;
-  // the innermost names the file at fault (an included or imported one, when that is it).
-  const parts = [...msg.matchAll(/\(([^)]*)\)\s*(?:\[Line (\d+), Column \d+\])?/g)];
-  const last = parts.findLast((p) => p[1] !== "unknown path");
-  const where = last?.[1] ?? file;
-  const line = last?.[2]
-    ? Number(last[2])
-    : parts.at(-1)?.[2]
-    ? Number(parts.at(-1)![2])
-    : undefined;
-  const reason =
-    msg.split("\n").map((l) => l.trim()).filter((l) =>
-      l && !/^(Template render error: )?\([^)]*\)\s*(\[Line \d+, Column \d+\])?$/.test(l)
-    ).at(-1) ?? msg;
-  return new TemplateError(reason.replace(/^Error: /, ""), where, line, { cause: e });
 }

@@ -8,19 +8,24 @@
  * variable names, calls, filters and tests by name, and the filters that take an attribute name.
  * @module
  */
-import { JINJA_CONSTANTS, pyMethod, sliceOf } from "./jinja_compat.ts";
+import {
+  ATTRIBUTE,
+  expandKeywords,
+  isNamespace,
+  JINJA_CONSTANTS,
+  namespace,
+  sliceOf,
+} from "./jinja_compat.ts";
+import { position } from "./error_origin.ts";
 import { type Context, type Frame, nunjucksInternals } from "./nunjucks_internals.ts";
+import { put, pyMethod } from "./py_methods.ts";
+import { pyBool, pyKey } from "./python.ts";
+import { isTrusted, trust } from "./trusted.ts";
+
+export { trust };
 
 // deno-lint-ignore no-explicit-any
 type Fn = (...args: any[]) => any;
-
-const TRUSTED = new WeakSet<Fn>();
-
-/** Let templates hold and call `fn`. */
-export function trust<F extends Fn>(fn: F): F {
-  TRUSTED.add(fn);
-  return fn;
-}
 
 /** Names refused on any value and as variables: each leads to `Function` or rewires objects. */
 const REFUSED = new Set([
@@ -38,7 +43,7 @@ function checkName(name: string): void {
 }
 
 function checked(what: string, v: unknown): unknown {
-  if (typeof v === "function" && !TRUSTED.has(v as Fn)) {
+  if (typeof v === "function" && !isTrusted(v)) {
     throw new Error(`Cannot use ${what}: it is a function templates may not use`);
   }
   return v;
@@ -51,25 +56,49 @@ function unwrap(v: unknown): unknown {
   return v instanceof runtime.SafeString ? v.val : v;
 }
 
+const MISSING = new WeakMap<object, (key: string) => unknown>();
+
+/**
+ * Have a read of a key `table` lacks answered by `missing` (which may throw, naming the key),
+ * instead of undefined: `salt['no.such']` says which function is not there.
+ */
+export function onMissingKey(table: object, missing: (key: string) => unknown): void {
+  MISSING.set(table, missing);
+}
+
 /** The own property `key` of `obj` (read once, as a string), checked. */
 function item(obj: unknown, key: unknown): unknown {
   if (obj === null || obj === undefined) return undefined;
-  const name = String(key);
+  const name = pyKey(key);
   checkName(name);
   if (typeof obj === "function") throw new Error(`Cannot read "${name}" of a function`);
   const self = unwrap(obj);
-  if (!Object.hasOwn(self as object, name)) return undefined;
+  // Python's negative indexes count from the end of a list or string.
+  if (/^-\d+$/.test(name) && (Array.isArray(self) || typeof self === "string")) {
+    return item(self, self.length + Number(name));
+  }
+  if (!Object.hasOwn(self as object, name)) {
+    const missing = typeof self === "object" ? MISSING.get(self as object) : undefined;
+    return missing ? checked(`"${name}"`, missing(name)) : undefined;
+  }
   const v = checked(`"${name}"`, (self as Record<string, unknown>)[name]);
   // A method, such as a cycler's `next`, runs on its object, as nunjucks runs it.
   return typeof v === "function" ? trust((...args: unknown[]) => v.apply(self, args)) : v;
 }
 
-/** `obj.key` and `obj[key]` in a template: a Python method of `obj`, else its own property. */
-export function memberLookup(obj: unknown, key: unknown): unknown {
-  const name = typeof key === "number" ? key : String(key);
+/**
+ * `obj[key]` in a template (and, with `attribute`, `obj.key`), as Jinja reads them: a subscript
+ * takes `obj`'s own property first and falls back to its Python method; an attribute takes the
+ * method first (`d.items` is the method even when `d` has a key `items`).
+ */
+export function memberLookup(obj: unknown, key: unknown, attribute = false): unknown {
+  const name = typeof key === "number" ? key : pyKey(key);
   if (typeof name === "string") {
     checkName(name);
-    const method = pyMethod(unwrap(obj), name);
+    const self = unwrap(obj);
+    const isOwn = !attribute && self !== null && self !== undefined &&
+      typeof self !== "function" && Object.hasOwn(self as object, name);
+    const method = isOwn ? undefined : pyMethod(self, name);
     if (method) return trust(method);
   }
   return item(obj, name);
@@ -85,8 +114,8 @@ let installed = false;
 
 /**
  * Replace nunjucks's lookups with the safe ones (once per isolate): member and variable lookups,
- * slices, calls, macros; and make runtime errors name their line (nunjucks numbers them from 0
- * and records lines only at calls; here every lookup records its line too).
+ * slices, calls, macros; and make runtime errors name their place (nunjucks records lines only
+ * at calls; here every lookup records its position, see `error_origin.ts`).
  */
 export function installSafeLookup(): void {
   if (installed) return;
@@ -94,7 +123,7 @@ export function installSafeLookup(): void {
   runtime.memberLookup = (obj: unknown, ...rest: unknown[]) =>
     rest.length === 3
       ? sliceOf(unwrap(obj), rest[0], rest[1], rest[2], memberLookup)
-      : memberLookup(obj, rest[0]);
+      : memberLookup(obj, rest[0], rest[1] === ATTRIBUTE);
   runtime.contextOrFrameLookup = (context: Context, frame: Frame, name: string) => {
     checkName(name);
     let v = frame.lookup(name);
@@ -109,21 +138,27 @@ export function installSafeLookup(): void {
   const callWrap = runtime.callWrap;
   runtime.callWrap = (fn: unknown, name: string, context: unknown, args: unknown[]) => {
     checked(`\`${name}\``, fn);
-    return checked(`the result of \`${name}\``, callWrap(fn, name, context, args));
+    return checked(
+      `the result of \`${name}\``,
+      callWrap(fn, name, context, expandKeywords(args)),
+    );
+  };
+  (runtime as unknown as Record<string, Fn>).pySetAttr = (obj, key, value) => {
+    const name = String(key);
+    checkName(name);
+    if (!isNamespace(obj)) throw new TypeError("cannot assign attribute on non-namespace object");
+    put(obj, name, value);
   };
   const makeMacro = runtime.makeMacro;
   runtime.makeMacro = (...args: unknown[]) => trust(makeMacro(...args));
-  const handleError = runtime.handleError;
-  runtime.handleError = (e: unknown, lineno: number, colno: number) =>
-    handleError(e, lineno + 1, colno + 1);
   for (const method of ["compileLookupVal", "compileSymbol"]) {
     const compile = Compiler.prototype[method]!;
     Compiler.prototype[method] = function (
-      this: { _emit(code: string): void },
+      this: { _emit(code: string): void; templateName?: string },
       node: { lineno: number; colno: number },
       frame: unknown,
     ) {
-      this._emit(`(lineno = ${node.lineno}, colno = ${node.colno}, `);
+      this._emit(`(${position(this.templateName, node)}`);
       compile.call(this, node, frame);
       this._emit(")");
     };
@@ -161,7 +196,7 @@ export function secureEnvironment(environment: unknown): void {
   const join = env.filters.join!, sum = env.filters.sum!, sort = env.filters.sort!;
   const pluck = (arr: unknown, attribute: unknown) =>
     attribute ? lib.toArray(arr).map((v: unknown) => attrPath(v, attribute)) : arr;
-  env.addFilter("attr", (obj: unknown, name: unknown) => memberLookup(obj, name));
+  env.addFilter("attr", (obj: unknown, name: unknown) => memberLookup(obj, name, true));
   env.addFilter(
     "join",
     (arr: unknown, sep: unknown, attribute: unknown) => join(pluck(arr, attribute), sep),
@@ -171,16 +206,17 @@ export function secureEnvironment(environment: unknown): void {
     (arr: unknown, attribute: unknown, start: unknown) =>
       sum(pluck(arr, attribute), undefined, start),
   );
-  env.addFilter(
-    "selectattr",
-    (arr: unknown, attribute: unknown) =>
-      lib.toArray(arr).filter((v: unknown) => !!attrPath(v, attribute)),
-  );
-  env.addFilter(
-    "rejectattr",
-    (arr: unknown, attribute: unknown) =>
-      lib.toArray(arr).filter((v: unknown) => !attrPath(v, attribute)),
-  );
+  // `selectattr("a")` keeps items whose attribute is true; `selectattr("a", "eq", 1)` runs a test.
+  const byAttr = (keep: boolean) =>
+    function (this: Context, arr: unknown, attribute: unknown, test?: unknown, ...args: unknown[]) {
+      const fn = test === undefined ? undefined : env.getTest(String(test));
+      return lib.toArray(arr).filter((v: unknown) => {
+        const a = attrPath(v, attribute);
+        return (fn ? fn.call(this, a, ...args) === true : pyBool(a)) === keep;
+      });
+    };
+  env.addFilter("selectattr", byAttr(true));
+  env.addFilter("rejectattr", byAttr(false));
   env.addFilter("groupby", function (this: Context, arr: unknown, attribute: unknown) {
     return lib.groupBy(
       arr,
@@ -213,4 +249,5 @@ export function secureEnvironment(environment: unknown): void {
     return c;
   });
   env.globals.joiner = trust((sep?: unknown) => trust(joiner!(sep)));
+  env.globals.namespace = namespace;
 }

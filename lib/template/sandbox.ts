@@ -2,14 +2,21 @@
  * Templates render in a Worker with no permissions: the second wall behind the safe lookups. A
  * template that got JavaScript anyway could read no file, run nothing, reach no host and touch
  * neither the broker nor NATS, which only the host holds. One worker serves a state run and ends
- * with it; it gets the state tree from the host in memory, so it needs no read permission.
+ * with it; it gets the state tree from the host in memory, so it needs no read permission. The
+ * commands and host files templates use (`salt['cmd.run']`, `salt['file.file_exists']`…) are
+ * host calls: the host checks each and runs it through its {@linkcode TemplateHost} (the broker,
+ * under its policy).
  * @module
  */
+import * as s from "../schema/mod.ts";
 import {
+  type CallAnswer,
+  type HostCall,
   type HostMessage,
   parseWorkerMessage,
   ProtocolError,
   type TemplateContext,
+  type WorkerMessage,
 } from "./protocol.ts";
 import { TemplateError } from "./template_error.ts";
 
@@ -23,6 +30,55 @@ export { TEMPLATE_MODULES } from "./modules_dir.ts";
  */
 export function startTemplateWorker(module: URL = WORKER): Worker {
   return new Worker(module, { type: "module", deno: { permissions: "none" } });
+}
+
+/** A command's outcome, as host calls report it. */
+export interface CommandResult {
+  retcode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options of a command run for a template (Salt's `cmd.run` arguments). */
+export interface CommandOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  stdin?: string;
+  /** Seconds. */
+  timeout?: number;
+  runas?: string;
+}
+
+/** What the host does for templates, each under the broker's policy. */
+export interface TemplateHost {
+  /** Run `cmd` with `/bin/sh -c`. */
+  run(cmd: string, opts: CommandOptions): Promise<CommandResult>;
+  /** Whether `path` exists, and as what (`file`, `directory`, `symlink`…). */
+  stat(path: string): Promise<{ exists: boolean; type?: string }>;
+  /** The text of file `path`. */
+  read(path: string): Promise<string>;
+}
+
+const Path = s.string({ pattern: /^\/[^\0]*$/, expected: "an absolute path" });
+const Command = s.string({ pattern: /^[^\0]+$/, expected: "a command" });
+const Options = s.object({
+  cwd: s.optional(Path),
+  env: s.optional(s.record(s.string())),
+  stdin: s.optional(s.string()),
+  timeout: s.optional(s.number({ min: 0 })),
+  runas: s.optional(s.string({ pattern: /^[a-z_][a-z0-9_-]*$/, expected: "a user name" })),
+});
+
+/** Check a host call's arguments (they come from the worker) and run it on `host`. */
+async function runCall(host: TemplateHost, fn: HostCall, args: unknown[]): Promise<unknown> {
+  switch (fn) {
+    case "cmd.run_all":
+      return await host.run(Command.parse(args[0], "cmd"), Options.parse(args[1] ?? {}, "options"));
+    case "file.stat":
+      return await host.stat(Path.parse(args[0], "path"));
+    case "file.read":
+      return await host.read(Path.parse(args[0], "path"));
+  }
 }
 
 interface Pending {
@@ -41,19 +97,27 @@ export const RENDER_TIMEOUT_MS = 60_000;
  */
 export class TemplateRenderer implements Disposable {
   #files: () => ReadonlyMap<string, string>;
+  #host?: TemplateHost;
   #tree?: ReadonlyMap<string, string>;
   #worker?: Worker;
+  #channel?: { port: MessagePort; signal: Int32Array };
+  #calling = false;
   #pending = new Map<number, Pending>();
   #next = 0;
   readonly #timeoutMs: number;
 
   /**
-   * A renderer over the tree `files` returns (called once, when the worker starts); a render
-   * still running after `timeoutMs` ends the worker and fails.
+   * A renderer over the tree `files` returns (called once, when the worker starts). `host` runs
+   * the templates' commands and host-file reads (without it, those fail); a render still running
+   * after `timeoutMs` (host calls included) ends the worker and fails.
    */
-  constructor(files: () => ReadonlyMap<string, string>, timeoutMs = RENDER_TIMEOUT_MS) {
+  constructor(
+    files: () => ReadonlyMap<string, string>,
+    opts: { host?: TemplateHost; timeoutMs?: number } = {},
+  ) {
     this.#files = files;
-    this.#timeoutMs = timeoutMs;
+    this.#host = opts.host;
+    this.#timeoutMs = opts.timeoutMs ?? RENDER_TIMEOUT_MS;
   }
 
   /** Render `text`, read from `file`; rejects with a {@linkcode TemplateError}. */
@@ -92,8 +156,32 @@ export class TemplateRenderer implements Disposable {
     };
     worker.onmessageerror = () => this.#stop("the template worker sent an unreadable message");
     this.#tree = this.#files();
-    worker.postMessage({ kind: "tree", files: this.#tree } satisfies HostMessage);
+    const { port1, port2 } = new MessageChannel();
+    const signal = new SharedArrayBuffer(4);
+    this.#channel = { port: port1, signal: new Int32Array(signal) };
+    worker.postMessage(
+      { kind: "tree", files: this.#tree, channel: { port: port2, signal } } satisfies HostMessage,
+      [port2],
+    );
     return worker;
+  }
+
+  /** Run a host call and wake the worker with the answer. */
+  async #call(msg: Extract<WorkerMessage, { kind: "call" }>): Promise<void> {
+    const channel = this.#channel;
+    let answer: CallAnswer;
+    try {
+      if (!this.#host) throw new Error("commands and host files are not available here");
+      answer = { ok: true, value: await runCall(this.#host, msg.fn, msg.args) };
+    } catch (e) {
+      answer = { ok: false, error: (e as Error).message };
+    }
+    // A worker stopped meanwhile (and perhaps replaced) waits for nothing.
+    if (!channel || channel !== this.#channel) return;
+    this.#calling = false;
+    channel.port.postMessage(answer);
+    Atomics.store(channel.signal, 0, 1);
+    Atomics.notify(channel.signal, 0);
   }
 
   #receive(data: unknown): void {
@@ -101,6 +189,13 @@ export class TemplateRenderer implements Disposable {
       const msg = parseWorkerMessage(data);
       const p = this.#pending.get(msg.id);
       if (!p) throw new ProtocolError(`The template worker answered unknown request ${msg.id}`);
+      if (msg.kind === "call") {
+        // The worker waits for each answer: a second call at once breaks the protocol.
+        if (this.#calling) throw new ProtocolError("The template worker made two calls at once");
+        this.#calling = true;
+        void this.#call(msg);
+        return;
+      }
       if (msg.kind === "failed" && msg.file !== p.file && !this.#tree?.has(msg.file)) {
         throw new ProtocolError(`The template worker blamed "${msg.file}", not in the tree`);
       }
@@ -116,6 +211,9 @@ export class TemplateRenderer implements Disposable {
   #stop(reason: string): void {
     this.#worker?.terminate();
     this.#worker = undefined;
+    this.#channel?.port.close();
+    this.#channel = undefined;
+    this.#calling = false;
     for (const p of this.#pending.values()) {
       clearTimeout(p.timer);
       p.reject(new TemplateError(reason, p.file));

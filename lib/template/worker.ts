@@ -1,9 +1,12 @@
 /**
  * The template worker: renders what its host sends, with no permissions at all (the host starts it
- * so), over the state tree the host sent, and answers each request once.
+ * so), over the state tree the host sent, and answers each request once. Host calls (commands and
+ * files, through the broker) go over the channel the host sent with the tree.
  * @module
  */
-import type { HostMessage, WorkerMessage } from "./protocol.ts";
+import process from "node:process";
+import { blockingCaller } from "./host_call.ts";
+import type { CallChannel, HostMessage, WorkerMessage } from "./protocol.ts";
 import { makeRenderer } from "./render.ts";
 import { TemplateError } from "./template_error.ts";
 
@@ -12,19 +15,29 @@ const scope = self as unknown as {
   postMessage(m: WorkerMessage): void;
   onmessage: (e: MessageEvent<HostMessage>) => void;
 };
+const post = (m: WorkerMessage) => scope.postMessage(m);
+
+// npm:yaml reads two debug switches from the environment on every parse; the worker may read
+// no environment at all, so it gets an empty one.
+Object.defineProperty(process, "env", { value: {}, configurable: true });
 
 let render = makeRenderer(new Map());
+let channel: CallChannel | undefined;
 
 scope.onmessage = async ({ data }: MessageEvent<HostMessage>) => {
   if (data.kind === "tree") {
     render = makeRenderer(data.files);
+    channel = data.channel;
     return;
   }
   const { id, text, file, context } = data;
+  const call = channel ? blockingCaller(channel, post, id) : () => {
+    throw new Error("This renderer has no host to run commands or read files");
+  };
   try {
-    scope.postMessage({ kind: "rendered", id, output: await render(text, file, context) });
+    post({ kind: "rendered", id, output: await render(text, file, context, call) });
   } catch (e) {
     const err = e instanceof TemplateError ? e : new TemplateError(String(e), file);
-    scope.postMessage({ kind: "failed", id, reason: err.reason, file: err.file, line: err.line });
+    post({ kind: "failed", id, reason: err.reason, file: err.file, line: err.line });
   }
 };

@@ -30,12 +30,23 @@ export interface CollectResult {
   errors: string[];
 }
 
-/** Raw system text only a privileged process can read: `/proc/cpuinfo` and `df -PkT`. */
+/** Raw system text only a privileged process can read: `/proc/cpuinfo`, `df -PkT`, init. */
 export interface SysInfo {
   /** Contents of `/proc/cpuinfo`. */
   cpuinfo: string;
   /** Output of `df -PkT`. */
   df: string;
+  /** The name of process 1 (`systemd`, `init`…), where the broker reports it. */
+  init?: string;
+}
+
+/** Salt's `init` grain from the name of process 1. */
+export function initSystem(comm: string): string {
+  if (comm === "systemd") return "systemd";
+  if (comm === "init") return "sysvinit";
+  if (/^openrc/.test(comm)) return "openrc";
+  if (/^runit/.test(comm)) return "runit";
+  return comm || "unknown";
 }
 
 /** Options for {@linkcode collectFacts}. */
@@ -73,6 +84,9 @@ export async function collectFacts(opts: CollectOptions): Promise<CollectResult>
       const cpu = parseCpuinfo(info.cpuinfo);
       if (cpu.count > 0) facts.cpu = cpu;
       facts.disk = { mounts: parseDf(info.df) };
+      if (info.init !== undefined && typeof facts.os === "object" && facts.os !== null) {
+        (facts.os as Record<string, unknown>).init = initSystem(info.init);
+      }
     } catch (e) {
       errors.push(`system info from the broker failed: ${(e as Error).message}`);
     }

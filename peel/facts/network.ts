@@ -17,6 +17,18 @@ export function fqdnFromHosts(hostname: string, hosts: string): string {
   return hostname;
 }
 
+/** The addresses `/etc/hosts` gives `name` (the peel resolves no names through DNS). */
+export function hostsAddresses(name: string, hosts: string): { ipv4: string[]; ipv6: string[] } {
+  const out = { ipv4: [] as string[], ipv6: [] as string[] };
+  for (const raw of hosts.split("\n")) {
+    const [address, ...names] = raw.replace(/#.*/, "").trim().split(/\s+/);
+    if (!address || !names.includes(name)) continue;
+    const list = address.includes(":") ? out.ipv6 : out.ipv4;
+    if (!list.includes(address)) list.push(address);
+  }
+  return out;
+}
+
 /** Collect network facts; `root` prefixes `/etc/hosts`. */
 export async function collectNetwork(root: string): Promise<Record<string, unknown>> {
   const hostname = Deno.hostname();
@@ -42,9 +54,19 @@ export async function collectNetwork(root: string): Promise<Record<string, unkno
     }
     if (!loopback) ipAddrs.push(address);
   }
+  const named = hostsAddresses(fqdn, hosts);
   return {
     hostname,
     fqdn,
-    network: { hostname, fqdn, interfaces, ipv4, ipv6, ip_addrs: ipAddrs },
+    network: {
+      hostname,
+      fqdn,
+      interfaces,
+      ipv4,
+      ipv6,
+      ip_addrs: ipAddrs,
+      fqdn_ip4: named.ipv4,
+      fqdn_ip6: named.ipv6,
+    },
   };
 }

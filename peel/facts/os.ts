@@ -51,6 +51,7 @@ export async function collectOs(root: string): Promise<Record<string, unknown>> 
   return {
     os: {
       name,
+      ...(rel.NAME ? { full_name: rel.NAME } : {}),
       family: osFamily(rel),
       platform: id,
       platform_version: rel.VERSION_ID ?? "",

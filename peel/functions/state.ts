@@ -4,8 +4,8 @@
  * /tmp/x`). Modules act through the broker.
  * @module
  */
-import { parse } from "yaml";
 import { isPlainObject } from "../../lib/schema/mod.ts";
+import { loadYaml } from "../../lib/yaml/mod.ts";
 import { compileTarget } from "../../lib/target/mod.ts";
 import type { TargetType } from "../../lib/job/mod.ts";
 import { plan, runPlan, summarize } from "../../lib/state/mod.ts";
@@ -65,7 +65,7 @@ const TOP_MATCH: Record<string, TargetType> = {
 export function topRefs(t: StateTree, peelId: string, facts: Record<string, unknown>): string[] {
   const text = t.read("top.zy") ?? t.read("top.sls");
   if (text === undefined) throw new ArgumentError("No top.zy or top.sls in the state tree");
-  const top = parse(text) ?? {};
+  const top = loadYaml(text) ?? {};
   if (!isPlainObject(top) || !isPlainObject(top.base ?? {})) {
     throw new ArgumentError("top file: expected an environment mapping such as base:");
   }
@@ -114,7 +114,12 @@ export const stateHighstate: ExecFunction = (ctx, _args, kwargs) =>
 export const stateShowSls: ExecFunction = async (ctx, args, kwargs) => {
   const refs = refsOf(args, kwargs);
   if (!refs.length) throw new ArgumentError("state.show_sls needs an SLS reference");
-  const chunks = await showSls({ refs, tree: tree(ctx), context: templateContext(ctx) });
+  const chunks = await showSls({
+    refs,
+    tree: tree(ctx),
+    context: templateContext(ctx),
+    broker: ctx.broker,
+  });
   return { result: chunks };
 };
 
@@ -123,7 +128,7 @@ export function stateSingle(fun: string): ExecFunction {
   const [module, f] = fun.split(".");
   return async (ctx, args, kwargs) => {
     const tree = ctx.states ?? EMPTY_TREE;
-    using renderer = treeRenderer(tree);
+    using renderer = treeRenderer(tree, ctx.broker);
     const host = treeStateHost(
       { tree, context: templateContext(ctx), broker: ctx.broker },
       renderer,

@@ -26,8 +26,18 @@ export function fileStates(deps: FileDeps): Record<string, StateFunction> {
   return {
     async managed(c, ctx): Promise<Outcome> {
       const path = c.name;
+      const present = (await stat(b, path)).exists;
+      if (!present && boolArg(c, "create", true) === false) {
+        return {
+          result: true,
+          comment: `File ${path} is not present and is not to be created`,
+          changes: {},
+        };
+      }
+      // `replace: False` leaves an existing file's contents alone.
+      const keep = present && boolArg(c, "replace", true) === false;
       const m = await manageFile(b, path, {
-        content: await desired(c, deps),
+        content: keep ? undefined : await desired(c, deps),
         mode: modeArg(c, "mode"),
         user: strArg(c, "user"),
         group: strArg(c, "group"),

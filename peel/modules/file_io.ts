@@ -15,8 +15,14 @@ export interface FileDeps {
   broker: Broker;
   /** The state tree `salt://` sources come from; without one, sources fail. */
   tree?: StateTree;
-  /** Render a template source with the run's context. */
-  render(text: string, file: string): Promise<string>;
+  /** Render a template source with the run's context, the state's SLS and extra variables. */
+  render(
+    text: string,
+    file: string,
+    extra?: { sls?: string; vars?: Record<string, unknown> },
+  ): Promise<string>;
+  /** A settings value by `a:b` key, for `contents_pillar`. */
+  setting?(key: string): unknown;
 }
 
 /** The tree path of a source: `salt://x`, `zester://x` or a relative path. */
@@ -36,16 +42,78 @@ export function treeList(deps: FileDeps, ref: string): Promise<string[]> {
   return Promise.resolve(deps.tree?.list(treePath(ref)) ?? []);
 }
 
-/** The text a state wants from `content` or `source` (rendered with `template: jinja`). */
-export async function desired(c: Chunk, deps: FileDeps): Promise<string | undefined> {
-  if (c.args.content !== undefined) {
-    const v = c.args.content;
-    const text = Array.isArray(v) ? v.join("\n") : String(v);
-    return text.endsWith("\n") ? text : text + "\n";
+/** The text of `contents` (a list is joined by lines), with a final newline unless refused. */
+function contentsText(v: unknown, newline: unknown): string {
+  const text = Array.isArray(v) ? v.join("\n") : typeof v === "string" ? v : JSON.stringify(v);
+  return newline === false || text.endsWith("\n") ? text : text + "\n";
+}
+
+const HASHES: Record<string, string> = {
+  md5: "MD5",
+  sha1: "SHA-1",
+  sha256: "SHA-256",
+  sha512: "SHA-512",
+};
+const HASH_BY_LENGTH: Record<number, string> = {
+  32: "md5",
+  40: "sha1",
+  64: "sha256",
+  128: "sha512",
+};
+
+/** Check `text` against a `source_hash` given as `sha256=<hex>` or a bare hex digest. */
+async function checkHash(text: string, hash: unknown, ref: string): Promise<void> {
+  const m = /^(?:(md5|sha1|sha256|sha512)=)?([0-9a-f]+)$/i.exec(String(hash).trim());
+  const alg = m && (m[1]?.toLowerCase() ?? HASH_BY_LENGTH[m[2]!.length]);
+  // A hash file or URL names where a hash is, not the hash: nothing to check against here.
+  if (!m || !alg) return;
+  const digest = await crypto.subtle.digest(HASHES[alg]!, new TextEncoder().encode(text))
+    .catch(() => undefined);
+  if (!digest) return;
+  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  if (hex !== m[2]!.toLowerCase()) {
+    throw new Error(`Source "${ref}" does not match source_hash ${alg}=${m[2]} (it has ${hex})`);
   }
-  const ref = strArg(c, "source");
-  if (ref === undefined) return undefined;
-  return await template(c, deps, await treeRead(deps, ref), ref);
+}
+
+/** Salt's `source`: a ref, or a list of refs (or `{ref: hash}` maps); the first that exists. */
+async function readSource(c: Chunk, deps: FileDeps): Promise<{ ref: string; text: string }> {
+  const entries = Array.isArray(c.args.source) ? c.args.source : [c.args.source];
+  const refs = entries.flatMap((e): [string, unknown][] =>
+    e && typeof e === "object" ? Object.entries(e) : [[String(e), c.args.source_hash]]
+  );
+  for (const [ref, hash] of refs) {
+    const text = deps.tree?.read(treePath(ref));
+    if (text === undefined) continue;
+    if (hash !== undefined && c.args.skip_verify !== true) await checkHash(text, hash, ref);
+    return { ref, text };
+  }
+  throw new Error(`Source file not found: ${refs.map(([r]) => r).join(", ")}`);
+}
+
+function asMap(v: unknown, what: string): Record<string, unknown> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== "object" || Array.isArray(v)) throw new TypeError(`${what}: expected a mapping`);
+  return v as Record<string, unknown>;
+}
+
+/**
+ * The text a state wants, as Salt's `file.managed` reads it: `contents` (or `content`),
+ * `contents_pillar`, or the first `source` that exists (checked against `source_hash`),
+ * rendered with `template: jinja` and the state's `defaults` and `context`.
+ */
+export async function desired(c: Chunk, deps: FileDeps): Promise<string | undefined> {
+  const contents = c.args.contents ?? c.args.content;
+  if (contents !== undefined) return contentsText(contents, c.args.contents_newline);
+  if (c.args.contents_pillar !== undefined) {
+    const key = String(c.args.contents_pillar);
+    const v = deps.setting?.(key);
+    if (v === undefined) throw new Error(`contents_pillar: no setting "${key}"`);
+    return contentsText(v, c.args.contents_newline);
+  }
+  if (c.args.source === undefined) return undefined;
+  const { ref, text } = await readSource(c, deps);
+  return await template(c, deps, text, ref);
 }
 
 /** `text` rendered if the state says `template: jinja`; other engines are refused. */
@@ -58,7 +126,8 @@ export async function template(
   const engine = strArg(c, "template");
   if (engine === undefined) return text;
   if (engine !== "jinja") throw badArg(c, "template", "jinja");
-  return await deps.render(text, ref);
+  const vars = { ...asMap(c.args.defaults, "defaults"), ...asMap(c.args.context, "context") };
+  return await deps.render(text, treePath(ref), { sls: c.sls, vars });
 }
 
 /** What the broker's `stat` reports. */

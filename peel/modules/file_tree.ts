@@ -7,7 +7,7 @@
 import { posix } from "node:path";
 import { parse as parseYaml, stringify } from "yaml";
 import type { Chunk, Outcome, StateFunction } from "../../lib/state/mod.ts";
-import { deepMerge } from "../../lib/template/mod.ts";
+import { saltMerge } from "../../lib/template/mod.ts";
 import { badArg, boolArg, modeArg, needStr, oneOf, strArg } from "./args.ts";
 import {
   type FileDeps,
@@ -286,7 +286,7 @@ export function treeStates(deps: FileDeps): Record<string, StateFunction> {
             changes: {},
           };
         }
-        data = deepMerge(existing, data);
+        data = saltMerge(existing, data);
       }
       const m = await manageFile(b, path, {
         content: serialize(data, formatter),

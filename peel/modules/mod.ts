@@ -16,6 +16,7 @@ import { groupStates, userStates } from "./user.ts";
 import { sshAuthStates } from "./ssh_auth.ts";
 import { cronStates } from "./cron.ts";
 import { systemStates } from "./system.ts";
+import { checkArguments } from "./arguments.ts";
 
 export { unifiedDiff } from "./diff.ts";
 
@@ -23,6 +24,18 @@ export { unifiedDiff } from "./diff.ts";
 export interface ModuleDeps extends FileDeps {
   /** The peel's facts (the package manager is chosen from `os.family`). */
   facts?: Record<string, unknown>;
+  /**
+   * Call a Salt function as templates call it (`file.file_exists`, `cmd.retcode`…), for guards
+   * given in Salt's function form; resolves to its result.
+   */
+  evaluate?(fun: string, args: unknown[], kwargs: Record<string, unknown>): Promise<unknown>;
+}
+
+/** Python's truth value of a function's result. */
+function truthy(v: unknown): boolean {
+  if (Array.isArray(v) || typeof v === "string") return v.length > 0;
+  if (v && typeof v === "object") return Object.keys(v).length > 0;
+  return !!v;
 }
 
 /**
@@ -109,15 +122,21 @@ export function stateHost(deps: ModuleDeps): RunHost {
   const b: Broker = deps.broker;
   const modules = stateModules(deps);
   const watchers: Record<string, StateFunction> = { service: serviceWatch(b) };
+  const exists = async (path: string) =>
+    ((await b.request("stat", { path })) as { exists: boolean }).exists;
   return {
     fn: (name) => {
       const [m, f] = name.split(".");
       const fns = Object.hasOwn(modules, m!) ? modules[m!]! : {};
-      return Object.hasOwn(fns, f!) ? fns[f!] : undefined;
+      const fn = Object.hasOwn(fns, f!) ? fns[f!] : undefined;
+      return fn && checkArguments(name, fn);
     },
     // A fired `watch` runs a `cmd.wait` and restarts a `service.running` (Salt's mod_watch).
     watchFn: (c) => c.module === "cmd" && c.fun === "wait" ? modules.cmd!.run : watchers[c.module],
     guard: async (cmd) => (await shell(b, cmd)).retcode,
-    exists: async (path) => ((await b.request("stat", { path })) as { exists: boolean }).exists,
+    check: deps.evaluate &&
+      (async (fun, { args, ...kwargs }) =>
+        truthy(await deps.evaluate!(fun, Array.isArray(args) ? args : [], kwargs))),
+    exists,
   };
 }

@@ -65,7 +65,7 @@ restart:
   );
   await Deno.writeTextFile(
     `${d}/tree/app/app.conf.j2`,
-    "port={{ pillar['app']['port'] }}\nos={{ grains['os']['family'] }}\n",
+    "port={{ pillar['app']['port'] }}\nos={{ grains['os_family'] }}\n",
   );
   await Deno.writeTextFile(`${root}/old`, "remove me");
   await writeYaml(`${d}/facts.yaml`, { os: { family: "debian" } });
@@ -110,7 +110,7 @@ restart:
   ]);
   assert.deepEqual(run.states.map((s: { run_num: number }) => s.run_num), [0, 1, 2, 3, 4]);
   assert.equal(run.summary.failed, 0);
-  assert.equal(await Deno.readTextFile(`${root}/etc/app.conf`), "port=8080\nos=debian\n");
+  assert.equal(await Deno.readTextFile(`${root}/etc/app.conf`), "port=8080\nos=Debian\n");
   assert.equal((await Deno.stat(`${root}/etc/app.conf`)).mode! & 0o777, 0o640);
   assert.equal(await Deno.readTextFile(`${root}/restarts`), "restarted\n");
   await assert.rejects(Deno.stat(`${root}/old`), Deno.errors.NotFound);

@@ -244,10 +244,6 @@ Deno.test("states - errors name the states, files and lines", async () => {
   await rejects({
     main: "a:\n  test.nop:\n    - require: [b]\nb:\n  test.nop:\n    - require: [a]\n",
   }, /Recursive requisites were found: test.nop "a".*test.nop "b"/);
-  await rejects(
-    { main: "include: [other]\n", other: "include: [main]\n" },
-    /Include cycle: main -> other -> main/,
-  );
   await rejects({
     main: "a:\n  test.nop: []\n\nb:\n  test.nop:\n    - require:\n        test: a\n",
   }, /The require statement in state "b" needs to be formed as a list \(main\.zy:4\)/);
@@ -302,6 +298,104 @@ listener:
   const last = results.at(-1)!;
   assert.deepEqual([last.id, last.function], ["listener", "test.mod_watch"]);
   assert.deepEqual(reactions, ["svc", "listener"]);
+});
+
+Deno.test("states - Salt's forms: names with options, extend by module, include cycles, empty requisites", async () => {
+  const files = {
+    main: `
+include:
+  - other
+svc:
+  test:
+    - configurable_test_state
+    - comment: base
+    - changes: False
+sites:
+  test.configurable_test_state:
+    - changes: False
+    - names:
+      - plain
+      - special:
+        - comment: own comment
+        - result: False
+after:
+  test.nop:
+    - require:
+`,
+    // An SLS that includes the one including it, and extends a state by module name only.
+    other: `
+include:
+  - main
+extend:
+  svc:
+    test:
+      - comment: extended
+`,
+  };
+  const p = plan(compile(await loadTree(["main"], tree(files))));
+  const byName = Object.fromEntries(p.chunks.map((c) => [c.name, c]));
+  assert.deepEqual(p.chunks.map((c) => c.name), ["svc", "plain", "special", "after"]);
+  assert.equal(byName.svc!.args.comment, "extended");
+  assert.equal(byName.special!.args.comment, "own comment");
+  assert.equal(byName.plain!.args.comment, undefined);
+  assert.deepEqual(byName.after!.requisites, {});
+  const results = await runPlan(p, { test: false, host });
+  assert.deepEqual(results.map((r) => [r.name, r.result]), [
+    ["svc", true],
+    ["plain", true],
+    ["special", false],
+    ["after", true],
+  ]);
+});
+
+Deno.test("states - unless and onlyif in Salt's fun: form", async () => {
+  const checked: string[] = [];
+  const checking: RunHost = {
+    ...host,
+    check: (fun, args) => {
+      checked.push(`${fun} ${JSON.stringify(args)}`);
+      return Promise.resolve(args.path === "/exists");
+    },
+  };
+  const p = plan(compile(
+    await loadTree(
+      ["main"],
+      tree({
+        main: `
+skipped:
+  test.succeed_with_changes:
+    - unless:
+      - fun: file.file_exists
+        path: /exists
+ran:
+  test.succeed_with_changes:
+    - onlyif:
+      - fun: file.file_exists
+        path: /exists
+      - "true"
+not_run:
+  test.succeed_with_changes:
+    - onlyif:
+      - fun: file.file_exists
+        path: /missing
+`,
+      }),
+    ),
+  ));
+  const r = Object.fromEntries(
+    (await runPlan(p, { test: false, host: checking })).map((x) => [x.id, x]),
+  );
+  assert.match(r.skipped!.comment, /^Skipped: unless condition is true: {"fun":"file.file_exists"/);
+  assert.deepEqual(Object.keys(r.ran!.changes), ["testing"]);
+  assert.match(r.not_run!.comment, /^Skipped: onlyif condition is false/);
+  assert.deepEqual(checked, [
+    `file.file_exists {"path":"/exists"}`,
+    `file.file_exists {"path":"/exists"}`,
+    `file.file_exists {"path":"/missing"}`,
+  ]);
+  const noChecks = await runPlan(p, { test: false, host });
+  assert.equal(noChecks[0]!.result, false);
+  assert.match(noChecks[0]!.comment, /Guard function "file.file_exists" is not available here/);
 });
 
 /** A host whose `timed.sleep` state waits `ms` and records when it started and ended. */

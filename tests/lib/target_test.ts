@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { compileTarget, detectKind, type PeelView, TargetError } from "../../lib/target/mod.ts";
+import {
+  compileTarget,
+  detectKind,
+  PeelIndex,
+  type PeelView,
+  resolveTarget,
+  TargetError,
+} from "../../lib/target/mod.ts";
 
 const debian: PeelView = {
   id: "web-01",
@@ -26,6 +33,11 @@ const rocky: PeelView = {
     network: { ipv4: ["192.168.1.5"], ipv6: [] },
   },
 };
+function indexOf(peels: PeelView[]): PeelIndex {
+  const ix = new PeelIndex();
+  for (const p of peels) ix.set(p.id, p.facts);
+  return ix;
+}
 const match = (expr: string, p: PeelView = debian, opts?: Parameters<typeof compileTarget>[2]) =>
   compileTarget(expr, undefined, opts).matches(p);
 const err = (expr: string, re: RegExp, opts?: Parameters<typeof compileTarget>[2]) =>
@@ -97,6 +109,22 @@ Deno.test("target - G@ fact globs: nested, dotted, lists, existence, case, strin
     match("G@motd:hello wor*", { id: "x", facts: { motd: "Hello World" } }),
     "spaces in a lone matcher",
   );
+});
+
+Deno.test("target - G@ and P@ match Salt's grain names, through the index too", () => {
+  const salty = (expr: string, p: PeelView = debian) =>
+    compileTarget(expr, undefined).matches(p) &&
+    resolveTarget(compileTarget(expr), indexOf([debian, rocky])).includes(p.id);
+  assert.ok(salty("G@os_family:Debian"), "os_family");
+  assert.ok(salty("G@os_family:RedHat", rocky));
+  assert.ok(salty("G@osmajorrelease:12") && salty("G@osrelease:12"), "release grains");
+  assert.ok(salty("G@kernel:Linux"));
+  assert.ok(salty("P@os_family:(debian|suse)") && !match("P@os_family:suse"));
+  assert.ok(salty("G@num_cpus:4") && salty("G@ipv4:10.1.2.*"));
+  assert.ok(compileTarget("os_family:Debian", "grain").matches(debian), "-G");
+  assert.deepEqual(resolveTarget(compileTarget("G@os_family:Debian"), indexOf([debian, rocky])), [
+    "web-01",
+  ]);
 });
 
 Deno.test("target - P@ fact regex lowercases both sides", () => {

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import {
   collectFacts,
   fqdnFromHosts,
+  hostsAddresses,
+  initSystem,
   osFamily,
   parseCpuinfo,
   parseDf,
@@ -48,6 +50,11 @@ Deno.test("facts - cpuinfo, df and hosts parsing", () => {
   );
   assert.equal(fqdnFromHosts("web-01", "# nothing\n"), "web-01");
   assert.equal(fqdnFromHosts("a.b", ""), "a.b");
+  assert.deepEqual(
+    hostsAddresses("web-01.example.com", "10.0.0.5 web-01.example.com web-01\n::1 localhost\n"),
+    { ipv4: ["10.0.0.5"], ipv6: [] },
+    "fqdn_ip4 and fqdn_ip6 from /etc/hosts",
+  );
 });
 
 Deno.test("facts - custom facts: merged at the root, bad input reported", async () => {
@@ -82,9 +89,16 @@ Deno.test("facts - the system info the broker supplies, and its failure", async 
         cpuinfo: "processor: 0\nmodel name: Test CPU\n",
         df:
           "Filesystem Type 1024-blocks Used Available Capacity Mounted on\n/dev/x ext4 4 1 3 25% /\n",
+        init: "systemd",
       }),
   });
   assert.deepEqual(ok.facts.cpu, { count: 1, model: "Test CPU", physical_count: 1 });
+  assert.equal(
+    (ok.facts.os as { init: string }).init,
+    "systemd",
+    "the init system, as Salt names it",
+  );
+  assert.deepEqual(["init", "openrc-init", ""].map(initSystem), ["sysvinit", "openrc", "unknown"]);
   assert.equal((ok.facts.disk as { mounts: unknown[] }).mounts.length, 1);
   const failed = await collectFacts({
     peelId: "p",

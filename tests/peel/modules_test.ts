@@ -77,6 +77,83 @@ Deno.test("modules - file.symlink, file.append, file.replace through the broker"
   }
 });
 
+Deno.test("modules - file.managed takes Salt's arguments: source lists, source_hash, template, create", async () => {
+  await using dir = await tempDir();
+  const base = dir.path;
+  await Deno.mkdir(`${base}/files`);
+  await writeYaml(`${base}/peel.yaml`, { id: "m", broker: devBrokerPolicy(base) });
+  const launcher = await writeDevLauncher(`${base}/zester-broker`, `${base}/peel.yaml`);
+  const b = new BrokerClient({
+    launcher,
+    idleTimeoutMs: 60_000,
+    log: new Logger({ level: "error", sink: () => {} }),
+  });
+  const tree: Record<string, string> = { "app/conf.tmpl": "user={{ user }} port={{ port }}\n" };
+  const rendered: string[] = [];
+  const host = stateHost({
+    broker: b,
+    tree: {
+      read: (p) => tree[p],
+      files: () => new Map(Object.entries(tree)),
+      list: () => [],
+    },
+    render: (text, file, extra) => {
+      rendered.push(`${file} ${extra?.sls}`);
+      return Promise.resolve(
+        text.replace(/\{\{ (\w+) \}\}/g, (_, k: string) => String(extra?.vars?.[k])),
+      );
+    },
+    setting: (key) => key === "app:motd" ? "hello" : undefined,
+  });
+  const apply = async (name: string, args: Record<string, unknown>) =>
+    (await runPlan(plan([chunk(name, "file.managed", args)]), { test: false, host }))[0]!;
+  try {
+    const f = `${base}/files`;
+    const conf = await apply(`${f}/conf`, {
+      source: ["salt://app/missing.tmpl", "salt://app/conf.tmpl"],
+      template: "jinja",
+      defaults: { user: "www", port: 80 },
+      context: { port: 8080 },
+    });
+    assert.equal(conf.result, true, conf.comment);
+    assert.equal(await Deno.readTextFile(`${f}/conf`), "user=www port=8080\n");
+    assert.deepEqual(rendered, ["app/conf.tmpl t"]);
+
+    // A sha256 digest that is not the source's.
+    const sum = "3d3e7a9c9c5f6c0d3f4a2b6e8f7a1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b";
+    const bad = await apply(`${f}/hashed`, {
+      source: "salt://app/conf.tmpl",
+      source_hash: `sha256=${sum}`,
+    });
+    assert.equal(bad.result, false);
+    assert.match(bad.comment, /does not match source_hash sha256=/);
+    const digest = [
+      ...new Uint8Array(
+        await crypto.subtle.digest("SHA-256", new TextEncoder().encode(tree["app/conf.tmpl"])),
+      ),
+    ].map((x) => x.toString(16).padStart(2, "0")).join("");
+    const good = await apply(`${f}/hashed`, {
+      source: "salt://app/conf.tmpl",
+      source_hash: digest,
+    });
+    assert.equal(good.result, true, good.comment);
+
+    const none = await apply(`${f}/none`, { source: ["salt://a", "salt://b"] });
+    assert.equal(none.result, false);
+    assert.match(none.comment, /Source file not found: salt:\/\/a, salt:\/\/b/);
+
+    const skipped = await apply(`${f}/absent`, { contents: "x", create: false });
+    assert.equal(skipped.result, true);
+    await assert.rejects(Deno.stat(`${f}/absent`), Deno.errors.NotFound);
+
+    const motd = await apply(`${f}/motd`, { contents_pillar: "app:motd", contnets: "x" });
+    assert.equal(await Deno.readTextFile(`${f}/motd`), "hello\n");
+    assert.match(motd.comment, /'contnets' is an invalid keyword argument for 'file\.managed'$/);
+  } finally {
+    await b.close();
+  }
+});
+
 const RAN = {
   retcode: 0,
   stdout: "",

@@ -1,6 +1,7 @@
 /**
  * `sysinfo`: the system text the peel's fact collectors may not read themselves (Deno refuses
- * `/proc` without `--allow-all`): `/proc/cpuinfo` and `df -PkT`. Fixed commands, no arguments.
+ * `/proc` without `--allow-all`): `/proc/cpuinfo`, `df -PkT` and the name of process 1 (the init
+ * system). Fixed commands, no arguments.
  * @module
  */
 import * as s from "../../../lib/schema/mod.ts";
@@ -17,7 +18,7 @@ async function output(argv: string[]): Promise<string> {
 export const sysinfoOp = defineOp({
   args: s.object({}),
   async run() {
-    const [cpuinfo, df] = await Promise.all([
+    const [cpuinfo, df, init] = await Promise.all([
       output(["/usr/bin/cat", "/proc/cpuinfo"]),
       output([
         "/usr/bin/df",
@@ -31,7 +32,8 @@ export const sysinfoOp = defineOp({
         "-x",
         "overlay",
       ]),
+      output(["/usr/bin/cat", "/proc/1/comm"]),
     ]);
-    return { cpuinfo, df };
+    return { cpuinfo, df, init: init.trim() };
   },
 });

@@ -1,0 +1,34 @@
+/**
+ * What templates ask of the host (`salt['cmd.run']`, `salt['file.file_exists']`,
+ * `salt['file.read']`…), done by the broker under its policy, as the state modules act.
+ * @module
+ */
+import type { TemplateHost } from "../lib/template/mod.ts";
+import type { RunResult } from "./broker/mod.ts";
+import type { Broker } from "./functions/mod.ts";
+
+/** A {@linkcode TemplateHost} over `broker`; commands get at most `timeoutMs` by default. */
+export function templateHost(broker: Broker, timeoutMs = 60_000): TemplateHost {
+  return {
+    async run(cmd, opts) {
+      const timeout = opts.timeout ? Math.min(opts.timeout * 1000, timeoutMs) : timeoutMs;
+      const r = await broker.request("run", {
+        argv: ["/bin/sh", "-c", cmd],
+        cwd: opts.cwd,
+        env: opts.env,
+        stdin: opts.stdin,
+        user: opts.runas,
+        timeout_ms: timeout,
+      }, { timeoutMs: timeout }) as RunResult;
+      return { retcode: r.retcode, stdout: r.stdout, stderr: r.stderr };
+    },
+    async stat(path) {
+      const st = await broker.request("stat", { path }) as { exists: boolean; type?: string };
+      return { exists: st.exists, type: st.type };
+    },
+    async read(path) {
+      const { data } = await broker.request("read", { path }) as { data: Uint8Array };
+      return new TextDecoder().decode(data);
+    },
+  };
+}
