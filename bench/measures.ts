@@ -26,6 +26,7 @@ import {
   writeYaml,
 } from "../deploy/dev/fleet.ts";
 import { BrokerClient } from "../peel/broker/mod.ts";
+import { AuditLog } from "../peel/broker/audit.ts";
 import { Logger } from "../lib/log/mod.ts";
 import { startFleet } from "./fleet.ts";
 import { FACTS_DONE, FACTS_TRIGGER } from "./fleet_worker.ts";
@@ -201,6 +202,34 @@ export async function cliStartup(natsUrl: string, runs = 5) {
 }
 
 /**
+ * What one audit record costs the broker: the median time of a synchronous append of an intent
+ * record to the audit log (each policed operation writes two: intent before acting, then done).
+ */
+function auditRecordUs(path: string, n = 2_000): number {
+  const log = new AuditLog(path);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      log.write({
+        time: new Date().toISOString(),
+        phase: "intent",
+        pid: Deno.pid,
+        id: i,
+        jid_claimed: "2Zr8JxCa5LSTqXwNtUH1rVyW3kE",
+        op: "run",
+        args: { argv: ["/usr/bin/true"] },
+        decision: "allow",
+      });
+      times.push(performance.now() - t0);
+    }
+  } finally {
+    log.close();
+  }
+  return r2(median(times) * 1000);
+}
+
+/**
  * The broker's cost: peel + broker RSS while a brokered command runs, and the latency a
  * brokered `run /usr/bin/true` adds over spawning it directly from Deno, median of `n`.
  */
@@ -256,6 +285,7 @@ export async function brokerOverhead(natsUrl: string, nc: NatsConnection, n = 20
       brokered_true_ms: r2(median(brokered)),
       direct_true_ms: r2(median(direct)),
       added_ms: r2(median(brokered) - median(direct)),
+      audit_record_us: auditRecordUs(`${dir}/audit-bench.log`),
       peel_plus_broker_rss_mib: mib(total),
     };
   } finally {
