@@ -32,6 +32,7 @@ import {
   parseReturnAckSubject,
   parseReturnSubject,
   pubAckRefusal,
+  RECONNECT_DEFAULTS,
   returnAckSubject,
   subjects,
 } from "../lib/bus/mod.ts";
@@ -95,8 +96,13 @@ const LATE_WINDOW_MS = 10 * 60_000;
 const FIRST_REPAIR_MS = 2_000;
 /** Stored returns read back at once when their confirmations were lost. */
 const READ_BACK_BATCH = 64;
-/** How long a job waits for targets not connected when it was sent: a reconnect's time. */
-const ABSENT_GRACE_MS = 5_000;
+/**
+ * How long a job waits for targets not connected when it was sent: the longest a peel takes to
+ * reconnect after a blip or a restart of NATS (the reconnect wait plus its TLS jitter), and a
+ * second to spare.
+ */
+const ABSENT_GRACE_MS = RECONNECT_DEFAULTS.reconnectTimeWait +
+  RECONNECT_DEFAULTS.reconnectJitterTLS + 1_000;
 /** How often targets not connected are asked again within that time. */
 const ABSENT_RETRY_MS = 500;
 /** Peels found not connected within this window are announced in one event. */
