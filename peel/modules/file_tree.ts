@@ -91,8 +91,10 @@ export function treeStates(deps: FileDeps): Record<string, StateFunction> {
       const include = pathPattern(c, "include_pat");
       const exclude = pathPattern(c, "exclude_pat");
       const wanted = (rel: string) => (!include || include(rel)) && !exclude?.(rel);
-      const fileMode = modeArg(c, "file_mode");
-      const dirMode = modeArg(c, "dir_mode");
+      // `keep` (Salt: the source's mode) leaves modes as they come: tree files carry none.
+      const kept = (key: string) => c.args[key] === "keep" ? undefined : modeArg(c, key);
+      const fileMode = kept("file_mode");
+      const dirMode = kept("dir_mode");
       const user = strArg(c, "user");
       const group = strArg(c, "group");
       const files = (await treeList(deps, source)).filter(wanted).sort();

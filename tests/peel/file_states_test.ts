@@ -53,6 +53,14 @@ Deno.test("file states - recurse with template, include_pat, exclude_pat and cle
       /-a\n\+a2/,
     );
 
+    // Salt's `keep` leaves modes alone: nothing to change on a converged tree.
+    const keep = await b.apply("file.recurse", www, {
+      ...args,
+      file_mode: "keep",
+      dir_mode: "keep",
+    });
+    assert.deepEqual([keep.result, keep.changes], [true, {}]);
+
     await refusesArgument(b, "file.recurse", www, { source: "/etc" }, "source");
     await refusesArgument(b, "file.recurse", www, { ...args, dir_mode: "rwx" }, "dir_mode");
     await refusesArgument(b, "file.recurse", www, { ...args, exclude_pat: "E@(" }, "exclude_pat");
