@@ -101,7 +101,7 @@ const READ_BACK_BATCH = 64;
  * reconnect after a blip or a restart of NATS (the reconnect wait plus its TLS jitter), and a
  * second to spare.
  */
-const ABSENT_GRACE_MS = RECONNECT_DEFAULTS.reconnectTimeWait +
+export const ABSENT_GRACE_MS = RECONNECT_DEFAULTS.reconnectTimeWait +
   RECONNECT_DEFAULTS.reconnectJitterTLS + 1_000;
 /** How often targets not connected are asked again within that time. */
 const ABSENT_RETRY_MS = 500;

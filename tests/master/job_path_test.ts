@@ -14,6 +14,7 @@ import {
 } from "../../lib/job/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
+import { ABSENT_GRACE_MS } from "../../master/job_tracker.ts";
 import {
   client,
   closeClient,
@@ -237,7 +238,10 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
         await master.tracker.whenDone(jid);
         const took = performance.now() - t0;
         assert.ok(reportedAfter < 1_000, `reported within a second (${reportedAfter} ms)`);
-        assert.ok(took >= 5_000 && took < 8_000, `held for a reconnect's time (${took} ms)`);
+        assert.ok(
+          took >= ABSENT_GRACE_MS && took < ABSENT_GRACE_MS + 3_000,
+          `held for a reconnect's time (${took} ms)`,
+        );
         sub.unsubscribe();
         const job = await readJob(nc, jid);
         assert.equal(job.status, "partial");
