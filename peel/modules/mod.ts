@@ -102,7 +102,7 @@ function stateModules(deps: ModuleDeps): Record<string, Record<string, StateFunc
     service: serviceStates(b),
     user: userStates(b),
     group: groupStates(b),
-    ssh_auth: sshAuthStates(b),
+    ssh_auth: sshAuthStates(b, deps),
     cron: cronStates(b),
     ...systemStates(b, deps.facts ?? {}),
   };

@@ -1,15 +1,32 @@
 /**
- * `ssh_auth.present|absent`: one key in a user's `authorized_keys` (Salt's `name`, `user`,
- * `enc`, `comment`, `options`, `config`). The peel edits the key list; the broker reads and
- * writes the file as that user, for the users its policy's `accounts` lets be managed.
+ * `ssh_auth.present|absent`: keys in a user's `authorized_keys` (Salt's `name`, `user`, `enc`,
+ * `comment`, `options`, `config`, or `source`: a state tree file of keys in `authorized_keys`
+ * format). The peel edits the key list; the broker reads and writes the file as that user, for
+ * the users its policy's `accounts` lets be managed.
  * @module
  */
 import type { Chunk, Outcome, StateFunction } from "../../lib/state/mod.ts";
 import type { Broker } from "../functions/mod.ts";
 import { badArg, listArg, needStr, strArg } from "./args.ts";
-import { joinLines, splitLines } from "./file_io.ts";
+import { type FileDeps, joinLines, splitLines, treeRead } from "./file_io.ts";
 
 const KEY_TYPE = /^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-[a-z0-9@.-]+)$/;
+
+/** The keys of a `source` file: its lines in `authorized_keys` format, options included. */
+async function sourceKeys(c: Chunk, deps: FileDeps): Promise<{ blob: string; line: string }[]> {
+  const ref = needStr(c, "source");
+  const text = await treeRead(deps, ref).catch(() => {
+    throw badArg(c, "source", "a key file in the state tree");
+  });
+  return text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")).map(
+    (l) => {
+      const parts = l.split(/\s+/);
+      // A line may start with options (`no-pty,from="…"`) before the key type.
+      const opts = KEY_TYPE.test(parts[0]!) ? [] : [parts.shift()!];
+      return keyOf({ ...c, name: parts.join(" "), args: { ...c.args, options: opts } });
+    },
+  );
+}
 
 /** The key a state names: its type, base64 body and comment, and the line to write. */
 function keyOf(c: Chunk): { blob: string; line: string } {
@@ -23,7 +40,7 @@ function keyOf(c: Chunk): { blob: string; line: string } {
   }
   const comment = strArg(c, "comment") ?? rest.join(" ");
   if (/[\n\r]/.test(comment)) throw badArg(c, "comment", "one line");
-  const options = listArg(c, "options") ?? [];
+  const options = (listArg(c, "options") ?? []).flatMap((o) => o.split(/,(?=[A-Za-z-]+(?:=|,|$))/));
   for (const o of options) {
     if (!/^[A-Za-z-]+(="[^"\n\r]*")?$/.test(o)) {
       throw badArg(c, "options", 'options such as no-pty or from="10.0.0.0/8"');
@@ -33,8 +50,8 @@ function keyOf(c: Chunk): { blob: string; line: string } {
   return { blob, line };
 }
 
-/** The `ssh_auth` state module. */
-export function sshAuthStates(b: Broker): Record<string, StateFunction> {
+/** The `ssh_auth` state module; `deps.tree` holds `source` files. */
+export function sshAuthStates(b: Broker, deps?: FileDeps): Record<string, StateFunction> {
   const edit = async (
     c: Chunk,
     test: boolean,
@@ -43,24 +60,31 @@ export function sshAuthStates(b: Broker): Record<string, StateFunction> {
       blob: string,
       line: string,
     ) => "New" | "Updated" | "Removed" | undefined,
-  ): Promise<{ status?: string; blob: string }> => {
+  ): Promise<{ status?: string; changes: Record<string, string> }> => {
     const user = needStr(c, "user");
     const config = strArg(c, "config");
-    const { blob, line } = keyOf(c);
+    const keys = c.args.source !== undefined && deps
+      ? await sourceKeys(c, deps)
+      : [{ ...keyOf(c), name: c.name }];
     const { text } = await b.request("ssh_auth.read", { user, config }) as { text: string | null };
     const lines = splitLines(text ?? "");
-    const status = change(lines, blob, line);
+    const changes: Record<string, string> = {};
+    let status: string | undefined;
+    for (const k of keys) {
+      const s = change(lines, k.blob, k.line);
+      if (s) changes["name" in k ? String(k.name) : k.line] = status = s;
+    }
     if (status && !test) {
       await b.request("ssh_auth.write", { user, config, text: joinLines(lines) });
     }
-    return { status, blob };
+    return { status, changes };
   };
   const has = (l: string, blob: string) =>
     l.split(/\s+/).includes(blob) && !l.trimStart().startsWith("#");
   return {
     async present(c, ctx): Promise<Outcome> {
       const user = needStr(c, "user");
-      const { status } = await edit(c, ctx.test, (lines, blob, line) => {
+      const { status, changes } = await edit(c, ctx.test, (lines, blob, line) => {
         const i = lines.findIndex((l) => has(l, blob));
         if (i >= 0 && lines[i] === line) return undefined;
         if (i >= 0) lines[i] = line;
@@ -74,7 +98,6 @@ export function sshAuthStates(b: Broker): Record<string, StateFunction> {
           changes: {},
         };
       }
-      const changes = { [c.name]: status };
       const verb = status === "New" ? "added" : "updated";
       if (ctx.test) {
         return {
@@ -92,14 +115,13 @@ export function sshAuthStates(b: Broker): Record<string, StateFunction> {
 
     async absent(c, ctx): Promise<Outcome> {
       const user = needStr(c, "user");
-      const { status } = await edit(c, ctx.test, (lines, blob) => {
+      const { status, changes } = await edit(c, ctx.test, (lines, blob) => {
         const keep = lines.filter((l) => !has(l, blob));
         if (keep.length === lines.length) return undefined;
         lines.splice(0, lines.length, ...keep);
         return "Removed";
       });
       if (!status) return { result: true, comment: "Key is already absent", changes: {} };
-      const changes = { [c.name]: "Removed" };
       if (ctx.test) {
         return {
           result: null,

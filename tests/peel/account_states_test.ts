@@ -148,6 +148,31 @@ Deno.test("account states - ssh_auth.present and absent edit the user's authoriz
     const removed = await converges(b, "ssh_auth.absent", KEY, { user: "app1" }, watched);
     assert.deepEqual(removed.changes, { [KEY]: "Removed" });
     assert.equal(await Deno.readTextFile(file), "");
+    // Salt's `source`: every key of a state tree file, options included.
+    const key2 = KEY.replace("00", "11");
+    await Deno.mkdir(`${b.tree}/keys`);
+    await Deno.writeTextFile(
+      `${b.tree}/keys/app1.pub`,
+      `# team keys\nssh-ed25519 ${KEY} ops\nno-pty,from="10.0.0.0/8" ssh-ed25519 ${key2} ci\n`,
+    );
+    const fromSource = await converges(b, "ssh_auth.present", "team", {
+      user: "app1",
+      source: "salt://keys/app1.pub",
+    }, watched);
+    assert.equal(Object.keys(fromSource.changes).length, 2);
+    assert.equal(
+      await Deno.readTextFile(file),
+      `ssh-ed25519 ${KEY} ops\nno-pty,from="10.0.0.0/8" ssh-ed25519 ${key2} ci\n`,
+    );
+    await converges(b, "ssh_auth.absent", "team", {
+      user: "app1",
+      source: "salt://keys/app1.pub",
+    }, watched);
+    assert.equal(await Deno.readTextFile(file), "");
+    await refusesArgument(b, "ssh_auth.present", "team", {
+      user: "app1",
+      source: "salt://keys/none.pub",
+    }, "source");
     await refusesArgument(b, "ssh_auth.present", "not a key!", { user: "app1" }, "name");
     await refusesArgument(b, "ssh_auth.present", KEY, { user: "app1", enc: "rot13" }, "enc");
     await refusesArgument(b, "ssh_auth.present", KEY, {}, "user");
