@@ -323,6 +323,15 @@ Deno.test("job faults - nats-server restarted mid-job and while idle: the next j
     await ns.stop();
     ns = await startNatsServer({ storeDir: store.path, port });
   };
+  // This client reconnects too (up to the reconnect wait plus its TLS jitter): read once it has.
+  const stored = async (jid: string): Promise<Job> => {
+    let job: Job | undefined;
+    await until(
+      async () => (job = await jobOf(nc, jid).catch(() => undefined)) !== undefined,
+      15_000,
+    );
+    return job!;
+  };
   await using dir = await tempDir();
   const master = await Master.start(await masterConfig(ns.url, dir.path), quiet());
   const peels: Daemon[] = [];
@@ -341,7 +350,7 @@ Deno.test("job faults - nats-server restarted mid-job and while idle: the next j
     await new Promise((r) => setTimeout(r, 500));
     await restart();
     await master.tracker.whenDone(during);
-    let job = await jobOf(nc, during);
+    let job = await stored(during);
     assert.equal(job.status, "complete", JSON.stringify(job));
     assert.equal(job.returned, 3);
 
@@ -353,7 +362,7 @@ Deno.test("job faults - nats-server restarted mid-job and while idle: the next j
       return next !== undefined;
     }, 15_000);
     await master.tracker.whenDone(next!);
-    job = await jobOf(nc, next!);
+    job = await stored(next!);
     assert.equal(job.status, "complete", JSON.stringify(job));
     assert.equal(job.returned, 3);
   } finally {
