@@ -162,8 +162,8 @@ async function main(): Promise<void> {
 
     banner("Recent jobs");
     const list = await zester(cliConfig, cliFlags, ["job", "list", "--format", "json"], true);
-    const jobs = JSON.parse(list.stdout) as { jid: string; fun: string }[];
-    const cmdJob = jobs.find((j) => j.fun === "cmd.run");
+    const jobs = JSON.parse(list.stdout) as { jid: string; fun: string; tgt: string }[];
+    const cmdJob = jobs.find((j) => j.fun === "cmd.run" && j.tgt === "web-*");
     expect(cmdJob !== undefined, "job list has the cmd.run job");
     await zester(cliConfig, cliFlags, ["job", "list"]);
 
