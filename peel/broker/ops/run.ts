@@ -98,6 +98,8 @@ async function readCapped(
  */
 export async function execute(cmd: Command, ctx: OpContext): Promise<RunResult> {
   const prog = cmd.argv[0] ?? "";
+  // A cancel that arrived while the operation was still being checked starts nothing.
+  if (ctx.signal.aborted) throw ctx.signal.reason;
   ctx.intent();
   const t0 = performance.now();
   let contained: Contained;
