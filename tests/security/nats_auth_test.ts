@@ -86,13 +86,18 @@ Deno.test("nats auth - anonymous, certificate-less, foreign, expired and revoked
   const sys = await connectBus(busAs(ns.url, "sys"));
   try {
     const userKey = decodeJwt((await readCredsFile(f.nats_creds)).jwt).sub;
+    // Watch before revoking: the server may drop the connection before the push is answered.
+    const statuses = nc.status();
+    const dropped = Promise.race([
+      nc.closed().then(() => "closed"),
+      (async () => {
+        for await (const s of statuses) if (s.type === "disconnect") return "disconnected";
+      })(),
+    ]);
     const t0 = performance.now();
     await pushAccountJwt(sys, deployment.accountJwt({ [userKey]: nowSeconds() }));
     const closed = await Promise.race([
-      nc.closed().then(() => "closed"),
-      (async () => {
-        for await (const s of nc.status()) if (s.type === "disconnect") return "disconnected";
-      })(),
+      dropped,
       new Promise((r) => setTimeout(() => r("still connected"), 5_000)),
     ]);
     assert.notEqual(closed, "still connected");
