@@ -1,0 +1,92 @@
+/**
+ * X25519 box keys (NaCl `box`, via tweetnacl): each peel and the master hold one. The master seals
+ * a peel's secrets to the peel's public key; only that peel's secret key opens them.
+ * @module
+ */
+import nacl from "tweetnacl";
+import { writePrivateFile } from "../auth/mod.ts";
+
+/** A NaCl box key pair. */
+export interface BoxKey {
+  /** The public half (32 bytes), shared through enrollment. */
+  publicKey: Uint8Array;
+  /** The secret half (32 bytes), kept in a 0600 file. */
+  secretKey: Uint8Array;
+}
+
+/** A box key file that cannot be used: malformed, or readable by others. */
+export class BoxKeyError extends Error {
+  /** Build the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BoxKeyError";
+  }
+}
+
+const PREFIX = "zester-box-secret:";
+
+/** A fresh random box key pair. */
+export function createBoxKey(): BoxKey {
+  return nacl.box.keyPair();
+}
+
+/** The text form of a public key (base64), as enrollment records and secrets carry it. */
+export function encodeBoxPublicKey(key: Uint8Array): string {
+  return key.toBase64();
+}
+
+/** Read a public key written by {@linkcode encodeBoxPublicKey}; `field` names it in errors. */
+export function decodeBoxPublicKey(text: string, field = "box public key"): Uint8Array {
+  let key: Uint8Array;
+  try {
+    key = Uint8Array.fromBase64(text);
+  } catch (e) {
+    throw new BoxKeyError(`Invalid ${field} "${text}": expected base64`, { cause: e });
+  }
+  if (key.length !== nacl.box.publicKeyLength) {
+    throw new BoxKeyError(`Invalid ${field} "${text}": expected 32 bytes, got ${key.length}`);
+  }
+  return key;
+}
+
+/** Write `key`'s secret half to `path`, readable by its owner only. */
+export async function writeBoxKeyFile(path: string, key: BoxKey): Promise<void> {
+  await writePrivateFile(path, `${PREFIX}${key.secretKey.toBase64()}\n`);
+}
+
+/** Read the box key at `path`; a file that its group or others may read is refused. */
+export async function readBoxKeyFile(path: string): Promise<BoxKey> {
+  const { mode } = await Deno.stat(path);
+  if (mode !== null && (mode & 0o077) !== 0) {
+    throw new BoxKeyError(
+      `Refusing box key file "${path}": mode ${
+        (mode & 0o777).toString(8).padStart(4, "0")
+      } lets others read it; chmod 600 it`,
+    );
+  }
+  const text = (await Deno.readTextFile(path)).trim();
+  let secret: Uint8Array | undefined;
+  if (text.startsWith(PREFIX)) {
+    try {
+      secret = Uint8Array.fromBase64(text.slice(PREFIX.length));
+    } catch { /* reported below */ }
+  }
+  if (secret?.length !== nacl.box.secretKeyLength) {
+    throw new BoxKeyError(
+      `Invalid box key file "${path}": expected "${PREFIX}<base64 of 32 bytes>"`,
+    );
+  }
+  return nacl.box.keyPair.fromSecretKey(secret);
+}
+
+/** The box key at `path`, created (0600) when the file does not exist yet. */
+export async function loadOrCreateBoxKey(path: string): Promise<BoxKey> {
+  try {
+    return await readBoxKeyFile(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const key = createBoxKey();
+  await writeBoxKeyFile(path, key);
+  return key;
+}
