@@ -6,6 +6,7 @@
 export { BrokerClient, type BrokerClientOptions, BrokerError } from "./client.ts";
 export { brokerLauncherScript, defaultBrokerPaths, writeBrokerLauncher } from "./launcher.ts";
 export * from "./protocol.ts";
+export { isPackageName } from "./ops/pkg.ts";
 export type {
   GroupInfo,
   Manager,

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Chunk, Outcome, StateFunction } from "../../lib/state/mod.ts";
-import type { Manager, PkgVersions, RunResult } from "../broker/mod.ts";
+import { isPackageName, type Manager, type PkgVersions, type RunResult } from "../broker/mod.ts";
 import type { Broker } from "../functions/mod.ts";
 import { badArg, boolArg, strArg } from "./args.ts";
 
@@ -90,9 +90,12 @@ export function pkgStates(
       const failed = await run("pkg.refresh", { manager: m });
       if (failed) return { result: false, comment: `${m} refresh failed: ${failed}`, changes: {} };
     }
+    // Salt's test mode on apt predicts an install for any name; ours does too, and says that the
+    // broker will refuse a name it cannot take (a pillar placeholder, say) when applying.
+    const invalid = ctx.test ? [...pkgs.keys()].filter((p) => !isPackageName(p)) : [];
     const { packages } = await broker.request("pkg.query", {
       manager: m,
-      names: [...pkgs.keys()],
+      names: [...pkgs.keys()].filter((p) => !invalid.includes(p)),
       candidate: want === "latest",
       held: hold !== undefined,
     }, { timeoutMs: TIMEOUT_MS }) as { packages: Record<string, PkgVersions> };
@@ -135,7 +138,10 @@ export function pkgStates(
         changes: {},
       };
     }
-    if (ctx.test) return { result: null, comment: `Would ${said} with ${m}`, changes };
+    if (ctx.test) {
+      const refused = invalid.map((p) => `; "${p}" is not a package name, applying will fail`);
+      return { result: null, comment: `Would ${said} with ${m}${refused.join("")}`, changes };
+    }
     const failed = removing
       ? await change(`pkg.${verb}`, m, act, false)
       : await change("pkg.install", m, act, skipVerify) ??

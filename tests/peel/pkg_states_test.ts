@@ -66,6 +66,17 @@ Deno.test("pkg states - hold, refresh and skip_verify against apt in test mode",
       [unverified.result, unverified.comment],
       [false, "Denied by policy: skip_verify needs allow_unverified_packages"],
     );
+    // A pillar placeholder as a package name: Salt's test mode on apt predicts an install; so do
+    // we, saying the real run will be refused. Applying it fails.
+    const placeholder = "nginx-custom (can be a list)";
+    const predicted = await b.apply("pkg.installed", placeholder, {}, true);
+    assert.deepEqual([predicted.result, predicted.changes], [null, {
+      [placeholder]: { old: "", new: "installed" },
+    }]);
+    assert.match(predicted.comment, /"nginx-custom \(can be a list\)" is not a package name/);
+    const applied = await b.apply("pkg.installed", placeholder, {});
+    assert.deepEqual(applied.result, false);
+    assert.match(applied.comment, /expected a package name/);
     await refusesArgument(b, "pkg.installed", "bash", { hold: "please" }, "hold");
     await refusesArgument(b, "pkg.installed", "bash", { pkgs: "bash" }, "pkgs");
   } finally {

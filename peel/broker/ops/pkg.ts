@@ -16,8 +16,9 @@ export type PkgVerb = "install" | "upgrade" | "remove" | "purge";
 
 const manager = s.literal("apt", "dnf", "yum");
 // No trailing "-": apt reads `install name-` as "remove name".
+const NAME = /^[A-Za-z0-9](?:[A-Za-z0-9+.:~_@-]*[A-Za-z0-9+.:~_@])?$/;
 const name = s.string({
-  pattern: /^[A-Za-z0-9](?:[A-Za-z0-9+.:~_@-]*[A-Za-z0-9+.:~_@])?$/,
+  pattern: NAME,
   maxLength: 255,
   expected: "a package name (a letter or digit, then letters, digits or + . : ~ _ @ -, " +
     "not ending in -)",
@@ -28,6 +29,11 @@ const version = s.string({
   expected: "a version (a letter or digit, then letters, digits or + . : ~ _ -)",
 });
 const names = s.array(name, { maxItems: 1000 });
+
+/** Whether the broker takes `text` as a package name (its operations refuse any other). */
+export function isPackageName(text: string): boolean {
+  return NAME.test(text) && text.length <= 255;
+}
 const TIMEOUT_MS = 600_000;
 const QUERY_TIMEOUT_MS = 120_000;
 const ENV: Record<Manager, Record<string, string>> = {
