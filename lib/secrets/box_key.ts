@@ -4,7 +4,7 @@
  * @module
  */
 import nacl from "tweetnacl";
-import { writePrivateFile } from "../auth/mod.ts";
+import { writePrivateFile } from "../auth/creds.ts";
 
 /** A NaCl box key pair. */
 export interface BoxKey {
