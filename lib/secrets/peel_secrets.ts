@@ -11,7 +11,7 @@ import type { KV } from "nats";
 import nacl from "tweetnacl";
 import { decode, encode } from "../bus/codec.ts";
 import * as s from "../schema/mod.ts";
-import { type BoxKey, decodeBoxPublicKey, encodeBoxPublicKey } from "./box_key.ts";
+import { type BoxKey, boxSharedKey, decodeBoxPublicKey, encodeBoxPublicKey } from "./box_key.ts";
 import { SecretOpenError } from "./errors.ts";
 
 /** The `secrets` key holding the master's box public key. */
@@ -32,12 +32,12 @@ const PeelRecord = s.object({
 const MasterKeyRecord = s.object({ box_public_key: s.string() }, { strict: false });
 
 /** Seal `plaintext` for the peel whose box public key is `peelPublicKey`: nonce ‖ box. */
-export function sealForPeel(
+export async function sealForPeel(
   plaintext: string,
   peelPublicKey: Uint8Array,
   masterKey: BoxKey,
-): Uint8Array {
-  return sealWith(nacl.box.before(peelPublicKey, masterKey.secretKey), plaintext);
+): Promise<Uint8Array> {
+  return sealWith(await boxSharedKey(peelPublicKey, masterKey), plaintext);
 }
 
 function sealWith(shared: Uint8Array, plaintext: string): Uint8Array {
@@ -61,12 +61,12 @@ function openWith(shared: Uint8Array, sealed: Uint8Array): string | undefined {
 }
 
 /** The encoded `secrets` record of one peel: every value of `secrets` sealed for it. */
-export function peelSecretsRecord(
+export async function peelSecretsRecord(
   secrets: OpenedSecrets,
   peelPublicKey: Uint8Array,
   masterKey: BoxKey,
-): Uint8Array {
-  const shared = nacl.box.before(peelPublicKey, masterKey.secretKey);
+): Promise<Uint8Array> {
+  const shared = await boxSharedKey(peelPublicKey, masterKey);
   const sealed: Record<string, Uint8Array> = {};
   for (const [id, plaintext] of Object.entries(secrets)) sealed[id] = sealWith(shared, plaintext);
   return encode({ master_public_key: encodeBoxPublicKey(masterKey.publicKey), secrets: sealed });
@@ -85,9 +85,12 @@ function parseRecord(record: Uint8Array) {
  * Open a peel's `secrets` record with the peel's own key. A value sealed for another key, or
  * altered, is a {@linkcode SecretOpenError} naming its id.
  */
-export function openPeelSecrets(record: Uint8Array, peelKey: BoxKey): OpenedSecrets {
+export async function openPeelSecrets(
+  record: Uint8Array,
+  peelKey: BoxKey,
+): Promise<OpenedSecrets> {
   const r = parseRecord(record);
-  const shared = nacl.box.before(r.masterPublicKey, peelKey.secretKey);
+  const shared = await boxSharedKey(r.masterPublicKey, peelKey);
   const opened: OpenedSecrets = {};
   for (const [id, sealed] of Object.entries(r.secrets)) {
     const plaintext = openWith(shared, sealed);
@@ -105,12 +108,12 @@ export function openPeelSecrets(record: Uint8Array, peelKey: BoxKey): OpenedSecr
  * True when `record` holds exactly `secrets`, sealed by `masterKey` for `peelPublicKey` (a
  * box's shared key opens it from either side).
  */
-function holds(
+async function holds(
   record: Uint8Array,
   secrets: OpenedSecrets,
   peelPublicKey: Uint8Array,
   masterKey: BoxKey,
-): boolean {
+): Promise<boolean> {
   let r;
   try {
     r = parseRecord(record);
@@ -122,7 +125,7 @@ function holds(
     !nacl.verify(r.masterPublicKey, masterKey.publicKey) ||
     Object.keys(r.secrets).length !== ids.length
   ) return false;
-  const shared = nacl.box.before(peelPublicKey, masterKey.secretKey);
+  const shared = await boxSharedKey(peelPublicKey, masterKey);
   return ids.every((id) => {
     const sealed = r.secrets[id];
     return sealed !== undefined && openWith(shared, sealed) === secrets[id];
@@ -141,10 +144,10 @@ export async function publishPeelSecrets(
   masterKey: BoxKey,
 ): Promise<boolean> {
   const current = await kv.get(peelId);
-  if (current?.operation === "PUT" && holds(current.value, secrets, peelPublicKey, masterKey)) {
-    return false;
-  }
-  await kv.put(peelId, peelSecretsRecord(secrets, peelPublicKey, masterKey));
+  if (
+    current?.operation === "PUT" && await holds(current.value, secrets, peelPublicKey, masterKey)
+  ) return false;
+  await kv.put(peelId, await peelSecretsRecord(secrets, peelPublicKey, masterKey));
   return true;
 }
 

@@ -135,28 +135,31 @@ Deno.test("secrets - plaintext under !encrypted is an error naming file and line
   }
 });
 
-Deno.test("secrets - sealed for web-01, opened by web-01 only; altered values refused", () => {
-  const record = peelSecretsRecord(
+Deno.test("secrets - sealed for web-01, opened by web-01 only; altered values refused", async () => {
+  const record = await peelSecretsRecord(
     { "db.password": "s3cret", "api.token": "t0ken" },
     web01.publicKey,
     master,
   );
-  assert.deepEqual(openPeelSecrets(record, web01), {
+  assert.deepEqual(await openPeelSecrets(record, web01), {
     "db.password": "s3cret",
     "api.token": "t0ken",
   });
-  assert.throws(
-    () => openPeelSecrets(record, web02),
+  await assert.rejects(
+    openPeelSecrets(record, web02),
     fails(
       SecretOpenError,
       /Cannot open secret "db\.password": it was not sealed for this peel's key/,
     ),
   );
   for (const i of [-1, -20]) {
-    assert.throws(() => openPeelSecrets(flip(record, i), web01), fails(SecretOpenError, /altered/));
+    await assert.rejects(
+      openPeelSecrets(flip(record, i), web01),
+      fails(SecretOpenError, /altered/),
+    );
   }
-  assert.throws(
-    () => openPeelSecrets(new Uint8Array([0xc1]), web01),
+  await assert.rejects(
+    openPeelSecrets(new Uint8Array([0xc1]), web01),
     fails(SecretOpenError, /Invalid secrets record/),
   );
 });
@@ -263,7 +266,7 @@ Deno.test("secrets - a peel's record is written only when its secrets change, an
       ),
       true,
     );
-    assert.deepEqual(openPeelSecrets((await kv.get("web-01"))!.value, web02), {
+    assert.deepEqual(await openPeelSecrets((await kv.get("web-01"))!.value, web02), {
       "db.password": "new",
       x: "y",
     });

@@ -102,7 +102,9 @@ Deno.test("secrets - a peel's creds read its own record and the master's key, no
   const seen = violations(peel);
   try {
     const mine = await openBucket(peel, BUCKETS.secrets);
-    assert.deepEqual(openPeelSecrets((await mine.get("web-01"))!.value, web01), { pw: "web-01's" });
+    assert.deepEqual(await openPeelSecrets((await mine.get("web-01"))!.value, web01), {
+      pw: "web-01's",
+    });
     assert.deepEqual(await readMasterPublicKey(mine), master.publicKey);
     await assert.rejects(mine.get("web-02"), /Permissions Violation/);
 
@@ -112,7 +114,9 @@ Deno.test("secrets - a peel's creds read its own record and the master's key, no
     peel.publish(`$KV.secrets.${MASTER_PUBLIC_KEY_ID}`, encode({ box_public_key: "forged" }));
     await refused(seen, `$KV.secrets.${MASTER_PUBLIC_KEY_ID}`);
     assert.deepEqual(await readMasterPublicKey(kv), master.publicKey);
-    assert.deepEqual(openPeelSecrets((await kv.get("web-01"))!.value, web01), { pw: "web-01's" });
+    assert.deepEqual(await openPeelSecrets((await kv.get("web-01"))!.value, web01), {
+      pw: "web-01's",
+    });
 
     // The operator's CLI reads the master's key, for zester settings encrypt, and no record.
     const adminKv = await openBucket(admin, BUCKETS.secrets);
@@ -167,14 +171,14 @@ Deno.test("secrets - no plaintext in settings-files, the secrets bucket or the p
 
     // web-02's key opens nothing of web-01's record.
     const record01 = (await kv.get("web-01"))!.value;
-    assert.throws(() => openPeelSecrets(record01, peels["web-02"]!), SecretOpenError);
+    await assert.rejects(openPeelSecrets(record01, peels["web-02"]!), SecretOpenError);
 
     // The peel: renders the placeholders, substitutes, keeps the result sealed in its data dir.
     const rendered = {
       db: { password: "__ZESTER_SECRET:db.password__" },
       api: { token: "__ZESTER_SECRET:api.token__" },
     };
-    const settings = substituteSecrets(rendered, openPeelSecrets(record01, peels["web-01"]!));
+    const settings = substituteSecrets(rendered, await openPeelSecrets(record01, peels["web-01"]!));
     assert.deepEqual(settings, { db: { password: plain.db }, api: { token: plain.api } });
     const path = `${dir.path}/settings.sealed`;
     await Deno.writeFile(path, sealAtRest(encode(settings), peels["web-01"]!));
