@@ -43,7 +43,7 @@ const privateKeys = new WeakMap<BoxKey, Promise<CryptoKey>>();
 /**
  * The shared key of a box between `key` and the holder of `publicKey`, as `nacl.box.before`
  * computes it, for `nacl.box.after` and `nacl.box.open.after`. X25519 runs in the platform's
- * WebCrypto, about 25 times faster than tweetnacl's, which counts when the master seals for
+ * WebCrypto, several times faster than tweetnacl's, which counts when the master seals for
  * thousands of peels. A public key of low order is refused.
  */
 export async function boxSharedKey(publicKey: Uint8Array, key: BoxKey): Promise<Uint8Array> {
