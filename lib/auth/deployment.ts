@@ -132,8 +132,9 @@ function seed(k: KeyPair): string {
 /**
  * Write `d` into `dir` (absolute): every seed under `keys/` (move `operator.nk` offline: only
  * a new operator signing key needs it), creds for the master, the admin CLI, a read-only CLI and
- * the system account, the master's box key for settings secrets (and its public half), the CA and certificates for the server and those three clients, and
- * `nats-server.conf`. Secrets are 0600, directories 0700.
+ * the system account, the master's box key for settings secrets (and its public half), the CA
+ * and certificates for the server and those three clients, and `nats-server.conf`. Secrets are
+ * 0600, directories 0700.
  */
 export async function writeDeployment(
   d: Deployment,

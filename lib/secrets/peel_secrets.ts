@@ -31,15 +31,7 @@ const PeelRecord = s.object({
 
 const MasterKeyRecord = s.object({ box_public_key: s.string() }, { strict: false });
 
-/** Seal `plaintext` for the peel whose box public key is `peelPublicKey`: nonce ‖ box. */
-export async function sealForPeel(
-  plaintext: string,
-  peelPublicKey: Uint8Array,
-  masterKey: BoxKey,
-): Promise<Uint8Array> {
-  return sealWith(await boxSharedKey(peelPublicKey, masterKey), plaintext);
-}
-
+/** Seal `plaintext` with a box shared key: a fresh nonce ‖ the box. */
 function sealWith(shared: Uint8Array, plaintext: string): Uint8Array {
   const nonce = nacl.randomBytes(NONCE);
   const box = nacl.box.after(utf8.encode(plaintext), nonce, shared);
