@@ -18,6 +18,7 @@ import {
 import { pingFanout } from "./ping_fanout.ts";
 import { targeting } from "./targeting.ts";
 import { statesBench } from "./states.ts";
+import { secretsReseal } from "./secrets.ts";
 import { machine, writeReport } from "./report.ts";
 
 const NAMES = [
@@ -30,6 +31,7 @@ const NAMES = [
   "cli_startup",
   "targeting",
   "states",
+  "secrets",
 ];
 
 function option(args: string[], name: string): string | undefined {
@@ -74,6 +76,7 @@ async function main(args: string[]): Promise<number> {
         else if (name === "cli_startup") results[name] = await cliStartup(ns.url);
         else if (name === "targeting") results[name] = targeting();
         else if (name === "states") results[name] = await statesBench();
+        else if (name === "secrets") results[name] = await secretsReseal(nc);
         console.error(`bench: ${name} ${JSON.stringify(results[name])}`);
       }
     } finally {

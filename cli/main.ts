@@ -42,6 +42,12 @@ import { previewTarget, renderPreview } from "./commands/preview.ts";
 import { callLocal, renderStates } from "./commands/call.ts";
 import { DEFAULT_HOSTS, initDeployment, renderInit } from "./commands/init.ts";
 import {
+  encryptedLiteral,
+  fetchMasterKey,
+  readMasterKeyFile,
+  secretFromStdin,
+} from "./commands/settings_encrypt.ts";
+import {
   type Format,
   FORMAT_NAMES,
   isText,
@@ -318,6 +324,23 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
         name: opts.name,
       });
       out(renderInit(abs));
+    });
+
+  const settings = program.command("settings").description("settings and their secrets");
+  settings.command("encrypt")
+    .description("seal a value read from stdin to the master's key; prints the !encrypted literal")
+    .option(
+      "--master-key <file>",
+      "the master's box public key (default: the one the master publishes in NATS)",
+    )
+    .option("--raw", "seal stdin exactly as read, trailing newline included")
+    .action(async (opts) => {
+      const key = opts.masterKey
+        ? await readMasterKeyFile(opts.masterKey)
+        : await bus(fetchMasterKey);
+      if (Deno.stdin.isTerminal()) console.error("Type the value, then Ctrl-D on a new line:");
+      const input = new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
+      out(encryptedLiteral(secretFromStdin(input, opts.raw === true), key));
     });
 
   const list = (opts: {

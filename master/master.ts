@@ -14,6 +14,7 @@ import {
 } from "../lib/bus/mod.ts";
 import { busOptions, DEFAULT_JOB_TIMEOUTS, type MasterConfig } from "../lib/config/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
+import { publishMasterPublicKey, readBoxKeyFile } from "../lib/secrets/mod.ts";
 import { compileTarget } from "../lib/target/mod.ts";
 import { serveDispatch } from "./dispatch.ts";
 import { FactIndex } from "./fact_index.ts";
@@ -99,6 +100,7 @@ export class Master {
   static async start(cfg: MasterConfig, baseLog: Logger, signal?: AbortSignal): Promise<Master> {
     checkNodegroups(cfg.nodegroups);
     await checkStatesDir(cfg.states_dir);
+    const boxKey = cfg.box_key_file ? await readBoxKeyFile(cfg.box_key_file) : undefined;
     const id = cfg.id ?? newMasterId();
     const log = baseLog.with({ master_id: id });
     const nc = await connectBusRetrying(busOptions(cfg, `zester-master-${id}`), log, signal);
@@ -107,13 +109,15 @@ export class Master {
       const provisioned = await provisionStorage(jsm, cfg.storage_replicas);
       const changed = provisioned.filter((p) => p.action !== "unchanged");
       if (changed.length) log.info("storage provisioned", { changed });
-      const [factsKv, jobsKv, returnsKv, hbKv, statesKv] = await Promise.all([
+      const [factsKv, jobsKv, returnsKv, hbKv, statesKv, secretsKv] = await Promise.all([
         openBucket(nc, BUCKETS.facts),
         openBucket(nc, BUCKETS.jobs),
         openBucket(nc, BUCKETS.jobReturns),
         openBucket(nc, BUCKETS.masterHeartbeat),
         openBucket(nc, BUCKETS.stateFiles),
+        openBucket(nc, BUCKETS.secrets),
       ]);
+      if (boxKey) await publishMasterPublicKey(secretsKv, boxKey);
       const publisher = new StatePublisher(statesKv, cfg.states_dir, log);
       const published = await publisher.publish();
       publisher.watch();

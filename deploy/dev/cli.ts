@@ -91,13 +91,24 @@ export async function writeCliConfig(
   return cliPermissionFlags(parseConfig(raw, path, CliConfig));
 }
 
-/** Run `zester <args>` with `flags` (the CLI's permission flags) and `V8_FLAGS`. */
-export async function runZester(flags: string[], args: string[]): Promise<CliRun> {
-  const out = await new Deno.Command(Deno.execPath(), {
+/**
+ * Run `zester <args>` with `flags` (the CLI's permission flags) and `V8_FLAGS`; `input`, when
+ * given, is its stdin.
+ */
+export async function runZester(flags: string[], args: string[], input?: string): Promise<CliRun> {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--config", DENO_CONFIG, V8_FLAGS, ...flags, CLI, ...args],
     env: { NO_COLOR: "1" },
-    stdin: "null",
-  }).output();
+    stdin: input === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (input !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(input));
+    await w.close();
+  }
+  const out = await child.output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import type { KeyPair } from "nkeys.js";
+import { createBoxKey, encodeBoxPublicKey, writeBoxKeyFile } from "../secrets/box_key.ts";
 import { type Creds, writeCredsFile, writePrivateFile } from "./creds.ts";
 import { natsServerConfig } from "./server_config.ts";
 import type { Role } from "./roles.ts";
@@ -91,6 +92,10 @@ export function deploymentPaths(dir: string) {
     operatorJwt: `${dir}/operator.jwt`,
     keys: `${dir}/keys`,
     creds: (who: Role | "sys") => `${dir}/creds/${who}.creds`,
+    /** The master's box key, which opens `!encrypted` settings values. */
+    masterBoxKey: `${dir}/creds/master-box.key`,
+    /** Its public half, for `zester settings encrypt --master-key`. */
+    masterBoxPublicKey: `${dir}/master-box.pub`,
     ca: `${dir}/tls/ca.pem`,
     caKey: `${dir}/tls/ca.key`,
     cert: (who: string) => `${dir}/tls/${who}.pem`,
@@ -127,8 +132,9 @@ function seed(k: KeyPair): string {
 /**
  * Write `d` into `dir` (absolute): every seed under `keys/` (move `operator.nk` offline: only
  * a new operator signing key needs it), creds for the master, the admin CLI, a read-only CLI and
- * the system account, the CA and certificates for the server and those three clients, and
- * `nats-server.conf`. Secrets are 0600, directories 0700.
+ * the system account, the master's box key for settings secrets (and its public half), the CA
+ * and certificates for the server and those three clients, and `nats-server.conf`. Secrets are
+ * 0600, directories 0700.
  */
 export async function writeDeployment(
   d: Deployment,
@@ -154,6 +160,9 @@ export async function writeDeployment(
     await writeCert(dir, u.name, await d.ca.issue({ name: u.name, usage: "client" }));
   }
   await writeCredsFile(p.creds("sys"), d.issueSystemUser());
+  const box = createBoxKey();
+  await writeBoxKeyFile(p.masterBoxKey, box);
+  await Deno.writeTextFile(p.masterBoxPublicKey, encodeBoxPublicKey(box.publicKey) + "\n");
   await Deno.writeTextFile(p.ca, d.ca.cert);
   await writePrivateFile(p.caKey, await d.ca.exportKey());
   await writeCert(

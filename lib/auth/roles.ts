@@ -12,6 +12,7 @@
  */
 import { BUCKETS } from "../bus/storage.ts";
 import { inboxPrefix, JOB_RETURNS_BUCKET, subjects } from "../bus/subjects.ts";
+import { MASTER_PUBLIC_KEY_ID } from "../secrets/peel_secrets.ts";
 import type { ResponsePermission, SubjectPermission } from "./jwt.ts";
 
 /** The kinds of users a deployment has. */
@@ -55,8 +56,9 @@ function readKey(bucket: string, key: string): string[] {
 
 /**
  * A peel: its own command subject; its own returns, facts, basket entries and events; reads of
- * `state-files`, `settings-files`, `basket` and its own `secrets` key. Nothing of other peels,
- * no `jobs`, no dispatch, no writes to the trees the master publishes.
+ * `state-files`, `settings-files`, `basket`, its own `secrets` key and the master's public key
+ * there. Nothing of other peels, no `jobs`, no dispatch, no writes to the trees the master
+ * publishes.
  */
 function peel(id: string, inbox: string): RoleClaims {
   return {
@@ -70,6 +72,7 @@ function peel(id: string, inbox: string): RoleClaims {
         ...readBucket(BUCKETS.settingsFiles.name),
         ...readBucket(BUCKETS.basket.name),
         ...readKey(BUCKETS.secrets.name, id),
+        ...readKey(BUCKETS.secrets.name, MASTER_PUBLIC_KEY_ID),
         `$JS.FC.${stream(BUCKETS.stateFiles.name)}.>`,
         `$JS.FC.${stream(BUCKETS.settingsFiles.name)}.>`,
         `$JS.FC.${stream(BUCKETS.basket.name)}.>`,
@@ -116,11 +119,15 @@ function master(inbox: string): RoleClaims {
   };
 }
 
-/** What an auditor or dashboard reads: jobs, returns, facts, target previews; never a dispatch. */
+/**
+ * What an auditor or dashboard reads: jobs, returns, facts, target previews, the master's public
+ * key (for `zester settings encrypt`); never a dispatch.
+ */
 function reader(inbox: string): RoleClaims {
-  const reads = [BUCKETS.jobs, BUCKETS.jobReturns, BUCKETS.facts].flatMap((b) =>
-    readBucket(b.name)
-  );
+  const reads = [
+    ...[BUCKETS.jobs, BUCKETS.jobReturns, BUCKETS.facts].flatMap((b) => readBucket(b.name)),
+    ...readKey(BUCKETS.secrets.name, MASTER_PUBLIC_KEY_ID),
+  ];
   const fc = [BUCKETS.jobs, BUCKETS.jobReturns, BUCKETS.facts].map((b) =>
     `$JS.FC.${stream(b.name)}.>`
   );

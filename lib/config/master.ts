@@ -25,6 +25,11 @@ export const MasterConfig = s.object({
   ...logKeys,
   states_dir: s.optional(s.string(), "/srv/zester/states"),
   settings_dir: s.optional(s.string(), "/srv/zester/settings"),
+  /**
+   * The master's box key (0600, written by `zester init`): it opens `!encrypted` settings values
+   * and seals them for each peel. Without it the master publishes no secrets.
+   */
+  box_key_file: s.optional(s.string()),
   /** A job's timeout when neither `job_timeouts` nor the request names one. */
   job_timeout: s.optional(duration(), 60_000),
   /** Timeouts by function, over {@linkcode DEFAULT_JOB_TIMEOUTS}. */

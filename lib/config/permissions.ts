@@ -113,6 +113,7 @@ export function masterPermissionFlags(cfg: MasterConfig, configPath: string): st
       configPath,
       cfg.states_dir,
       cfg.settings_dir,
+      cfg.box_key_file,
       cfg.nats_creds,
       cfg.nats_ca,
       cfg.nats_cert,

@@ -4,7 +4,7 @@
  * @module
  */
 import nacl from "tweetnacl";
-import { writePrivateFile } from "../auth/mod.ts";
+import { writePrivateFile } from "../auth/creds.ts";
 
 /** A NaCl box key pair. */
 export interface BoxKey {
@@ -28,6 +28,48 @@ const PREFIX = "zester-box-secret:";
 /** A fresh random box key pair. */
 export function createBoxKey(): BoxKey {
   return nacl.box.keyPair();
+}
+
+const PKCS8_X25519_PREFIX = Uint8Array.fromHex("302e020100300506032b656e04220420");
+const SIGMA = new TextEncoder().encode("expand 32-byte k");
+// tweetnacl exports its primitives untyped, under `lowlevel`.
+const { crypto_core_hsalsa20: hsalsa20 } = (nacl as unknown as {
+  lowlevel: {
+    crypto_core_hsalsa20(out: Uint8Array, input: Uint8Array, k: Uint8Array, c: Uint8Array): void;
+  };
+}).lowlevel;
+const privateKeys = new WeakMap<BoxKey, Promise<CryptoKey>>();
+
+/**
+ * The shared key of a box between `key` and the holder of `publicKey`, as `nacl.box.before`
+ * computes it, for `nacl.box.after` and `nacl.box.open.after`. X25519 runs in the platform's
+ * WebCrypto, several times faster than tweetnacl's, which counts when the master seals for
+ * thousands of peels. A public key of low order is refused.
+ */
+export async function boxSharedKey(publicKey: Uint8Array, key: BoxKey): Promise<Uint8Array> {
+  let secret = privateKeys.get(key);
+  if (!secret) {
+    const pkcs8 = new Uint8Array(PKCS8_X25519_PREFIX.length + key.secretKey.length);
+    pkcs8.set(PKCS8_X25519_PREFIX);
+    pkcs8.set(key.secretKey, PKCS8_X25519_PREFIX.length);
+    secret = crypto.subtle.importKey("pkcs8", pkcs8, { name: "X25519" }, false, ["deriveBits"]);
+    privateKeys.set(key, secret);
+  }
+  let shared: Uint8Array;
+  try {
+    const raw = new Uint8Array(publicKey);
+    const peer = await crypto.subtle.importKey("raw", raw, { name: "X25519" }, false, []);
+    shared = new Uint8Array(
+      await crypto.subtle.deriveBits({ name: "X25519", public: peer }, await secret, 256),
+    );
+  } catch (e) {
+    throw new BoxKeyError(`Invalid box public key "${publicKey.toBase64()}": unusable for X25519`, {
+      cause: e,
+    });
+  }
+  const out = new Uint8Array(nacl.box.sharedKeyLength);
+  hsalsa20(out, new Uint8Array(16), shared, SIGMA);
+  return out;
 }
 
 /** The text form of a public key (base64), as enrollment records and secrets carry it. */

@@ -17,7 +17,15 @@ Deno.test("init - writes a deployment that nats-server serves, secrets 0600, nev
   const r = await runZester(initPermissionFlags(dir), args);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /nats-server -c .*nats-server\.conf/);
-  for (const f of ["keys/operator.nk", "keys/account-signing.nk", "creds/master.creds"]) {
+  assert.match(r.stdout, /box_key_file: .*creds\/master-box\.key/);
+  for (
+    const f of [
+      "keys/operator.nk",
+      "keys/account-signing.nk",
+      "creds/master.creds",
+      "creds/master-box.key",
+    ]
+  ) {
     assert.equal((await Deno.stat(`${dir}/${f}`)).mode! & 0o777, 0o600, f);
   }
   for (const f of ["creds/admin.creds", "creds/reader.creds", "tls/ca.key", "tls/server.key"]) {

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import nacl from "tweetnacl";
 import {
   BoxKeyError,
+  boxSharedKey,
+  createBoxKey,
   decodeBoxPublicKey,
   encodeBoxPublicKey,
   loadOrCreateBoxKey,
@@ -34,4 +37,13 @@ Deno.test("box key - public keys round-trip as base64 and bad ones name the fiel
     boxKeyError(/box_public_key.*32 bytes, got 3/),
   );
   assert.throws(() => decodeBoxPublicKey("not base64!"), boxKeyError(/expected base64/));
+});
+
+Deno.test("box key - the shared key is NaCl's from both sides; a low-order public key is refused", async () => {
+  const a = createBoxKey();
+  const b = createBoxKey();
+  const shared = await boxSharedKey(b.publicKey, a);
+  assert.deepEqual(shared, nacl.box.before(b.publicKey, a.secretKey));
+  assert.deepEqual(await boxSharedKey(a.publicKey, b), shared);
+  await assert.rejects(boxSharedKey(new Uint8Array(32), a), boxKeyError(/unusable for X25519/));
 });
