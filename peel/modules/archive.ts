@@ -53,12 +53,12 @@ function format(c: Chunk, source: string): "tar" | "zip" {
   throw badArg(c, "archive_format", "tar or zip (the source's name does not say)");
 }
 
-/** `trim_output`: True keeps 100 names, a number that many. */
-function trim(c: Chunk, names: string[]): string[] {
+/** `trim_output`: True keeps 100 names, a number that many; undefined keeps all. */
+function trimArg(c: Chunk): number | undefined {
   const v = c.args.trim_output;
-  if (v === undefined || v === false || v === null) return names;
-  if (v === true || v === "True") return names.slice(0, 100);
-  return names.slice(0, intArg(c, "trim_output", { min: 1 }));
+  if (v === undefined || v === false || v === null || v === "False") return undefined;
+  if (v === true || v === "True") return 100;
+  return intArg(c, "trim_output", { min: 1 });
 }
 
 /** The `archive` state module. */
@@ -80,6 +80,7 @@ export function archiveStates(deps: FileDeps): Record<string, StateFunction> {
       const clean = boolArg(c, "clean", false);
       const enforceTop = boolArg(c, "enforce_toplevel", true);
       const ifMissing = strArg(c, "if_missing");
+      const keep = trimArg(c);
       const req = {
         ...sourceArgs(c, deps),
         format: format(c, source),
@@ -140,7 +141,7 @@ export function archiveStates(deps: FileDeps): Record<string, StateFunction> {
       if (removed.length) changes.removed = removed.map((t) => `${name}/${t}`);
       if (!dest_exists) changes.directories_created = [name];
       if (owning) changes["updated ownership"] = true;
-      changes.extracted_files = trim(c, members.map((m) => m.path));
+      changes.extracted_files = members.map((m) => m.path).slice(0, keep);
       if (ctx.test) {
         return {
           result: null,

@@ -84,6 +84,7 @@ export interface ListedMember extends Member {
   owned?: boolean;
 }
 
+// deno-lint-ignore no-control-regex -- names with control characters are what it refuses
 const CONTROL = /[\x00-\x1f\x7f]/;
 
 function refuse(why: string): never {
@@ -207,18 +208,22 @@ function lstatOrNull(p: string): Deno.FileInfo | null {
   }
 }
 
-/** Refuse when a path on a member's way under `dest` is a link already on disk. */
-function noLinksOnTheWay(dest: string, members: readonly Member[]): void {
+/**
+ * Refuse when a path on a member's way under `dest` is a link already on disk, or a directory
+ * another user could change (extracting there as root could be redirected; see `user_dirs`).
+ */
+function safeWays(dest: string, members: readonly Member[]): void {
   const checked = new Set<string>();
   for (const m of members) {
     const parts = m.path.split("/");
-    const upTo = m.type === "dir" ? parts.length : parts.length - 1;
-    for (let i = 1; i <= upTo; i++) {
-      const rel = parts.slice(0, i).join("/");
-      if (checked.has(rel)) continue;
-      checked.add(rel);
-      if (lstatOrNull(posix.join(dest, rel))?.isSymlink) {
-        refuse(`"${posix.join(dest, rel)}" is a symbolic link on the way to member "${m.path}"`);
+    for (let i = 1; i < parts.length; i++) {
+      const p = posix.join(dest, ...parts.slice(0, i));
+      if (checked.has(p)) continue;
+      checked.add(p);
+      const st = lstatOrNull(p);
+      if (st?.isSymlink) refuse(`"${p}" is a symbolic link on the way to member "${m.path}"`);
+      if (st && (st.uid !== Deno.uid() || ((st.mode ?? 0) & 0o022) !== 0)) {
+        refuse(`"${p}" is owned by uid ${st.uid} or writable by others (see user_dirs)`);
       }
     }
   }
@@ -388,17 +393,17 @@ export const archiveListOp = defineOp({
   },
 });
 
-/** Give the members under `dest` (never through a link) the owners `ids`; `dest` too, if new. */
-function chownMembers(
-  dest: string,
-  list: readonly Member[],
-  ids: { uid?: number; gid?: number },
-  created = false,
-) {
+/**
+ * Give the members under `dest` the owners `ids`, deepest first and never through a link, so
+ * each is changed while the directory holding it is still root's.
+ */
+function chownMembers(dest: string, list: readonly Member[], ids: { uid?: number; gid?: number }) {
   if (ids.uid === undefined && ids.gid === undefined) return;
-  const paths = list.map((m) => posix.join(dest, m.path));
-  for (const p of created ? [dest, ...paths] : paths) {
-    if (lstatOrNull(p)) fs.lchownSync(p, ids.uid ?? -1, ids.gid ?? -1);
+  const paths = list.map((m) => m.path).sort((a, b) => b.split("/").length - a.split("/").length);
+  for (const p of paths) {
+    safeWays(dest, [{ path: p, type: "file", setid: false }]);
+    const full = posix.join(dest, p);
+    if (lstatOrNull(full)) fs.lchownSync(full, ids.uid ?? -1, ids.gid ?? -1);
   }
 }
 
@@ -441,7 +446,8 @@ export const archiveExtractOp = defineOp({
           else Deno.removeSync(t, { recursive: true });
         }
       }
-      noLinksOnTheWay(dest, list);
+      // As the directory's owner, tar can only write where that owner could anyway.
+      if (!owner) safeWays(dest, list);
       const argv = a.format === "tar"
         ? [TAR, "--extract", "--no-same-owner", "--no-overwrite-dir", "--force-local"]
           .concat(["--file", file, "--directory", dest])
@@ -456,7 +462,7 @@ export const archiveExtractOp = defineOp({
         }, ctx),
         `extract "${sourceName(a)}" to "${dest}"`,
       );
-      chownMembers(dest, list, ids, created);
+      if (!owner) chownMembers(dest, list, ids);
       return { extracted: list.map((m) => m.path), created };
     });
   },
@@ -472,9 +478,7 @@ export const archiveChownOp = defineOp({
     const owner = await actAs(dest, ctx.policy, dest);
     ownerOnly(owner, ids);
     return await withSource(a, ctx, { path: dest }, undefined, async (file) => {
-      const list = await members(a, file, ctx);
-      noLinksOnTheWay(dest, list);
-      chownMembers(dest, list, ids);
+      if (!owner) chownMembers(dest, await members(a, file, ctx), ids);
       return { path: dest };
     });
   },

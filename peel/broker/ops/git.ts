@@ -3,7 +3,7 @@
  * must match the policy's `git.repos` and be of a transport git speaks by itself (no `ext::`,
  * `fd::` or other `<transport>::` helpers, nothing that reads as an option); revisions are
  * plain names or hashes; user data comes after `--` or as the value of a fixed option. Each git
- * runs with `protocol.ext.allow=never`, no hooks, no fsmonitor, no system or global config, no
+ * runs with only the transports a URL may name (never `ext` or `fd`), no hooks, no fsmonitor, no system or global config, no
  * prompts, and an ssh command the broker sets (with the `identity` key, in the read paths).
  * Targets must lie under `git.targets`; git runs as `user` (in `run_as`) or, in a directory only
  * root can change, as root.
@@ -70,20 +70,17 @@ async function runner(
       GIT_CONFIG_NOSYSTEM: "1",
       GIT_CONFIG_GLOBAL: "/dev/null",
       GIT_TERMINAL_PROMPT: "0",
-      GIT_PROTOCOL_FROM_USER: "0",
     },
     config: [
-      "-c",
+      // Only the transports a URL may name; ext:: and fd:: (which run commands) never.
+      "protocol.allow=never",
+      ...["https", "http", "ssh", "git", "file"].map((p) => `protocol.${p}.allow=always`),
       "protocol.ext.allow=never",
-      "-c",
       "protocol.fd.allow=never",
-      "-c",
       "core.hooksPath=/dev/null",
-      "-c",
       "core.fsmonitor=false",
-      "-c",
       `core.sshCommand=${ssh}`,
-    ],
+    ].flatMap((kv) => ["-c", kv]),
   };
 }
 
