@@ -8,6 +8,8 @@
 export interface StateTree {
   /** One file's text, or undefined when there is none. */
   read(path: string): string | undefined;
+  /** One file's bytes (an archive, a wheel), or undefined when there is none. */
+  bytes(path: string): Uint8Array | undefined;
   /** Every text file, by path: what templates can import and include. */
   files(): Map<string, string>;
   /** The files under directory `dir` (all of them for `""`), relative to it, sorted. */
@@ -24,6 +26,14 @@ export function dirTree(root: string): StateTree {
       if (unsafe(path)) return undefined;
       try {
         return Deno.readTextFileSync(`${root}/${path}`);
+      } catch {
+        return undefined;
+      }
+    },
+    bytes(path) {
+      if (unsafe(path)) return undefined;
+      try {
+        return Deno.readFileSync(`${root}/${path}`);
       } catch {
         return undefined;
       }

@@ -64,6 +64,24 @@ export const AccountsPolicy = s.object({
 });
 
 /**
+ * `git:` of the broker section: the repository URLs (globs) `git.latest` may clone and fetch,
+ * and the directories (and below) it may clone into.
+ */
+export const GitPolicy = s.object({
+  repos: s.optional(s.array(s.string({ minLength: 1 })), []),
+  targets: s.optional(s.array(absolutePath), []),
+});
+
+/**
+ * `pip:` of the broker section: the virtualenvs (directories, and below) whose pip may run, and
+ * the package index URLs (globs) it may use; `https://pypi.org/simple` is one like any other.
+ */
+export const PipPolicy = s.object({
+  envs: s.optional(s.array(absolutePath), []),
+  indexes: s.optional(s.array(s.string({ minLength: 1 })), []),
+});
+
+/**
  * The `broker:` section: how the peel starts its broker, and the policy the broker enforces.
  * Everything is denied unless listed here. The broker reads this section itself, from the
  * root-owned file, never from the peel. `exec` lists programs with their argument rules;
@@ -135,6 +153,12 @@ export const BrokerSection = s.object({
   ),
   /** Whether `timezone.system` may set the time zone. */
   timezone: s.optional(s.boolean(), false),
+  /** URLs (globs) `archive.extracted` may download a source from, with curl; none by default. */
+  fetch: s.optional(s.array(s.string({ minLength: 1 })), []),
+  /** Repositories (URL globs) `git.latest` may clone and fetch, and the directories it may use. */
+  git: s.optional(GitPolicy, GitPolicy.parse({})),
+  /** Python environments `pip.*` may change, and the package indexes (URL globs) it may use. */
+  pip: s.optional(PipPolicy, PipPolicy.parse({})),
 });
 /** A validated `broker:` section. */
 export type BrokerSection = s.Infer<typeof BrokerSection>;

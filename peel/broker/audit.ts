@@ -54,12 +54,19 @@ export function summarize(op: string, args: Record<string, unknown>): Record<str
     "uri",
     "config",
     "zone",
+    "url",
+    "rev",
+    "commit",
+    "branch",
+    "bin_env",
+    "format",
+    "clean",
   ];
   const accounts = ["name", "uid", "gid", "home", "shell", "system", "createhome", "purge"];
   for (const k of [...keys, ...typed, ...accounts]) {
     if (args[k] !== undefined) out[k] = args[k];
   }
-  for (const k of ["argv", "names", "groups", "members"]) {
+  for (const k of ["argv", "names", "groups", "members", "specs", "find_links"]) {
     const v = args[k];
     if (Array.isArray(v)) out[k] = v.slice(0, 16).map((a) => String(a).slice(0, 200));
   }

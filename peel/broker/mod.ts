@@ -7,9 +7,12 @@ export { BrokerClient, type BrokerClientOptions, BrokerError } from "./client.ts
 export { brokerLauncherScript, defaultBrokerPaths, writeBrokerLauncher } from "./launcher.ts";
 export * from "./protocol.ts";
 export { isPackageName } from "./ops/pkg.ts";
+export { normalizeName, PIP_SPEC } from "./ops/mod.ts";
 export type {
   GroupInfo,
+  ListedMember,
   Manager,
+  PipPlan,
   PkgVersions,
   RepoResult,
   RunResult,

@@ -185,6 +185,21 @@ export class Policy {
     return { uid, gid };
   }
 
+  /**
+   * Check a path a typed operation changes against its own list (`git.targets`, `pip.envs`),
+   * named `key` in denials; returns it resolved. The broker's own files stay out of reach.
+   */
+  async within(path: string, allowed: readonly string[], key: string): Promise<string> {
+    return this.#unprotected(path, await this.#check(path, allowed, `use (${key})`));
+  }
+
+  /** Check a URL against the globs of `key` (`fetch`, `git.repos`, `pip.indexes`). */
+  url(url: string, globs: readonly string[], key: string): void {
+    if (!globs.some((g) => globToRegExp(g).test(url))) {
+      throw new OpError("denied", `Denied by policy: URL "${url}" is not in ${key}`);
+    }
+  }
+
   /** Check a read of the entry `path` itself (a link is not followed); returns it resolved. */
   async readLink(path: string): Promise<string> {
     return await this.#check(

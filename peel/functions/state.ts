@@ -47,7 +47,12 @@ const templateContext = (ctx: ExecContext): TemplateContext => ({
 });
 
 /** A state tree with nothing in it, for direct calls on a peel that has none yet. */
-const EMPTY_TREE: StateTree = { read: () => undefined, files: () => new Map(), list: () => [] };
+const EMPTY_TREE: StateTree = {
+  read: () => undefined,
+  bytes: () => undefined,
+  files: () => new Map(),
+  list: () => [],
+};
 
 /** `- match:` values of a top file and the target kinds they mean. */
 const TOP_MATCH: Record<string, TargetType> = {

@@ -37,6 +37,13 @@ export function treeRead(deps: FileDeps, ref: string): Promise<string> {
   return Promise.resolve(text);
 }
 
+/** The bytes of a state tree file. */
+export function treeBytes(deps: FileDeps, ref: string): Uint8Array {
+  const data = deps.tree?.bytes(treePath(ref));
+  if (data === undefined) throw new Error(`Source "${ref}" is not in the state tree`);
+  return data;
+}
+
 /** The files under a directory of the state tree, relative to it. */
 export function treeList(deps: FileDeps, ref: string): Promise<string[]> {
   return Promise.resolve(deps.tree?.list(treePath(ref)) ?? []);

@@ -17,6 +17,9 @@ import { sshAuthStates } from "./ssh_auth.ts";
 import { cronStates } from "./cron.ts";
 import { systemStates } from "./system.ts";
 import { checkArguments } from "./arguments.ts";
+import { archiveStates } from "./archive.ts";
+import { gitStates } from "./git.ts";
+import { pipStates } from "./pip.ts";
 
 export { unifiedDiff } from "./diff.ts";
 
@@ -104,6 +107,9 @@ function stateModules(deps: ModuleDeps): Record<string, Record<string, StateFunc
     group: groupStates(b),
     ssh_auth: sshAuthStates(b, deps),
     cron: cronStates(b),
+    archive: archiveStates(deps),
+    git: gitStates(b),
+    pip: pipStates(deps),
     ...systemStates(b, deps.facts ?? {}),
   };
   modules.module = { run: moduleRun(modules) };

@@ -170,6 +170,17 @@ Deno.test("starter policy - the modules it allows work in test mode, nothing in 
         suite: "sid",
       }, /not in repos/],
       ["pkg.install", { manager: "apt", names: ["x"], skip_verify: true }, /allow_unverified/],
+      ["archive.extract", {
+        url: "https://evil.example/site.tgz",
+        hash: { alg: "sha256", hex: "0".repeat(64) },
+        format: "tar",
+        dest: "/var/www/site",
+      }, /not in fetch/],
+      ["git.clone", {
+        url: "https://evil.example/site.git",
+        target: "/var/www/site",
+      }, /not in git.repos/],
+      ["pip.install", { bin_env: "/opt/venv", specs: ["flask"] }, /pip.envs/],
     ];
     for (const [op, args, re] of refused) {
       await assert.rejects(c.request(op, args), (e) => {

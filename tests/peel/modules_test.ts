@@ -94,6 +94,7 @@ Deno.test("modules - file.managed takes Salt's arguments: source lists, source_h
     broker: b,
     tree: {
       read: (p) => tree[p],
+      bytes: () => undefined,
       files: () => new Map(Object.entries(tree)),
       list: () => [],
     },

@@ -9,6 +9,8 @@ export interface Account {
   name: string;
   uid: number;
   gid: number;
+  /** Its home directory. */
+  home: string;
 }
 
 async function lookup(file: string, name: string): Promise<string[] | undefined> {
@@ -24,7 +26,7 @@ async function lookup(file: string, name: string): Promise<string[] | undefined>
 export async function user(name: string, root = "/"): Promise<Account> {
   const f = await lookup(`${root}etc/passwd`, name);
   if (!f) throw new OpError("failed", `No such user "${name}"`);
-  return { name: f[0]!, uid: Number(f[2]), gid: Number(f[3]) };
+  return { name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5] || "/" };
 }
 
 /** The gid of group `name` (or a numeric gid); throws `OpError("failed")` when there is none. */

@@ -48,6 +48,9 @@ import {
   serviceStopOp,
 } from "./service.ts";
 import { sysinfoOp } from "./sysinfo.ts";
+import { archiveChownOp, archiveExtractOp, archiveListOp } from "./archive.ts";
+import { gitCheckoutOp, gitCloneOp, gitFetchOp, gitInfoOp, gitRemoteOp } from "./git.ts";
+import { pipInstallOp, pipListOp, pipUninstallOp } from "./pip.ts";
 import { listOp } from "./list.ts";
 import { backupOp } from "./backup.ts";
 import {
@@ -68,6 +71,8 @@ export type { Manager, PkgVersions } from "./pkg.ts";
 export type { RepoResult } from "./repo.ts";
 export type { GroupInfo, UserInfo } from "./users.ts";
 export type { ServiceStatus } from "./service.ts";
+export type { ListedMember } from "./archive.ts";
+export { normalizeName, PIP_SPEC, type PipPlan } from "./pip.ts";
 
 /** `ping`: the broker is alive; reports its pid and that it has no network permission. */
 const pingOp = defineOp({
@@ -135,4 +140,15 @@ export const OPS: ReadonlyMap<string, Op<unknown>> = new Map([
   ["service.enable", serviceEnableOp],
   ["service.disable", serviceDisableOp],
   ["service.status", serviceStatusOp],
+  ["archive.list", archiveListOp],
+  ["archive.extract", archiveExtractOp],
+  ["archive.chown", archiveChownOp],
+  ["git.info", gitInfoOp],
+  ["git.remote", gitRemoteOp],
+  ["git.clone", gitCloneOp],
+  ["git.fetch", gitFetchOp],
+  ["git.checkout", gitCheckoutOp],
+  ["pip.list", pipListOp],
+  ["pip.install", pipInstallOp],
+  ["pip.uninstall", pipUninstallOp],
 ]);
