@@ -12,11 +12,21 @@ import {
   openBucket,
   provisionStorage,
 } from "../lib/bus/mod.ts";
-import { busOptions, DEFAULT_JOB_TIMEOUTS, type MasterConfig } from "../lib/config/mod.ts";
+import {
+  busOptions,
+  DEFAULT_JOB_TIMEOUTS,
+  listenAddr,
+  type MasterConfig,
+} from "../lib/config/mod.ts";
+import { HealthServer } from "../lib/http/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
+import { watchBus } from "../lib/metrics/mod.ts";
+import { VERSION } from "../lib/version/mod.ts";
 import { compileTarget } from "../lib/target/mod.ts";
 import { serveDispatch } from "./dispatch.ts";
 import { FactIndex } from "./fact_index.ts";
+import { masterChecks } from "./health.ts";
+import { connectedPeels } from "./metrics.ts";
 import { serveFactIngest } from "./facts_ingest.ts";
 import { HeartbeatWriter } from "./heartbeat.ts";
 import { JobEvents } from "./job_events.ts";
@@ -50,8 +60,13 @@ export function checkNodegroups(nodegroups: Record<string, string | string[]>): 
   }
 }
 
+/** Peels whose facts were stored within this window count as connected. */
+const PRESENCE_WINDOW_MS = 10 * 60_000;
+
 /** What a master stops when it stops. */
 interface MasterParts {
+  health?: HealthServer;
+  detachGauge: () => void;
   subs: Subscription[];
   heartbeat: HeartbeatWriter;
   publisher: StatePublisher;
@@ -71,6 +86,8 @@ export class Master {
   readonly tracker: JobTracker;
   /** Finds and adopts the jobs of masters that stopped. */
   readonly scanner: OrphanScanner;
+  /** The health endpoints, unless `health_addr` is off. */
+  readonly health?: HealthServer;
   readonly #parts: MasterParts;
   readonly #log: Logger;
 
@@ -88,20 +105,29 @@ export class Master {
     this.index = index;
     this.tracker = tracker;
     this.scanner = scanner;
+    this.health = parts.health;
     this.#parts = parts;
     this.#log = log;
   }
 
   /**
-   * Connect (retrying while NATS is unreachable or refuses the master, until `signal` aborts),
-   * provision storage and start serving.
+   * Serve the health endpoints (not ready yet), connect (retrying while NATS is unreachable or
+   * refuses the master, until `signal` aborts), provision storage and start serving.
    */
   static async start(cfg: MasterConfig, baseLog: Logger, signal?: AbortSignal): Promise<Master> {
     checkNodegroups(cfg.nodegroups);
     await checkStatesDir(cfg.states_dir);
     const id = cfg.id ?? newMasterId();
     const log = baseLog.with({ master_id: id });
-    const nc = await connectBusRetrying(busOptions(cfg, `zester-master-${id}`), log, signal);
+    const addr = listenAddr(cfg.health_addr);
+    const health = addr && new HealthServer({ addr, component: "master", version: VERSION, log });
+    let nc: NatsConnection;
+    try {
+      nc = await connectBusRetrying(busOptions(cfg, `zester-master-${id}`), log, signal);
+    } catch (e) {
+      await health?.stop();
+      throw e;
+    }
     try {
       const jsm = await nc.jetstreamManager();
       const provisioned = await provisionStorage(jsm, cfg.storage_replicas);
@@ -161,8 +187,15 @@ export class Master {
         serveFactIngest(nc, index, log),
       ];
       await nc.flush();
+      watchBus(nc);
+      if (health) health.checks = masterChecks({ cfg, nc, jsm, factsKv, heartbeat });
+      const detachGauge = connectedPeels.attach(() =>
+        index.storedSince(Date.now() - PRESENCE_WINDOW_MS)
+      );
       log.info("master ready", { peels: index.size, state_files: published });
       return new Master(id, nc, index, tracker, scanner, {
+        health,
+        detachGauge,
         subs,
         heartbeat,
         publisher,
@@ -170,6 +203,7 @@ export class Master {
         expiry,
       }, log);
     } catch (e) {
+      await health?.stop();
       await nc.close();
       throw e;
     }
@@ -180,7 +214,9 @@ export class Master {
    * or to this one started again, which adopt them.
    */
   async stop(): Promise<void> {
-    const { subs, heartbeat, publisher, events, expiry } = this.#parts;
+    const { health, detachGauge, subs, heartbeat, publisher, events, expiry } = this.#parts;
+    await health?.stop();
+    detachGauge();
     for (const s of subs) s.unsubscribe();
     this.scanner.stop();
     this.tracker.stop();
