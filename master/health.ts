@@ -1,6 +1,7 @@
 /**
- * The master's readiness checks: NATS, the facts bucket, every bucket and stream provisioned,
- * its heartbeat fresh, and its certificates.
+ * The master's readiness checks: NATS, the facts bucket, every bucket and stream provisioned
+ * (one kept in memory and lost at a restart of nats-server only degrades), its heartbeat fresh,
+ * and its certificates.
  * @module
  */
 import type { JetStreamManager, KV, NatsConnection } from "nats";
@@ -18,10 +19,11 @@ export interface MasterHealthParts {
   heartbeat: HeartbeatWriter;
 }
 
-const EXPECTED_STREAMS = [
-  ...Object.values(BUCKETS).map((b) => `KV_${b.name}`),
-  ...Object.values(STREAMS).map((s) => s.name),
-];
+/** Every declared stream, and whether it is kept in memory (gone when nats-server restarts). */
+const EXPECTED_STREAMS = [...Object.values(BUCKETS), ...Object.values(STREAMS)].map((s) => ({
+  name: "subjects" in s ? s.name : `KV_${s.name}`,
+  memory: (s.storage as string) === "memory",
+}));
 
 /** The master's readiness checks. */
 export function masterChecks(p: MasterHealthParts): Check[] {
@@ -39,10 +41,15 @@ export function masterChecks(p: MasterHealthParts): Check[] {
       run: async () => {
         const have = new Set<string>();
         for await (const name of p.jsm.streams.names()) have.add(name);
-        const missing = EXPECTED_STREAMS.filter((n) => !have.has(n));
-        return missing.length
-          ? { status: "down", message: `Streams missing: ${missing.join(", ")}` }
-          : { status: "ok", message: `${EXPECTED_STREAMS.length} streams provisioned` };
+        const missing = EXPECTED_STREAMS.filter((s) => !have.has(s.name));
+        if (!missing.length) {
+          return { status: "ok", message: `${EXPECTED_STREAMS.length} streams provisioned` };
+        }
+        return {
+          // A memory stream is lost when nats-server restarts, until a master provisions again.
+          status: missing.every((s) => s.memory) ? "degraded" : "down",
+          message: `Streams missing: ${missing.map((s) => s.name).join(", ")}`,
+        };
       },
     },
     heartbeatCheck(p.heartbeat, p.cfg.heartbeat_interval),

@@ -84,3 +84,11 @@ export {
   zesterAt,
 } from "../../deploy/dev/cli.ts";
 export { auditRecords, brokerAt, rejectsWith } from "./broker.ts";
+export {
+  type DocumentedMetric,
+  documentedMetrics,
+  type Exposition,
+  parseExposition,
+  type Sample,
+  sampleValue,
+} from "./metrics.ts";
