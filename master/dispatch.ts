@@ -19,6 +19,7 @@ import { compileTarget } from "../lib/target/mod.ts";
 import type { FactIndex } from "./fact_index.ts";
 import type { JobEvents } from "./job_events.ts";
 import type { JobTracker } from "./job_tracker.ts";
+import { dispatched } from "./metrics.ts";
 
 /** How a master picks a job's timeout. */
 export interface TimeoutPolicy {
@@ -62,6 +63,7 @@ export function jobTimeout(policy: TimeoutPolicy, fun: string, requested?: numbe
 
 /** Run one validated dispatch request. */
 export async function dispatch(ctx: DispatchContext, req: DispatchRequest): Promise<DispatchReply> {
+  const t0 = performance.now();
   checkArguments(req.fun, req.args, req.kwargs);
   const target = compileTarget(req.tgt, req.tgt_type, { nodegroups: ctx.nodegroups });
   const targets = ctx.index.resolve(target);
@@ -97,6 +99,7 @@ export async function dispatch(ctx: DispatchContext, req: DispatchRequest): Prom
   }
   void ctx.events.status(job);
   await ctx.tracker.take(job, revision);
+  dispatched((performance.now() - t0) / 1000);
   ctx.log.info("job dispatched", {
     jid: job.jid,
     fun: job.fun,

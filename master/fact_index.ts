@@ -60,6 +60,13 @@ export class FactIndex {
     return out;
   }
 
+  /** How many peels had their facts stored at or after `cutoff`. */
+  storedSince(cutoff: number): number {
+    let n = 0;
+    for (const at of this.#storedAt.values()) if (at >= cutoff) n++;
+    return n;
+  }
+
   /** One peel, if known. */
   get(id: string): PeelView | undefined {
     return this.#peels.get(id);

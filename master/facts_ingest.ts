@@ -20,6 +20,7 @@ import {
 import { FactsMessage } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import type { FactIndex } from "./fact_index.ts";
+import { factsStored } from "./metrics.ts";
 
 /** How long a reply waits for the index before it goes out anyway (the facts are stored). */
 const INDEX_WAIT_MS = 5_000;
@@ -40,6 +41,7 @@ export function serveFactIngest(nc: NatsConnection, index: FactIndex, log: Logge
         );
       }
       const revision = await store.publish(kvSubject(BUCKETS.facts.name, msg.peel_id), encode(msg));
+      factsStored();
       if (!await index.reached(revision, INDEX_WAIT_MS)) {
         log.warn("facts stored, but the index has not caught up", { peel_id: msg.peel_id });
       }

@@ -6,6 +6,7 @@
 import type { KV } from "nats";
 import { encode } from "../lib/bus/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
+import { heartbeatFailed } from "./metrics.ts";
 
 /** The heartbeat value. */
 export interface Heartbeat {
@@ -23,6 +24,7 @@ export interface Heartbeat {
 export class HeartbeatWriter {
   readonly #timer: ReturnType<typeof setInterval>;
   readonly #started = new Date().toISOString();
+  #lastBeat = 0;
 
   /** Beat every `intervalMs`; the first beat is the caller's to write (see {@linkcode beat}). */
   constructor(
@@ -45,9 +47,16 @@ export class HeartbeatWriter {
     };
     try {
       await this.kv.put(this.id, encode(hb));
+      this.#lastBeat = Date.now();
     } catch (e) {
+      heartbeatFailed();
       this.log.warn("heartbeat failed", { error: e });
     }
+  }
+
+  /** When the last heartbeat was written (milliseconds since the epoch; 0 before the first). */
+  get lastBeat(): number {
+    return this.#lastBeat;
   }
 
   /** Stop beating and remove this master's entry. */

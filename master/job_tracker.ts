@@ -56,6 +56,7 @@ import {
 } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import type { JobEvents } from "./job_events.ts";
+import { activeJobs, jobFinished, returnStored } from "./metrics.ts";
 
 interface Tracked {
   job: Job;
@@ -160,6 +161,7 @@ export class JobTracker {
   readonly #done = new Map<string, Array<() => void>>();
   /** Jobs being claimed, so that a job is never taken twice at once. */
   readonly #taking = new Set<string>();
+  readonly #detachGauge: () => void;
 
   /** Subscribe to this master's return confirmations, to cancels and to find requests. */
   constructor(opts: {
@@ -177,6 +179,7 @@ export class JobTracker {
     this.#events = opts.events;
     this.#masterId = opts.masterId;
     const log = this.#log = opts.log;
+    this.#detachGauge = activeJobs.attach(() => this.#jobs.size);
     const on = (what: string, handle: (msg: Msg) => void) => (err: Error | null, msg: Msg) => {
       if (err) log.error(`${what} subscription failed`, { error: err });
       else handle(msg);
@@ -355,6 +358,7 @@ export class JobTracker {
    * another master, or this one started again, adopts and finishes them.
    */
   stop(): void {
+    this.#detachGauge();
     for (const sub of this.#subs) sub.unsubscribe();
     for (const t of this.#jobs.values()) this.#release(t);
     this.#jobs.clear();
@@ -424,6 +428,7 @@ export class JobTracker {
   #onStored(t: Tracked, peelId: string, outcome: ReturnOutcome): void {
     t.refused.delete(peelId);
     t.absent.delete(peelId);
+    if (!t.stored.has(peelId)) returnStored(outcome);
     t.stored.set(peelId, outcome);
     if (this.#settled(t)) this.#finalizeSafely(t.job.jid);
   }
@@ -538,7 +543,10 @@ export class JobTracker {
         missing.slice(i, i + READ_BACK_BATCH).map(async (id) => {
           try {
             const ret = await getReturn(this.#returnsKv, jid, id);
-            if (ret) t.stored.set(id, returnOutcome(ret));
+            if (!ret) return;
+            const outcome = returnOutcome(ret);
+            returnStored(outcome);
+            t.stored.set(id, outcome);
           } catch (e) {
             this.#log.error("cannot read back return", { jid, peel_id: id, error: e });
           }
@@ -604,7 +612,10 @@ export class JobTracker {
         this.#log.error("cannot store final job record", { jid, error: e });
       }
     }
-    if (written) await this.#events.status(job, returned);
+    if (written) {
+      jobFinished(job.fun, status, (Date.parse(now) - Date.parse(job.created)) / 1000);
+      await this.#events.status(job, returned);
+    }
     this.#jobs.delete(jid);
     this.#finished.set(jid, Date.now());
     this.#pruneFinished();

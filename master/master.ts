@@ -12,12 +12,22 @@ import {
   openBucket,
   provisionStorage,
 } from "../lib/bus/mod.ts";
-import { busOptions, DEFAULT_JOB_TIMEOUTS, type MasterConfig } from "../lib/config/mod.ts";
+import {
+  busOptions,
+  DEFAULT_JOB_TIMEOUTS,
+  listenAddr,
+  type MasterConfig,
+} from "../lib/config/mod.ts";
+import { HealthServer } from "../lib/http/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { publishMasterPublicKey, readBoxKeyFile } from "../lib/secrets/mod.ts";
+import { watchBus } from "../lib/metrics/mod.ts";
+import { VERSION } from "../lib/version/mod.ts";
 import { compileTarget } from "../lib/target/mod.ts";
 import { serveDispatch } from "./dispatch.ts";
 import { FactIndex } from "./fact_index.ts";
+import { masterChecks } from "./health.ts";
+import { connectedPeels } from "./metrics.ts";
 import { serveFactIngest } from "./facts_ingest.ts";
 import { HeartbeatWriter } from "./heartbeat.ts";
 import { JobEvents } from "./job_events.ts";
@@ -51,8 +61,13 @@ export function checkNodegroups(nodegroups: Record<string, string | string[]>): 
   }
 }
 
+/** Peels whose facts were stored within this window count as connected. */
+const PRESENCE_WINDOW_MS = 10 * 60_000;
+
 /** What a master stops when it stops. */
 interface MasterParts {
+  health?: HealthServer;
+  detachGauge: () => void;
   subs: Subscription[];
   heartbeat: HeartbeatWriter;
   publisher: StatePublisher;
@@ -72,6 +87,8 @@ export class Master {
   readonly tracker: JobTracker;
   /** Finds and adopts the jobs of masters that stopped. */
   readonly scanner: OrphanScanner;
+  /** The health endpoints, unless `health_addr` is off. */
+  readonly health?: HealthServer;
   readonly #parts: MasterParts;
   readonly #log: Logger;
 
@@ -89,13 +106,14 @@ export class Master {
     this.index = index;
     this.tracker = tracker;
     this.scanner = scanner;
+    this.health = parts.health;
     this.#parts = parts;
     this.#log = log;
   }
 
   /**
-   * Connect (retrying while NATS is unreachable or refuses the master, until `signal` aborts),
-   * provision storage and start serving.
+   * Serve the health endpoints (not ready yet), connect (retrying while NATS is unreachable or
+   * refuses the master, until `signal` aborts), provision storage and start serving.
    */
   static async start(cfg: MasterConfig, baseLog: Logger, signal?: AbortSignal): Promise<Master> {
     checkNodegroups(cfg.nodegroups);
@@ -103,7 +121,15 @@ export class Master {
     const boxKey = cfg.box_key_file ? await readBoxKeyFile(cfg.box_key_file) : undefined;
     const id = cfg.id ?? newMasterId();
     const log = baseLog.with({ master_id: id });
-    const nc = await connectBusRetrying(busOptions(cfg, `zester-master-${id}`), log, signal);
+    const addr = listenAddr(cfg.health_addr);
+    const health = addr && new HealthServer({ addr, component: "master", version: VERSION, log });
+    let nc: NatsConnection;
+    try {
+      nc = await connectBusRetrying(busOptions(cfg, `zester-master-${id}`), log, signal);
+    } catch (e) {
+      await health?.stop();
+      throw e;
+    }
     try {
       const jsm = await nc.jetstreamManager();
       const provisioned = await provisionStorage(jsm, cfg.storage_replicas);
@@ -165,8 +191,15 @@ export class Master {
         serveFactIngest(nc, index, log),
       ];
       await nc.flush();
+      watchBus(nc);
+      if (health) health.checks = masterChecks({ cfg, nc, jsm, factsKv, heartbeat });
+      const detachGauge = connectedPeels.attach(() =>
+        index.storedSince(Date.now() - PRESENCE_WINDOW_MS)
+      );
       log.info("master ready", { peels: index.size, state_files: published });
       return new Master(id, nc, index, tracker, scanner, {
+        health,
+        detachGauge,
         subs,
         heartbeat,
         publisher,
@@ -174,6 +207,7 @@ export class Master {
         expiry,
       }, log);
     } catch (e) {
+      await health?.stop();
       await nc.close();
       throw e;
     }
@@ -184,7 +218,9 @@ export class Master {
    * or to this one started again, which adopt them.
    */
   async stop(): Promise<void> {
-    const { subs, heartbeat, publisher, events, expiry } = this.#parts;
+    const { health, detachGauge, subs, heartbeat, publisher, events, expiry } = this.#parts;
+    await health?.stop();
+    detachGauge();
     for (const s of subs) s.unsubscribe();
     this.scanner.stop();
     this.tracker.stop();

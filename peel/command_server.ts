@@ -31,6 +31,7 @@ import type { Logger } from "../lib/log/mod.ts";
 import { execute, JobCanceledError } from "./exec.ts";
 import { type Broker, FUNCTIONS } from "./functions/mod.ts";
 import { JobJournal, type Kept } from "./job_journal.ts";
+import { jobRan } from "./metrics.ts";
 import type { StateTree } from "./state_tree.ts";
 
 /** The stream stores a return only if its key holds nothing yet. */
@@ -149,6 +150,7 @@ export class CommandServer {
       cancel: new AbortController(),
     };
     this.#running.set(req.jid, running);
+    const t0 = performance.now();
     try {
       let ret: ExecReturn;
       try {
@@ -167,6 +169,7 @@ export class CommandServer {
         ret = this.#failed(req, `Cannot record the job in the data dir: ${(e as Error).message}`);
       }
       const kept = encodeReturn(ret, log);
+      jobRan(req.fun, kept.outcome, (performance.now() - t0) / 1000, ret.result);
       await this.#journal.finish(req.jid, kept);
       this.#publish(req, kept);
     } finally {

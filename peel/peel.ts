@@ -14,11 +14,16 @@ import {
   openBucket,
   subjects,
 } from "../lib/bus/mod.ts";
-import { busOptions, type PeelConfig } from "../lib/config/mod.ts";
+import { busOptions, listenAddr, type PeelConfig } from "../lib/config/mod.ts";
+import { HealthServer } from "../lib/http/mod.ts";
 import type { FactsMessage } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
+import { watchBus } from "../lib/metrics/mod.ts";
+import { VERSION } from "../lib/version/mod.ts";
 import { BrokerClient } from "./broker/mod.ts";
 import { CommandServer } from "./command_server.ts";
+import { peelChecks } from "./health.ts";
+import { brokerOpDone, peelConnected } from "./metrics.ts";
 import { StateSync } from "./state_sync.ts";
 import { collectFacts, type SysInfo } from "./facts/mod.ts";
 
@@ -31,6 +36,8 @@ export class Peel {
   readonly #log: Logger;
   readonly #nc: NatsConnection;
   readonly #broker: BrokerClient;
+  readonly #health?: HealthServer;
+  #detachGauge?: () => void;
   #facts: Record<string, unknown> = {};
   #commands?: CommandServer;
   #sync?: StateSync;
@@ -38,25 +45,38 @@ export class Peel {
   #factsTimer?: ReturnType<typeof setTimeout>;
   #stopping = false;
 
-  private constructor(cfg: PeelConfig, log: Logger, nc: NatsConnection) {
+  private constructor(cfg: PeelConfig, log: Logger, nc: NatsConnection, health?: HealthServer) {
     this.#cfg = cfg;
     this.#log = log;
     this.#nc = nc;
+    this.#health = health;
     this.#broker = new BrokerClient({
       launcher: cfg.broker.launcher,
       idleTimeoutMs: cfg.broker.idle_timeout,
       log,
+      onDone: brokerOpDone,
     });
   }
 
   /**
-   * Prepare the data dir, connect (retrying while NATS is unreachable or refuses the peel, until
-   * `signal` aborts), collect and publish facts, and start answering jobs.
+   * Prepare the data dir, serve the health endpoints (not ready yet), connect (retrying while
+   * NATS is unreachable or refuses the peel, until `signal` aborts), collect and publish facts,
+   * and start answering jobs.
    */
   static async start(cfg: PeelConfig, log: Logger, signal?: AbortSignal): Promise<Peel> {
     await Deno.mkdir(cfg.data_dir, { recursive: true, mode: 0o700 });
-    const nc = await connectBusRetrying(busOptions(cfg, `zester-peel-${cfg.id}`), log, signal);
-    const peel = new Peel(cfg, log, nc);
+    const addr = listenAddr(cfg.health_addr);
+    const health = addr && new HealthServer({ addr, component: "peel", version: VERSION, log });
+    let nc: NatsConnection;
+    try {
+      nc = await connectBusRetrying(busOptions(cfg, `zester-peel-${cfg.id}`), log, signal);
+    } catch (e) {
+      await health?.stop();
+      throw e;
+    }
+    const peel = new Peel(cfg, log, nc, health);
+    const bus = watchBus(nc);
+    peel.#detachGauge = peelConnected.attach(() => bus.connected ? 1 : 0);
     await peel.#refreshFacts();
     await peel.#startSync();
     peel.#commands = await CommandServer.start({
@@ -69,6 +89,7 @@ export class Peel {
       journalDir: `${cfg.data_dir}/jobs`,
     });
     await nc.flush();
+    if (health) health.checks = peelChecks({ cfg, nc, broker: peel.#broker });
     void peel.#publishFacts();
     log.info("peel ready", { facts: Object.keys(peel.#facts).length });
     return peel;
@@ -99,6 +120,8 @@ export class Peel {
   /** Stop taking jobs, let running ones return, stop the broker and close. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    await this.#health?.stop();
+    this.#detachGauge?.();
     clearTimeout(this.#factsTimer);
     clearTimeout(this.#syncTimer);
     await this.#commands?.stop();

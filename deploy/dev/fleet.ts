@@ -22,6 +22,9 @@ const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 /** Absolute path of the project's `deno.json`. */
 export const DENO_CONFIG = `${ROOT}/deno.json`;
 
+/** Development daemons serve their health endpoints on a port the system picks. */
+const FREE_PORT = "127.0.0.1:0";
+
 /** A daemon process started by this module. */
 export interface Daemon extends AsyncDisposable {
   /** A short name for messages (`master`, `peel web-01`). */
@@ -128,6 +131,14 @@ export function spawnDaemon(
   };
 }
 
+/** The base URL of `daemon`'s health endpoints (`http://127.0.0.1:<port>`), from its log. */
+export async function healthUrl(daemon: Daemon): Promise<string> {
+  const line = await daemon.waitFor(/"health endpoints listening"/);
+  const addr = /"addr":"([^"]+)"/.exec(line)?.[1];
+  if (!addr) throw new Error(`${daemon.name}: no address in ${line}`);
+  return `http://${addr}`;
+}
+
 /**
  * Write `value` as YAML to `path`; a new file is at most 0644 whatever the umask, as the broker
  * refuses a policy others can write.
@@ -138,7 +149,7 @@ export async function writeYaml(path: string, value: unknown): Promise<void> {
 
 /**
  * Start a master with a config written into `dir`, with the master's creds and certificate when
- * `natsUrl` is a secured development server.
+ * `natsUrl` is a secured development server, and its health endpoints on a free port.
  */
 export async function startMaster(
   dir: string,
@@ -152,6 +163,7 @@ export async function startMaster(
     ...natsFiles(natsUrl, "master"),
     states_dir: `${dir}/states`,
     settings_dir: `${dir}/settings`,
+    health_addr: FREE_PORT,
     ...extra,
   };
   await writeYaml(configPath, raw);
@@ -192,8 +204,8 @@ export function devBrokerPolicy(base: string): Record<string, unknown> {
 
 /**
  * Start a peel `id` whose config, data dir, custom facts, broker launcher, audit log, creds and
- * client certificate (its own, on a secured development server) live under `<dir>/<id>`.
- * `broker` entries replace those of {@linkcode devBrokerPolicy}. Resolves once the peel is
+ * client certificate (its own, on a secured development server) live under `<dir>/<id>`, with
+ * its health endpoints on a free port. `broker` entries replace those of {@linkcode devBrokerPolicy}. Resolves once the peel is
  * ready, or at once with `ready: false`.
  */
 export async function startPeel(
@@ -219,6 +231,7 @@ export async function startPeel(
     ...await issuePeelFiles(natsUrl, id, base),
     data_dir: `${base}/data`,
     facts_file: `${base}/facts.yaml`,
+    health_addr: FREE_PORT,
     broker,
     ...opts.extra,
   };

@@ -11,7 +11,7 @@ import { stringify } from "yaml";
 import { closeBus, connectBus } from "../../lib/bus/mod.ts";
 import { pingFanout } from "../../bench/ping_fanout.ts";
 import { type CliRun, runZester, writeCliConfig } from "./cli.ts";
-import { type Daemon, startMaster, startPeel } from "./fleet.ts";
+import { type Daemon, healthUrl, startMaster, startPeel } from "./fleet.ts";
 import { type NatsServer, startNatsServer } from "./nats_server.ts";
 import { natsFiles } from "./trust.ts";
 
@@ -86,6 +86,7 @@ async function main(): Promise<void> {
     const master = await startMaster(`${dir}/master`, nats.url);
     daemons.push(master);
     console.log(`zester-master pid ${master.pid}: deno run ${master.flags.join(" ")}`);
+    console.log(`health: curl -s ${await healthUrl(master)}/readyz`);
 
     banner("Starting three sandboxed peels");
     for (const p of PEELS) {

@@ -1,7 +1,7 @@
 /**
  * A certificate authority for a deployment's mutual TLS: a self-signed CA and the server and
  * client certificates it issues, all ECDSA P-256 over WebCrypto, written as PEM (certificates,
- * PKCS #8 keys) that nats-server and the Deno/Node TLS stack read.
+ * PKCS #8 keys) that nats-server and the Deno/Node TLS stack read; and when a certificate expires.
  *
  * @example
  * ```ts
@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import { X509Certificate } from "node:crypto";
 import {
   bits,
   bool,
@@ -176,5 +177,14 @@ export class CertificateAuthority {
     );
     const raw = new Uint8Array(await crypto.subtle.sign(SIGN, this.#keys.privateKey, tbs));
     return seq(tbs, ECDSA_WITH_SHA256, bits(derSignature(raw)));
+  }
+}
+
+/** When the first certificate of PEM `text` expires; throws `TypeError` when there is none. */
+export function certificateExpiry(text: string): Date {
+  try {
+    return new X509Certificate(text).validToDate;
+  } catch (e) {
+    throw new TypeError(`Cannot read a certificate: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -3,6 +3,7 @@
  * @module
  */
 import * as s from "../schema/mod.ts";
+import { listenAddrSchema } from "./listen.ts";
 import { duration, logKeys, natsKeys } from "./nats.ts";
 
 /** Default path of the master's config file. */
@@ -30,6 +31,8 @@ export const MasterConfig = s.object({
    * and seals them for each peel. Without it the master publishes no secrets.
    */
   box_key_file: s.optional(s.string()),
+  /** Where `/healthz`, `/readyz` and `/metrics` are served; `off` serves nothing. */
+  health_addr: s.optional(listenAddrSchema(), "127.0.0.1:9091"),
   /** A job's timeout when neither `job_timeouts` nor the request names one. */
   job_timeout: s.optional(duration(), 60_000),
   /** Timeouts by function, over {@linkcode DEFAULT_JOB_TIMEOUTS}. */

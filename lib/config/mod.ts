@@ -6,6 +6,7 @@
 export * from "./duration.ts";
 export * from "./load.ts";
 export * from "./nats.ts";
+export * from "./listen.ts";
 export * from "./master.ts";
 export * from "./peel.ts";
 export * from "./cli.ts";

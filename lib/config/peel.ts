@@ -5,6 +5,7 @@
  */
 import * as s from "../schema/mod.ts";
 import { PEEL_ID_PATTERN } from "../bus/subjects.ts";
+import { listenAddrSchema } from "./listen.ts";
 import { duration, logKeys, natsKeys, natsUrls } from "./nats.ts";
 
 /** Default path of the peel's config file. */
@@ -176,6 +177,8 @@ const peelKeys = {
   data_dir: s.optional(s.string(), "/var/lib/zester/peel"),
   facts_file: s.optional(s.string(), "/etc/zester/facts"),
   facts_interval: s.optional(duration(), 300_000),
+  /** Where `/healthz`, `/readyz` and `/metrics` are served; `off` serves nothing. */
+  health_addr: s.optional(listenAddrSchema(), "127.0.0.1:9090"),
   broker: s.optional(BrokerSection, BROKER_DEFAULTS),
 };
 

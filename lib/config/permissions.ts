@@ -1,8 +1,9 @@
 /**
  * The exact Deno permission flags of each Zester process, derived from its config, so the peel
- * gets only what it needs: the NATS servers, its config and data dir, the few system files the
- * fact collectors read, the template worker's modules, writes in its data dir, and running the
- * broker's fixed launcher and nothing else. `deno.json` holds the same sets for the default install paths.
+ * gets only what it needs: the NATS servers and its health address, its config and data dir,
+ * the few system files the fact collectors read, the template worker's modules, writes in its
+ * data dir, and running the broker's fixed launcher and nothing else. `deno.json` holds the
+ * same sets for the default install paths.
  * @module
  */
 import { parseServerUrl } from "../bus/mod.ts";
@@ -85,7 +86,7 @@ export const V8_FLAGS = `--v8-flags=${LINEAR_REGEXP_V8_FLAG}`;
 export function peelPermissionFlags(cfg: PeelConfig, configPath: string): string[] {
   return [
     ...RUNTIME_FLAGS,
-    ...flag("net", hosts(cfg.nats_url)),
+    ...flag("net", [...hosts(cfg.nats_url), cfg.health_addr]),
     ...flag("read", [
       configPath,
       cfg.data_dir,
@@ -108,7 +109,7 @@ export function peelPermissionFlags(cfg: PeelConfig, configPath: string): string
 export function masterPermissionFlags(cfg: MasterConfig, configPath: string): string[] {
   return [
     ...RUNTIME_FLAGS,
-    ...flag("net", hosts(cfg.nats_url)),
+    ...flag("net", [...hosts(cfg.nats_url), cfg.health_addr]),
     ...flag("read", [
       configPath,
       cfg.states_dir,

@@ -26,9 +26,12 @@ export interface BrokerClientOptions {
   idleTimeoutMs: number;
   /** Where broker lifecycle events and its stderr go. */
   log: Logger;
+  /** Told of each answered or failed request (for metrics). */
+  onDone?: (op: string, error?: BrokerError) => void;
 }
 
 interface Pending {
+  op: string;
   resolve: (v: unknown) => void;
   reject: (e: BrokerError) => void;
   timer?: ReturnType<typeof setTimeout>;
@@ -81,14 +84,17 @@ export class BrokerClient {
     try {
       session = this.#session ?? this.#spawn();
     } catch (e) {
-      return Promise.reject(
-        new BrokerError("broker_crashed", `Cannot start the broker: ${(e as Error).message}`),
+      const error = new BrokerError(
+        "broker_crashed",
+        `Cannot start the broker: ${(e as Error).message}`,
       );
+      this.#opts.onDone?.(op, error);
+      return Promise.reject(error);
     }
     clearTimeout(this.#idle);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      const entry: Pending = { resolve, reject };
+      const entry: Pending = { op, resolve, reject };
       session.pending.set(id, entry);
       if (opts.timeoutMs !== undefined) {
         entry.timer = setTimeout(() => {
@@ -190,6 +196,7 @@ export class BrokerClient {
     session.pending.delete(id);
     clearTimeout(p.timer);
     p.unlisten?.();
+    this.#opts.onDone?.(p.op, error);
     if (error) p.reject(error);
     else p.resolve(result);
     if (session.pending.size === 0 && this.#session === session) {

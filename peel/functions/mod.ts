@@ -24,7 +24,6 @@ function lazyIntrospect(
 }
 
 export * from "./context.ts";
-export { VERSION } from "./test.ts";
 
 /** Every function, by its full name; Salt's `grains.*` names are aliases of `facts.*`. */
 export const FUNCTIONS: ReadonlyMap<string, ExecFunction> = new Map([

@@ -3,10 +3,8 @@
  * `test.version`), as in Salt.
  * @module
  */
+import { VERSION } from "../../lib/version/mod.ts";
 import { ArgumentError, type ExecFunction, stringArg } from "./context.ts";
-
-/** The Zester version this peel reports. */
-export const VERSION = "0.1.0";
 
 /** `test.ping`: true when the peel is alive and answering. */
 export const ping: ExecFunction = () => Promise.resolve({ result: true });

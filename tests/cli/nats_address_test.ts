@@ -19,7 +19,10 @@ Deno.test("nats address - CLI, master and peel reach tls://127.0.0.2 on a non-de
   assert.notEqual(ns.port, 4222);
   await using dir = await tempDir();
   await using master = await startMaster(`${dir.path}/master`, ns.url);
-  assert.ok(master.flags.includes(`--allow-net=127.0.0.2:${ns.port}`), master.flags.join(" "));
+  assert.ok(
+    master.flags.includes(`--allow-net=127.0.0.2:${ns.port},127.0.0.1:0`),
+    master.flags.join(" "),
+  );
   await using _peel = await startPeel(`${dir.path}/peels`, ns.url, "web-01");
   const r = await zesterAt(`${dir.path}/cli.yaml`, ns.url, "*", "test.ping", "--timeout", "10s");
   assert.equal(r.code, 0, r.stderr);

@@ -42,7 +42,7 @@ Deno.test("compile - each binary gets its own baked permissions, none gets -A", 
     assert.equal(l.split(" --no-prompt").length - 1, 1, l);
   }
   const peel = lines.find((l) => l.includes("zester-peel"))!;
-  assert.match(peel, /--allow-net=nats\.example\.com:4222 /);
+  assert.match(peel, /--allow-net=nats\.example\.com:4222,127\.0\.0\.1:9090 /);
   assert.match(peel, /--allow-write=\/var\/lib\/zp /);
   assert.match(peel, /--allow-run=\/usr\/lib\/zester\/zester-broker /);
   const broker = lines.find((l) => l.includes("dist/zester-broker"))!;

@@ -17,6 +17,7 @@ export {
   type Daemon,
   DENO_CONFIG,
   devBrokerPolicy,
+  healthUrl,
   spawnDaemon,
   startMaster,
   startPeel,
@@ -44,7 +45,7 @@ export async function client(url: string, user: DevUser = "test"): Promise<NatsC
 /**
  * The config of an in-process test master on `url`, with the master's creds and certificate:
  * an empty state tree in `<dir>/states` (created here) unless `extra`, more `master.yaml` keys,
- * names another.
+ * names another; no health endpoints unless `extra` gives a `health_addr`.
  */
 export async function masterConfig(
   url: string,
@@ -55,6 +56,7 @@ export async function masterConfig(
   return MasterConfig.parse({
     nats_url: url,
     states_dir: `${dir}/states`,
+    health_addr: "off",
     ...natsFiles(url, "master"),
     ...extra,
   });
@@ -82,3 +84,11 @@ export {
   zesterAt,
 } from "../../deploy/dev/cli.ts";
 export { auditRecords, brokerAt, rejectsWith } from "./broker.ts";
+export {
+  type DocumentedMetric,
+  documentedMetrics,
+  type Exposition,
+  parseExposition,
+  type Sample,
+  sampleValue,
+} from "./metrics.ts";

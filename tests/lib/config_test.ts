@@ -139,7 +139,7 @@ Deno.test("config - peel permission flags grant only what the config names", asy
     PeelConfig,
   );
   const flags = peelPermissionFlags(cfg, path);
-  assert.ok(flags.includes("--allow-net=127.0.0.1:4999"));
+  assert.ok(flags.includes("--allow-net=127.0.0.1:4999,127.0.0.1:9090"), "NATS and health_addr");
   assert.ok(flags.includes(`--allow-write=${dir.path}/data`));
   assert.ok(flags.includes("--allow-run=/opt/zb"));
   assert.ok(

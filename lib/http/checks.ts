@@ -1,0 +1,53 @@
+/**
+ * Readiness checks both daemons run: the NATS connection, and the expiry of the certificates
+ * they present or trust.
+ * @module
+ */
+import type { NatsConnection } from "nats";
+import { certificateExpiry } from "../auth/x509.ts";
+import type { Check } from "./readiness.ts";
+
+/** Certificates expiring within this many days make readiness `degraded`. */
+export const CERT_WARN_DAYS = 14;
+const DAY_MS = 86_400_000;
+
+/** `nats`: a round trip to the server; down while disconnected. */
+export function natsCheck(nc: NatsConnection): Check {
+  return {
+    name: "nats",
+    run: async () => ({ status: "ok", message: `Round trip ${await nc.rtt()} ms` }),
+  };
+}
+
+/**
+ * `certificate`, when TLS is on: days left on the soonest-expiring of the client certificate
+ * (`nats_cert`) and the CA (`nats_ca`): `down` once expired, `degraded` under
+ * {@linkcode CERT_WARN_DAYS} days. No check without either.
+ */
+export function certificateChecks(cfg: { nats_cert?: string; nats_ca?: string }): Check[] {
+  const files = Object.entries({ nats_cert: cfg.nats_cert, nats_ca: cfg.nats_ca })
+    .filter((e): e is [string, string] => !!e[1]);
+  if (!files.length) return [];
+  return [{
+    name: "certificate",
+    run: async () => {
+      let soonest = { key: "", at: new Date(8.64e15) };
+      for (const [key, path] of files) {
+        let at: Date;
+        try {
+          at = certificateExpiry(await Deno.readTextFile(path));
+        } catch (e) {
+          throw new Error(`Cannot read ${key} "${path}": ${(e as Error).message}`, { cause: e });
+        }
+        if (at < soonest.at) soonest = { key, at };
+      }
+      const days = Math.floor((soonest.at.getTime() - Date.now()) / DAY_MS);
+      const when = `${soonest.key} expires ${soonest.at.toISOString()}`;
+      if (days < 0) return { status: "down", message: `Expired: ${when}` };
+      return {
+        status: days < CERT_WARN_DAYS ? "degraded" : "ok",
+        message: `${days} days left: ${when}`,
+      };
+    },
+  }];
+}

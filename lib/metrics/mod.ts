@@ -1,0 +1,9 @@
+/**
+ * Prometheus metrics: the process's registry (served at `/metrics` in the text exposition
+ * format 0.0.4 by prom-client), process and NATS connection metrics. Every metric is listed in
+ * `docs/metrics.md`.
+ * @module
+ */
+import "./process.ts";
+export * from "./registry.ts";
+export * from "./bus.ts";
