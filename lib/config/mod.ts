@@ -10,3 +10,5 @@ export * from "./master.ts";
 export * from "./peel.ts";
 export * from "./cli.ts";
 export * from "./permissions.ts";
+export * from "./planned.ts";
+export * from "./daemon_args.ts";
