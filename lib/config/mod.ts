@@ -7,6 +7,7 @@ export * from "./duration.ts";
 export * from "./load.ts";
 export * from "./nats.ts";
 export * from "./master.ts";
+export * from "./retention.ts";
 export * from "./peel.ts";
 export * from "./cli.ts";
 export * from "./permissions.ts";
