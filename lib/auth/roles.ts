@@ -116,14 +116,14 @@ function master(inbox: string): RoleClaims {
   };
 }
 
-/** What an auditor or dashboard reads: jobs, returns, facts, target previews; never a dispatch. */
+/**
+ * What an auditor or dashboard reads: jobs, returns, facts, master heartbeats, target previews;
+ * never a dispatch.
+ */
 function reader(inbox: string): RoleClaims {
-  const reads = [BUCKETS.jobs, BUCKETS.jobReturns, BUCKETS.facts].flatMap((b) =>
-    readBucket(b.name)
-  );
-  const fc = [BUCKETS.jobs, BUCKETS.jobReturns, BUCKETS.facts].map((b) =>
-    `$JS.FC.${stream(b.name)}.>`
-  );
+  const buckets = [BUCKETS.jobs, BUCKETS.jobReturns, BUCKETS.facts, BUCKETS.masterHeartbeat];
+  const reads = buckets.flatMap((b) => readBucket(b.name));
+  const fc = buckets.map((b) => `$JS.FC.${stream(b.name)}.>`);
   return {
     pub: { allow: [subjects.targetResolve, subjects.jobsFind, ...reads, ...fc] },
     sub: { allow: [subjects.jobAll, subjects.jobReturnAll, `${inbox}.>`] },
