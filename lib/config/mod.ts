@@ -12,4 +12,5 @@ export * from "./peel.ts";
 export * from "./cli.ts";
 export * from "./permissions.ts";
 export * from "./planned.ts";
+export * from "./meanings.ts";
 export * from "./daemon_args.ts";

@@ -234,8 +234,8 @@ export const PLANNED_KEYS: readonly PlannedKey[] = [
     daemon: "peel",
     key: "states_cache",
     schema: path,
-    default: "<data_dir>/states",
-    meaning: "Where the peel mirrors the state tree (today always under data_dir)",
+    default: "data_dir/states-cache",
+    meaning: "Where the peel mirrors the state tree (today always data_dir/states-cache)",
     waitsFor: "a state cache outside data_dir",
   },
   {
