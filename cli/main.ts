@@ -4,6 +4,7 @@
  * ```sh
  * zester '<target>' <module.function> [args…] [key=value…] [-t 30] [--out json] [-b 10%]
  * zester job list|show|active|kill|wait
+ * zester peel list|show, zester master list
  * ```
  * Exit status: 0 when the job ended complete (every target returned successfully), 1 when it
  * did not (a target failed or did not return, or the CLI stopped waiting first), 2 when the
@@ -38,6 +39,8 @@ import {
   waitJob,
 } from "./commands/job.ts";
 import { exitCode, runJob, submitJob, summaryLine } from "./commands/run.ts";
+import { listPeels, renderPeelDetail, renderPeelList, showPeel } from "./commands/peel.ts";
+import { listMasters, renderMasterList } from "./commands/master.ts";
 import { previewTarget, renderPreview } from "./commands/preview.ts";
 import { callLocal, renderStates } from "./commands/call.ts";
 import { DEFAULT_HOSTS, initDeployment, renderInit } from "./commands/init.ts";
@@ -422,6 +425,42 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       if (!o.ended) console.error(`zester: job ${jid} is still ${o.status}`);
       setExit(exitCode(o));
     });
+
+  const peel = program.command("peel").description("list the peels and show one");
+  const askTimeout = [
+    "-t, --timeout <duration>",
+    "how long to wait for the peels to answer",
+    timeoutOption,
+    5_000,
+  ] as const;
+  formatOptions(peel.command("list").description("every known peel: connected, last seen, version"))
+    .addOption(
+      new Option("--status <status>", "only peels in this state").choices(
+        ["connected", "disconnected"] as const,
+      ),
+    )
+    .option(...askTimeout)
+    .action((opts) =>
+      bus(async (nc) => {
+        const ask = { waitMs: opts.timeout, user: currentUser() };
+        out(renderPeelList(await listPeels(nc, ask, opts.status), opts.out ?? opts.format));
+      })
+    );
+  formatOptions(peel.command("show").description("one peel: connection, last seen and facts"))
+    .argument("<id>", "peel id")
+    .option(...askTimeout)
+    .action((id, opts) =>
+      bus(async (nc) => {
+        const p = await showPeel(nc, id, { waitMs: opts.timeout, user: currentUser() });
+        out(renderPeelDetail(p, opts.out ?? opts.format));
+        if (!p.connected) setExit(1);
+      })
+    );
+  const master = program.command("master").description("list the masters");
+  formatOptions(master.command("list").description("masters with a live heartbeat"))
+    .action((opts) =>
+      bus(async (nc) => out(renderMasterList(await listMasters(nc), opts.out ?? opts.format)))
+    );
 
   // Salt's runner names, for the fingers that know them.
   listOptions(program.command("jobs.list_jobs", { hidden: true })).action(list);

@@ -1,16 +1,11 @@
 /**
- * `zester-master`: load `master.yaml` (or `--config <file>`), then serve until SIGINT/SIGTERM.
- * A bad config exits with status 2 and a message naming the file and field, and so does a
- * process started without V8's linear-time RegExp engine, under which one target could stall it.
+ * `zester-master [--config FILE] [--<key> VALUE]...`: load `master.yaml`, each flag over the
+ * file's key of the same name, then serve until SIGINT/SIGTERM. A bad flag or config exits with
+ * status 2 and a message naming the flag, or the file, line and field, and so does a process
+ * started without V8's linear-time RegExp engine, under which one target could stall it.
  * @module
  */
-import {
-  configPathFrom,
-  loadConfig,
-  MASTER_CONFIG_PATH,
-  MasterConfig,
-  V8_FLAGS,
-} from "../lib/config/mod.ts";
+import { daemonConfig, logPlanned, MASTER_DAEMON, V8_FLAGS } from "../lib/config/mod.ts";
 import { keepRunning, Logger } from "../lib/log/mod.ts";
 import { hasLinearRegExp } from "../lib/target/mod.ts";
 import { Master } from "./master.ts";
@@ -22,19 +17,16 @@ async function main(args: string[]): Promise<number> {
     );
     return 2;
   }
-  const path = configPathFrom(args, MASTER_CONFIG_PATH);
-  let cfg: MasterConfig;
-  try {
-    cfg = await loadConfig(path, MasterConfig);
-  } catch (e) {
-    new Logger({ fields: { component: "master" } }).error((e as Error).message);
-    return 2;
-  }
+  const boot = new Logger({ fields: { component: "master" } });
+  const read = await daemonConfig(MASTER_DAEMON, args, (line) => boot.error(line));
+  if ("exit" in read) return read.exit;
+  const cfg = read.config;
   const log = new Logger({
     level: cfg.log_level,
     format: cfg.log_format,
     fields: { component: "master" },
   });
+  logPlanned(log, read.planned);
   keepRunning(log);
   const stopped = new AbortController();
   Deno.addSignalListener("SIGINT", () => stopped.abort());

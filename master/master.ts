@@ -132,7 +132,11 @@ export class Master {
     }
     try {
       const jsm = await nc.jetstreamManager();
-      const provisioned = await provisionStorage(jsm, cfg.storage_replicas);
+      const provisioned = await provisionStorage(jsm, {
+        replicas: cfg.storage_replicas,
+        limits: cfg.retention,
+        log,
+      });
       const changed = provisioned.filter((p) => p.action !== "unchanged");
       if (changed.length) log.info("storage provisioned", { changed });
       const [factsKv, jobsKv, returnsKv, hbKv, statesKv, secretsKv] = await Promise.all([

@@ -1,27 +1,25 @@
 /**
- * `zester-peel`: load `peel.yaml` (or `--config <file>`), then answer jobs until SIGINT or
- * SIGTERM. A bad config (unknown key, wrong type, bad id) exits with status 2 and names the
- * file and field.
+ * `zester-peel [--config FILE] [--<key> VALUE]...`: load `peel.yaml`, each flag over the file's
+ * key of the same name (`--id`, `--nats-url`, `--data-dir`…), then answer jobs until SIGINT or
+ * SIGTERM. A bad flag or config (unknown key, wrong type, bad id) exits with status 2 and names
+ * the flag, or the file, line and field.
  * @module
  */
-import { configPathFrom, loadConfig, PEEL_CONFIG_PATH, PeelConfig } from "../lib/config/mod.ts";
+import { daemonConfig, logPlanned, PEEL_DAEMON } from "../lib/config/mod.ts";
 import { keepRunning, Logger } from "../lib/log/mod.ts";
 import { Peel } from "./peel.ts";
 
 async function main(args: string[]): Promise<number> {
-  const path = configPathFrom(args, PEEL_CONFIG_PATH);
-  let cfg: PeelConfig;
-  try {
-    cfg = await loadConfig(path, PeelConfig);
-  } catch (e) {
-    new Logger({ fields: { component: "peel" } }).error((e as Error).message);
-    return 2;
-  }
+  const boot = new Logger({ fields: { component: "peel" } });
+  const read = await daemonConfig(PEEL_DAEMON, args, (line) => boot.error(line));
+  if ("exit" in read) return read.exit;
+  const cfg = read.config;
   const log = new Logger({
     level: cfg.log_level,
     format: cfg.log_format,
     fields: { component: "peel", peel_id: cfg.id },
   });
+  logPlanned(log, read.planned);
   keepRunning(log);
   const stopped = new AbortController();
   Deno.addSignalListener("SIGINT", () => stopped.abort());

@@ -6,10 +6,12 @@
  */
 import { stringify } from "yaml";
 import {
-  MasterConfig,
+  type DaemonSpec,
+  loadDaemonConfig,
+  MASTER_DAEMON,
   masterPermissionFlags,
-  parseConfig,
-  PeelConfig,
+  parseDaemonArgs,
+  PEEL_DAEMON,
   peelPermissionFlags,
   V8_FLAGS,
 } from "../../lib/config/mod.ts";
@@ -35,6 +37,8 @@ export interface Daemon extends AsyncDisposable {
   readonly flags: string[];
   /** The config file it was given. */
   readonly configPath: string;
+  /** The daemon flags it was given after `--config`. */
+  readonly args: readonly string[];
   /** Resolves with the exit status when it exits. */
   readonly status: Promise<Deno.CommandStatus>;
   /** Everything it has written to stderr so far. */
@@ -45,15 +49,29 @@ export interface Daemon extends AsyncDisposable {
   stop(): Promise<Deno.CommandStatus>;
 }
 
-/** Spawn `deno run <flags> <main> --config <configPath>` (with `V8_FLAGS`); capture its stderr. */
+/**
+ * Spawn `deno run <flags> <main> --config <configPath> <args>` (with `V8_FLAGS`); capture its
+ * stderr.
+ */
 export function spawnDaemon(
   name: string,
   main: string,
   flags: string[],
   configPath: string,
+  args: readonly string[] = [],
 ): Daemon {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--config", DENO_CONFIG, V8_FLAGS, ...flags, main, "--config", configPath],
+    args: [
+      "run",
+      "--config",
+      DENO_CONFIG,
+      V8_FLAGS,
+      ...flags,
+      main,
+      "--config",
+      configPath,
+      ...args,
+    ],
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -97,6 +115,7 @@ export function spawnDaemon(
     pid: child.pid,
     flags,
     configPath,
+    args,
     status,
     output: () => text,
     waitFor(re, timeoutMs = 30_000) {
@@ -148,13 +167,28 @@ export async function writeYaml(path: string, value: unknown): Promise<void> {
 }
 
 /**
+ * The config a daemon started with `--config <configPath> <args>` runs with: the launcher
+ * derives its grants from this, so a flag that moves a path or URL moves the grant too.
+ */
+export async function launchConfig<T>(
+  spec: DaemonSpec<T>,
+  configPath: string,
+  args: readonly string[],
+): Promise<T> {
+  return (await loadDaemonConfig(spec, parseDaemonArgs(spec, ["--config", configPath, ...args])))
+    .config;
+}
+
+/**
  * Start a master with a config written into `dir`, with the master's creds and certificate when
- * `natsUrl` is a secured development server, and its health endpoints on a free port.
+ * `natsUrl` is a secured development server, its health endpoints on a free port, and `args`
+ * (daemon flags) on its command line.
  */
 export async function startMaster(
   dir: string,
   natsUrl: string,
   extra: Record<string, unknown> = {},
+  args: readonly string[] = [],
 ): Promise<Daemon> {
   await Deno.mkdir(`${dir}/states`, { recursive: true });
   const configPath = `${dir}/master.yaml`;
@@ -167,12 +201,13 @@ export async function startMaster(
     ...extra,
   };
   await writeYaml(configPath, raw);
-  const cfg = parseConfig(stringify(raw), configPath, MasterConfig);
+  const cfg = await launchConfig(MASTER_DAEMON, configPath, args);
   const d = spawnDaemon(
     "master",
     `${ROOT}/master/main.ts`,
     masterPermissionFlags(cfg, configPath),
     configPath,
+    args,
   );
   await d.waitFor(/"master ready"/);
   return d;
@@ -219,6 +254,8 @@ export async function startPeel(
     denoFlags?: string[];
     /** Wait for "peel ready"; default true. */
     ready?: boolean;
+    /** Daemon flags after `--config`. */
+    args?: readonly string[];
   } = {},
 ): Promise<Daemon> {
   const base = `${dir}/${id}`;
@@ -237,12 +274,14 @@ export async function startPeel(
   };
   await writeDevLauncher(String(broker.launcher), configPath);
   await writeYaml(configPath, raw);
-  const cfg = parseConfig(stringify(raw), configPath, PeelConfig);
+  const args = opts.args ?? [];
+  const cfg = await launchConfig(PEEL_DAEMON, configPath, args);
   const d = spawnDaemon(
     `peel ${id}`,
     `${ROOT}/peel/main.ts`,
     [...peelPermissionFlags(cfg, configPath), ...(opts.denoFlags ?? [])],
     configPath,
+    args,
   );
   if (opts.ready !== false) await d.waitFor(/"peel ready"/);
   return d;

@@ -120,17 +120,16 @@ function master(inbox: string): RoleClaims {
 }
 
 /**
- * What an auditor or dashboard reads: jobs, returns, facts, target previews, the master's public
- * key (for `zester settings encrypt`); never a dispatch.
+ * What an auditor or dashboard reads: jobs, returns, facts, master heartbeats, target previews,
+ * the master's public key (for `zester settings encrypt`); never a dispatch.
  */
 function reader(inbox: string): RoleClaims {
+  const buckets = [BUCKETS.jobs, BUCKETS.jobReturns, BUCKETS.facts, BUCKETS.masterHeartbeat];
   const reads = [
-    ...[BUCKETS.jobs, BUCKETS.jobReturns, BUCKETS.facts].flatMap((b) => readBucket(b.name)),
+    ...buckets.flatMap((b) => readBucket(b.name)),
     ...readKey(BUCKETS.secrets.name, MASTER_PUBLIC_KEY_ID),
   ];
-  const fc = [BUCKETS.jobs, BUCKETS.jobReturns, BUCKETS.facts].map((b) =>
-    `$JS.FC.${stream(b.name)}.>`
-  );
+  const fc = buckets.map((b) => `$JS.FC.${stream(b.name)}.>`);
   return {
     pub: { allow: [subjects.targetResolve, subjects.jobsFind, ...reads, ...fc] },
     sub: { allow: [subjects.jobAll, subjects.jobReturnAll, `${inbox}.>`] },

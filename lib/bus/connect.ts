@@ -8,6 +8,8 @@ import {
   connect as natsConnect,
   type ConnectionOptions,
   createInbox,
+  DebugEvents,
+  Events,
   jwtAuthenticator,
   type NatsConnection,
 } from "nats";
@@ -155,7 +157,8 @@ export const CONNECT_RETRY = { firstMs: 1_000, maxMs: 30_000 } as const;
 
 /**
  * Connect as a daemon does: when the server cannot be reached or refuses the connection (bad,
- * expired or revoked creds, a refused certificate), log why and try again with growing gaps
+ * expired or revoked creds, a refused certificate), log why (`bus: connect to NATS: …`, as the
+ * troubleshooting table has it) and try again with growing gaps
  * until connected or `signal` aborts. A mistake in the options themselves (a bad URL, a creds
  * file others can read, a path not granted) is thrown at once.
  */
@@ -168,12 +171,12 @@ export async function connectBusRetrying(
     try {
       return await connectBus(opts, log);
     } catch (e) {
-      if (
-        e instanceof TypeError || e instanceof CredsError || e instanceof Deno.errors.NotCapable
-      ) {
+      if (e instanceof CredsError) {
+        log.error(`bus: load nkey seed: ${e.message}`, { creds: opts.credsFile });
         throw e;
       }
-      log.error("cannot connect to NATS, will retry", {
+      if (e instanceof TypeError || e instanceof Deno.errors.NotCapable) throw e;
+      log.error(`bus: connect to NATS: ${(e as Error).message}`, {
         servers: opts.servers,
         error: (e as Error).message,
         retry_ms: gap,
@@ -198,12 +201,36 @@ export function newInbox(nc: NatsConnection): string {
   return createInbox((nc as { options?: ConnectionOptions }).options?.inboxPrefix);
 }
 
+/**
+ * Log the connection's life in the words of the product's troubleshooting table, which
+ * operators grep for: "disconnected from NATS", "reconnected to NATS", "NATS connection closed"
+ * (closed for good, by an error), and "slow consumer" when the server reports one (nats-server
+ * usually just drops a slow consumer, which then logs a disconnect).
+ */
 async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {
   for await (const s of nc.status()) {
-    if (s.type === "disconnect") log.warn("nats disconnected", { server: String(s.data) });
-    else if (s.type === "reconnect") log.info("nats reconnected", { server: String(s.data) });
-    else if (s.type === "error") log.error("nats error", { error: String(s.data) });
+    const server = String(s.data);
+    switch (s.type) {
+      case Events.Disconnect:
+        log.warn("disconnected from NATS", { server });
+        break;
+      case Events.Reconnect:
+        log.info("reconnected to NATS", { server });
+        break;
+      case Events.LDM:
+        log.warn("NATS server entering lame duck mode", { server });
+        break;
+      case DebugEvents.StaleConnection:
+        log.warn("NATS connection stale: no answer to pings", { server });
+        break;
+      case Events.Error:
+        if (/slow consumer/i.test(server)) log.warn("slow consumer", { error: server });
+        else log.error("NATS error", { error: server });
+        break;
+    }
   }
+  const err = await nc.closed();
+  if (err) log.error("NATS connection closed", { error: err.message });
 }
 
 /** Drain subscriptions and close, giving up on the drain after {@linkcode DRAIN_TIMEOUT_MS}. */

@@ -1,6 +1,8 @@
 /**
  * The declaration of every JetStream KV bucket and stream Zester keeps, as in the product's
- * backup and scaling guides, and the idempotent step that creates or corrects them.
+ * backup and scaling guides, and the idempotent step that creates what is missing. Retention
+ * (max age, history, max bytes, replicas) is the operator's: the config sets it when a bucket is
+ * created, and a later `nats stream edit` is kept, with a warning when it differs from the config.
  * @module
  */
 import {
@@ -12,6 +14,8 @@ import {
   StorageType,
   type StreamConfig,
 } from "nats";
+import { formatDuration } from "../config/duration.ts";
+import type { Logger } from "../log/mod.ts";
 import { isJsError, JS_ERRORS } from "./errors.ts";
 import { JOB_RETURNS_BUCKET, subjects } from "./subjects.ts";
 
@@ -156,17 +160,33 @@ export const STREAMS = {
 const nanos = (ms: number) => ms * 1_000_000;
 const storageType = (s: "file" | "memory") => s === "file" ? StorageType.File : StorageType.Memory;
 
+/**
+ * Limits an operator sets on a bucket or stream (config key `retention`); each one not given
+ * keeps the declared default.
+ */
+export interface StorageLimits {
+  /** Maximum age of a value in milliseconds; 0 keeps values forever. */
+  readonly maxAgeMs?: number;
+  /** Revisions kept per key (buckets only). */
+  readonly history?: number;
+  /** Most bytes kept; -1 for no limit. */
+  readonly maxBytes?: number;
+  /** Servers of a cluster that keep it. */
+  readonly replicas?: number;
+}
+
 /** The JetStream stream config a bucket needs (the same layout nats.js's KV creates). */
 export function bucketStreamConfig(
   spec: BucketSpec,
-  replicas = 1,
+  limits: StorageLimits = {},
 ): Partial<StreamConfig> & { name: string } {
+  const ttlMs = limits.maxAgeMs ?? spec.ttlMs;
   return {
     name: `KV_${spec.name}`,
     subjects: [`$KV.${spec.name}.>`],
     description: spec.description,
-    max_msgs_per_subject: spec.history,
-    max_age: nanos(spec.ttlMs),
+    max_msgs_per_subject: limits.history ?? spec.history,
+    max_age: nanos(ttlMs),
     storage: storageType(spec.storage),
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.New,
@@ -175,28 +195,29 @@ export function bucketStreamConfig(
     deny_delete: true,
     deny_purge: false,
     allow_direct: true,
-    num_replicas: replicas,
+    num_replicas: limits.replicas ?? 1,
     max_msg_size: -1,
     max_msgs: -1,
-    max_bytes: -1,
-    duplicate_window: nanos(Math.min(spec.ttlMs || 2 * MINUTE, 2 * MINUTE)),
+    max_bytes: limits.maxBytes ?? -1,
+    duplicate_window: nanos(Math.min(ttlMs || 2 * MINUTE, 2 * MINUTE)),
   };
 }
 
 /** The JetStream stream config a stream spec stands for. */
 export function streamConfig(
   spec: StreamSpec,
-  replicas = 1,
+  limits: StorageLimits = {},
 ): Partial<StreamConfig> & { name: string } {
   return {
     name: spec.name,
     subjects: [...spec.subjects],
     description: spec.description,
-    max_age: nanos(spec.maxAgeMs),
+    max_age: nanos(limits.maxAgeMs ?? spec.maxAgeMs),
+    max_bytes: limits.maxBytes ?? -1,
     storage: storageType(spec.storage),
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
-    num_replicas: replicas,
+    num_replicas: limits.replicas ?? 1,
   };
 }
 
@@ -212,39 +233,100 @@ export async function openBucket(nc: NatsConnection, spec: BucketSpec): Promise<
   });
 }
 
+/** A retention limit of a stream that differs from the config: the operator's, left alone. */
+export interface Drift {
+  /** The config's name of the limit. */
+  readonly field: "max_age" | "history" | "max_bytes" | "replicas";
+  /** What the config says. */
+  readonly configured: number;
+  /** What the stream has. */
+  readonly actual: number;
+}
+
 /** What provisioning did to one stream. */
 export interface ProvisionResult {
   /** Stream name. */
   stream: string;
-  /** `created`, `updated` (history or TTL corrected) or `unchanged`. */
+  /** `created`, `updated` (subjects or write-once corrected) or `unchanged`. */
   action: "created" | "updated" | "unchanged";
+  /** Retention limits that differ from the config, kept as they are. */
+  drift?: Drift[];
 }
 
+/** How {@linkcode provisionStorage} sets up buckets and streams. */
+export interface ProvisionOptions {
+  /** Servers of a cluster that keep each bucket and stream, unless `limits` says (default 1). */
+  readonly replicas?: number;
+  /** Limits by bucket or stream name (`jobs`, `job-events`) over the declared defaults. */
+  readonly limits?: Readonly<Record<string, StorageLimits>>;
+  /** Where drift is reported, one warning per limit. */
+  readonly log?: Logger;
+}
+
+/** The names `limits` may use: every bucket's and stream's. */
+export const STORAGE_NAMES: readonly string[] = [
+  ...Object.values(BUCKETS).map((b) => b.name),
+  ...Object.values(STREAMS).map((st) => st.name),
+];
+
 /**
- * Create every bucket and stream that is missing and correct the history, TTL, subjects and
- * replicas of those that drifted; leave the rest alone. Safe to run at every master start, by
- * every master. `replicas` is how many servers of a cluster keep each (3 survives the loss of
- * one). Storage type cannot change in place; a mismatch there is an error naming the stream.
+ * Create every bucket and stream that is missing, with the configured limits; correct the
+ * subjects and write-once flag of those that drifted, which Zester depends on; and leave their
+ * retention limits (max age, history, max bytes, replicas) as they are, which are the operator's
+ * to change with `nats stream edit`: where they differ from the config, each is reported as
+ * drift and logged as a warning. Safe to run at every master start, by every master. Storage
+ * type cannot change in place; a mismatch there is an error naming the stream.
  */
 export async function provisionStorage(
   jsm: JetStreamManager,
-  replicas = 1,
+  opts: ProvisionOptions = {},
 ): Promise<ProvisionResult[]> {
+  const limits = (name: string) => ({ replicas: opts.replicas, ...opts.limits?.[name] });
   const wanted = [
-    ...Object.values(BUCKETS).map((b) => bucketStreamConfig(b, replicas)),
-    ...Object.values(STREAMS).map((st) => streamConfig(st, replicas)),
+    ...Object.values(BUCKETS).map((b) => bucketStreamConfig(b, limits(b.name))),
+    ...Object.values(STREAMS).map((st) => streamConfig(st, limits(st.name))),
   ];
   const results: ProvisionResult[] = [];
   for (const cfg of wanted) {
-    results.push({ stream: cfg.name, action: await ensureStream(jsm, cfg) });
+    const result = await ensureStream(jsm, cfg);
+    for (const d of result.drift ?? []) {
+      opts.log?.warn(driftMessage(cfg.name, d), { ...d, stream: cfg.name });
+    }
+    results.push(result);
   }
   return results;
+}
+
+const LIMITS = [
+  ["max_age", "max_age", "--max-age"],
+  ["history", "max_msgs_per_subject", "--max-msgs-per-subject"],
+  ["max_bytes", "max_bytes", "--max-bytes"],
+  ["replicas", "num_replicas", "--replicas"],
+] as const;
+
+function showLimit(field: Drift["field"], value: number): string {
+  if (field !== "max_age") return String(value);
+  const ms = value / 1_000_000;
+  if (ms === 0) return "0 (forever)";
+  return ms % DAY === 0 ? `${ms / DAY}d` : formatDuration(ms);
+}
+
+/** The warning for one drifted limit: which, both values, and the command that applies the config. */
+export function driftMessage(stream: string, d: Drift): string {
+  const flag = LIMITS.find(([f]) => f === d.field)![2];
+  const configured = showLimit(d.field, d.configured);
+  return `Stream "${stream}" has ${d.field} ${
+    showLimit(d.field, d.actual)
+  } where the config says ${configured}: left as it is (nats stream edit ${stream} ${flag} ${
+    configured.split(" ")[0]
+  } applies the config)`;
 }
 
 async function ensureStream(
   jsm: JetStreamManager,
   cfg: Partial<StreamConfig> & { name: string },
-): Promise<ProvisionResult["action"]> {
+): Promise<ProvisionResult> {
+  const stream = cfg.name;
   let current: StreamConfig;
   try {
     current = (await jsm.streams.info(cfg.name)).config;
@@ -252,7 +334,7 @@ async function ensureStream(
     if (!isJsError(e, JS_ERRORS.streamNotFound)) throw e;
     try {
       await jsm.streams.add(cfg);
-      return "created";
+      return { stream, action: "created" };
     } catch (e2) {
       // Another master created it between our info and add.
       if (!isJsError(e2, JS_ERRORS.streamNameInUse)) throw e2;
@@ -264,26 +346,25 @@ async function ensureStream(
       `Cannot provision stream "${cfg.name}": it uses ${current.storage} storage, want ${cfg.storage}`,
     );
   }
-  const drift =
-    (["max_msgs_per_subject", "max_age", "num_replicas"] as const).some((k) =>
-      cfg[k] !== undefined && current[k] !== cfg[k]
-    ) ||
+  const drift: Drift[] = [];
+  for (const [field, key] of LIMITS) {
+    const configured = cfg[key];
+    if (configured !== undefined && current[key] !== configured) {
+      drift.push({ field, configured, actual: current[key] });
+    }
+  }
+  const structural =
     // The server leaves the flag out when false.
     (cfg.discard_new_per_subject !== undefined &&
       (current.discard_new_per_subject ?? false) !== cfg.discard_new_per_subject) ||
     JSON.stringify(current.subjects) !== JSON.stringify(cfg.subjects);
-  if (!drift) return "unchanged";
-  await jsm.streams.update(cfg.name, { ...current, ...pick(cfg) });
-  return "updated";
-}
-
-function pick(cfg: Partial<StreamConfig>): Partial<StreamConfig> {
-  const out: Partial<StreamConfig> = { subjects: cfg.subjects };
-  if (cfg.max_msgs_per_subject !== undefined) out.max_msgs_per_subject = cfg.max_msgs_per_subject;
-  if (cfg.max_age !== undefined) out.max_age = cfg.max_age;
-  if (cfg.discard_new_per_subject !== undefined) {
-    out.discard_new_per_subject = cfg.discard_new_per_subject;
-  }
-  if (cfg.num_replicas !== undefined) out.num_replicas = cfg.num_replicas;
-  return out;
+  const found = drift.length ? { drift } : {};
+  if (!structural) return { stream, action: "unchanged", ...found };
+  await jsm.streams.update(cfg.name, {
+    ...current,
+    subjects: cfg.subjects,
+    ...(cfg.discard_new_per_subject !== undefined &&
+      { discard_new_per_subject: cfg.discard_new_per_subject }),
+  });
+  return { stream, action: "updated", ...found };
 }

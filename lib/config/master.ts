@@ -5,6 +5,7 @@
 import * as s from "../schema/mod.ts";
 import { listenAddrSchema } from "./listen.ts";
 import { duration, logKeys, natsKeys } from "./nats.ts";
+import { Retention } from "./retention.ts";
 
 /** Default path of the master's config file. */
 export const MASTER_CONFIG_PATH = "/etc/zester/master.yaml";
@@ -43,6 +44,8 @@ export const MasterConfig = s.object({
   heartbeat_interval: s.optional(duration(), 5_000),
   /** How many servers of a NATS cluster keep each bucket and stream (3 survives losing one). */
   storage_replicas: s.optional(s.int({ min: 1, max: 5 }), 1),
+  /** Limits of buckets and streams by name, over the defaults; applied when one is created. */
+  retention: s.optional(Retention, {}),
   /** A peel whose facts have not been refreshed for this long leaves the index. */
   peel_expiry: s.optional(duration(), 7 * 86_400_000),
   /** Named groups of peels for `N@`: a compound expression, or a list of tokens or ids. */

@@ -20,6 +20,12 @@ export interface Schema<T> {
   readonly expected: string;
   /** True when the key may be missing from an object. */
   readonly optional?: boolean;
+  /** The value a missing optional key takes (for generated docs). */
+  readonly fallback?: unknown;
+  /** The schema an optional one wraps (for generated docs and flags). */
+  readonly inner?: Schema<unknown>;
+  /** The keys of an object schema (for generated docs and flags). */
+  readonly shape?: Readonly<Record<string, Schema<unknown>>>;
 }
 
 /** The type a schema produces. */
@@ -180,6 +186,8 @@ export function optional<T>(inner: Schema<T>, fallback?: T): Schema<T | undefine
   return {
     expected: inner.expected,
     optional: true,
+    fallback,
+    inner,
     parse: (v, path = "") => (v === undefined || v === null) ? fallback : inner.parse(v, path),
   };
 }
@@ -228,27 +236,30 @@ export function object<S extends Shape>(
   const strict = opts.strict ?? true;
   const expected = "a map";
   const entries = Object.entries(shape);
-  return make(expected, (v, path) => {
-    if (!isPlainObject(v)) throw new SchemaError(path, expected, v);
-    if (strict) {
-      for (const k of Object.keys(v)) {
-        if (!(k in shape)) {
-          const known = Object.keys(shape).join(", ");
-          throw new SchemaError(join(path, k), `no such key (known keys: ${known})`, v[k]);
+  return {
+    shape,
+    ...make(expected, (v, path) => {
+      if (!isPlainObject(v)) throw new SchemaError(path, expected, v);
+      if (strict) {
+        for (const k of Object.keys(v)) {
+          if (!(k in shape)) {
+            const known = Object.keys(shape).join(", ");
+            throw new SchemaError(join(path, k), `no such key (known keys: ${known})`, v[k]);
+          }
         }
       }
-    }
-    const out: Record<string, unknown> = {};
-    for (const [k, schema] of entries) {
-      const x = Object.hasOwn(v, k) ? v[k] : undefined;
-      if (x === undefined && !schema.optional) {
-        throw new SchemaError(join(path, k), schema.expected, undefined);
+      const out: Record<string, unknown> = {};
+      for (const [k, schema] of entries) {
+        const x = Object.hasOwn(v, k) ? v[k] : undefined;
+        if (x === undefined && !schema.optional) {
+          throw new SchemaError(join(path, k), schema.expected, undefined);
+        }
+        const parsed = schema.parse(x, join(path, k));
+        if (parsed !== undefined) out[k] = parsed;
       }
-      const parsed = schema.parse(x, join(path, k));
-      if (parsed !== undefined) out[k] = parsed;
-    }
-    return out as Flatten<ObjectOf<S>>;
-  });
+      return out as Flatten<ObjectOf<S>>;
+    }),
+  };
 }
 
 /** True for `{}`-style objects (not arrays, bytes, dates or null). */

@@ -40,9 +40,10 @@ Deno.test("config - bad peel id names the field", () => {
   assert.throws(() => parseConfig("id: web.01\n", "/etc/zester/peel.yaml", PeelConfig), (e) => {
     assert.ok(e instanceof ConfigError);
     assert.equal(e.field, "id");
+    assert.equal(e.line, 1);
     assert.match(
       e.message,
-      /^Invalid config "\/etc\/zester\/peel\.yaml": field "id": expected a peel id/,
+      /^Invalid config "\/etc\/zester\/peel\.yaml:1": field "id": expected a peel id/,
     );
     return true;
   });

@@ -58,7 +58,7 @@ Deno.test("cluster - with R3 storage, jobs keep running when one of three nats-s
   try {
     // The cluster elects a JetStream leader before it takes R3 streams.
     const jsm = await retry("JetStream in the cluster", () => nc.jetstreamManager());
-    await retry("provisioning R3 storage", () => provisionStorage(jsm, 3));
+    await retry("provisioning R3 storage", () => provisionStorage(jsm, { replicas: 3 }));
     master = await Master.start(
       await masterConfig(urls[0]!, dir.path, { nats_url: urls, storage_replicas: 3 }),
       new Logger({ level: "error", sink: () => {} }),

@@ -138,7 +138,7 @@ Deno.test("nats auth - a peel whose creds are refused stays up, says why, and co
     ready: false,
     extra: { nats_creds: creds },
   });
-  const line = await peel.waitFor(/cannot connect to NATS, will retry/, 20_000);
+  const line = await peel.waitFor(/bus: connect to NATS: /, 20_000);
   assert.match(line, /expired|Authorization Violation/i);
   await peel.waitFor(/"retry_ms":2000/, 20_000);
   await writeCredsFile(creds, deployment.issue({ name: "web-01", role: "peel" }));
