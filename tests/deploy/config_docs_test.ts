@@ -23,7 +23,7 @@ Deno.test("config docs - every key, built or planned, has its row with flag, def
   );
   assert.match(
     doc,
-    /^\| `health_addr` \| `--health-addr` \| an address host:port \| 127\.0\.0\.1:9090 \| .* \| planned: waits for health endpoints/m,
+    /^\| `states_cache` \| `--states-cache` \| an absolute path \| data_dir\/states-cache \| .* \| planned: waits for a state cache outside data_dir/m,
   );
   assert.match(doc, /^\| `jobs` \| KV \(stream `KV_jobs`\) \| 7d \| 10 \| file \|/m);
   assert.match(doc, /^\| `job-events` \| stream \| 7d \| – \| file \|/m);

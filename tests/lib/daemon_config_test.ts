@@ -29,19 +29,15 @@ Deno.test("config - a planned key is accepted, validated and reported with its l
   const notices: PlannedNotice[] = [];
   const cfg = parseWith(
     MASTER_DAEMON,
-    `${NATS}health_addr: 127.0.0.1:9191\nreactor:\n  workers: 8\n  dir: /srv/r\n`,
+    `${NATS}gitfs:\n  interval: 5m\nreactor:\n  workers: 8\n  dir: /srv/r\n`,
     notices,
   );
   assert.deepEqual(cfg.nats_url, ["nats://127.0.0.1:4222"]);
-  assert.ok(!("health_addr" in cfg) && !("reactor" in cfg));
+  assert.ok(!("gitfs" in cfg) && !("reactor" in cfg));
   assert.deepEqual(notices, [
-    {
-      key: "health_addr",
-      source: "f.yaml:2",
-      waitsFor: "health endpoints (/healthz, /readyz, /metrics)",
-    },
-    { key: "reactor.dir", source: "f.yaml:5", waitsFor: "the reactor" },
-    { key: "reactor.workers", source: "f.yaml:4", waitsFor: "the reactor" },
+    { key: "gitfs.interval", source: "f.yaml:3", waitsFor: "GitFS" },
+    { key: "reactor.dir", source: "f.yaml:6", waitsFor: "the reactor" },
+    { key: "reactor.workers", source: "f.yaml:5", waitsFor: "the reactor" },
   ]);
   const peel: PlannedNotice[] = [];
   parseWith(
@@ -168,8 +164,8 @@ Deno.test("daemon flags - each flag overrides the file's value", async () => {
       "30",
       "--facts-file",
       "/etc/f",
-      "--health-addr",
-      "127.0.0.1:9999",
+      "--states-cache",
+      "/var/c",
     ],
   );
   assert.deepEqual(
@@ -177,9 +173,9 @@ Deno.test("daemon flags - each flag overrides the file's value", async () => {
     ["123", ["nats://127.0.0.1:5222"], "/var/b", 30_000, "/etc/f"],
   );
   assert.deepEqual(planned, [{
-    key: "health_addr",
-    source: "--health-addr",
-    waitsFor: "health endpoints (/healthz, /readyz, /metrics)",
+    key: "states_cache",
+    source: "--states-cache",
+    waitsFor: "a state cache outside data_dir",
   }]);
   // The file alone, without flags.
   const { config: plain } = await withConfig(PEEL_DAEMON, `id: web-01\n${NATS}`, []);
