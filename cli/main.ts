@@ -4,6 +4,7 @@
  * ```sh
  * zester '<target>' <module.function> [args…] [key=value…] [-t 30] [--out json] [-b 10%]
  * zester job list|show|active|kill|wait
+ * zester basket get '<target>' <function> [--tgt-type <type>] | basket list <peel-id>
  * ```
  * Exit status: 0 when the job ended complete (every target returned successfully), 1 when it
  * did not (a target failed or did not return, or the CLI stopped waiting first), 2 when the
@@ -17,6 +18,7 @@ import {
   type OptionValues,
 } from "@commander-js/extra-typings";
 import type { NatsConnection } from "nats";
+import { basketGet } from "../lib/basket/mod.ts";
 import { closeBus, connectBus } from "../lib/bus/mod.ts";
 import { cliBusOptions, parseDuration, PEEL_CONFIG_PATH } from "../lib/config/mod.ts";
 import {
@@ -24,6 +26,7 @@ import {
   JOB_STATUSES,
   type JobStatus,
   MAX_TIMEOUT_MS,
+  TARGET_TYPES,
   type TargetType,
 } from "../lib/job/mod.ts";
 import { loadCliConfig } from "./config.ts";
@@ -38,6 +41,7 @@ import {
   waitJob,
 } from "./commands/job.ts";
 import { exitCode, runJob, submitJob, summaryLine } from "./commands/run.ts";
+import { basketList, noEntries, renderBasket } from "./commands/basket.ts";
 import { previewTarget, renderPreview } from "./commands/preview.ts";
 import { callLocal, renderStates } from "./commands/call.ts";
 import { DEFAULT_HOSTS, initDeployment, renderInit } from "./commands/init.ts";
@@ -398,6 +402,28 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       printer.end(o);
       if (!o.ended) console.error(`zester: job ${jid} is still ${o.status}`);
       setExit(exitCode(o));
+    });
+
+  const basket = program.command("basket").description(
+    "read what peels published into the basket (Salt's mine)",
+  );
+  formatOptions(basket.command("get").description("one entry of every peel a target selects"))
+    .argument("<target>", "target expression (read as for jobs unless --tgt-type says)")
+    .argument("<function>", "the entry: a function or alias, e.g. network.ip_addrs")
+    .addOption(
+      new Option("--tgt-type <type>", "how to read the target (Salt's tgt_type)").choices(
+        TARGET_TYPES,
+      ),
+    )
+    .action(async (tgt, name, opts) => {
+      const found = await bus((nc) => basketGet(nc, tgt, name, opts.tgtType));
+      out(renderBasket(found, opts.out ?? opts.format, noEntries(tgt, name, opts.tgtType)));
+    });
+  formatOptions(basket.command("list").description("the entries one peel has published"))
+    .argument("<peel-id>", "peel id")
+    .action(async (peelId, opts) => {
+      const found = await bus((nc) => basketList(nc, peelId));
+      out(renderBasket(found, opts.out ?? opts.format, ""));
     });
 
   // Salt's runner names, for the fingers that know them.

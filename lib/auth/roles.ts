@@ -55,8 +55,9 @@ function readKey(bucket: string, key: string): string[] {
 
 /**
  * A peel: its own command subject; its own returns, facts, basket entries and events; reads of
- * `state-files`, `settings-files`, `basket` and its own `secrets` key. Nothing of other peels,
- * no `jobs`, no dispatch, no writes to the trees the master publishes.
+ * `state-files`, `settings-files`, `basket` and its own `secrets` key; target previews, which
+ * `mine.get` with a fact-based `tgt_type` needs, as Salt's minions get them from their master.
+ * Nothing of other peels, no `jobs`, no dispatch, no writes to the trees the master publishes.
  */
 function peel(id: string, inbox: string): RoleClaims {
   return {
@@ -66,6 +67,7 @@ function peel(id: string, inbox: string): RoleClaims {
         subjects.fact(id),
         `$KV.${BUCKETS.basket.name}.${id}.>`,
         `zester.event.${id}.>`,
+        subjects.targetResolve,
         ...readBucket(BUCKETS.stateFiles.name),
         ...readBucket(BUCKETS.settingsFiles.name),
         ...readBucket(BUCKETS.basket.name),
@@ -116,14 +118,14 @@ function master(inbox: string): RoleClaims {
   };
 }
 
-/** What an auditor or dashboard reads: jobs, returns, facts, target previews; never a dispatch. */
+/**
+ * What an auditor or dashboard reads: jobs, returns, facts, the basket, target previews; never
+ * a dispatch.
+ */
 function reader(inbox: string): RoleClaims {
-  const reads = [BUCKETS.jobs, BUCKETS.jobReturns, BUCKETS.facts].flatMap((b) =>
-    readBucket(b.name)
-  );
-  const fc = [BUCKETS.jobs, BUCKETS.jobReturns, BUCKETS.facts].map((b) =>
-    `$JS.FC.${stream(b.name)}.>`
-  );
+  const buckets = [BUCKETS.jobs, BUCKETS.jobReturns, BUCKETS.facts, BUCKETS.basket];
+  const reads = buckets.flatMap((b) => readBucket(b.name));
+  const fc = buckets.map((b) => `$JS.FC.${stream(b.name)}.>`);
   return {
     pub: { allow: [subjects.targetResolve, subjects.jobsFind, ...reads, ...fc] },
     sub: { allow: [subjects.jobAll, subjects.jobReturnAll, `${inbox}.>`] },

@@ -8,5 +8,6 @@ export * from "./load.ts";
 export * from "./nats.ts";
 export * from "./master.ts";
 export * from "./peel.ts";
+export * from "./basket.ts";
 export * from "./cli.ts";
 export * from "./permissions.ts";

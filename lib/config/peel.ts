@@ -1,10 +1,11 @@
 /**
- * `peel.yaml`: the peel's id, NATS, its data dir (the only place it may write), facts and the
- * broker that runs privileged operations for it.
+ * `peel.yaml`: the peel's id, NATS, its data dir (the only place it may write), facts, the
+ * broker that runs privileged operations for it, and what it publishes into the basket.
  * @module
  */
 import * as s from "../schema/mod.ts";
 import { PEEL_ID_PATTERN } from "../bus/subjects.ts";
+import { BasketSection } from "./basket.ts";
 import { duration, logKeys, natsKeys, natsUrls } from "./nats.ts";
 
 /** Default path of the peel's config file. */
@@ -153,6 +154,7 @@ const peelKeys = {
   facts_file: s.optional(s.string(), "/etc/zester/facts"),
   facts_interval: s.optional(duration(), 300_000),
   broker: s.optional(BrokerSection, BROKER_DEFAULTS),
+  basket: s.optional(BasketSection, BasketSection.parse({})),
 };
 
 /** Validator for `peel.yaml`. Unknown keys are errors. */
