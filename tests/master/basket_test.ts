@@ -164,14 +164,29 @@ Deno.test("basket - peels publish per config; templates, mine.get and the CLI re
         );
         assert.equal(sent.code, 0, sent.stderr + sent.stdout);
         await zester("web-02", "mine.send", "my ver", "mine_function=test.version");
+        const lo = await zester(
+          "web-02",
+          "mine.send",
+          "lo",
+          "mine_function=network.ip_addrs",
+          "cidr=127.0.0.0/8",
+          "include_loopback=True",
+        );
+        assert.equal(lo.code, 0, lo.stderr + lo.stdout);
+        assert.deepEqual(decode((await kv.get("web-02.lo"))!.value), ["127.0.0.1"]);
+        const badCidr = await zester("web-02", "network.ip_addrs", "cidr=nonsense");
+        assert.match(
+          badCidr.stdout,
+          /network\.ip_addrs: Invalid cidr "nonsense": expected a network/,
+        );
         const list = await zester("basket", "list", "web-02", "--format", "json");
-        assert.deepEqual(JSON.parse(list.stdout), { "web-02": ["greeting", "my ver"] });
+        assert.deepEqual(JSON.parse(list.stdout), { "web-02": ["greeting", "lo", "my ver"] });
         assert.ok(await kv.get("web-02.my=20ver"), "the name is encoded in the key");
         const got = await zester("basket", "get", "*", "greeting", "--format", "json");
         assert.deepEqual(JSON.parse(got.stdout), { "web-02": "hi" });
         assert.equal((await zester("web-02", "mine.delete", "greeting")).code, 0);
         const after = await zester("basket", "list", "web-02", "--format", "json");
-        assert.deepEqual(JSON.parse(after.stdout), { "web-02": ["my ver"] });
+        assert.deepEqual(JSON.parse(after.stdout), { "web-02": ["lo", "my ver"] });
         assert.equal((await zester("web-02", "mine.flush")).code, 0);
         const flushed = await zester("basket", "list", "web-02", "--format", "json");
         assert.deepEqual(JSON.parse(flushed.stdout), { "web-02": [] });
