@@ -37,7 +37,7 @@ export class Peel {
   readonly #broker: BrokerClient;
   #facts: Record<string, unknown> = {};
   #commands?: CommandServer;
-  #basket: PeelBasket;
+  readonly #basket: PeelBasket;
   #sync?: StateSync;
   #syncTimer?: ReturnType<typeof setTimeout>;
   #factsTimer?: ReturnType<typeof setTimeout>;

@@ -4,8 +4,8 @@
  * neither the broker nor NATS, which only the host holds. One worker serves a state run and ends
  * with it; it gets the state tree from the host in memory, so it needs no read permission. The
  * commands, host files and basket entries templates use (`salt['cmd.run']`,
- * `salt['file.file_exists']`, `salt['mine.get']`…) are host calls: the host checks each and runs it through its {@linkcode TemplateHost} (the broker,
- * under its policy).
+ * `salt['file.file_exists']`, `salt['mine.get']`…) are host calls: the host checks each and runs
+ * it through its {@linkcode TemplateHost} (the broker, under its policy; NATS for the basket).
  * @module
  */
 import { TARGET_TYPES, type TargetType } from "../job/types.ts";
