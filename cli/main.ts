@@ -5,6 +5,7 @@
  * zester '<target>' <module.function> [args…] [key=value…] [-t 30] [--out json] [-b 10%]
  * zester job list|show|active|kill|wait
  * zester peel list|show, zester master list
+ * zester basket get '<target>' <function> [--tgt-type <type>] | basket list <peel-id>
  * ```
  * Exit status: 0 when the job ended complete (every target returned successfully), 1 when it
  * did not (a target failed or did not return, or the CLI stopped waiting first), 2 when the
@@ -18,6 +19,7 @@ import {
   type OptionValues,
 } from "@commander-js/extra-typings";
 import type { NatsConnection } from "nats";
+import { basketGet } from "../lib/basket/mod.ts";
 import { closeBus, connectBus } from "../lib/bus/mod.ts";
 import { cliBusOptions, parseDuration, PEEL_CONFIG_PATH } from "../lib/config/mod.ts";
 import {
@@ -25,6 +27,7 @@ import {
   JOB_STATUSES,
   type JobStatus,
   MAX_TIMEOUT_MS,
+  TARGET_TYPES,
   type TargetType,
 } from "../lib/job/mod.ts";
 import { loadCliConfig } from "./config.ts";
@@ -41,6 +44,7 @@ import {
 import { exitCode, runJob, submitJob, summaryLine } from "./commands/run.ts";
 import { listPeels, renderPeelDetail, renderPeelList, showPeel } from "./commands/peel.ts";
 import { listMasters, renderMasterList } from "./commands/master.ts";
+import { basketList, noEntries, renderBasket } from "./commands/basket.ts";
 import { previewTarget, renderPreview } from "./commands/preview.ts";
 import { callLocal, renderStates } from "./commands/call.ts";
 import { DEFAULT_HOSTS, initDeployment, renderInit } from "./commands/init.ts";
@@ -461,6 +465,27 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .action((opts) =>
       bus(async (nc) => out(renderMasterList(await listMasters(nc), opts.out ?? opts.format)))
     );
+  const basket = program.command("basket").description(
+    "read what peels published into the basket (Salt's mine)",
+  );
+  formatOptions(basket.command("get").description("one entry of every peel a target selects"))
+    .argument("<target>", "target expression (read as for jobs unless --tgt-type says)")
+    .argument("<function>", "the entry: a function or alias, e.g. network.ip_addrs")
+    .addOption(
+      new Option("--tgt-type <type>", "how to read the target (Salt's tgt_type)").choices(
+        TARGET_TYPES,
+      ),
+    )
+    .action(async (tgt, name, opts) => {
+      const found = await bus((nc) => basketGet(nc, tgt, name, opts.tgtType));
+      out(renderBasket(found, opts.out ?? opts.format, noEntries(tgt, name, opts.tgtType)));
+    });
+  formatOptions(basket.command("list").description("the entries one peel has published"))
+    .argument("<peel-id>", "peel id")
+    .action(async (peelId, opts) => {
+      const found = await bus((nc) => basketList(nc, peelId));
+      out(renderBasket(found, opts.out ?? opts.format, ""));
+    });
 
   // Salt's runner names, for the fingers that know them.
   listOptions(program.command("jobs.list_jobs", { hidden: true })).action(list);

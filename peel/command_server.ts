@@ -29,7 +29,7 @@ import {
 } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { execute, JobCanceledError } from "./exec.ts";
-import { type Broker, FUNCTIONS } from "./functions/mod.ts";
+import { type Basket, type Broker, FUNCTIONS } from "./functions/mod.ts";
 import { JobJournal, type Kept } from "./job_journal.ts";
 import { jobRan } from "./metrics.ts";
 import type { StateTree } from "./state_tree.ts";
@@ -47,6 +47,8 @@ export interface CommandServerOptions {
   log: Logger;
   /** The mirrored state tree, for `state.*`. */
   states?: () => StateTree | undefined;
+  /** The basket, for `mine.*` and templates. */
+  basket?: Basket;
   /** Where the job journal lives; without it, the peel remembers jobs in memory only. */
   journalDir?: string;
 }
@@ -139,7 +141,7 @@ export class CommandServer {
   }
 
   async #run(req: ExecRequest): Promise<void> {
-    const { peelId, facts, broker, log } = this.#opts;
+    const { peelId, facts, broker, log, basket } = this.#opts;
     const stateRun = isStateRun(req.fun);
     const { concurrent, ...kwargs } = req.kwargs;
     // Checked and registered in one step, before anything is awaited.
@@ -163,6 +165,7 @@ export class CommandServer {
             broker,
             log,
             states: this.#opts.states?.(),
+            basket,
             cancel: running.cancel.signal,
           });
       } catch (e) {

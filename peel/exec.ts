@@ -9,7 +9,13 @@ import type { ExecRequest, ExecReturn } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { Sweeper } from "../lib/timer/mod.ts";
 import { BrokerError } from "./broker/mod.ts";
-import { type Broker, type FunctionResult, FUNCTIONS, stateSingle } from "./functions/mod.ts";
+import {
+  type Basket,
+  type Broker,
+  type FunctionResult,
+  FUNCTIONS,
+  stateSingle,
+} from "./functions/mod.ts";
 import type { StateTree } from "./state_tree.ts";
 
 /** What {@linkcode execute} needs from the peel. */
@@ -19,6 +25,8 @@ export interface ExecDeps {
   broker: Broker;
   log: Logger;
   states?: StateTree;
+  /** The basket, for `mine.*` and templates. */
+  basket?: Basket;
   /** Aborted, with the reason as its value, when the job is canceled. */
   cancel?: AbortSignal;
 }
@@ -99,6 +107,7 @@ export async function execute(req: ExecRequest, deps: ExecDeps): Promise<ExecRet
       },
       timeoutMs: req.timeout_ms,
       states: deps.states,
+      basket: deps.basket,
       get log() {
         return log ??= deps.log.with({ jid: req.jid });
       },

@@ -1,7 +1,7 @@
 /**
- * The peel process: publishes its facts, answers ExecRequests on `zester.cmd.<peel-id>`, and
- * stores returns in `job-returns`. It writes only in its data dir and spawns only the broker,
- * which does anything privileged for it.
+ * The peel process: publishes its facts and its basket entries, answers ExecRequests on
+ * `zester.cmd.<peel-id>`, and stores returns in `job-returns`. It writes only in its data dir
+ * and spawns only the broker, which does anything privileged for it.
  * @module
  */
 import type { NatsConnection } from "nats";
@@ -16,19 +16,23 @@ import {
 } from "../lib/bus/mod.ts";
 import { busOptions, listenAddr, type PeelConfig } from "../lib/config/mod.ts";
 import { HealthServer } from "../lib/http/mod.ts";
-import type { FactsMessage } from "../lib/job/mod.ts";
+import { type FactsMessage, ksuid } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { watchBus } from "../lib/metrics/mod.ts";
 import { VERSION } from "../lib/version/mod.ts";
 import { BrokerClient } from "./broker/mod.ts";
+import { PeelBasket } from "./basket.ts";
 import { CommandServer } from "./command_server.ts";
 import { peelChecks } from "./health.ts";
 import { brokerOpDone, peelConnected } from "./metrics.ts";
+import { execute } from "./exec.ts";
 import { StateSync } from "./state_sync.ts";
 import { collectFacts, type SysInfo } from "./facts/mod.ts";
 
 /** Retry delay for facts no master has acknowledged yet. */
 const FACTS_RETRY_MS = 10_000;
+/** How long one basket function may run. */
+const BASKET_FUNCTION_TIMEOUT_MS = 60_000;
 
 /** A running peel. */
 export class Peel {
@@ -40,6 +44,7 @@ export class Peel {
   #detachGauge?: () => void;
   #facts: Record<string, unknown> = {};
   #commands?: CommandServer;
+  readonly #basket: PeelBasket;
   #sync?: StateSync;
   #syncTimer?: ReturnType<typeof setTimeout>;
   #factsTimer?: ReturnType<typeof setTimeout>;
@@ -55,6 +60,30 @@ export class Peel {
       idleTimeoutMs: cfg.broker.idle_timeout,
       log,
       onDone: brokerOpDone,
+    });
+    this.#basket = new PeelBasket({
+      nc,
+      peelId: cfg.id,
+      log,
+      // The hook for more sources (settings' mine_functions): asked at every round.
+      functions: () => cfg.basket.functions,
+      intervalMs: cfg.basket.interval,
+      run: (fn) =>
+        execute({
+          jid: ksuid(),
+          fun: fn.fun,
+          args: fn.args,
+          kwargs: fn.kwargs,
+          timeout_ms: BASKET_FUNCTION_TIMEOUT_MS,
+          deadline: new Date(Date.now() + BASKET_FUNCTION_TIMEOUT_MS).toISOString(),
+          ack: "",
+        }, {
+          peelId: cfg.id,
+          facts: () => this.#facts,
+          broker: this.#broker,
+          log,
+          states: this.#sync?.tree,
+        }),
     });
   }
 
@@ -86,11 +115,13 @@ export class Peel {
       broker: peel.#broker,
       log,
       states: () => peel.#sync?.tree,
+      basket: peel.#basket,
       journalDir: `${cfg.data_dir}/jobs`,
     });
     await nc.flush();
     if (health) health.checks = peelChecks({ cfg, nc, broker: peel.#broker });
     void peel.#publishFacts();
+    peel.#basket.start();
     log.info("peel ready", { facts: Object.keys(peel.#facts).length });
     return peel;
   }
@@ -124,6 +155,7 @@ export class Peel {
     this.#detachGauge?.();
     clearTimeout(this.#factsTimer);
     clearTimeout(this.#syncTimer);
+    this.#basket.stop();
     await this.#commands?.stop();
     this.#sync?.stop();
     await this.#broker.close();

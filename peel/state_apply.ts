@@ -17,18 +17,22 @@ import {
   type Summary,
 } from "../lib/state/mod.ts";
 import { lookupKey, type TemplateContext, TemplateRenderer } from "../lib/template/mod.ts";
-import type { Broker } from "./functions/mod.ts";
+import type { Basket, Broker } from "./functions/mod.ts";
 import { slsPaths, type StateTree } from "./state_tree.ts";
 import { templateHost } from "./template_host.ts";
 
 export { dirTree, slsPaths, type StateTree } from "./state_tree.ts";
 import { stateHost } from "./modules/mod.ts";
 
-/** Where states run: the state tree, what templates see, and the broker modules act through. */
+/**
+ * Where states run: the state tree, what templates see, the broker modules act through, and
+ * the basket templates read (none under `call --local`).
+ */
 export interface StateEnv {
   tree: StateTree;
   context: TemplateContext;
   broker: Broker;
+  basket?: Basket["get"];
 }
 
 /** What {@linkcode applyStates} and {@linkcode showSls} need. */
@@ -39,10 +43,17 @@ export interface ApplyOptions extends StateEnv {
 
 /**
  * A renderer over `tree`'s files whose templates run commands and read host files through
- * `broker` (without one, those fail); its worker ends with the returned object's `using` scope.
+ * `broker` (without one, those fail) and basket entries with `basket`; its worker ends with the
+ * returned object's `using` scope.
  */
-export function treeRenderer(tree: StateTree, broker?: Broker): TemplateRenderer {
-  return new TemplateRenderer(() => tree.files(), { host: broker && templateHost(broker) });
+export function treeRenderer(
+  tree: StateTree,
+  broker?: Broker,
+  basket?: Basket["get"],
+): TemplateRenderer {
+  return new TemplateRenderer(() => tree.files(), {
+    host: broker && templateHost(broker, { basket }),
+  });
 }
 
 /** Call Salt function `fun` as a template would, for a guard's `fun:` form. */
@@ -100,7 +111,7 @@ function slsLoader(tree: StateTree, context: TemplateContext, renderer: Template
  * commands or read host files do so through `broker` (without it, they fail).
  */
 export async function showSls(opts: Omit<ApplyOptions, "broker" | "test"> & { broker?: Broker }) {
-  using renderer = treeRenderer(opts.tree, opts.broker);
+  using renderer = treeRenderer(opts.tree, opts.broker, opts.basket);
   const p = plan(compile(await loadTree(opts.refs, slsLoader(opts.tree, opts.context, renderer))));
   return p.order.map((i) => p.chunks[i]!);
 }
@@ -109,7 +120,7 @@ export async function showSls(opts: Omit<ApplyOptions, "broker" | "test"> & { br
 export async function applyStates(
   opts: ApplyOptions,
 ): Promise<{ states: StateResult[]; summary: Summary }> {
-  using renderer = treeRenderer(opts.tree, opts.broker);
+  using renderer = treeRenderer(opts.tree, opts.broker, opts.basket);
   const p = plan(compile(await loadTree(opts.refs, slsLoader(opts.tree, opts.context, renderer))));
   const states = await runPlan(p, { test: opts.test, host: treeStateHost(opts, renderer) });
   return { states, summary: summarize(states) };

@@ -1,15 +1,24 @@
 /**
  * What templates ask of the host (`salt['cmd.run']`, `salt['file.file_exists']`,
- * `salt['file.read']`…), done by the broker under its policy, as the state modules act.
+ * `salt['file.read']`…), done by the broker under its policy, as the state modules act; and
+ * basket entries (`salt['mine.get']`, `basket()`), read from NATS.
  * @module
  */
 import type { TemplateHost } from "../lib/template/mod.ts";
 import type { RunResult } from "./broker/mod.ts";
-import type { Broker } from "./functions/mod.ts";
+import type { Basket, Broker } from "./functions/mod.ts";
 
-/** A {@linkcode TemplateHost} over `broker`; commands get at most `timeoutMs` by default. */
-export function templateHost(broker: Broker, timeoutMs = 60_000): TemplateHost {
+/**
+ * A {@linkcode TemplateHost} over `broker`, reading basket entries with `basket` (Salt's
+ * `mine.get`; without it, every lookup is empty); commands get at most `timeoutMs` by default.
+ */
+export function templateHost(
+  broker: Broker,
+  opts: { basket?: Basket["get"]; timeoutMs?: number } = {},
+): TemplateHost {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
   return {
+    basket: opts.basket,
     async run(cmd, opts) {
       const timeout = opts.timeout ? Math.min(opts.timeout * 1000, timeoutMs) : timeoutMs;
       const r = await broker.request("run", {

@@ -105,6 +105,14 @@ async function readSettings(
   return out as Record<string, unknown>;
 }
 
+/** The basket without NATS: empty, with a warning, as `salt-call --local`'s `mine.get`. */
+function noBasket(tgt: string, name: string): Promise<Record<string, unknown>> {
+  console.error(
+    `zester: warning: the basket is not available with call --local; mine.get("${tgt}", "${name}") returns {}`,
+  );
+  return Promise.resolve({});
+}
+
 /** Run one function locally; resolves to `{ states, summary }` or the compiled states. */
 export async function callLocal(opts: CallOptions): Promise<
   { states: StateResult[]; summary: Summary } | { compiled: unknown }
@@ -137,14 +145,14 @@ export async function callLocal(opts: CallOptions): Promise<
     const context = { ...bare, settings: await readSettings(opts.settings, bare, broker) };
     const tree = dirTree(opts.fileRoot);
     if (opts.fun === "state.show_sls") {
-      return { compiled: await showSls({ refs, tree, context, broker }) };
+      return { compiled: await showSls({ refs, tree, context, broker, basket: noBasket }) };
     }
     // No SLS named (or a highstate): what the top file assigns to this machine.
     if (refs.length === 0 || opts.fun === "state.highstate") {
       refs.splice(0, refs.length, ...topRefs(tree, peelId, facts));
     }
     const test = opts.test || kwargs.test === true;
-    return await applyStates({ refs, tree, context, broker, test });
+    return await applyStates({ refs, tree, context, broker, basket: noBasket, test });
   } finally {
     await broker.close();
   }

@@ -57,8 +57,9 @@ function readKey(bucket: string, key: string): string[] {
 /**
  * A peel: its own command subject; its own returns, facts, basket entries and events; reads of
  * `state-files`, `settings-files`, `basket`, its own `secrets` key and the master's public key
- * there. Nothing of other peels, no `jobs`, no dispatch, no writes to the trees the master
- * publishes.
+ * there; target previews, which `mine.get` with a fact-based `tgt_type` needs, as Salt's minions
+ * get them from their master. Nothing of other peels, no `jobs`, no dispatch, no writes to the
+ * trees the master publishes.
  */
 function peel(id: string, inbox: string): RoleClaims {
   return {
@@ -68,6 +69,7 @@ function peel(id: string, inbox: string): RoleClaims {
         subjects.fact(id),
         `$KV.${BUCKETS.basket.name}.${id}.>`,
         `zester.event.${id}.>`,
+        subjects.targetResolve,
         ...readBucket(BUCKETS.stateFiles.name),
         ...readBucket(BUCKETS.settingsFiles.name),
         ...readBucket(BUCKETS.basket.name),
@@ -120,11 +122,17 @@ function master(inbox: string): RoleClaims {
 }
 
 /**
- * What an auditor or dashboard reads: jobs, returns, facts, master heartbeats, target previews,
- * the master's public key (for `zester settings encrypt`); never a dispatch.
+ * What an auditor or dashboard reads: jobs, returns, facts, master heartbeats, the basket,
+ * target previews, the master's public key (for `zester settings encrypt`); never a dispatch.
  */
 function reader(inbox: string): RoleClaims {
-  const buckets = [BUCKETS.jobs, BUCKETS.jobReturns, BUCKETS.facts, BUCKETS.masterHeartbeat];
+  const buckets = [
+    BUCKETS.jobs,
+    BUCKETS.jobReturns,
+    BUCKETS.facts,
+    BUCKETS.masterHeartbeat,
+    BUCKETS.basket,
+  ];
   const reads = [
     ...buckets.flatMap((b) => readBucket(b.name)),
     ...readKey(BUCKETS.secrets.name, MASTER_PUBLIC_KEY_ID),

@@ -45,6 +45,9 @@ export const KEY_MEANINGS: Readonly<Record<"master" | "peel", Readonly<Record<st
     id: "Peel id: a letter or digit, then letters, digits, `_` or `-`; at most 128 characters",
     ...NATS,
     data_dir: "The only directory the peel writes: its job journal and state mirror",
+    basket: "What the peel publishes into the basket (Salt's mine), and how often",
+    "basket.interval": "Minutes between publications (as Salt's mine_interval), or a duration",
+    "basket.functions": "Salt's mine_functions: `function: [args]` or `alias: {mine_function: …}`",
     health_addr:
       "Where /healthz, /readyz and /metrics are served (`off`: nowhere); granted from here",
     facts_file: "Custom facts (YAML), merged at the root of the collected ones",

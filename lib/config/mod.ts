@@ -10,6 +10,7 @@ export * from "./listen.ts";
 export * from "./master.ts";
 export * from "./retention.ts";
 export * from "./peel.ts";
+export * from "./basket.ts";
 export * from "./cli.ts";
 export * from "./permissions.ts";
 export * from "./planned.ts";

@@ -1,11 +1,12 @@
 /**
- * `peel.yaml`: the peel's id, NATS, its data dir (the only place it may write), facts and the
- * broker that runs privileged operations for it.
+ * `peel.yaml`: the peel's id, NATS, its data dir (the only place it may write), facts, the
+ * broker that runs privileged operations for it, and what it publishes into the basket.
  * @module
  */
 import * as s from "../schema/mod.ts";
 import { PEEL_ID_PATTERN } from "../bus/subjects.ts";
 import { listenAddrSchema } from "./listen.ts";
+import { BasketSection } from "./basket.ts";
 import { duration, logKeys, natsKeys, natsUrls } from "./nats.ts";
 
 /** Default path of the peel's config file. */
@@ -180,6 +181,7 @@ const peelKeys = {
   /** Where `/healthz`, `/readyz` and `/metrics` are served; `off` serves nothing. */
   health_addr: s.optional(listenAddrSchema(), "127.0.0.1:9090"),
   broker: s.optional(BrokerSection, BROKER_DEFAULTS),
+  basket: s.optional(BasketSection, BasketSection.parse({})),
 };
 
 /** Validator for `peel.yaml`. Unknown keys are errors. */

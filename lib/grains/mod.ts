@@ -9,6 +9,8 @@
  * @module
  */
 
+export { factInterfaces, type InterfaceFacts, ipAddrs, type IpAddrsOptions } from "./network.ts";
+
 type Facts = Record<string, unknown>;
 
 const isMap = (v: unknown): v is Facts => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -8,3 +8,4 @@ export * from "./types.ts";
 export * from "./stored_return.ts";
 export * from "./job_store.ts";
 export * from "./signatures.ts";
+export * from "./target_resolve.ts";

@@ -17,6 +17,7 @@ interface Signature {
 const none: Signature = { required: [], optional: [] };
 const facts = { required: ["key"], optional: ["default"] };
 const cmd = { required: ["cmd"], optional: [], kwargs: true };
+const addrs = { required: [], optional: ["interface", "include_loopback", "cidr", "type"] };
 const sls = { required: [], optional: ["mods"], kwargs: true };
 
 /** Every execution function's signature, by name. */
@@ -31,6 +32,14 @@ export const SIGNATURES: ReadonlyMap<string, Signature> = new Map([
   ["grains.items", none],
   ["grains.get", facts],
   ["grains.ls", none],
+  ["network.ip_addrs", addrs],
+  ["network.ip_addrs6", addrs],
+  ...["mine", "basket"].flatMap((m): [string, Signature][] => [
+    [`${m}.get`, { required: ["tgt", "fun"], optional: ["tgt_type", "exclude_minion"] }],
+    [`${m}.update`, none],
+    [`${m}.delete`, { required: ["fun"], optional: [] }],
+    [`${m}.flush`, none],
+  ]),
   ["cmd.run", cmd],
   ["cmd.run_all", cmd],
   ["state.apply", sls],

@@ -26,9 +26,10 @@ export interface TemplateContext {
 
 /**
  * The operations a template may ask of its host: primitives the Salt functions in templates are
- * built on (`cmd.run`, `cmd.retcode`… on `cmd.run_all`; `file.file_exists`… on `file.stat`).
+ * built on (`cmd.run`, `cmd.retcode`… on `cmd.run_all`; `file.file_exists`… on `file.stat`;
+ * `mine.get` and `basket()` on `basket.get`).
  */
-export const HOST_CALLS = ["cmd.run_all", "file.stat", "file.read"] as const;
+export const HOST_CALLS = ["cmd.run_all", "file.stat", "file.read", "basket.get"] as const;
 /** One of {@linkcode HOST_CALLS}. */
 export type HostCall = typeof HOST_CALLS[number];
 

@@ -143,9 +143,8 @@ export function makeRenderer(files: ReadonlyMap<string, string>) {
       grains_get: salt["grains.get"],
       pillar_get: salt["pillar.get"],
       settings_get: salt["settings.get"],
-      // Basket data (Salt's mine) arrives with the basket milestone; until then, as the
-      // product documents for standalone rendering, every lookup is empty.
-      basket: trust(() => []),
+      // Zester's name for Salt's mine.get: basket(target, function, tgt_type='glob').
+      basket: salt["mine.get"],
       facts: ctx.facts,
       grains,
       settings: ctx.settings,

@@ -5,7 +5,7 @@
  * policy). Any other name is an error naming the function.
  * @module
  */
-import { inNetwork, parseNetwork } from "../target/ip.ts";
+import { factInterfaces, ipAddrs } from "../grains/mod.ts";
 import { dumpYaml, loadYaml } from "../yaml/mod.ts";
 import { pyJson } from "./filters.ts";
 import type { HostCall } from "./protocol.ts";
@@ -48,43 +48,21 @@ interface RunResult {
 }
 
 const PATH_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
-const PRIVATE = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"].map((n) =>
-  parseNetwork(n)!
-);
 
 function str(v: unknown): string {
   return typeof v === "string" ? v : pyStr(v);
 }
 
-function interfaces(grains: Dict): [string, { ipv4: string[]; ipv6: string[]; mac?: string }][] {
-  const net = isDict(grains.network) ? grains.network : {};
-  const list = isDict(net.interfaces) ? net.interfaces : {};
-  return Object.entries(list).map(([name, raw]) => {
-    const i = isDict(raw) ? raw : {};
-    const addrs = (v: unknown) => Array.isArray(v) ? v.map(String) : [];
-    return [name, { ipv4: addrs(i.ipv4), ipv6: addrs(i.ipv6), mac: i.mac as string | undefined }];
-  });
-}
-
-function ipAddrs(grains: Dict, family: "ipv4" | "ipv6") {
+function ipAddrsOf(grains: Dict, family: "ipv4" | "ipv6") {
   return withKeywords(
     ["interface", "include_loopback", "cidr", "type"],
-    (iface?: unknown, loopback?: unknown, cidr?: unknown, type?: unknown) => {
-      const net = cidr ? parseNetwork(str(cidr)) : undefined;
-      const out: string[] = [];
-      for (const [name, i] of interfaces(grains)) {
-        if (iface && name !== iface) continue;
-        for (const a of i[family]) {
-          const isLoop = a === "::1" || a.startsWith("127.");
-          if (isLoop && !pyBool(loopback)) continue;
-          if (net && !inNetwork(net, a)) continue;
-          const isPrivate = PRIVATE.some((p) => inNetwork(p, a));
-          if (type === "private" && !isPrivate || type === "public" && isPrivate) continue;
-          if (!out.includes(a)) out.push(a);
-        }
-      }
-      return out;
-    },
+    (iface?: unknown, loopback?: unknown, cidr?: unknown, type?: unknown) =>
+      ipAddrs(grains, family, {
+        interface: iface ? str(iface) : undefined,
+        include_loopback: pyBool(loopback),
+        cidr: cidr ? str(cidr) : undefined,
+        type: type ? str(type) : undefined,
+      }),
   );
 }
 
@@ -346,11 +324,11 @@ export function saltFunctions(data: SaltData): Dict {
     },
     "cmd.has_exec": (name: unknown) => which(name) !== null,
     "cmd.which": (name: unknown) => which(name),
-    "network.ip_addrs": ipAddrs(grains, "ipv4"),
-    "network.ip_addrs6": ipAddrs(grains, "ipv6"),
+    "network.ip_addrs": ipAddrsOf(grains, "ipv4"),
+    "network.ip_addrs6": ipAddrsOf(grains, "ipv6"),
     "network.interfaces": () =>
       Object.fromEntries(
-        interfaces(grains).map(([name, i]) => [name, {
+        factInterfaces(grains).map(([name, i]) => [name, {
           hwaddr: i.mac ?? "",
           up: true,
           inet: i.ipv4.map((address) => ({ address, label: name })),
@@ -358,15 +336,18 @@ export function saltFunctions(data: SaltData): Dict {
         }]),
       ),
     "network.interface_ip": (iface: unknown) =>
-      interfaces(grains).find(([n]) => n === iface)?.[1].ipv4[0] ?? "",
+      factInterfaces(grains).find(([n]) => n === iface)?.[1].ipv4[0] ?? "",
     "network.get_hostname": () => grains.fqdn ?? grains.host ?? "",
     "test.ping": () => true,
     "test.true": () => true,
     "test.false": () => false,
     "test.echo": (v: unknown) => v,
-    // Salt's mine is Zester's basket, which arrives with the basket milestone: until then,
-    // every lookup is empty, as the product documents for standalone rendering.
-    "mine.get": () => ({}),
+    "mine.get": (tgt: unknown, fun: unknown, tgtType: unknown = "glob", exclude?: unknown) => {
+      const target = Array.isArray(tgt) ? tgt.map(str).join(",") : str(tgt);
+      const found = call("basket.get", [target, str(fun), str(tgtType)]) as Dict;
+      if (pyBool(exclude)) delete found[str(opts.id)];
+      return found;
+    },
     "cp.list_master": withKeywords(
       ["saltenv", "prefix"],
       (_e?: unknown, prefix: unknown = "") =>

@@ -3,11 +3,12 @@
  * template that got JavaScript anyway could read no file, run nothing, reach no host and touch
  * neither the broker nor NATS, which only the host holds. One worker serves a state run and ends
  * with it; it gets the state tree from the host in memory, so it needs no read permission. The
- * commands and host files templates use (`salt['cmd.run']`, `salt['file.file_exists']`…) are
- * host calls: the host checks each and runs it through its {@linkcode TemplateHost} (the broker,
- * under its policy).
+ * commands, host files and basket entries templates use (`salt['cmd.run']`,
+ * `salt['file.file_exists']`, `salt['mine.get']`…) are host calls: the host checks each and runs
+ * it through its {@linkcode TemplateHost} (the broker, under its policy; NATS for the basket).
  * @module
  */
+import { TARGET_TYPES, type TargetType } from "../job/types.ts";
 import * as s from "../schema/mod.ts";
 import {
   type CallAnswer,
@@ -57,6 +58,11 @@ export interface TemplateHost {
   stat(path: string): Promise<{ exists: boolean; type?: string }>;
   /** The text of file `path`. */
   read(path: string): Promise<string>;
+  /**
+   * Salt's `mine.get`: basket entry `name` of the peels `tgt` (a `tgtType` expression) selects,
+   * as `{peel_id: value}`. Without it, every lookup is empty, as Salt's is without a master.
+   */
+  basket?(tgt: string, name: string, tgtType: TargetType): Promise<Record<string, unknown>>;
 }
 
 const Path = s.string({ pattern: /^\/[^\0]*$/, expected: "an absolute path" });
@@ -69,8 +75,27 @@ const Options = s.object({
   runas: s.optional(s.string({ pattern: /^[a-z_][a-z0-9_-]*$/, expected: "a user name" })),
 });
 
-/** Check a host call's arguments (they come from the worker) and run it on `host`. */
-async function runCall(host: TemplateHost, fn: HostCall, args: unknown[]): Promise<unknown> {
+const BasketTarget = s.string({ minLength: 1, maxLength: 65536 });
+const BasketName = s.string({ minLength: 1, maxLength: 256 });
+const BasketTargetType = s.literal(...TARGET_TYPES);
+
+/**
+ * Check a host call's arguments (they come from the worker) and run it on `host`. Without a
+ * host, basket lookups are empty and everything else fails.
+ */
+async function runCall(
+  host: TemplateHost | undefined,
+  fn: HostCall,
+  args: unknown[],
+): Promise<unknown> {
+  if (fn === "basket.get") {
+    return await host?.basket?.(
+      BasketTarget.parse(args[0], "tgt"),
+      BasketName.parse(args[1], "fun"),
+      BasketTargetType.parse(args[2], "tgt_type"),
+    ) ?? {};
+  }
+  if (!host) throw new Error("commands and host files are not available here");
   switch (fn) {
     case "cmd.run_all":
       return await host.run(Command.parse(args[0], "cmd"), Options.parse(args[1] ?? {}, "options"));
@@ -171,7 +196,6 @@ export class TemplateRenderer implements Disposable {
     const channel = this.#channel;
     let answer: CallAnswer;
     try {
-      if (!this.#host) throw new Error("commands and host files are not available here");
       answer = { ok: true, value: await runCall(this.#host, msg.fn, msg.args) };
     } catch (e) {
       answer = { ok: false, error: (e as Error).message };

@@ -2,6 +2,8 @@
  * What an execution function gets to work with, and what it gives back.
  * @module
  */
+import type { BasketFunction } from "../../lib/config/mod.ts";
+import type { TargetType } from "../../lib/job/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
 import type { StateTree } from "../state_tree.ts";
 
@@ -13,6 +15,20 @@ export interface Broker {
     args: Record<string, unknown>,
     opts?: { timeoutMs?: number; jid?: string; signal?: AbortSignal },
   ): Promise<unknown>;
+}
+
+/** The basket (Salt's mine) as `mine.*` functions and templates use it. */
+export interface Basket {
+  /** Salt's `mine.get`: entry `name` of the peels `tgt` selects, as `{peel_id: value}`. */
+  get(tgt: string, name: string, tgtType?: TargetType): Promise<Record<string, unknown>>;
+  /** Run every configured function now and publish what succeeds; the failures, by name. */
+  update(): Promise<Record<string, string>>;
+  /** Run `fn` now and publish its result; throws the function's error. */
+  send(fn: BasketFunction): Promise<void>;
+  /** Remove this peel's entry `name`. */
+  delete(name: string): Promise<void>;
+  /** Remove every entry of this peel. */
+  flush(): Promise<void>;
 }
 
 /** Everything a function may use; it has no other access to the peel. */
@@ -33,6 +49,8 @@ export interface ExecContext {
   log: Logger;
   /** The state tree mirrored from the master, once synced. */
   states?: StateTree;
+  /** The basket, on a peel connected to NATS. */
+  basket?: Basket;
 }
 
 /** A function's outcome: its result, and whether it succeeded (default true). */

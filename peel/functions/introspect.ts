@@ -23,6 +23,17 @@ export const DOCS: Readonly<Record<string, string>> = {
   "grains.get": "grains.get <key> [default=…]: one fact (Salt's name)",
   "grains.ls": "grains.ls: the top-level fact names (Salt's name)",
   "grains.item": "grains.item <key>…: the named facts, as a map",
+  "network.ip_addrs":
+    "network.ip_addrs [interface] [include_loopback=False] [cidr=] [type=private|public]: IPv4 addresses",
+  "network.ip_addrs6":
+    "network.ip_addrs6 [interface] [include_loopback=False] [cidr=] [type=private|public]: IPv6 addresses",
+  ...Object.fromEntries(["mine", "basket"].flatMap((m) => [
+    [`${m}.get`, `${m}.get <tgt> <fun> [tgt_type=glob] [exclude_minion=False]: {peel_id: value}`],
+    [`${m}.update`, `${m}.update: publish the basket functions of peel.yaml now`],
+    [`${m}.send`, `${m}.send <name> [args…] [mine_function=<fun>]: run one function, publish it`],
+    [`${m}.delete`, `${m}.delete <fun>: remove this peel's entry`],
+    [`${m}.flush`, `${m}.flush: remove every entry of this peel`],
+  ])),
   "cmd.run": "cmd.run '<cmd>' [cwd=] [env=] [stdin=] [timeout=]: the command's output",
   "cmd.run_all": "cmd.run_all '<cmd>' [cwd=] [env=] [stdin=] [timeout=]: retcode, stdout, stderr",
   "pkg.version": 'pkg.version <name>…: the installed version ("" when not installed)',

@@ -5,6 +5,8 @@
 import type { ExecFunction } from "./context.ts";
 import * as cmd from "./cmd.ts";
 import * as facts from "./facts.ts";
+import * as mine from "./mine.ts";
+import * as network from "./network.ts";
 import * as pkg from "./pkg.ts";
 import * as service from "./service.ts";
 import * as test from "./test.ts";
@@ -38,6 +40,15 @@ export const FUNCTIONS: ReadonlyMap<string, ExecFunction> = new Map([
   ["grains.get", facts.get],
   ["grains.ls", facts.keys],
   ["grains.item", facts.item],
+  ["network.ip_addrs", network.ipAddrs4],
+  ["network.ip_addrs6", network.ipAddrs6],
+  ...["mine", "basket"].flatMap((m): [string, ExecFunction][] => [
+    [`${m}.get`, mine.get],
+    [`${m}.update`, mine.update],
+    [`${m}.send`, mine.send],
+    [`${m}.delete`, mine.remove],
+    [`${m}.flush`, mine.flush],
+  ]),
   ["cmd.run", cmd.runCmd],
   ["cmd.run_all", cmd.runAll],
   ["pkg.version", pkg.version],

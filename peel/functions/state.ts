@@ -19,6 +19,7 @@ import {
 } from "../state_apply.ts";
 import {
   ArgumentError,
+  type Basket,
   type ExecContext,
   type ExecFunction,
   type FunctionResult,
@@ -45,6 +46,9 @@ const templateContext = (ctx: ExecContext): TemplateContext => ({
   facts: ctx.facts(),
   settings: {},
 });
+
+/** The basket lookup templates get on this peel. */
+const basketOf = (ctx: ExecContext): Basket["get"] | undefined => ctx.basket?.get.bind(ctx.basket);
 
 /** A state tree with nothing in it, for direct calls on a peel that has none yet. */
 const EMPTY_TREE: StateTree = {
@@ -96,6 +100,7 @@ async function apply(ctx: ExecContext, refs: string[], test: boolean): Promise<F
     tree: tree(ctx),
     context: templateContext(ctx),
     broker: ctx.broker,
+    basket: basketOf(ctx),
     test,
   });
   return { result: run, success: run.summary.failed === 0 };
@@ -124,6 +129,7 @@ export const stateShowSls: ExecFunction = async (ctx, args, kwargs) => {
     tree: tree(ctx),
     context: templateContext(ctx),
     broker: ctx.broker,
+    basket: basketOf(ctx),
   });
   return { result: chunks };
 };
@@ -133,7 +139,7 @@ export function stateSingle(fun: string): ExecFunction {
   const [module, f] = fun.split(".");
   return async (ctx, args, kwargs) => {
     const tree = ctx.states ?? EMPTY_TREE;
-    using renderer = treeRenderer(tree, ctx.broker);
+    using renderer = treeRenderer(tree, ctx.broker, basketOf(ctx));
     const host = treeStateHost(
       { tree, context: templateContext(ctx), broker: ctx.broker },
       renderer,

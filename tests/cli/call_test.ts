@@ -341,3 +341,32 @@ Deno.test("call --local - a broker that enforces another policy than --policy na
   assert.match(state.comment, /enforces ".*installed\.yaml".*not ".*asked\.yaml"/);
   await assert.rejects(Deno.stat(`${d}/x`), Deno.errors.NotFound);
 });
+
+Deno.test("call --local - mine.get and basket() return {} with a warning, without NATS", async () => {
+  await using dir = await tempDir();
+  const d = dir.path;
+  await Deno.mkdir(`${d}/tree`);
+  await Deno.writeTextFile(
+    `${d}/tree/peers.zy`,
+    `peers:
+  test.succeed_without_changes:
+    - name: "{{ salt['mine.get']('*', 'network.ip_addrs') | json }} {{ basket('web*', 'x') | json }}"
+`,
+  );
+  const r = await call([
+    "state.show_sls",
+    "peers",
+    "--file-root",
+    `${d}/tree`,
+    "--policy",
+    `${d}/missing.yaml`,
+    "--format",
+    "json",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout)[0].name, "{} {}");
+  assert.match(
+    r.stderr,
+    /warning: the basket is not available with call --local; mine.get\("\*", "network.ip_addrs"\) returns \{\}/,
+  );
+});

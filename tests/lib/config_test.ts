@@ -105,6 +105,81 @@ Deno.test("config - missing file is a clear error", async () => {
   );
 });
 
+Deno.test("config - basket: Salt's mine_functions shapes; bad entries name file and field", () => {
+  const peel = (basket: string) =>
+    parseConfig(
+      `id: web-01\nnats_url: nats://127.0.0.1:4222\nbasket:\n${basket}`,
+      "peel.yaml",
+      PeelConfig,
+    )
+      .basket;
+  assert.deepEqual(
+    parseConfig("id: a\nnats_url: nats://127.0.0.1:4222\n", "p", PeelConfig).basket,
+    {
+      interval: 3_600_000,
+      functions: [],
+    },
+  );
+  const b = peel(`  interval: 5
+  functions:
+    network.ip_addrs: []
+    network.ip_addrs6: {interface: eth0}
+    test.arg: [a, b, {c: d}]
+    web_ips: {mine_function: network.ip_addrs, cidr: 10.0.0.0/8}
+    ip_list: [{mine_function: grains.get}, ip_interfaces]
+    test.ping:
+`);
+  assert.equal(b.interval, 300_000);
+  assert.deepEqual(b.functions, [
+    { name: "network.ip_addrs", fun: "network.ip_addrs", args: [], kwargs: {} },
+    {
+      name: "network.ip_addrs6",
+      fun: "network.ip_addrs6",
+      args: [],
+      kwargs: { interface: "eth0" },
+    },
+    { name: "test.arg", fun: "test.arg", args: ["a", "b"], kwargs: { c: "d" } },
+    { name: "web_ips", fun: "network.ip_addrs", args: [], kwargs: { cidr: "10.0.0.0/8" } },
+    { name: "ip_list", fun: "grains.get", args: ["ip_interfaces"], kwargs: {} },
+    { name: "test.ping", fun: "test.ping", args: [], kwargs: {} },
+  ]);
+  assert.equal(peel("  interval: 30s\n").interval, 30_000);
+  const bad: [string, RegExp][] = [
+    [
+      "  functions: {network.ip_addrs: 5}\n",
+      /Invalid config "peel\.yaml": field "basket\.functions\.network\.ip_addrs": expected a list of arguments or a map of keyword arguments, got number 5/,
+    ],
+    [
+      "  functions: {ips: {mine_function: Not-A-Function}}\n",
+      /field "basket\.functions\.ips\.mine_function": expected a function name such as network\.ip_addrs/,
+    ],
+    [
+      "  functions: {my alias: []}\n",
+      /field "basket\.functions\.my alias": expected a function name such as network\.ip_addrs \(or an alias with mine_function: naming one\), got "my alias"/,
+    ],
+    [
+      "  functions: {test.ping: {allow_tgt: 'web*'}}\n",
+      /field "basket\.functions\.test\.ping\.allow_tgt": expected no such key/,
+    ],
+    ["  functions: {mine.update: []}\n", /expected a function other than mine\.\* and basket\.\*/],
+    [
+      "  interval: soon\n",
+      /field "basket\.interval": expected minutes, or a duration such as 30s or 5m, got "soon"/,
+    ],
+    ["  interval: 0\n", /field "basket\.interval": expected at least one second, got number 0/],
+    ["  every: 5\n", /field "basket\.every": expected no such key/],
+  ];
+  for (const [yaml, re] of bad) {
+    assert.throws(() => peel(yaml), (e) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, re);
+      assert.equal(e.file, "peel.yaml");
+      assert.match(e.field ?? "", /^basket\./);
+      return true;
+    });
+  }
+});
+
 Deno.test("config - durations", () => {
   assert.equal(parseDuration("500ms"), 500);
   assert.equal(parseDuration("1m30s"), 90_000);

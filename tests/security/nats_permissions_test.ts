@@ -1,7 +1,8 @@
 /**
  * Attack: a peel's NATS credentials used for more than its own work. Each peel's user may only
- * take its own commands, store its own returns (once), send its own facts, read the state and
- * settings trees and its own secret; nats-server refuses everything else. On the code before
+ * take its own commands, store its own returns (once), send its own facts, write its own basket
+ * entries, read the state and settings trees, the basket and its own secret; nats-server refuses
+ * everything else. On the code before
  * per-peel users every step below succeeded, with any connection at all.
  */
 import assert from "node:assert/strict";
@@ -10,6 +11,7 @@ import {
   BUCKETS,
   closeBus,
   connectBus,
+  decode,
   encode,
   FIRST_WRITE,
   openBucket,
@@ -130,6 +132,21 @@ Deno.test("nats permissions - a peel's creds reach its own subjects and keys onl
     );
     assert.match(new TextDecoder().decode(sneaky.data), /did not match filtered subject/);
 
+    // Its own basket entries; every peel's are readable, no other peel's writable.
+    await (await openBucket(admin, BUCKETS.basket)).put(
+      "web-02.network.ip_addrs",
+      encode(["10.0.0.2"]),
+    );
+    const basket = await openBucket(nc, BUCKETS.basket);
+    await basket.put("web-01.network.ip_addrs", encode(["10.0.0.1"]));
+    assert.deepEqual(decode((await basket.get("web-02.network.ip_addrs"))!.value), ["10.0.0.2"]);
+    await assert.rejects(
+      basket.put("web-02.network.ip_addrs", encode(["6.6.6.6"])),
+      /Permissions Violation/,
+    );
+    await refused(seen, "publish", "$KV.basket.web-02.network.ip_addrs");
+    await assert.rejects(basket.delete("web-02.network.ip_addrs"), /Permissions Violation/);
+
     // The state tree the master publishes.
     nc.publish("$KV.state-files.top.zy", new TextEncoder().encode("evil: {}"));
     await refused(seen, "publish", "$KV.state-files.top.zy");
@@ -144,6 +161,8 @@ Deno.test("nats permissions - a peel's creds reach its own subjects and keys onl
     const tree = await (await openBucket(admin, BUCKETS.stateFiles)).get("top.zy");
     assert.equal(new TextDecoder().decode(tree?.value), "{}");
     assert.equal(await (await openBucket(admin, BUCKETS.jobReturns)).get(`${jid}.web-02`), null);
+    const other = await (await openBucket(admin, BUCKETS.basket)).get("web-02.network.ip_addrs");
+    assert.deepEqual(decode(other!.value), ["10.0.0.2"]);
   } finally {
     await closeBus(nc, 2_000);
     await closeClient(admin);
