@@ -147,7 +147,7 @@ Deno.test("config - basket: Salt's mine_functions shapes; bad entries name file 
   const bad: [string, RegExp][] = [
     [
       "  functions: {network.ip_addrs: 5}\n",
-      /Invalid config "peel\.yaml": field "basket\.functions\.network\.ip_addrs": expected a list of arguments or a map of keyword arguments, got number 5/,
+      /Invalid config "peel\.yaml:\d+": field "basket\.functions\.network\.ip_addrs": expected a list of arguments or a map of keyword arguments, got number 5/,
     ],
     [
       "  functions: {ips: {mine_function: Not-A-Function}}\n",

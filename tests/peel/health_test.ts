@@ -75,7 +75,9 @@ Deno.test("health - a bad health_addr stops master and peel with exit 2, naming 
     const msg = JSON.parse(d.output().trim().split("\n").at(-1)!).msg;
     assert.equal(
       msg,
-      `Invalid config "${path}": field "health_addr": expected host:port (such as 127.0.0.1:9091), or "off", got "localhost:99999"`,
+      `Invalid config "${path}:${
+        Object.keys(raw).length + 1
+      }": field "health_addr": expected host:port (such as 127.0.0.1:9091), or "off", got "localhost:99999"`,
     );
   }
 });
