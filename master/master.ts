@@ -13,6 +13,7 @@ import {
   provisionStorage,
 } from "../lib/bus/mod.ts";
 import { busOptions, DEFAULT_JOB_TIMEOUTS, type MasterConfig } from "../lib/config/mod.ts";
+import { warnIfCertExpiring } from "../lib/auth/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { compileTarget } from "../lib/target/mod.ts";
 import { serveDispatch } from "./dispatch.ts";
@@ -26,6 +27,7 @@ import { PeelExpiry } from "./peel_expiry.ts";
 import { OrphanScanner } from "./recovery.ts";
 import { serveTargetResolve } from "./target_resolve.ts";
 import { checkStatesDir, StatePublisher } from "./state_publisher.ts";
+import { Enrollment } from "./enrollment.ts";
 
 /** A fresh master instance id: `master-` and 10 random base62 characters. */
 export function newMasterId(): string {
@@ -57,6 +59,7 @@ interface MasterParts {
   publisher: StatePublisher;
   events: JobEvents;
   expiry: PeelExpiry;
+  enrollment?: Enrollment;
 }
 
 /** A running master. */
@@ -101,6 +104,7 @@ export class Master {
     await checkStatesDir(cfg.states_dir);
     const id = cfg.id ?? newMasterId();
     const log = baseLog.with({ master_id: id });
+    if (cfg.nats_cert) await warnIfCertExpiring(cfg.nats_cert, "NATS client", log);
     const nc = await connectBusRetrying(busOptions(cfg, `zester-master-${id}`), log, signal);
     try {
       const jsm = await nc.jetstreamManager();
@@ -140,6 +144,7 @@ export class Master {
         intervalMs: cfg.heartbeat_interval,
         log,
       });
+      const enrollment = cfg.enrollment && await Enrollment.start(nc, cfg, id, log);
       const subs = [
         serveDispatch({
           nc,
@@ -158,7 +163,7 @@ export class Master {
         }),
         serveJobKill(nc, jobsKv, events, log),
         serveTargetResolve(nc, index, cfg.nodegroups, log),
-        serveFactIngest(nc, index, log),
+        serveFactIngest(nc, index, log, enrollment && ((peel) => enrollment.connected(peel))),
       ];
       await nc.flush();
       log.info("master ready", { peels: index.size, state_files: published });
@@ -168,6 +173,7 @@ export class Master {
         publisher,
         events,
         expiry,
+        enrollment,
       }, log);
     } catch (e) {
       await nc.close();
@@ -180,8 +186,9 @@ export class Master {
    * or to this one started again, which adopt them.
    */
   async stop(): Promise<void> {
-    const { subs, heartbeat, publisher, events, expiry } = this.#parts;
+    const { subs, heartbeat, publisher, events, expiry, enrollment } = this.#parts;
     for (const s of subs) s.unsubscribe();
+    await enrollment?.stop();
     this.scanner.stop();
     this.tracker.stop();
     expiry.stop();

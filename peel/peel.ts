@@ -15,12 +15,14 @@ import {
   subjects,
 } from "../lib/bus/mod.ts";
 import { busOptions, type PeelConfig } from "../lib/config/mod.ts";
+import { warnIfCertExpiring } from "../lib/auth/mod.ts";
 import type { FactsMessage } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { BrokerClient } from "./broker/mod.ts";
 import { CommandServer } from "./command_server.ts";
 import { StateSync } from "./state_sync.ts";
 import { collectFacts, type SysInfo } from "./facts/mod.ts";
+import { peelCreds } from "./enroll.ts";
 
 /** Retry delay for facts no master has acknowledged yet. */
 const FACTS_RETRY_MS = 10_000;
@@ -50,12 +52,19 @@ export class Peel {
   }
 
   /**
-   * Prepare the data dir, connect (retrying while NATS is unreachable or refuses the peel, until
-   * `signal` aborts), collect and publish facts, and start answering jobs.
+   * Prepare the data dir, enroll when the peel has no creds yet, connect (retrying while NATS
+   * is unreachable or refuses the peel, until `signal` aborts), collect and publish facts, and
+   * start answering jobs.
    */
   static async start(cfg: PeelConfig, log: Logger, signal?: AbortSignal): Promise<Peel> {
     await Deno.mkdir(cfg.data_dir, { recursive: true, mode: 0o700 });
-    const nc = await connectBusRetrying(busOptions(cfg, `zester-peel-${cfg.id}`), log, signal);
+    if (cfg.nats_cert) await warnIfCertExpiring(cfg.nats_cert, "NATS client", log);
+    const credsFile = await peelCreds(cfg, log, signal);
+    const nc = await connectBusRetrying(
+      { ...busOptions(cfg, `zester-peel-${cfg.id}`), credsFile },
+      log,
+      signal,
+    );
     const peel = new Peel(cfg, log, nc);
     await peel.#refreshFacts();
     await peel.#startSync();

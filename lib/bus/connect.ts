@@ -128,9 +128,45 @@ export async function connectBus(opts: BusOptions, log?: Logger): Promise<NatsCo
       ...(opts.keyFile ? { keyFile: opts.keyFile } : {}),
     };
   }
+  const backoff = new ReconnectBackoff(
+    wantsTls ? options.reconnectJitterTLS! : options.reconnectJitter!,
+  );
+  options.reconnectDelayHandler = () => backoff.delay();
   const nc = await natsConnect(options);
-  if (log) watchStatus(nc, log);
+  if (log) watchStatus(nc, log, backoff);
   return nc;
+}
+
+/**
+ * Gaps between reconnect attempts: the defaults (2 s and jitter) while the server is away,
+ * doubling up to {@linkcode CONNECT_RETRY}'s maximum while it refuses the creds (revoked,
+ * expired), so that a revoked daemon neither exits nor hammers the server.
+ */
+class ReconnectBackoff {
+  #refusals = 0;
+  readonly #jitter: number;
+
+  constructor(jitter: number) {
+    this.#jitter = jitter;
+  }
+
+  delay(): number {
+    const base = RECONNECT_DEFAULTS.reconnectTimeWait;
+    const jitter = Math.floor(Math.random() * (this.#jitter + 1));
+    return this.#refusals === 0
+      ? base + jitter
+      : Math.min(base * 2 ** this.#refusals, CONNECT_RETRY.maxMs) + jitter;
+  }
+
+  /** The server refused the creds once more; the next gap is longer. */
+  refused(): void {
+    this.#refusals++;
+  }
+
+  /** Connected again. */
+  reset(): void {
+    this.#refusals = 0;
+  }
 }
 
 /**
@@ -198,17 +234,53 @@ export function newInbox(nc: NatsConnection): string {
   return createInbox((nc as { options?: ConnectionOptions }).options?.inboxPrefix);
 }
 
-async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {
+/** Errors by which the server refuses a connection's creds (the code, or the server's words). */
+const REFUSED =
+  /AUTHORIZATION_VIOLATION|AUTHENTICATION_EXPIRED|revoked|authorization|authentication/i;
+
+/** The parts of nats.js's protocol handler its public API does not show. */
+type ProtocolState = { protocol?: { lastError?: Error; connected?: boolean } };
+
+/**
+ * The server's own words for the last error: nats.js reports only a code (a revocation is a
+ * bare `NATS_PROTOCOL_ERR`), but keeps the `-ERR` text on its protocol handler.
+ */
+function lastServerError(nc: NatsConnection): string | undefined {
+  return (nc as unknown as ProtocolState).protocol?.lastError?.message;
+}
+
+async function watchStatus(
+  nc: NatsConnection,
+  log: Logger,
+  backoff: ReconnectBackoff,
+): Promise<void> {
   for await (const s of nc.status()) {
     if (s.type === "disconnect") log.warn("nats disconnected", { server: String(s.data) });
-    else if (s.type === "reconnect") log.info("nats reconnected", { server: String(s.data) });
-    else if (s.type === "error") log.error("nats error", { error: String(s.data) });
+    else if (s.type === "reconnect") {
+      backoff.reset();
+      log.info("nats reconnected", { server: String(s.data) });
+    } else if (s.type === "error") {
+      // A permissions violation does not replace the last error: its text would be stale.
+      const reason = s.data === "PERMISSIONS_VIOLATION" ? undefined : lastServerError(nc);
+      const refused = REFUSED.test(`${s.data} ${reason ?? ""}`);
+      if (refused) backoff.refused();
+      log.error(refused ? "nats refused this connection's creds, will retry" : "nats error", {
+        error: String(s.data),
+        ...(reason ? { reason } : {}),
+        ...(refused ? { retry_ms: backoff.delay() } : {}),
+      });
+    }
   }
 }
 
-/** Drain subscriptions and close, giving up on the drain after {@linkcode DRAIN_TIMEOUT_MS}. */
+/**
+ * Drain subscriptions and close, giving up on the drain after {@linkcode DRAIN_TIMEOUT_MS};
+ * a connection that is not connected just closes.
+ */
 export async function closeBus(nc: NatsConnection, timeoutMs = DRAIN_TIMEOUT_MS): Promise<void> {
   if (nc.isClosed()) return;
+  // Nothing drains without a server (one that refuses a revoked user, or is away): close.
+  if ((nc as unknown as ProtocolState).protocol?.connected === false) return await nc.close();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), timeoutMs));
   try {

@@ -37,6 +37,18 @@ export const natsKeys = {
   insecure: s.optional(s.boolean(), false),
 };
 
+/** A listen address `host:port` (`0.0.0.0:8443`, `[::]:8443`), parsed. */
+export function listenAddress(): s.Schema<{ host: string; port: number }> {
+  return s.transform(s.string(), (v, path) => {
+    const m = /^(\[[^\]]+\]|[^:\s,]+):(\d{1,5})$/.exec(v);
+    const port = Number(m?.[2]);
+    if (!m || port < 1 || port > 65535) {
+      throw new s.SchemaError(path, "an address host:port such as 0.0.0.0:8443", v);
+    }
+    return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
+  }, "an address host:port such as 0.0.0.0:8443");
+}
+
 /** Logging keys. */
 export const logKeys = {
   log_level: s.optional(s.literal(...LOG_LEVELS), "info"),

@@ -42,6 +42,12 @@ function hosts(urls: string[]): string[] {
   });
 }
 
+/** `host:port` of an `https://` URL (port 443 by default). */
+function httpsHost(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || 443}`;
+}
+
 /**
  * A value that would change a permission flag's meaning: Deno splits the list on commas, so
  * `data_dir: "/var/lib/zester/peel,/"` would grant `/`; control characters end the argument.
@@ -85,11 +91,12 @@ export const V8_FLAGS = `--v8-flags=${LINEAR_REGEXP_V8_FLAG}`;
 export function peelPermissionFlags(cfg: PeelConfig, configPath: string): string[] {
   return [
     ...RUNTIME_FLAGS,
-    ...flag("net", hosts(cfg.nats_url)),
+    ...flag("net", [...hosts(cfg.nats_url), cfg.master_url && httpsHost(cfg.master_url)]),
     ...flag("read", [
       configPath,
       cfg.data_dir,
       cfg.facts_file,
+      cfg.enroll_token_file,
       cfg.nats_creds,
       cfg.nats_ca,
       cfg.nats_cert,
@@ -104,11 +111,17 @@ export function peelPermissionFlags(cfg: PeelConfig, configPath: string): string
   ];
 }
 
-/** Permission flags for `zester-master` running with `configPath`. */
+/**
+ * Permission flags for `zester-master` running with `configPath`; with `enrollment:`, also its
+ * HTTPS listener and the keys, certificate and creds that section names.
+ */
 export function masterPermissionFlags(cfg: MasterConfig, configPath: string): string[] {
+  const e = cfg.enrollment;
+  const listen = e &&
+    `${e.listen.host.includes(":") ? `[${e.listen.host}]` : e.listen.host}:${e.listen.port}`;
   return [
     ...RUNTIME_FLAGS,
-    ...flag("net", hosts(cfg.nats_url)),
+    ...flag("net", [...hosts(cfg.nats_url), listen]),
     ...flag("read", [
       configPath,
       cfg.states_dir,
@@ -117,6 +130,12 @@ export function masterPermissionFlags(cfg: MasterConfig, configPath: string): st
       cfg.nats_ca,
       cfg.nats_cert,
       cfg.nats_key,
+      e?.cert,
+      e?.key,
+      e?.bootstrap_token_file,
+      e?.account_signing_key,
+      e?.operator_signing_key,
+      e?.system_creds,
     ]),
     ...flag("sys", ["hostname"]),
     ...flag("env", YAML_ENV),
