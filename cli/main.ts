@@ -312,11 +312,17 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       "a name clients dial the server by, for its certificate (repeatable)",
       (v: string, prev: string[] = []) => [...prev, v],
     )
+    .option(
+      "--master-host <name>",
+      "a name peels reach the master's enrollment API by (repeatable; default: the --host names)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option("--listen <host:port>", "where nats-server listens", "0.0.0.0:4222")
     .option("--name <name>", "the operator's name", "zester")
     .action(async (dir, opts) => {
       const abs = await initDeployment(dir, {
         hosts: opts.host ?? DEFAULT_HOSTS,
+        masterHosts: opts.masterHost,
         listen: opts.listen,
         name: opts.name,
       });
