@@ -9,7 +9,7 @@
  */
 import type { KeyPair } from "nkeys.js";
 import { decodeJwt, loadOrCreateUserKey, writeCredsFile } from "../lib/auth/mod.ts";
-import { CONNECT_RETRY } from "../lib/bus/mod.ts";
+import { CONNECT_RETRY, waitOrAbort } from "../lib/bus/mod.ts";
 import { type PeelConfig, peelCredsPath } from "../lib/config/mod.ts";
 import {
   credsAuthorization,
@@ -42,17 +42,6 @@ class ApiAnswerError extends Error {
 
 /** Answers that trying again cannot change. */
 const FINAL = new Set([400, 403, 409]);
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  signal?.throwIfAborted();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
-  });
-}
 
 /** Talks to the master's enrollment API for one peel. */
 class EnrollClient {
@@ -121,7 +110,7 @@ export async function peelCreds(
         }
         log.warn("cannot enroll yet, will retry", { error: (e as Error).message, retry_ms: gap });
       }
-      await sleep(gap, signal);
+      await waitOrAbort(gap, signal);
     }
   } finally {
     client.close();
@@ -154,7 +143,7 @@ async function enrollOnce(
   });
   if (status === "pending") log.info("waiting for an operator to accept this peel");
   while (status === "pending") {
-    await sleep(cfg.enroll_interval, signal);
+    await waitOrAbort(cfg.enroll_interval, signal);
     ({ status } = await client.call<{ status: EnrollmentStatus }>(`/${cfg.id}`));
   }
   if (status === "rejected" || status === "revoked") {

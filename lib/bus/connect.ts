@@ -215,15 +215,20 @@ export async function connectBusRetrying(
         retry_ms: gap,
       });
     }
-    signal?.throwIfAborted();
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(resolve, gap);
-      signal?.addEventListener("abort", () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      }, { once: true });
-    });
+    await waitOrAbort(gap, signal);
   }
+}
+
+/** Wait `ms`; rejects with `signal`'s reason as soon as it aborts (at once if it has). */
+export function waitOrAbort(ms: number, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }, { once: true });
+  });
 }
 
 /**
