@@ -6,6 +6,7 @@
  * zester job list|show|active|kill|wait
  * zester peel list|show, zester master list
  * zester basket get '<target>' <function> [--tgt-type <type>] | basket list <peel-id>
+ * zester key list|accept|reject|revoke|show   (or salt-key's -L, -a, -A, -r, -d)
  * ```
  * Exit status: 0 when the job ended complete (every target returned successfully), 1 when it
  * did not (a target failed or did not return, or the CLI stopped waiting first), 2 when the
@@ -48,6 +49,8 @@ import { basketList, noEntries, renderBasket } from "./commands/basket.ts";
 import { previewTarget, renderPreview } from "./commands/preview.ts";
 import { callLocal, renderStates } from "./commands/call.ts";
 import { DEFAULT_HOSTS, initDeployment, renderInit } from "./commands/init.ts";
+import { keyRequest, renderKeyChange, renderKeyList, renderKeyShow } from "./commands/key.ts";
+import { type AdminOp, type AdminRequest, ENROLLMENT_STATUSES } from "../lib/enroll/mod.ts";
 import {
   encryptedLiteral,
   fetchMasterKey,
@@ -322,11 +325,17 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       "a name clients dial the server by, for its certificate (repeatable)",
       (v: string, prev: string[] = []) => [...prev, v],
     )
+    .option(
+      "--master-host <name>",
+      "a name peels reach the master's enrollment API by (repeatable; default: the --host names)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option("--listen <host:port>", "where nats-server listens", "0.0.0.0:4222")
     .option("--name <name>", "the operator's name", "zester")
     .action(async (dir, opts) => {
       const abs = await initDeployment(dir, {
         hosts: opts.host ?? DEFAULT_HOSTS,
+        masterHosts: opts.masterHost,
         listen: opts.listen,
         name: opts.name,
       });
@@ -486,6 +495,66 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       const found = await bus((nc) => basketList(nc, peelId));
       out(renderBasket(found, opts.out ?? opts.format, ""));
     });
+  const keyChange = (op: AdminOp, target: string, opts: { format: Format; out?: Format }) =>
+    bus(async (nc) => {
+      const records = await keyRequest(nc, op, { target, actor: currentUser() });
+      if (records.length === 0) {
+        out(`No pending enrollments match "${target}".`);
+        setExit(2);
+        return;
+      }
+      out(renderKeyChange(records, opts.out ?? opts.format));
+    });
+  const keyList = (opts: { format: Format; out?: Format; status?: string }) =>
+    bus(async (nc) => {
+      const status = opts.status as AdminRequest["status"];
+      out(renderKeyList(await keyRequest(nc, "list", { status }), opts.out ?? opts.format));
+    });
+  const key = formatOptions(
+    program.command("key").description("manage peel enrollments (salt-key's flags work too)"),
+  )
+    .option("-L, --list-all", "list every enrollment (key list)")
+    .option("-a, --accept <id>", "accept a pending peel, or every pending match of a glob")
+    .option("-A, --accept-all", "accept every pending peel")
+    .option("-r, --reject <id>", "reject a pending peel")
+    .option("-d, --delete <id>", "revoke a peel (key revoke)")
+    .action(async (opts) => {
+      if (opts.listAll) await keyList(opts);
+      else if (opts.accept) await keyChange("accept", opts.accept, opts);
+      else if (opts.acceptAll) await keyChange("accept", "*", opts);
+      else if (opts.reject) await keyChange("reject", opts.reject, opts);
+      else if (opts.delete) await keyChange("revoke", opts.delete, opts);
+      else {
+        key.outputHelp();
+        setExit(2);
+      }
+    });
+  formatOptions(key.command("list").description("list enrollments"))
+    .addOption(
+      new Option("--status <status>", "only enrollments in this status").choices(
+        ENROLLMENT_STATUSES,
+      ),
+    )
+    .action(keyList);
+  formatOptions(key.command("accept").description("accept a pending peel, or every match"))
+    .argument("<id|glob>", "peel id, or a glob: every pending peel it matches")
+    .action((target, opts) => keyChange("accept", target, opts));
+  formatOptions(key.command("reject").description("reject a pending peel"))
+    .argument("<id>", "peel id")
+    .action((target, opts) => keyChange("reject", target, opts));
+  formatOptions(
+    key.command("revoke").description("revoke a peel: the servers drop it and refuse its creds"),
+  )
+    .argument("<id>", "peel id")
+    .action((target, opts) => keyChange("revoke", target, opts));
+  formatOptions(key.command("show").description("show an enrollment and its key fingerprints"))
+    .argument("<id>", "peel id")
+    .action((target, opts) =>
+      bus(async (nc) => {
+        const [record] = await keyRequest(nc, "show", { target });
+        out(renderKeyShow(record!, opts.out ?? opts.format));
+      })
+    );
 
   // Salt's runner names, for the fingers that know them.
   listOptions(program.command("jobs.list_jobs", { hidden: true })).action(list);

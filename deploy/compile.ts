@@ -1,8 +1,9 @@
 /**
- * `deno task compile [--peel-config FILE] [--out DIR] [--print]`: builds `zester`,
- * `zester-master`, `zester-peel` and `zester-broker` with `deno compile`, each with its
+ * `deno task compile [--peel-config FILE] [--master-config FILE] [--out DIR] [--print]`: builds
+ * `zester`, `zester-master`, `zester-peel` and `zester-broker` with `deno compile`, each with its
  * permissions baked in: the `deno.json` sets for the default install paths, or, with
- * `--peel-config`, the peel's flags derived from that config.
+ * `--peel-config` or `--master-config`, the flags derived from that config (a master with an
+ * `enroll:` section, or a peel that enrolls, needs its listener or master URL granted).
  *
  * `deno compile` needs its base binary, `denort`, which it downloads unless `DENORT_BIN` names
  * one; this task refuses to start without it and says what to fetch.
@@ -11,6 +12,8 @@
 import {
   brokerPermissionFlags,
   loadConfig,
+  MasterConfig,
+  masterPermissionFlags,
   PeelConfig,
   peelPermissionFlags,
   RUNTIME_FLAGS,
@@ -27,15 +30,18 @@ export interface Target {
 }
 
 /** The four binaries and their baked-in permissions (and V8 flags, where they match targets). */
-export async function targets(peelConfig?: string): Promise<Target[]> {
+export async function targets(peelConfig?: string, masterConfig?: string): Promise<Target[]> {
   const peelFlags = peelConfig
     ? peelPermissionFlags(await loadConfig(peelConfig, PeelConfig), peelConfig)
     : ["-P=peel"];
+  const masterFlags = masterConfig
+    ? masterPermissionFlags(await loadConfig(masterConfig, MasterConfig), masterConfig)
+    : ["-P=master"];
   // Workers are not compiled in unless named: the two that render templates need theirs.
   const worker = ["--include", `${ROOT}/lib/template/worker.ts`];
   return [
     { name: "zester", entry: "cli/main.ts", flags: ["-P=cli", V8_FLAGS, ...worker] },
-    { name: "zester-master", entry: "master/main.ts", flags: ["-P=master", V8_FLAGS] },
+    { name: "zester-master", entry: "master/main.ts", flags: [...masterFlags, V8_FLAGS] },
     { name: "zester-peel", entry: "peel/main.ts", flags: [...peelFlags, V8_FLAGS, ...worker] },
     { name: "zester-broker", entry: "peel/broker/main.ts", flags: brokerPermissionFlags() },
   ];
@@ -67,7 +73,7 @@ async function main(args: string[]): Promise<number> {
     return i >= 0 ? args[i + 1] : undefined;
   };
   const out = at("--out") ?? `${ROOT}/dist`;
-  const list = await targets(at("--peel-config"));
+  const list = await targets(at("--peel-config"), at("--master-config"));
   const commands = list.map((t) => [
     "compile",
     "--config",

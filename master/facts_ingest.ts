@@ -25,8 +25,16 @@ import { factsStored } from "./metrics.ts";
 /** How long a reply waits for the index before it goes out anyway (the facts are stored). */
 const INDEX_WAIT_MS = 5_000;
 
-/** Serve fact ingestion until the connection drains. */
-export function serveFactIngest(nc: NatsConnection, index: FactIndex, log: Logger): Subscription {
+/**
+ * Serve fact ingestion until the connection drains; `stored` hears of each peel whose facts
+ * were stored (enrollment marks an enrolled peel active).
+ */
+export function serveFactIngest(
+  nc: NatsConnection,
+  index: FactIndex,
+  log: Logger,
+  stored?: (peelId: string) => Promise<void>,
+): Subscription {
   const store = new AckedPublisher(nc);
   return serve(nc, {
     subject: subjects.factAll,
@@ -46,6 +54,9 @@ export function serveFactIngest(nc: NatsConnection, index: FactIndex, log: Logge
         log.warn("facts stored, but the index has not caught up", { peel_id: msg.peel_id });
       }
       log.debug("facts stored", { peel_id: msg.peel_id });
+      await stored?.(msg.peel_id).catch((e) =>
+        log.warn("cannot record the peel as connected", { peel_id: msg.peel_id, error: e })
+      );
       return { ok: true };
     },
   });

@@ -19,6 +19,7 @@ import {
   type MasterConfig,
 } from "../lib/config/mod.ts";
 import { HealthServer } from "../lib/http/mod.ts";
+import { warnIfCertExpiring } from "../lib/auth/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { publishMasterPublicKey, readBoxKeyFile } from "../lib/secrets/mod.ts";
 import { watchBus } from "../lib/metrics/mod.ts";
@@ -37,6 +38,7 @@ import { PeelExpiry } from "./peel_expiry.ts";
 import { OrphanScanner } from "./recovery.ts";
 import { serveTargetResolve } from "./target_resolve.ts";
 import { checkStatesDir, StatePublisher } from "./state_publisher.ts";
+import { Enrollment } from "./enrollment.ts";
 
 /** A fresh master instance id: `master-` and 10 random base62 characters. */
 export function newMasterId(): string {
@@ -73,6 +75,7 @@ interface MasterParts {
   publisher: StatePublisher;
   events: JobEvents;
   expiry: PeelExpiry;
+  enrollment?: Enrollment;
 }
 
 /** A running master. */
@@ -121,6 +124,7 @@ export class Master {
     const boxKey = cfg.box_key_file ? await readBoxKeyFile(cfg.box_key_file) : undefined;
     const id = cfg.id ?? newMasterId();
     const log = baseLog.with({ master_id: id });
+    if (cfg.nats_cert) await warnIfCertExpiring(cfg.nats_cert, "NATS client", log);
     const addr = listenAddr(cfg.health_addr);
     const health = addr && new HealthServer({ addr, component: "master", version: VERSION, log });
     let nc: NatsConnection;
@@ -174,6 +178,7 @@ export class Master {
         intervalMs: cfg.heartbeat_interval,
         log,
       });
+      const enrollment = cfg.enroll && await Enrollment.start(nc, cfg, id, log);
       const subs = [
         serveDispatch({
           nc,
@@ -192,7 +197,7 @@ export class Master {
         }),
         serveJobKill(nc, jobsKv, events, log),
         serveTargetResolve(nc, index, cfg.nodegroups, log),
-        serveFactIngest(nc, index, log),
+        serveFactIngest(nc, index, log, enrollment && ((peel) => enrollment.connected(peel))),
       ];
       await nc.flush();
       watchBus(nc);
@@ -209,6 +214,7 @@ export class Master {
         publisher,
         events,
         expiry,
+        enrollment,
       }, log);
     } catch (e) {
       await health?.stop();
@@ -222,10 +228,12 @@ export class Master {
    * or to this one started again, which adopt them.
    */
   async stop(): Promise<void> {
-    const { health, detachGauge, subs, heartbeat, publisher, events, expiry } = this.#parts;
+    const { health, detachGauge, subs, heartbeat, publisher, events, expiry, enrollment } =
+      this.#parts;
     await health?.stop();
     detachGauge();
     for (const s of subs) s.unsubscribe();
+    await enrollment?.stop();
     this.scanner.stop();
     this.tracker.stop();
     expiry.stop();

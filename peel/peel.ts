@@ -17,6 +17,7 @@ import {
 import { busOptions, listenAddr, type PeelConfig } from "../lib/config/mod.ts";
 import { HealthServer } from "../lib/http/mod.ts";
 import { type FactsMessage, ksuid } from "../lib/job/mod.ts";
+import { warnIfCertExpiring } from "../lib/auth/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { watchBus } from "../lib/metrics/mod.ts";
 import { VERSION } from "../lib/version/mod.ts";
@@ -28,6 +29,7 @@ import { brokerOpDone, peelConnected } from "./metrics.ts";
 import { execute } from "./exec.ts";
 import { StateSync } from "./state_sync.ts";
 import { collectFacts, type SysInfo } from "./facts/mod.ts";
+import { peelCreds } from "./enroll.ts";
 
 /** Retry delay for facts no master has acknowledged yet. */
 const FACTS_RETRY_MS = 10_000;
@@ -96,9 +98,15 @@ export class Peel {
     await Deno.mkdir(cfg.data_dir, { recursive: true, mode: 0o700 });
     const addr = listenAddr(cfg.health_addr);
     const health = addr && new HealthServer({ addr, component: "peel", version: VERSION, log });
+    if (cfg.nats_cert) await warnIfCertExpiring(cfg.nats_cert, "NATS client", log);
     let nc: NatsConnection;
     try {
-      nc = await connectBusRetrying(busOptions(cfg, `zester-peel-${cfg.id}`), log, signal);
+      const credsFile = await peelCreds(cfg, log, signal);
+      nc = await connectBusRetrying(
+        { ...busOptions(cfg, `zester-peel-${cfg.id}`), credsFile },
+        log,
+        signal,
+      );
     } catch (e) {
       await health?.stop();
       throw e;

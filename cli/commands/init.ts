@@ -1,7 +1,8 @@
 /**
  * `zester init <dir>`: a new deployment in `dir` — operator, account and system account, creds
- * for the master, the admin CLI and a read-only CLI, a CA with server and client certificates,
- * and a `nats-server.conf` for operator mode. Existing keys are never overwritten.
+ * for the master, the admin CLI and a read-only CLI, a CA with server and client certificates
+ * (and one for the master's enrollment API), and a `nats-server.conf` for operator mode.
+ * Existing keys are never overwritten.
  * @module
  */
 import { Deployment, deploymentPaths, writeDeployment } from "../../lib/auth/mod.ts";
@@ -15,6 +16,8 @@ export const DEFAULT_HOSTS = ["localhost", "127.0.0.1", "::1"];
 export interface InitOptions {
   /** Host names and addresses clients dial the server by. */
   hosts: string[];
+  /** Names peels reach the master's enrollment API by; default `hosts`. */
+  masterHosts?: string[];
   /** Where the server listens, `host:port`. */
   listen: string;
   /** The operator's name. */
@@ -45,6 +48,7 @@ export async function initDeployment(dir: string, opts: InitOptions): Promise<st
     await writeDeployment(await Deployment.create(opts.name), abs, {
       hosts: opts.hosts,
       listen: { host, port },
+      masterHosts: opts.masterHosts,
     });
     return abs;
   } catch (e) {
@@ -78,6 +82,10 @@ export function renderInit(dir: string): string {
     `  secrets:     zester settings encrypt --master-key ${p.masterBoxPublicKey} < value-file`,
     `  CLI config:  creds_file: ${p.creds("admin")} (read-only: ${p.creds("reader")}),`,
     `               ca_file: ${p.ca}, cert_file: ${p.cert("admin")}, key_file: ${p.key("admin")}`,
+    `  master.yaml enroll: tls_cert: ${p.cert("enroll")}, tls_key: ${p.key("enroll")},`,
+    `               account_signing_key: ${p.seed("account-signing")},`,
+    `               operator_signing_key: ${p.seed("operator-signing")},`,
+    `               system_creds: ${p.creds("sys")}`,
     `Keep ${p.keys} and ${p.caKey} from everyone but the operator; move ${p.keys}/operator.nk offline.`,
   ].join("\n");
 }

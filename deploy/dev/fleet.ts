@@ -18,7 +18,7 @@ import {
 import { defaultBrokerPaths, writeBrokerLauncher } from "../../peel/broker/mod.ts";
 import type { NatsConnection } from "nats";
 import { decode, encode, subjects } from "../../lib/bus/mod.ts";
-import { issuePeelFiles, natsFiles } from "./trust.ts";
+import { issuePeelCert, issuePeelFiles, natsFiles } from "./trust.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 /** Absolute path of the project's `deno.json`. */
@@ -240,8 +240,10 @@ export function devBrokerPolicy(base: string): Record<string, unknown> {
 /**
  * Start a peel `id` whose config, data dir, custom facts, broker launcher, audit log, creds and
  * client certificate (its own, on a secured development server) live under `<dir>/<id>`, with
- * its health endpoints on a free port. `broker` entries replace those of {@linkcode devBrokerPolicy}. Resolves once the peel is
- * ready, or at once with `ready: false`.
+ * its health endpoints on a free port. `broker` entries replace those of
+ * {@linkcode devBrokerPolicy}. With `enroll` (the master's enrollment URL) the peel gets no creds
+ * and enrolls there, asking every 500 ms while it waits. Resolves once the peel is ready, or at
+ * once with `ready: false`.
  */
 export async function startPeel(
   dir: string,
@@ -256,6 +258,8 @@ export async function startPeel(
     ready?: boolean;
     /** Daemon flags after `--config`. */
     args?: readonly string[];
+    /** Enroll at this URL instead of getting creds issued. */
+    enroll?: string;
   } = {},
 ): Promise<Daemon> {
   const base = `${dir}/${id}`;
@@ -265,7 +269,13 @@ export async function startPeel(
   const raw = {
     id,
     nats_url: natsUrl,
-    ...await issuePeelFiles(natsUrl, id, base),
+    ...opts.enroll
+      ? {
+        ...await issuePeelCert(natsUrl, id, base),
+        master_url: opts.enroll,
+        enroll_interval: "500ms",
+      }
+      : await issuePeelFiles(natsUrl, id, base),
     data_dir: `${base}/data`,
     facts_file: `${base}/facts.yaml`,
     health_addr: FREE_PORT,

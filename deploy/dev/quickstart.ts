@@ -1,6 +1,7 @@
 /**
  * The quickstart: a whole local fleet on this machine. Starts nats-server on a free loopback
- * port with a temp store, a master, and three sandboxed peels (`web-01`, `web-02`, `db-01`),
+ * port with a temp store, a master, and three sandboxed peels (`web-01`, `web-02`, `db-01`;
+ * `db-01` enrolls through the master's API and waits until `zester key accept` lets it in),
  * runs jobs through the real CLI, shows them, pings a thousand simulated peels against raw NATS,
  * and stops everything it started.
  *
@@ -12,8 +13,8 @@ import { closeBus, connectBus } from "../../lib/bus/mod.ts";
 import { pingFanout } from "../../bench/ping_fanout.ts";
 import { type CliRun, runZester, writeCliConfig } from "./cli.ts";
 import { type Daemon, healthUrl, startMaster, startPeel } from "./fleet.ts";
-import { type NatsServer, startNatsServer } from "./nats_server.ts";
-import { natsFiles } from "./trust.ts";
+import { freePort, type NatsServer, startNatsServer } from "./nats_server.ts";
+import { devEnrollment, natsFiles } from "./trust.ts";
 
 const PEELS = [
   { id: "web-01", facts: { role: "web", datacenter: "eu-west" } },
@@ -83,12 +84,16 @@ async function main(): Promise<void> {
         "",
       ].join("\n"),
     );
-    const master = await startMaster(`${dir}/master`, nats.url);
+    const enrollPort = freePort();
+    const master = await startMaster(`${dir}/master`, nats.url, {
+      enroll: await devEnrollment(enrollPort),
+    });
     daemons.push(master);
     console.log(`zester-master pid ${master.pid}: deno run ${master.flags.join(" ")}`);
     console.log(`health: curl -s ${await healthUrl(master)}/readyz`);
+    console.log(`enrollment API on https://127.0.0.1:${enrollPort} (policy: manual)`);
 
-    banner("Starting three sandboxed peels");
+    banner("Starting three sandboxed peels (db-01 enrolls: it has no creds yet)");
     for (const p of PEELS) {
       await Deno.mkdir(`${dir}/peels/${p.id}`, { recursive: true });
       await Deno.writeTextFile(
@@ -96,8 +101,13 @@ async function main(): Promise<void> {
         stringify({ ...p.facts, files_dir: `${dir}/peels/${p.id}/files` }),
       );
     }
+    const enrolling = "db-01";
     const peels = await Promise.all(
-      PEELS.map((p) => startPeel(`${dir}/peels`, nats!.url, p.id)),
+      PEELS.map((p) =>
+        startPeel(`${dir}/peels`, nats!.url, p.id, {
+          ...p.id === enrolling && { enroll: `https://127.0.0.1:${enrollPort}`, ready: false },
+        })
+      ),
     );
     daemons.push(...peels);
     for (const p of peels) console.log(`zester-${p.name} pid ${p.pid}`);
@@ -106,6 +116,15 @@ async function main(): Promise<void> {
 
     const cliConfig = `${dir}/cli.yaml`;
     const cliFlags = await writeCliConfig(cliConfig, nats.url);
+
+    banner("Enrollment: db-01 proved it holds its key and waits for an operator");
+    const newcomer = peels.find((p) => p.name === `peel ${enrolling}`)!;
+    await newcomer.waitFor(/waiting for an operator/);
+    const pending = await zester(cliConfig, cliFlags, ["key", "list", "--status", "pending"]);
+    expect(pending.stdout.includes(enrolling), "key list shows db-01 pending");
+    await zester(cliConfig, cliFlags, ["key", "accept", enrolling]);
+    await newcomer.waitFor(/"peel ready"/);
+    console.log(`${enrolling} downloaded its creds (0600, in its data dir) and connected`);
 
     banner("Waiting for every peel's facts to reach the master");
     const until = Date.now() + 30_000;

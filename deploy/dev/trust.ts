@@ -111,6 +111,28 @@ export function natsFiles(url: string, user: DevUser): NatsFiles | undefined {
 }
 
 /**
+ * The CA and a client certificate of its own for peel `id` on the server at `url`, written into
+ * `dir`: what a peel that enrolls has before it has creds. Undefined for a plain server.
+ */
+export async function issuePeelCert(
+  url: string,
+  id: string,
+  dir: string,
+): Promise<Omit<NatsFiles, "nats_creds"> | undefined> {
+  const t = servers.get(url);
+  if (!t) return undefined;
+  const files = {
+    nats_ca: deploymentPaths(t.dir).ca,
+    nats_cert: `${dir}/client.pem`,
+    nats_key: `${dir}/client.key`,
+  };
+  const ck = await t.deployment.ca.issue({ name: id, usage: "client" });
+  await Deno.writeTextFile(files.nats_cert, ck.cert);
+  await writePrivateFile(files.nats_key, ck.key);
+  return files;
+}
+
+/**
  * Issue peel `id` its own user (and client certificate) on the server at `url`, written into
  * `dir`; undefined for a plain server. `expires` (unix seconds) makes a user that expires.
  */
@@ -121,16 +143,30 @@ export async function issuePeelFiles(
   opts: { expires?: number } = {},
 ): Promise<NatsFiles | undefined> {
   const t = servers.get(url);
-  if (!t) return undefined;
-  const files: NatsFiles = {
-    nats_creds: `${dir}/peel.creds`,
-    nats_ca: deploymentPaths(t.dir).ca,
-    nats_cert: `${dir}/client.pem`,
-    nats_key: `${dir}/client.key`,
+  const tls = await issuePeelCert(url, id, dir);
+  if (!t || !tls) return undefined;
+  const nats_creds = `${dir}/peel.creds`;
+  await writeCredsFile(nats_creds, t.deployment.issue({ name: id, role: "peel", ...opts }));
+  return { nats_creds, ...tls };
+}
+
+/**
+ * The `enroll:` section of a master on the development deployment listening on
+ * `127.0.0.1:<port>`, with the deployment's enrollment certificate, signing keys and system
+ * creds; `extra` adds or replaces keys (`policy`, `auto_accept`…).
+ */
+export async function devEnrollment(
+  port: number,
+  extra: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
+  const p = deploymentPaths((await devTrust()).dir);
+  return {
+    addr: `127.0.0.1:${port}`,
+    tls_cert: p.cert("enroll"),
+    tls_key: p.key("enroll"),
+    account_signing_key: p.seed("account-signing"),
+    operator_signing_key: p.seed("operator-signing"),
+    system_creds: p.creds("sys"),
+    ...extra,
   };
-  await writeCredsFile(files.nats_creds, t.deployment.issue({ name: id, role: "peel", ...opts }));
-  const ck = await t.deployment.ca.issue({ name: id, usage: "client" });
-  await Deno.writeTextFile(files.nats_cert, ck.cert);
-  await writePrivateFile(files.nats_key, ck.key);
-  return files;
 }

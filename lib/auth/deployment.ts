@@ -20,6 +20,9 @@ import {
 } from "./users.ts";
 import { type CertAndKey, CertificateAuthority } from "./x509.ts";
 
+/** The name of the account every Zester process lives in. */
+export const ACCOUNT_NAME = "ZESTER";
+
 /** The keys and CA of a deployment, in memory. */
 export class Deployment {
   /** The operator. */
@@ -50,7 +53,7 @@ export class Deployment {
   static async create(name = "zester"): Promise<Deployment> {
     return new Deployment(
       newIdentity(name, "operator"),
-      newIdentity("ZESTER", "account"),
+      newIdentity(ACCOUNT_NAME, "account"),
       newIdentity("SYS", "account"),
       await CertificateAuthority.create(`${name} CA`),
     );
@@ -91,6 +94,7 @@ export function deploymentPaths(dir: string) {
     serverConfig: `${dir}/nats-server.conf`,
     operatorJwt: `${dir}/operator.jwt`,
     keys: `${dir}/keys`,
+    seed: (name: string) => `${dir}/keys/${name}.nk`,
     creds: (who: Role | "sys") => `${dir}/creds/${who}.creds`,
     /** The master's box key, which opens `!encrypted` settings values. */
     masterBoxKey: `${dir}/creds/master-box.key`,
@@ -111,6 +115,8 @@ export interface WriteOptions {
   hosts: string[];
   /** Where the server listens. */
   listen: { host: string; port: number };
+  /** Names peels reach the master's enrollment API by; default `hosts`. */
+  masterHosts?: string[];
 }
 
 const ROLE_USERS: Array<{ role: Role; name: string }> = [
@@ -133,8 +139,8 @@ function seed(k: KeyPair): string {
  * Write `d` into `dir` (absolute): every seed under `keys/` (move `operator.nk` offline: only
  * a new operator signing key needs it), creds for the master, the admin CLI, a read-only CLI and
  * the system account, the master's box key for settings secrets (and its public half), the CA
- * and certificates for the server and those three clients, and `nats-server.conf`. Secrets are
- * 0600, directories 0700.
+ * and certificates for the server, those three clients and the master's enrollment API
+ * (`tls/enroll.pem`), and `nats-server.conf`. Secrets are 0600, directories 0700.
  */
 export async function writeDeployment(
   d: Deployment,
@@ -153,7 +159,7 @@ export async function writeDeployment(
     ["system", d.system.identity],
     ["system-signing", d.system.signing],
   ];
-  for (const [name, k] of keys) await writePrivateFile(`${p.keys}/${name}.nk`, seed(k) + "\n");
+  for (const [name, k] of keys) await writePrivateFile(p.seed(name), seed(k) + "\n");
   await Deno.writeTextFile(p.operatorJwt, d.operatorJwt + "\n");
   for (const u of ROLE_USERS) {
     await writeCredsFile(p.creds(u.role), d.issue(u));
@@ -169,6 +175,11 @@ export async function writeDeployment(
     dir,
     "server",
     await d.ca.issue({ name: "nats", usage: "server", hosts: opts.hosts }),
+  );
+  await writeCert(
+    dir,
+    "enroll",
+    await d.ca.issue({ name: "enroll", usage: "server", hosts: opts.masterHosts ?? opts.hosts }),
   );
   await Deno.writeTextFile(
     p.serverConfig,

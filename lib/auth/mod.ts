@@ -12,3 +12,5 @@ export * from "./x509.ts";
 export * from "./server_config.ts";
 export * from "./deployment.ts";
 export * from "./resolver.ts";
+export * from "./seed_file.ts";
+export * from "./cert_expiry.ts";

@@ -88,7 +88,8 @@ function peel(id: string, inbox: string): RoleClaims {
 
 /**
  * A master: storage administration (the JetStream API), the buckets it writes, ExecRequests to
- * every peel, job events; it serves dispatch, target resolution and fact ingestion. It does
+ * every peel, job events; it serves dispatch, target resolution, fact ingestion and the
+ * enrollment admin requests. It does
  * not write `job-returns`: only peels do.
  */
 function master(inbox: string): RoleClaims {
@@ -112,6 +113,7 @@ function master(inbox: string): RoleClaims {
         subjects.jobCancelAll,
         subjects.jobsFind,
         subjects.jobsKill,
+        subjects.adminEnrollAll,
         // An adopted job's returns, seen on their way into the bucket.
         subjects.jobReturnAll,
         `${inbox}.>`,
@@ -144,10 +146,15 @@ function reader(inbox: string): RoleClaims {
   };
 }
 
-/** The operator's CLI: what a reader may, and dispatching and killing jobs. */
+/** The operator's CLI: what a reader may, dispatching and killing jobs, and managing enrollments. */
 function admin(inbox: string): RoleClaims {
   const r = reader(inbox);
-  return { ...r, pub: { allow: [subjects.dispatch, subjects.jobsKill, ...r.pub.allow!] } };
+  return {
+    ...r,
+    pub: {
+      allow: [subjects.dispatch, subjects.jobsKill, subjects.adminEnrollAll, ...r.pub.allow!],
+    },
+  };
 }
 
 /** The permission claims of a user with `role`, named `name` (a peel's id), key `userKey`. */

@@ -76,9 +76,12 @@ export interface AccountOptions {
   revocations?: Record<string, number>;
 }
 
-/** An account JWT signed by the operator's signing key. */
+/**
+ * An account JWT signed by the operator's signing key. Only the signing key of `op` is used, so
+ * a master that re-signs the account (revocations) needs no more of the operator.
+ */
 export function accountJwt(
-  op: SigningIdentity,
+  op: Pick<SigningIdentity, "signing">,
   acc: SigningIdentity,
   opts: AccountOptions,
 ): string {
@@ -105,13 +108,20 @@ export interface UserOptions {
   expires?: number;
 }
 
-/** A new user of `acc`: a fresh nkey and a JWT signed by the account's signing key. */
-export function issueUser(acc: SigningIdentity, opts: UserOptions): Creds {
-  const user = createUser();
-  const key = user.getPublicKey();
-  const perms = opts.role === "full" ? { pub: {}, sub: {} } : roleClaims(opts.role, opts.name, key);
-  const jwt = encodeJwt({
-    sub: key,
+/**
+ * A user JWT for the public user key `userKey`, signed by the account's signing key: how the
+ * master issues an enrolled peel, whose seed never leaves the peel.
+ */
+export function userJwt(
+  acc: Pick<SigningIdentity, "identity" | "signing">,
+  opts: UserOptions,
+  userKey: string,
+): string {
+  const perms = opts.role === "full"
+    ? { pub: {}, sub: {} }
+    : roleClaims(opts.role, opts.name, userKey);
+  return encodeJwt({
+    sub: userKey,
     name: opts.name,
     ...(opts.expires !== undefined ? { exp: opts.expires } : {}),
     nats: {
@@ -125,5 +135,13 @@ export function issueUser(acc: SigningIdentity, opts: UserOptions): Creds {
       tags: [`role:${opts.role}`],
     },
   }, acc.signing);
-  return { jwt, seed: new TextDecoder().decode(user.getSeed()) };
+}
+
+/** A new user of `acc`: a fresh nkey and a JWT signed by the account's signing key. */
+export function issueUser(acc: SigningIdentity, opts: UserOptions): Creds {
+  const user = createUser();
+  return {
+    jwt: userJwt(acc, opts, user.getPublicKey()),
+    seed: new TextDecoder().decode(user.getSeed()),
+  };
 }

@@ -130,9 +130,45 @@ export async function connectBus(opts: BusOptions, log?: Logger): Promise<NatsCo
       ...(opts.keyFile ? { keyFile: opts.keyFile } : {}),
     };
   }
+  const backoff = new ReconnectBackoff(
+    wantsTls ? options.reconnectJitterTLS! : options.reconnectJitter!,
+  );
+  options.reconnectDelayHandler = () => backoff.delay();
   const nc = await natsConnect(options);
-  if (log) watchStatus(nc, log);
+  if (log) watchStatus(nc, log, backoff);
   return nc;
+}
+
+/**
+ * Gaps between reconnect attempts: the defaults (2 s and jitter) while the server is away,
+ * doubling up to {@linkcode CONNECT_RETRY}'s maximum while it refuses the creds (revoked,
+ * expired), so that a revoked daemon neither exits nor hammers the server.
+ */
+class ReconnectBackoff {
+  #refusals = 0;
+  readonly #jitter: number;
+
+  constructor(jitter: number) {
+    this.#jitter = jitter;
+  }
+
+  delay(): number {
+    const base = RECONNECT_DEFAULTS.reconnectTimeWait;
+    const jitter = Math.floor(Math.random() * (this.#jitter + 1));
+    return this.#refusals === 0
+      ? base + jitter
+      : Math.min(base * 2 ** this.#refusals, CONNECT_RETRY.maxMs) + jitter;
+  }
+
+  /** The server refused the creds once more; the next gap is longer. */
+  refused(): void {
+    this.#refusals++;
+  }
+
+  /** Connected again. */
+  reset(): void {
+    this.#refusals = 0;
+  }
 }
 
 /**
@@ -182,15 +218,20 @@ export async function connectBusRetrying(
         retry_ms: gap,
       });
     }
-    signal?.throwIfAborted();
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(resolve, gap);
-      signal?.addEventListener("abort", () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      }, { once: true });
-    });
+    await waitOrAbort(gap, signal);
   }
+}
+
+/** Wait `ms`; rejects with `signal`'s reason as soon as it aborts (at once if it has). */
+export function waitOrAbort(ms: number, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }, { once: true });
+  });
 }
 
 /**
@@ -201,13 +242,33 @@ export function newInbox(nc: NatsConnection): string {
   return createInbox((nc as { options?: ConnectionOptions }).options?.inboxPrefix);
 }
 
+/** Errors by which the server refuses a connection's creds (the code, or the server's words). */
+const REFUSED =
+  /AUTHORIZATION_VIOLATION|AUTHENTICATION_EXPIRED|revoked|authorization|authentication/i;
+
+/** The parts of nats.js's protocol handler its public API does not show. */
+type ProtocolState = { protocol?: { lastError?: Error; connected?: boolean } };
+
+/**
+ * The server's own words for the last error: nats.js reports only a code (a revocation is a
+ * bare `NATS_PROTOCOL_ERR`), but keeps the `-ERR` text on its protocol handler.
+ */
+function lastServerError(nc: NatsConnection): string | undefined {
+  return (nc as unknown as ProtocolState).protocol?.lastError?.message;
+}
+
 /**
  * Log the connection's life in the words of the product's troubleshooting table, which
  * operators grep for: "disconnected from NATS", "reconnected to NATS", "NATS connection closed"
  * (closed for good, by an error), and "slow consumer" when the server reports one (nats-server
- * usually just drops a slow consumer, which then logs a disconnect).
+ * usually just drops a slow consumer, which then logs a disconnect). A refusal of the creds
+ * (revoked, expired) backs reconnects off.
  */
-async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {
+async function watchStatus(
+  nc: NatsConnection,
+  log: Logger,
+  backoff: ReconnectBackoff,
+): Promise<void> {
   for await (const s of nc.status()) {
     const server = String(s.data);
     switch (s.type) {
@@ -215,6 +276,7 @@ async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {
         log.warn("disconnected from NATS", { server });
         break;
       case Events.Reconnect:
+        backoff.reset();
         log.info("reconnected to NATS", { server });
         break;
       case Events.LDM:
@@ -223,19 +285,36 @@ async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {
       case DebugEvents.StaleConnection:
         log.warn("NATS connection stale: no answer to pings", { server });
         break;
-      case Events.Error:
-        if (/slow consumer/i.test(server)) log.warn("slow consumer", { error: server });
-        else log.error("NATS error", { error: server });
+      case Events.Error: {
+        if (/slow consumer/i.test(server)) {
+          log.warn("slow consumer", { error: server });
+          break;
+        }
+        // A permissions violation does not replace the last error: its text would be stale.
+        const reason = s.data === "PERMISSIONS_VIOLATION" ? undefined : lastServerError(nc);
+        const refused = REFUSED.test(`${server} ${reason ?? ""}`);
+        if (refused) backoff.refused();
+        log.error(refused ? "NATS refused this connection's creds, will retry" : "NATS error", {
+          error: server,
+          ...(reason ? { reason } : {}),
+          ...(refused ? { retry_ms: backoff.delay() } : {}),
+        });
         break;
+      }
     }
   }
   const err = await nc.closed();
   if (err) log.error("NATS connection closed", { error: err.message });
 }
 
-/** Drain subscriptions and close, giving up on the drain after {@linkcode DRAIN_TIMEOUT_MS}. */
+/**
+ * Drain subscriptions and close, giving up on the drain after {@linkcode DRAIN_TIMEOUT_MS};
+ * a connection that is not connected just closes.
+ */
 export async function closeBus(nc: NatsConnection, timeoutMs = DRAIN_TIMEOUT_MS): Promise<void> {
   if (nc.isClosed()) return;
+  // Nothing drains without a server (one that refuses a revoked user, or is away): close.
+  if ((nc as unknown as ProtocolState).protocol?.connected === false) return await nc.close();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), timeoutMs));
   try {

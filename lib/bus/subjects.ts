@@ -95,6 +95,10 @@ export const subjects = {
   fact: (peelId: string): string => `zester.fact.${peel(peelId)}`,
   /** Every peel's fact subject. */
   factAll: "zester.fact.*",
+  /** Admin CLI → masters: list, show, accept, reject or revoke enrollments (request/reply). */
+  adminEnroll: (op: string): string => `zester.admin.enroll.${op}`,
+  /** Every enrollment admin subject, which masters serve. */
+  adminEnrollAll: "zester.admin.enroll.*",
 } as const;
 
 /** Split a return's subject `$KV.job-returns.<jid>.<peel-id>` into its ids, or `undefined`. */

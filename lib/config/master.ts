@@ -17,6 +17,43 @@ export const DEFAULT_JOB_TIMEOUTS: Readonly<Record<string, number>> = {
   "state.highstate": 10 * 60_000,
 };
 
+/** How a new peel is approved: by an operator, by a bootstrap token it presents, or at once. */
+export const ENROLL_POLICIES = ["manual", "auto-trusted", "auto-all"] as const;
+
+/**
+ * `enroll:` of `master.yaml`: the HTTPS listener of the enrollment API (TLS 1.3, a server
+ * certificate from the deployment's CA), the approval policy, and the keys the master signs
+ * with: the account signing key (peels' user JWTs), the operator signing key (the account JWT
+ * carrying revocations) and the system account's creds (to push that JWT to the servers).
+ */
+export const EnrollmentSection = s.transform(
+  s.object({
+    addr: s.optional(listenAddrSchema(), "0.0.0.0:8443"),
+    tls_cert: s.string(),
+    tls_key: s.string(),
+    policy: s.optional(s.literal(...ENROLL_POLICIES), "manual"),
+    /** Peel id globs approved at once, whatever the policy. */
+    auto_accept: s.optional(s.array(s.string({ minLength: 1 })), []),
+    /** The token `auto-trusted` peels present; read at every request. */
+    bootstrap_token_file: s.optional(s.string()),
+    account_signing_key: s.string(),
+    operator_signing_key: s.string(),
+    system_creds: s.string(),
+  }),
+  (v, path) => {
+    if (v.policy === "auto-trusted" && !v.bootstrap_token_file) {
+      throw new s.SchemaError(
+        `${path}.bootstrap_token_file`,
+        "a token file for policy auto-trusted",
+        undefined,
+      );
+    }
+    return v;
+  },
+);
+/** A validated `enroll:` section. */
+export type EnrollmentSection = s.Infer<typeof EnrollmentSection>;
+
 /** Validator for `master.yaml`. Unknown keys are errors. */
 export const MasterConfig = s.object({
   id: s.optional(s.string({
@@ -53,6 +90,8 @@ export const MasterConfig = s.object({
     s.record(s.union(s.string({ minLength: 1 }), s.array(s.string({ minLength: 1 })))),
     {},
   ),
+  /** The enrollment API; without it, peels get creds only from the deployment's operator. */
+  enroll: s.optional(EnrollmentSection),
 });
 /** A validated master config. */
 export type MasterConfig = s.Infer<typeof MasterConfig>;

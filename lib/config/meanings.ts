@@ -24,6 +24,19 @@ export const KEY_MEANINGS: Readonly<Record<"master" | "peel", Readonly<Record<st
     ...NATS,
     states_dir: "State tree the master publishes to `state-files`; must exist and be readable",
     settings_dir: "Settings tree (read access is granted; publishing lands with settings)",
+    enroll:
+      "The enrollment API peels enroll through (TLS 1.3); without it, creds are issued by hand",
+    "enroll.addr": "HTTPS listener of the enrollment API (`host:port`); granted from here",
+    "enroll.tls_cert": "Certificate of the enrollment listener, from the deployment's CA",
+    "enroll.tls_key": "Key of that certificate",
+    "enroll.policy":
+      "How new peels are approved: `manual` (zester key accept), `auto-trusted` (bootstrap token) or `auto-all`",
+    "enroll.auto_accept": "Peel id globs approved at once, whatever the policy",
+    "enroll.bootstrap_token_file": "The token `auto-trusted` peels present; read at every request",
+    "enroll.account_signing_key": "Account signing key (nkey seed) that signs peels' user JWTs",
+    "enroll.operator_signing_key":
+      "Operator signing key that signs the account JWT carrying revocations (the operator key stays offline)",
+    "enroll.system_creds": "System account creds, to push the account JWT to the servers",
     box_key_file:
       "The master's box key (0600, from `zester init`): opens `!encrypted` settings values and seals them per peel",
     health_addr:
@@ -45,6 +58,10 @@ export const KEY_MEANINGS: Readonly<Record<"master" | "peel", Readonly<Record<st
     id: "Peel id: a letter or digit, then letters, digits, `_` or `-`; at most 128 characters",
     ...NATS,
     data_dir: "The only directory the peel writes: its job journal and state mirror",
+    master_url:
+      "The master's enrollment API (`https://master:8443`): a peel without nats_creds enrolls there",
+    enroll_token_file: "Bootstrap token presented to an `auto-trusted` master",
+    enroll_interval: "How often a peel waiting for approval asks again",
     basket: "What the peel publishes into the basket (Salt's mine), and how often",
     "basket.interval": "Minutes between publications (as Salt's mine_interval), or a duration",
     "basket.functions": "Salt's mine_functions: `function: [args]` or `alias: {mine_function: …}`",

@@ -182,12 +182,44 @@ const peelKeys = {
   health_addr: s.optional(listenAddrSchema(), "127.0.0.1:9090"),
   broker: s.optional(BrokerSection, BROKER_DEFAULTS),
   basket: s.optional(BasketSection, BasketSection.parse({})),
+  /**
+   * The master's enrollment API (`https://master:8443`): a peel without `nats_creds` enrolls
+   * there, trusting `nats_ca`, and keeps its key and creds in its data dir.
+   */
+  master_url: s.optional(s.string({
+    pattern: /^https:\/\/(\[[^\]\s]+\]|[^\s:/,\[\]]+)(:\d{1,5})?\/?$/,
+    expected: "an https:// URL with no path, such as https://master:8443",
+  })),
+  /** A bootstrap token for the master's `auto-trusted` policy. */
+  enroll_token_file: s.optional(s.string()),
+  /** How often a peel waiting for approval asks again. */
+  enroll_interval: s.optional(duration(), 10_000),
 };
 
-/** Validator for `peel.yaml`. Unknown keys are errors. */
-export const PeelConfig = s.object(peelKeys);
+/**
+ * Validator for `peel.yaml`. Unknown keys are errors; a peel that enrolls (`master_url`
+ * without `nats_creds`) must name the CA its master's certificate chains to (`nats_ca`).
+ */
+export const PeelConfig = s.transform(s.object(peelKeys), (v, path) => {
+  if (v.master_url && !v.nats_creds && !v.nats_ca) {
+    throw new s.SchemaError(
+      path ? `${path}.nats_ca` : "nats_ca",
+      "the deployment's CA file, to enroll at master_url",
+      undefined,
+    );
+  }
+  return v;
+});
 /** A validated peel config. */
 export type PeelConfig = s.Infer<typeof PeelConfig>;
+
+/**
+ * Where the peel's creds are: `nats_creds`, or for a peel that enrolls, `peel.creds` in its
+ * data dir (beside its key `peel.nk` and box key `box.key`).
+ */
+export function peelCredsPath(cfg: PeelConfig): string | undefined {
+  return cfg.nats_creds ?? (cfg.master_url ? `${cfg.data_dir}/peel.creds` : undefined);
+}
 
 /**
  * `peel.yaml` as the broker reads it for its policy: the same keys, but the broker never

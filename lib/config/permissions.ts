@@ -43,6 +43,12 @@ function hosts(urls: string[]): string[] {
   });
 }
 
+/** `host:port` of an `https://` URL (port 443 by default). */
+function httpsHost(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || 443}`;
+}
+
 /**
  * A value that would change a permission flag's meaning: Deno splits the list on commas, so
  * `data_dir: "/var/lib/zester/peel,/"` would grant `/`; control characters end the argument.
@@ -86,11 +92,16 @@ export const V8_FLAGS = `--v8-flags=${LINEAR_REGEXP_V8_FLAG}`;
 export function peelPermissionFlags(cfg: PeelConfig, configPath: string): string[] {
   return [
     ...RUNTIME_FLAGS,
-    ...flag("net", [...hosts(cfg.nats_url), cfg.health_addr]),
+    ...flag("net", [
+      ...hosts(cfg.nats_url),
+      cfg.health_addr,
+      cfg.master_url && httpsHost(cfg.master_url),
+    ]),
     ...flag("read", [
       configPath,
       cfg.data_dir,
       cfg.facts_file,
+      cfg.enroll_token_file,
       cfg.nats_creds,
       cfg.nats_ca,
       cfg.nats_cert,
@@ -105,11 +116,15 @@ export function peelPermissionFlags(cfg: PeelConfig, configPath: string): string
   ];
 }
 
-/** Permission flags for `zester-master` running with `configPath`. */
+/**
+ * Permission flags for `zester-master` running with `configPath`; with `enroll:`, also its
+ * HTTPS listener and the keys, certificate and creds that section names.
+ */
 export function masterPermissionFlags(cfg: MasterConfig, configPath: string): string[] {
+  const e = cfg.enroll;
   return [
     ...RUNTIME_FLAGS,
-    ...flag("net", [...hosts(cfg.nats_url), cfg.health_addr]),
+    ...flag("net", [...hosts(cfg.nats_url), cfg.health_addr, e?.addr]),
     ...flag("read", [
       configPath,
       cfg.states_dir,
@@ -119,6 +134,12 @@ export function masterPermissionFlags(cfg: MasterConfig, configPath: string): st
       cfg.nats_ca,
       cfg.nats_cert,
       cfg.nats_key,
+      e?.tls_cert,
+      e?.tls_key,
+      e?.bootstrap_token_file,
+      e?.account_signing_key,
+      e?.operator_signing_key,
+      e?.system_creds,
     ]),
     ...flag("sys", ["hostname"]),
     ...flag("env", YAML_ENV),

@@ -29,37 +29,12 @@ export interface PlannedKey {
 const path = s.string({ pattern: /^\//, expected: "an absolute path" });
 const url = s.string({ pattern: /^https?:\/\/\S+$/, expected: "an http(s) URL" });
 
-const ENROLL = "enrollment";
 const API = "the REST API";
 const GITFS = "GitFS";
 const REACTOR = "the reactor";
 
 /** Every planned key, per daemon. */
 export const PLANNED_KEYS: readonly PlannedKey[] = [
-  {
-    daemon: "master",
-    key: "enroll.addr",
-    schema: s.string({ pattern: /:\d{1,5}$/, expected: "an address [host]:port" }),
-    default: ":8443",
-    meaning: "HTTPS listener of the enrollment and REST APIs",
-    waitsFor: ENROLL,
-  },
-  {
-    daemon: "master",
-    key: "enroll.tls_cert",
-    schema: path,
-    default: "/data/auth/enroll.crt",
-    meaning: "Certificate of the enrollment listener",
-    waitsFor: ENROLL,
-  },
-  {
-    daemon: "master",
-    key: "enroll.tls_key",
-    schema: path,
-    default: "/data/auth/enroll.key",
-    meaning: "Key of the enrollment listener",
-    waitsFor: ENROLL,
-  },
   {
     daemon: "master",
     key: "api.docs_enabled",
@@ -187,19 +162,11 @@ export const PLANNED_KEYS: readonly PlannedKey[] = [
   },
   {
     daemon: "peel",
-    key: "master_url",
-    schema: url,
-    default: "",
-    meaning: "Enrollment API URL (https://master:8443)",
-    waitsFor: ENROLL,
-  },
-  {
-    daemon: "peel",
     key: "master_urls",
     schema: s.array(url),
     default: "[]",
     meaning: "Enrollment API URLs in failover order; over master_url",
-    waitsFor: ENROLL,
+    waitsFor: "enrollment failover across masters (today: master_url, one URL)",
   },
   {
     daemon: "peel",
@@ -207,7 +174,7 @@ export const PLANNED_KEYS: readonly PlannedKey[] = [
     schema: path,
     default: "",
     meaning: "CA of the enrollment API's certificate",
-    waitsFor: ENROLL,
+    waitsFor: "an enrollment CA apart from nats_ca (today nats_ca is used)",
   },
   {
     daemon: "peel",

@@ -28,7 +28,15 @@ Deno.test("init - writes a deployment that nats-server serves, secrets 0600, nev
   ) {
     assert.equal((await Deno.stat(`${dir}/${f}`)).mode! & 0o777, 0o600, f);
   }
-  for (const f of ["creds/admin.creds", "creds/reader.creds", "tls/ca.key", "tls/server.key"]) {
+  for (
+    const f of [
+      "creds/admin.creds",
+      "creds/reader.creds",
+      "tls/ca.key",
+      "tls/server.key",
+      "tls/enroll.key",
+    ]
+  ) {
     assert.equal((await Deno.stat(`${dir}/${f}`)).mode! & 0o777, 0o600, f);
   }
   const again = await runZester(initPermissionFlags(dir), args);

@@ -69,8 +69,10 @@ export async function closeClient(nc: NatsConnection): Promise<void> {
 
 export { tempDir } from "./temp_dir.ts";
 export {
+  devEnrollment,
   devTrust,
   type DevUser,
+  issuePeelCert,
   issuePeelFiles,
   type NatsFiles,
   natsFiles,

@@ -5,6 +5,7 @@ import {
   formatDuration,
   loadConfig,
   MasterConfig,
+  masterPermissionFlags,
   parseConfig,
   parseDuration,
   PeelConfig,
@@ -314,4 +315,66 @@ Deno.test("config - deno.json tasks that match targets run with V8_FLAGS", async
     const flags = denoJson.tasks[task]?.match(/--v8-flags=(\S+)/)?.[1]?.split(",") ?? [];
     assert.ok(flags.includes(engine), `task "${task}" lacks ${engine}`);
   }
+});
+
+Deno.test("config - enrollment: the master's listener and keys and the peel's master_url are granted; bad ones name the field", () => {
+  const enrollment = {
+    addr: "0.0.0.0:8443",
+    tls_cert: "/etc/zester/tls/enroll.pem",
+    tls_key: "/etc/zester/tls/enroll.key",
+    account_signing_key: "/etc/zester/keys/account-signing.nk",
+    operator_signing_key: "/etc/zester/keys/operator-signing.nk",
+    system_creds: "/etc/zester/creds/sys.creds",
+  };
+  const master = MasterConfig.parse({ nats_url: "tls://nats:4222", enroll: enrollment });
+  assert.equal(master.enroll?.policy, "manual");
+  const flags = masterPermissionFlags(master, "/etc/zester/master.yaml");
+  assert.ok(flags.includes("--allow-net=nats:4222,0.0.0.0:8443"), flags.join(" "));
+  const read = flags.find((f) => f.startsWith("--allow-read="))!;
+  for (const f of Object.values(enrollment).filter((v) => v.startsWith("/"))) {
+    assert.ok(read.includes(f), f);
+  }
+  assert.throws(
+    () =>
+      MasterConfig.parse({
+        nats_url: "tls://nats:4222",
+        enroll: { ...enrollment, policy: "auto-trusted" },
+      }),
+    /enroll\.bootstrap_token_file/,
+  );
+  assert.throws(
+    () =>
+      MasterConfig.parse({
+        nats_url: "tls://nats:4222",
+        enroll: { ...enrollment, addr: "8443" },
+      }),
+    /enroll\.addr.*host:port/,
+  );
+
+  const peel = PeelConfig.parse({
+    id: "web-01",
+    nats_url: "tls://nats:4222",
+    nats_ca: "/etc/zester/ca.pem",
+    master_url: "https://master.example.com:8443",
+    enroll_token_file: "/etc/zester/enroll.token",
+  });
+  const pf = peelPermissionFlags(peel, "/etc/zester/peel.yaml");
+  assert.ok(pf.includes("--allow-net=nats:4222,master.example.com:8443"), pf.join(" "));
+  assert.ok(
+    pf.some((f) => f.startsWith("--allow-read=") && f.includes("/etc/zester/enroll.token")),
+  );
+  assert.throws(
+    () => PeelConfig.parse({ id: "w", nats_url: "tls://n:4222", master_url: "https://m:8443" }),
+    /nats_ca/,
+  );
+  assert.throws(
+    () =>
+      PeelConfig.parse({
+        id: "w",
+        nats_url: "tls://n:4222",
+        nats_ca: "/ca",
+        master_url: "http://m:8443",
+      }),
+    /master_url.*https/,
+  );
 });
