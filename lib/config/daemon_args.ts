@@ -77,11 +77,25 @@ export function flagOf(key: string): string {
   return `--${key.replace(/[._]/g, "-")}`;
 }
 
+/**
+ * Sections whose scalar keys take flags too (`--enroll-addr`, as the product documents them).
+ * The broker's policy never does: the broker reads it from the root-owned file alone.
+ */
+const FLAG_SECTIONS = new Set(["enroll"]);
+
+/** The flags of the keys of `shape`, under `prefix`, and of the sections that take flags. */
+function builtFlags(shape: Readonly<Record<string, s.Schema<unknown>>>, prefix = ""): FlagSpec[] {
+  return Object.entries(shape).flatMap(([name, schema]) => {
+    const key = prefix + name;
+    const section = unwrap(schema).shape;
+    if (section && FLAG_SECTIONS.has(key)) return builtFlags(section, `${key}.`);
+    return takesFlag(schema) ? [{ flag: flagOf(key), key, schema }] : [];
+  });
+}
+
 /** Every flag of `spec`'s daemon besides `--config` and `--help`. */
 export function daemonFlags(spec: DaemonSpec<unknown>): FlagSpec[] {
-  const built = Object.entries(spec.schema.shape ?? {})
-    .filter(([, schema]) => takesFlag(schema))
-    .map(([key, schema]) => ({ flag: flagOf(key), key, schema }));
+  const built = builtFlags(spec.schema.shape ?? {});
   const planned = spec.planned
     .filter((p) => p.flag !== null && takesFlag(p.schema))
     .map((p) => ({ flag: p.flag ?? flagOf(p.key), key: p.key, schema: p.schema }));

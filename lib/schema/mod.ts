@@ -201,6 +201,8 @@ export function transform<T, U>(
   return {
     expected,
     optional: inner.optional,
+    // A check or conversion after an object's validation keeps its keys, for docs and flags.
+    shape: inner.shape,
     parse: (v, path = "") => {
       let value: T;
       try {

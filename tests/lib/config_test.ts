@@ -329,7 +329,7 @@ Deno.test("config - enrollment: the master's listener and keys and the peel's ma
   const master = MasterConfig.parse({ nats_url: "tls://nats:4222", enroll: enrollment });
   assert.equal(master.enroll?.policy, "manual");
   const flags = masterPermissionFlags(master, "/etc/zester/master.yaml");
-  assert.ok(flags.includes("--allow-net=nats:4222,0.0.0.0:8443"), flags.join(" "));
+  assert.ok(flags.includes("--allow-net=nats:4222,127.0.0.1:9091,0.0.0.0:8443"), flags.join(" "));
   const read = flags.find((f) => f.startsWith("--allow-read="))!;
   for (const f of Object.values(enrollment).filter((v) => v.startsWith("/"))) {
     assert.ok(read.includes(f), f);
@@ -359,7 +359,10 @@ Deno.test("config - enrollment: the master's listener and keys and the peel's ma
     enroll_token_file: "/etc/zester/enroll.token",
   });
   const pf = peelPermissionFlags(peel, "/etc/zester/peel.yaml");
-  assert.ok(pf.includes("--allow-net=nats:4222,master.example.com:8443"), pf.join(" "));
+  assert.ok(
+    pf.includes("--allow-net=nats:4222,127.0.0.1:9090,master.example.com:8443"),
+    pf.join(" "),
+  );
   assert.ok(
     pf.some((f) => f.startsWith("--allow-read=") && f.includes("/etc/zester/enroll.token")),
   );

@@ -42,10 +42,10 @@ Deno.test("config - a planned key is accepted, validated and reported with its l
   const peel: PlannedNotice[] = [];
   parseWith(
     PEEL_DAEMON,
-    `id: web-01\n${NATS}master_url: https://m:8443\nschedule: {x: {module: test.ping}}\n`,
+    `id: web-01\n${NATS}enroll_ca: /etc/ca.pem\nmaster_urls: [https://m:8443]\n`,
     peel,
   );
-  assert.deepEqual(peel.map((n) => n.key), ["master_url", "schedule"]);
+  assert.deepEqual(peel.map((n) => n.key), ["master_urls", "enroll_ca"]);
   // A planned key's value is still checked, naming file, line and field.
   assert.throws(() => parseWith(MASTER_DAEMON, `${NATS}reactor: {workers: many}\n`), (e) => {
     assert.ok(e instanceof ConfigError);
