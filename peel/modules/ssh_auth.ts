@@ -10,7 +10,8 @@ import type { Broker } from "../functions/mod.ts";
 import { badArg, listArg, needStr, strArg } from "./args.ts";
 import { type FileDeps, joinLines, splitLines, treeRead } from "./file_io.ts";
 
-const KEY_TYPE = /^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-[a-z0-9@.-]+)$/;
+/** The SSH public key types, as written before a key. */
+export const KEY_TYPE = /^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-[a-z0-9@.-]+)$/;
 
 /** The keys of a `source` file: its lines in `authorized_keys` format, options included. */
 async function sourceKeys(c: Chunk, deps: FileDeps): Promise<{ blob: string; line: string }[]> {
