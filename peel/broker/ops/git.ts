@@ -16,7 +16,8 @@ import { defineOp, type OpContext, OpError } from "./op.ts";
 import { BASE_ENV, execute, type RunResult } from "./run.ts";
 import { actAs } from "./work_dir.ts";
 
-const GIT = "/usr/bin/git";
+/** The git the broker runs. */
+export const GIT = "/usr/bin/git";
 const TIMEOUT_MS = 600_000;
 
 const url = s.string({

@@ -13,8 +13,9 @@ import { posix } from "node:path";
 import * as s from "../../../lib/schema/mod.ts";
 import { globToRegExp } from "../glob.ts";
 import type { Account } from "./accounts.ts";
-import { git, gitRunner, ok, runAs, type Runner, runner, targetDir } from "./git.ts";
+import { GIT, git, gitRunner, ok, runAs, type Runner, runner, targetDir } from "./git.ts";
 import { defineOp, type OpContext, OpError } from "./op.ts";
+import { asUser } from "./ssh_keys.ts";
 import { existing } from "./users.ts";
 
 /**
@@ -118,11 +119,18 @@ const Where = {
   user: runAs,
 };
 
+/** A config file, and how git runs on it: as a managed `account`, or with `r`'s account. */
+interface ConfigFile {
+  file: string;
+  r: Runner;
+  account?: Account;
+}
+
 /** The config file `a` names and how git runs on it; throws when the policy refuses it. */
 async function configFile(
   ctx: OpContext,
   a: { repo?: string; global: boolean; user?: string },
-): Promise<{ file: string; r: Runner }> {
+): Promise<ConfigFile> {
   if (a.global) {
     if (a.user === undefined || a.repo !== undefined) {
       throw new OpError("bad_request", "A global git config needs a user and no repo");
@@ -131,7 +139,7 @@ async function configFile(
     if (!info.exists) throw new OpError("failed", `No such user "${a.user}"`);
     const home = posix.join(ctx.policy.section.system_root, info.home!);
     const as: Account = { name: a.user, uid: info.uid!, gid: info.gid!, home };
-    return { file: posix.join(home, ".gitconfig"), r: gitRunner(as) };
+    return { file: posix.join(home, ".gitconfig"), r: gitRunner(as), account: as };
   }
   if (a.repo === undefined) {
     throw new OpError("bad_request", "A git config needs a repo, or global with a user");
@@ -164,8 +172,10 @@ function allowed(ctx: OpContext, k: GitConfigKey): void {
   );
 }
 
-async function config(ctx: OpContext, t: { file: string; r: Runner }, args: string[]) {
-  return await git(ctx, t.r, ["config", "--file", t.file, ...args]);
+async function config(ctx: OpContext, t: ConfigFile, args: string[]) {
+  const argv = ["config", "--file", t.file, ...args];
+  if (!t.account) return await git(ctx, t.r, argv);
+  return await asUser(ctx, t.account, [GIT, ...t.r.config, ...argv], undefined, t.r.env);
 }
 
 /** Git's exit status for "no such key or value" on `--unset`: nothing to do. */
