@@ -10,6 +10,7 @@ import type { Chunk, Outcome, StateFunction } from "../../lib/state/mod.ts";
 import { gitConfigKey } from "../broker/mod.ts";
 import type { Broker } from "../functions/mod.ts";
 import { badArg, boolArg, listArg, strArg } from "./args.ts";
+import { readOfUser } from "./ssh_auth.ts";
 
 /** Which config file a state names, as the broker's operations take it. */
 function where(c: Chunk): { repo?: string; global: boolean; user?: string } {
@@ -30,9 +31,11 @@ const pyList = (xs: string[]) => `[${xs.map((x) => `'${x}'`).join(", ")}]`;
 
 /** The `git.config_*` state functions. */
 export function gitConfigStates(b: Broker): Record<string, StateFunction> {
-  const read = async (w: ReturnType<typeof where>, keys: string[] = []) =>
-    (await b.request("git.config_get", { ...w, keys }) as { entries: [string, string][] })
-      .entries;
+  const read = async (w: ReturnType<typeof where>, test: boolean, keys: string[] = []) => {
+    const get = () =>
+      b.request("git.config_get", { ...w, keys }) as Promise<{ entries: [string, string][] }>;
+    return (await readOfUser(test, get, { entries: [] })).entries;
+  };
   return {
     async config_set(c, ctx): Promise<Outcome> {
       const name = c.name;
@@ -50,7 +53,7 @@ export function gitConfigStates(b: Broker): Record<string, StateFunction> {
       const shown = multivar ? pyList(multivar) : `'${value}'`;
       const w = where(c);
       const prefix = w.global ? "Global key " : "";
-      const current = (await read(w, [name]))
+      const current = (await read(w, ctx.test, [name]))
         .filter(([k]) => k === key.canonical).map(([, v]) => v);
       const old = current.length ? current : null;
       if (JSON.stringify(current) === JSON.stringify(desired)) {
@@ -83,7 +86,7 @@ export function gitConfigStates(b: Broker): Record<string, StateFunction> {
       const all = boolArg(c, "all", false);
       const w = where(c);
       const matches: Record<string, string[]> = {};
-      for (const [k, v] of await read(w)) {
+      for (const [k, v] of await read(w, ctx.test)) {
         if (keyRe.test(k) && (!valueRe || valueRe.test(v))) (matches[k] ??= []).push(v);
       }
       const keys = Object.keys(matches);
@@ -103,7 +106,7 @@ export function gitConfigStates(b: Broker): Record<string, StateFunction> {
         };
       }
       if (ctx.test) {
-        await read(w, keys);
+        await read(w, true, keys);
         return {
           result: null,
           comment: `${keys.length} key(s) would have value(s) unset`,

@@ -15,7 +15,7 @@ import { KEYSCAN_TYPES, SSH_HOST } from "../broker/mod.ts";
 import type { Broker } from "../functions/mod.ts";
 import { badArg, boolArg, intArg, oneOf, strArg } from "./args.ts";
 import { joinLines, readText, splitLines, stat } from "./file_io.ts";
-import { KEY_TYPE } from "./ssh_auth.ts";
+import { KEY_TYPE, readOfUser } from "./ssh_auth.ts";
 
 const SHORT_TYPES: Record<string, string> = {
   rsa: "ssh-rsa",
@@ -70,15 +70,18 @@ function entriesFor(lines: string[], host: string, hashType: string) {
 }
 
 /** Where the state's known_hosts file is, and how to read and write it through the broker. */
-function location(b: Broker, c: Chunk) {
+function location(b: Broker, c: Chunk, test: boolean) {
   const user = strArg(c, "user");
   if (user !== undefined) {
     const config = strArg(c, "config", ".ssh/known_hosts");
     if (config.startsWith("/")) throw badArg(c, "config", "a path relative to the user's home");
     return {
       config,
-      read: async () =>
-        (await b.request("ssh_auth.read", { user, config }) as { text: string | null }).text ?? "",
+      read: async () => {
+        const read = () =>
+          b.request("ssh_auth.read", { user, config }) as Promise<{ text: string | null }>;
+        return (await readOfUser(test, read, { text: null })).text ?? "";
+      },
       write: (text: string) => b.request("ssh_auth.write", { user, config, text }),
     };
   }
@@ -152,7 +155,7 @@ export function sshKnownHostsStates(b: Broker): Record<string, StateFunction> {
       const hashType = oneOf(c, "fingerprint_hash_type", HASH_TYPES, "sha256");
       const hash = boolArg(c, "hash_known_hosts", true);
       const timeout = intArg(c, "timeout", { min: 1, max: 300 }) ?? 5;
-      const file = location(b, c);
+      const file = location(b, c, ctx.test);
       const lines = splitLines(await file.read());
       const stored = entriesFor(lines, lookup, hashType);
       const known = key !== undefined
@@ -225,7 +228,7 @@ export function sshKnownHostsStates(b: Broker): Record<string, StateFunction> {
 
     async absent(c, ctx): Promise<Outcome> {
       const { host, lookup } = hostOf(c);
-      const file = location(b, c);
+      const file = location(b, c, ctx.test);
       const lines = splitLines(await file.read());
       const stored = entriesFor(lines, lookup, "sha256");
       if (stored.length === 0) {

@@ -112,9 +112,14 @@ Deno.test("git config states - global: True with user changes that user's ~/.git
   const { b, root } = await bench(dir.path);
   const watched = () => snapshot(root);
   try {
+    const args = { user: "app1", global: true };
+    const ahead = await b.apply("git.config_set", "user.name", { ...args, value: "A" }, true);
+    assert.deepEqual([ahead.result, ahead.comment], [
+      null,
+      "Global key 'user.name' would be added as 'A'",
+    ]);
     await converges(b, "user.present", "app1", { uid: 2001, home: "/home/app1" }, watched);
     const file = `${root}/home/app1/.gitconfig`;
-    const args = { user: "app1", global: true };
     const set = await converges(b, "git.config_set", "url.https://.insteadOf", {
       ...args,
       value: "git://",

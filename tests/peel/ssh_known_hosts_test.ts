@@ -145,6 +145,14 @@ Deno.test("ssh_known_hosts - present and absent in a user's known_hosts, hashed 
     assert.equal(await Deno.readTextFile(file), "");
 
     const args = { user: "app1", key: key1, enc: "ssh-ed25519" };
+    // A user an earlier state of the run would create: the dry run predicts against no file.
+    const ahead = await b.apply("ssh_known_hosts.present", "h", { ...args, user: "app9" }, true);
+    assert.deepEqual([ahead.result, ahead.comment], [
+      null,
+      "Key for h is set to be added to .ssh/known_hosts",
+    ]);
+    const real = await b.apply("ssh_known_hosts.present", "h", { ...args, user: "app9" });
+    assert.deepEqual([real.result, real.comment], [false, 'No such user "app9"']);
     await refusesArgument(b, "ssh_known_hosts.present", "-oProxyCommand=touch /x", args, "name");
     await refusesArgument(b, "ssh_known_hosts.present", "h", { ...args, enc: undefined }, "enc");
     await refusesArgument(b, "ssh_known_hosts.present", "h", { ...args, enc: "ssh-rsa" }, "key");
