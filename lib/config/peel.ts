@@ -67,11 +67,20 @@ export const AccountsPolicy = s.object({
 
 /**
  * `git:` of the broker section: the repository URLs (globs) `git.latest` may clone and fetch,
- * and the directories (and below) it may clone into.
+ * the directories (and below) it may clone into and `git.config_*` may change the config of,
+ * and the config keys (globs, lowercase) that make git run a program or read other settings
+ * which `git.config_*` may change anyway.
  */
 export const GitPolicy = s.object({
   repos: s.optional(s.array(s.string({ minLength: 1 })), []),
   targets: s.optional(s.array(absolutePath), []),
+  config_allow: s.optional(
+    s.array(s.string({
+      pattern: /^[a-z0-9*?][a-z0-9.*?-]*$/,
+      expected: "a lowercase git config key or glob (core.hookspath, filter.*)",
+    })),
+    [],
+  ),
 });
 
 /**
@@ -157,6 +166,17 @@ export const BrokerSection = s.object({
   timezone: s.optional(s.boolean(), false),
   /** URLs (globs) `archive.extracted` may download a source from, with curl; none by default. */
   fetch: s.optional(s.array(s.string({ minLength: 1 })), []),
+  /**
+   * Hosts (globs) `ssh_known_hosts.present` may read public keys from with ssh-keyscan, when a
+   * state gives a fingerprint but no key.
+   */
+  keyscan: s.optional(
+    s.array(s.string({
+      pattern: /^[A-Za-z0-9_*?:][A-Za-z0-9_.*?:-]*$/,
+      expected: "a host name, address or glob (no leading - or .)",
+    })),
+    [],
+  ),
   /** Repositories (URL globs) `git.latest` may clone and fetch, and the directories it may use. */
   git: s.optional(GitPolicy, GitPolicy.parse({})),
   /** Python environments `pip.*` may change, and the package indexes (URL globs) it may use. */

@@ -7,7 +7,14 @@ export { BrokerClient, type BrokerClientOptions, BrokerError } from "./client.ts
 export { brokerLauncherScript, defaultBrokerPaths, writeBrokerLauncher } from "./launcher.ts";
 export * from "./protocol.ts";
 export { isPackageName } from "./ops/pkg.ts";
-export { normalizeName, PIP_SPEC } from "./ops/mod.ts";
+export {
+  gitConfigDenial,
+  gitConfigKey,
+  KEYSCAN_TYPES,
+  normalizeName,
+  PIP_SPEC,
+  SSH_HOST,
+} from "./ops/mod.ts";
 export type {
   GroupInfo,
   ListedMember,

@@ -108,6 +108,28 @@ const ARGUMENTS: Record<string, { used: string[]; ignored?: string[] }> = {
     used: ["target", "rev", "branch", "force_reset", "force_clone", "depth", "user", "identity"],
     ignored: ["remote", "submodules", "https_user", "https_pass", "fetch_tags"],
   },
+  "git.config_set": {
+    used: ["value", "multivar", "repo", "user", "global"],
+    ignored: ["password", "output_encoding"],
+  },
+  "git.config_unset": {
+    used: ["value_regex", "repo", "user", "global", "all"],
+    ignored: ["password", "output_encoding"],
+  },
+  "ssh_known_hosts.present": {
+    used: [
+      "user",
+      "config",
+      "key",
+      "enc",
+      "fingerprint",
+      "fingerprint_hash_type",
+      "port",
+      "hash_known_hosts",
+      "timeout",
+    ],
+  },
+  "ssh_known_hosts.absent": { used: ["user", "config", "port"] },
   "pip.installed": {
     used: [
       "pkgs",

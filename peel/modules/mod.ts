@@ -14,11 +14,13 @@ import { serviceStates, serviceWatch } from "./service.ts";
 import { pkgrepoStates } from "./pkgrepo.ts";
 import { groupStates, userStates } from "./user.ts";
 import { sshAuthStates } from "./ssh_auth.ts";
+import { sshKnownHostsStates } from "./ssh_known_hosts.ts";
 import { cronStates } from "./cron.ts";
 import { systemStates } from "./system.ts";
 import { checkArguments } from "./arguments.ts";
 import { archiveStates } from "./archive.ts";
 import { gitStates } from "./git.ts";
+import { gitConfigStates } from "./git_config.ts";
 import { pipStates } from "./pip.ts";
 
 export { unifiedDiff } from "./diff.ts";
@@ -106,9 +108,10 @@ function stateModules(deps: ModuleDeps): Record<string, Record<string, StateFunc
     user: userStates(b),
     group: groupStates(b),
     ssh_auth: sshAuthStates(b, deps),
+    ssh_known_hosts: sshKnownHostsStates(b),
     cron: cronStates(b),
     archive: archiveStates(deps),
-    git: gitStates(b),
+    git: { ...gitStates(b), ...gitConfigStates(b) },
     pip: pipStates(deps),
     ...systemStates(b, deps.facts ?? {}),
   };

@@ -6,11 +6,28 @@
  * @module
  */
 import type { Chunk, Outcome, StateFunction } from "../../lib/state/mod.ts";
+import { BrokerError } from "../broker/mod.ts";
 import type { Broker } from "../functions/mod.ts";
 import { badArg, listArg, needStr, strArg } from "./args.ts";
 import { type FileDeps, joinLines, splitLines, treeRead } from "./file_io.ts";
 
-const KEY_TYPE = /^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-[a-z0-9@.-]+)$/;
+/** The SSH public key types, as written before a key. */
+export const KEY_TYPE = /^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-[a-z0-9@.-]+)$/;
+
+/**
+ * `read()`, or in test mode `empty` when the user does not exist yet: a user an earlier state of
+ * the same run would create has no files, so a dry run predicts against none.
+ */
+export async function readOfUser<T>(test: boolean, read: () => Promise<T>, empty: T): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    const noUser = e instanceof BrokerError && e.code === "failed" &&
+      /^No such user/.test(e.message);
+    if (test && noUser) return empty;
+    throw e;
+  }
+}
 
 /** The keys of a `source` file: its lines in `authorized_keys` format, options included. */
 async function sourceKeys(c: Chunk, deps: FileDeps): Promise<{ blob: string; line: string }[]> {
@@ -66,7 +83,9 @@ export function sshAuthStates(b: Broker, deps?: FileDeps): Record<string, StateF
     const keys = c.args.source !== undefined && deps
       ? await sourceKeys(c, deps)
       : [{ ...keyOf(c), name: c.name }];
-    const { text } = await b.request("ssh_auth.read", { user, config }) as { text: string | null };
+    const read = () =>
+      b.request("ssh_auth.read", { user, config }) as Promise<{ text: string | null }>;
+    const { text } = await readOfUser(test, read, { text: null });
     const lines = splitLines(text ?? "");
     const changes: Record<string, string> = {};
     let status: string | undefined;

@@ -181,6 +181,17 @@ Deno.test("starter policy - the modules it allows work in test mode, nothing in 
         target: "/var/www/site",
       }, /not in git.repos/],
       ["pip.install", { bin_env: "/opt/venv", specs: ["flask"] }, /pip.envs/],
+      ["ssh.keyscan", { host: "github.com" }, /not in keyscan/],
+      ["git.config_set", {
+        repo: "/var/www/site",
+        key: "user.name",
+        values: ["x"],
+      }, /git.targets/],
+      ["git.config_set", {
+        repo: "/var/www/site",
+        key: "core.hooksPath",
+        values: ["/tmp"],
+      }, /not in git.config_allow/],
     ];
     for (const [op, args, re] of refused) {
       await assert.rejects(c.request(op, args), (e) => {

@@ -6,26 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { tempDir } from "../harness/mod.ts";
-import { converges, refusesArgument, type StateBench, stateBench } from "../harness/states.ts";
+import { auditPaired, converges, refusesArgument, stateBench } from "../harness/states.ts";
 import { demoWheel, gitRemote, makeArchive, sh, sha256 } from "../harness/code.ts";
-
-/** Each operation has one outcome, after at most one intent; an allowed one has its intent. */
-async function auditPaired(b: StateBench, ops: string[]): Promise<void> {
-  const records = await b.audit();
-  const by = new Map<string, string[]>();
-  for (const r of records) {
-    const k = `${r.pid}:${r.id}`;
-    by.set(k, [...by.get(k) ?? [], `${r.op} ${r.phase} ${r.decision}`]);
-  }
-  for (const [k, phases] of by) {
-    const done = phases.filter((p) => p.includes(" done "));
-    assert.equal(done.length, 1, `${k}: one outcome: ${phases}`);
-    assert.ok(phases.length <= 2 && phases.at(-1) === done[0], `${k}: intent first: ${phases}`);
-    if (done[0]!.endsWith("allow")) assert.equal(phases.length, 2, `${k}: intent: ${phases}`);
-  }
-  const seen = new Set(records.filter((r) => r.phase === "intent").map((r) => r.op));
-  for (const op of ops) assert.ok(seen.has(op), `audit has ${op}`);
-}
 
 Deno.test("code states - archive.extracted: tree, host and http sources, tar and zip", async () => {
   await using dir = await tempDir();

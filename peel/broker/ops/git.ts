@@ -16,7 +16,8 @@ import { defineOp, type OpContext, OpError } from "./op.ts";
 import { BASE_ENV, execute, type RunResult } from "./run.ts";
 import { actAs } from "./work_dir.ts";
 
-const GIT = "/usr/bin/git";
+/** The git the broker runs. */
+export const GIT = "/usr/bin/git";
 const TIMEOUT_MS = 600_000;
 
 const url = s.string({
@@ -36,25 +37,24 @@ const identity = s.optional(s.string({
   pattern: /^\/[A-Za-z0-9._\/-]+$/,
   expected: "an absolute path of letters, digits, . _ / -",
 }));
-const runAs = s.optional(s.string({ pattern: /^[a-z_][a-z0-9_-]*\$?$/, expected: "a user name" }));
+/** A user git may run as (in `run_as`). */
+export const runAs = s.optional(
+  s.string({ pattern: /^[a-z_][a-z0-9_-]*\$?$/, expected: "a user name" }),
+);
 const depth = s.optional(s.int({ min: 1, max: 1_000_000 }));
 
-interface Runner {
+/** How git runs for one operation: its account, environment and fixed `-c` settings. */
+export interface Runner {
   as?: Account;
   env: Record<string, string>;
   config: string[];
 }
 
-/** How git runs for one operation: its account, environment and fixed `-c` settings. */
-async function runner(
-  ctx: OpContext,
-  opts: { user?: string; identity?: string },
-): Promise<Runner> {
-  if (opts.user !== undefined && !ctx.policy.section.run_as.includes(opts.user)) {
-    throw new OpError("denied", `Denied by policy: commands may not run as "${opts.user}"`);
-  }
-  const as = opts.user === undefined ? undefined : await user(opts.user);
-  const key = opts.identity === undefined ? undefined : await ctx.policy.read(opts.identity);
+/**
+ * How git runs as `as` (root when undefined): no system or global config, no prompts, only the
+ * transports a URL may name, no hooks or fsmonitor, and an ssh that uses `key` if given.
+ */
+export function gitRunner(as: Account | undefined, key?: string): Runner {
   const ssh = [
     "ssh",
     "-o",
@@ -84,7 +84,21 @@ async function runner(
   };
 }
 
-async function git(
+/** The runner for `user` (which must be in `run_as`) or root, with the `identity` key. */
+export async function runner(
+  ctx: OpContext,
+  opts: { user?: string; identity?: string },
+): Promise<Runner> {
+  if (opts.user !== undefined && !ctx.policy.section.run_as.includes(opts.user)) {
+    throw new OpError("denied", `Denied by policy: commands may not run as "${opts.user}"`);
+  }
+  const as = opts.user === undefined ? undefined : await user(opts.user);
+  const key = opts.identity === undefined ? undefined : await ctx.policy.read(opts.identity);
+  return gitRunner(as, key);
+}
+
+/** Run git with `r`'s account, environment and settings. */
+export async function git(
   ctx: OpContext,
   r: Runner,
   args: string[],
@@ -100,7 +114,8 @@ async function git(
   }, ctx);
 }
 
-function ok(r: RunResult, what: string): string {
+/** The stdout of a git run that succeeded; otherwise an `OpError("failed")` saying `what`. */
+export function ok(r: RunResult, what: string): string {
   if (r.retcode !== 0) {
     throw new OpError("failed", `Cannot ${what}: ${(r.stderr || r.stdout).trim() || r.retcode}`);
   }
@@ -108,7 +123,7 @@ function ok(r: RunResult, what: string): string {
 }
 
 /** Check `dir` for git to change: under `git.targets`, and safe for the account it runs as. */
-async function targetDir(ctx: OpContext, dir: string, as?: Account): Promise<string> {
+export async function targetDir(ctx: OpContext, dir: string, as?: Account): Promise<string> {
   const p = await ctx.policy.within(dir, ctx.policy.section.git.targets, "git.targets");
   // As a user, git can only write where that user could anyway.
   if (!as) {

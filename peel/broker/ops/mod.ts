@@ -30,6 +30,7 @@ import {
   userModOp,
 } from "./users.ts";
 import { sshAuthReadOp, sshAuthWriteOp } from "./ssh_keys.ts";
+import { sshKeyscanOp } from "./keyscan.ts";
 import {
   cronReadOp,
   cronWriteOp,
@@ -50,6 +51,7 @@ import {
 import { sysinfoOp } from "./sysinfo.ts";
 import { archiveChownOp, archiveExtractOp, archiveListOp } from "./archive.ts";
 import { gitCheckoutOp, gitCloneOp, gitFetchOp, gitInfoOp, gitRemoteOp } from "./git.ts";
+import { gitConfigGetOp, gitConfigSetOp, gitConfigUnsetOp } from "./git_config.ts";
 import { pipInstallOp, pipListOp, pipUninstallOp } from "./pip.ts";
 import { listOp } from "./list.ts";
 import { backupOp } from "./backup.ts";
@@ -73,6 +75,8 @@ export type { GroupInfo, UserInfo } from "./users.ts";
 export type { ServiceStatus } from "./service.ts";
 export type { ListedMember } from "./archive.ts";
 export { normalizeName, PIP_SPEC, type PipPlan } from "./pip.ts";
+export { KEYSCAN_TYPES, SSH_HOST } from "./keyscan.ts";
+export { gitConfigDenial, gitConfigKey } from "./git_config.ts";
 
 /** `ping`: the broker is alive; reports its pid and that it has no network permission. */
 const pingOp = defineOp({
@@ -126,6 +130,7 @@ export const OPS: ReadonlyMap<string, Op<unknown>> = new Map([
   ["group.del", groupDelOp],
   ["ssh_auth.read", sshAuthReadOp],
   ["ssh_auth.write", sshAuthWriteOp],
+  ["ssh.keyscan", sshKeyscanOp],
   ["cron.read", cronReadOp],
   ["cron.write", cronWriteOp],
   ["sysctl.get", sysctlGetOp],
@@ -148,6 +153,9 @@ export const OPS: ReadonlyMap<string, Op<unknown>> = new Map([
   ["git.clone", gitCloneOp],
   ["git.fetch", gitFetchOp],
   ["git.checkout", gitCheckoutOp],
+  ["git.config_get", gitConfigGetOp],
+  ["git.config_set", gitConfigSetOp],
+  ["git.config_unset", gitConfigUnsetOp],
   ["pip.list", pipListOp],
   ["pip.install", pipInstallOp],
   ["pip.uninstall", pipUninstallOp],

@@ -34,15 +34,20 @@ async function target(ctx: OpContext, user: string, config: string) {
   return { file, uid: info.uid!, gid: info.gid! };
 }
 
-async function asUser(
+/**
+ * Run `argv` as the account with ids `who` (no other groups), by number, so an account of the
+ * system root need not exist on this host.
+ */
+export async function asUser(
   ctx: OpContext,
   who: { uid: number; gid: number },
   argv: string[],
   stdin?: string,
+  env: Record<string, string> = BASE_ENV,
 ): Promise<RunResult> {
   return await execute({
     argv: [SETPRIV, `--reuid=${who.uid}`, `--regid=${who.gid}`, "--clear-groups", "--", ...argv],
-    env: { ...BASE_ENV },
+    env: { ...env },
     stdin,
     timeoutMs: TIMEOUT_MS,
     maxOutput: ctx.policy.section.max_output,
