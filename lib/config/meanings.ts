@@ -104,6 +104,10 @@ export const KEY_MEANINGS: Readonly<Record<"master" | "peel", Readonly<Record<st
     "broker.git": "What `git.latest` may clone and fetch, and where",
     "broker.git.repos": "Repository URLs (globs) `git.latest` may clone and fetch",
     "broker.git.targets": "Directories (and below) `git.latest` may clone into",
+    "broker.git.config_allow":
+      "git config keys `git.config_set` may set although they run code (core.sshCommand, core.hooksPath…)",
+    "broker.keyscan":
+      "Hosts (globs) `ssh_known_hosts.present` may ask for their keys with ssh-keyscan",
     "broker.pip": "What `pip.*` may change, and from where",
     "broker.pip.envs": "Python environments (directories, and below) whose pip may run",
     "broker.pip.indexes": "Package index URLs (globs) pip may use",
