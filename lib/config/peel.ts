@@ -1,6 +1,6 @@
 /**
- * `peel.yaml`: the peel's id, NATS, its data dir (the only place it may write), facts and the
- * broker that runs privileged operations for it.
+ * `peel.yaml`: the peel's id, NATS, its data dir (the only place it may write), facts, the
+ * broker that runs privileged operations for it, and its schedule.
  * @module
  */
 import * as s from "../schema/mod.ts";
@@ -177,6 +177,11 @@ const peelKeys = {
   facts_file: s.optional(s.string(), "/etc/zester/facts"),
   facts_interval: s.optional(duration(), 300_000),
   broker: s.optional(BrokerSection, BROKER_DEFAULTS),
+  /**
+   * Scheduled jobs by name (see `lib/schedule/entry.ts`). The scheduler checks each entry on its
+   * own and reports a bad one, so a mistake in one never stops the peel or the other entries.
+   */
+  schedule: s.optional(s.unknown()),
 };
 
 /** Validator for `peel.yaml`. Unknown keys are errors. */
