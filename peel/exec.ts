@@ -9,7 +9,13 @@ import type { ExecRequest, ExecReturn } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { Sweeper } from "../lib/timer/mod.ts";
 import { BrokerError } from "./broker/mod.ts";
-import { type Broker, type FunctionResult, FUNCTIONS, stateSingle } from "./functions/mod.ts";
+import {
+  type Broker,
+  type FunctionResult,
+  FUNCTIONS,
+  type ScheduleControl,
+  stateSingle,
+} from "./functions/mod.ts";
 import type { StateTree } from "./state_tree.ts";
 
 /** What {@linkcode execute} needs from the peel. */
@@ -21,7 +27,12 @@ export interface ExecDeps {
   states?: StateTree;
   /** Aborted, with the reason as its value, when the job is canceled. */
   cancel?: AbortSignal;
+  /** The peel's scheduler, for `schedule.*`. */
+  schedule?: ScheduleControl;
 }
+
+/** What running a job takes from its request: a scheduled run has no more. */
+export type ExecCall = Pick<ExecRequest, "jid" | "fun" | "args" | "kwargs" | "timeout_ms">;
 
 /** A job that ran past its timeout. */
 export class JobTimeoutError extends Error {
@@ -45,7 +56,7 @@ export class JobCanceledError extends Error {
 const deadlines = new Sweeper(100);
 
 /** Run `req` and return what the peel sends back. */
-export async function execute(req: ExecRequest, deps: ExecDeps): Promise<ExecReturn> {
+export async function execute(req: ExecCall, deps: ExecDeps): Promise<ExecReturn> {
   const t0 = performance.now();
   const base = {
     jid: req.jid,
@@ -99,6 +110,7 @@ export async function execute(req: ExecRequest, deps: ExecDeps): Promise<ExecRet
       },
       timeoutMs: req.timeout_ms,
       states: deps.states,
+      schedule: deps.schedule,
       get log() {
         return log ??= deps.log.with({ jid: req.jid });
       },

@@ -14,11 +14,15 @@ import {
   openBucket,
   subjects,
 } from "../lib/bus/mod.ts";
-import { busOptions, type PeelConfig } from "../lib/config/mod.ts";
+import { busOptions, PEEL_CONFIG_PATH, type PeelConfig } from "../lib/config/mod.ts";
 import type { FactsMessage } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
+import type { ScheduleSource } from "../lib/schedule/mod.ts";
 import { BrokerClient } from "./broker/mod.ts";
 import { CommandServer } from "./command_server.ts";
+import { FUNCTIONS } from "./functions/mod.ts";
+import { ScheduleOutbox } from "./schedule_outbox.ts";
+import { Scheduler } from "./scheduler.ts";
 import { StateSync } from "./state_sync.ts";
 import { collectFacts, type SysInfo } from "./facts/mod.ts";
 
@@ -31,15 +35,19 @@ export class Peel {
   readonly #log: Logger;
   readonly #nc: NatsConnection;
   readonly #broker: BrokerClient;
+  readonly #configPath: string;
   #facts: Record<string, unknown> = {};
   #commands?: CommandServer;
+  #scheduler?: Scheduler;
+  #outbox?: ScheduleOutbox;
   #sync?: StateSync;
   #syncTimer?: ReturnType<typeof setTimeout>;
   #factsTimer?: ReturnType<typeof setTimeout>;
   #stopping = false;
 
-  private constructor(cfg: PeelConfig, log: Logger, nc: NatsConnection) {
+  private constructor(cfg: PeelConfig, log: Logger, nc: NatsConnection, configPath: string) {
     this.#cfg = cfg;
+    this.#configPath = configPath;
     this.#log = log;
     this.#nc = nc;
     this.#broker = new BrokerClient({
@@ -51,12 +59,18 @@ export class Peel {
 
   /**
    * Prepare the data dir, connect (retrying while NATS is unreachable or refuses the peel, until
-   * `signal` aborts), collect and publish facts, and start answering jobs.
+   * `signal` aborts), collect and publish facts, start answering jobs and run the schedule.
+   * `configPath` is the file `cfg` came from, which schedule errors name.
    */
-  static async start(cfg: PeelConfig, log: Logger, signal?: AbortSignal): Promise<Peel> {
+  static async start(
+    cfg: PeelConfig,
+    log: Logger,
+    signal?: AbortSignal,
+    configPath = PEEL_CONFIG_PATH,
+  ): Promise<Peel> {
     await Deno.mkdir(cfg.data_dir, { recursive: true, mode: 0o700 });
     const nc = await connectBusRetrying(busOptions(cfg, `zester-peel-${cfg.id}`), log, signal);
-    const peel = new Peel(cfg, log, nc);
+    const peel = new Peel(cfg, log, nc, configPath);
     await peel.#refreshFacts();
     await peel.#startSync();
     peel.#commands = await CommandServer.start({
@@ -67,7 +81,10 @@ export class Peel {
       log,
       states: () => peel.#sync?.tree,
       journalDir: `${cfg.data_dir}/jobs`,
+      schedule: await peel.#startSchedule(),
     });
+    await peel.#scheduler!.start();
+    peel.#outbox!.attach(nc);
     await nc.flush();
     void peel.#publishFacts();
     log.info("peel ready", { facts: Object.keys(peel.#facts).length });
@@ -91,6 +108,38 @@ export class Peel {
     }
   }
 
+  /**
+   * Where schedule entries come from: `peel.yaml`'s `schedule:`. Settings add theirs by returning
+   * one more source here (it wins on a shared name) and calling the scheduler's `reload()` when
+   * they change.
+   */
+  #scheduleSources(): ScheduleSource[] {
+    return [{ file: this.#configPath, schedule: this.#cfg.schedule }];
+  }
+
+  /** The scheduler, running its jobs through the command server; started by the caller. */
+  async #startSchedule(): Promise<Scheduler> {
+    const outbox = await ScheduleOutbox.open(`${this.#cfg.data_dir}/schedule-outbox`, this.#log);
+    this.#outbox = outbox;
+    this.#scheduler = new Scheduler({
+      sources: () => this.#scheduleSources(),
+      isFunction: (fun) => FUNCTIONS.has(fun),
+      run: (call) => this.#commands!.runLocal(call),
+      returnJob: (entry, ret) =>
+        outbox.add({
+          jid: ret.jid,
+          peel_id: this.#cfg.id,
+          schedule: entry.name,
+          fun: entry.fun,
+          args: entry.args,
+          kwargs: entry.kwargs,
+          timeout_ms: entry.timeoutMs,
+        }, ret),
+      log: this.#log,
+    });
+    return this.#scheduler;
+  }
+
   /** The facts last collected. */
   get facts(): Record<string, unknown> {
     return this.#facts;
@@ -101,7 +150,9 @@ export class Peel {
     this.#stopping = true;
     clearTimeout(this.#factsTimer);
     clearTimeout(this.#syncTimer);
+    await this.#scheduler?.stop();
     await this.#commands?.stop();
+    await this.#outbox?.close();
     this.#sync?.stop();
     await this.#broker.close();
     await closeBus(this.#nc);
