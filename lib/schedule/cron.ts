@@ -1,10 +1,11 @@
 /**
  * Five-field cron expressions (`minute hour day-of-month month day-of-week`) as Vixie cron and
- * Salt (croniter) read them: lists, ranges, steps (`1-30/5`, or `*` with a step), names of months
- * and days (`jan`, `mon-fri`), Sunday as 0 or 7, local time. When both day fields are restricted a day
- * matches either (`0 0 13 * fri`: the 13th and every Friday); when one is `*`, only the other
- * counts. Evaluation is croner's; this module refuses its extensions (seconds and year fields,
- * `L`, `W`, `#`, `?`, `@daily`) so that an expression means the same here as in a crontab.
+ * Salt (croniter) read them: lists, ranges, steps (`1-30/5`, or `*` with a step), names of
+ * months and days (`jan`, `mon-fri`), Sunday as 0 or 7, local time. When both day fields are
+ * restricted a day matches either (`0 0 13 * fri`: the 13th and every Friday); when one is `*`,
+ * only the other counts. Evaluation is croner's; this module refuses its extensions (seconds and
+ * year fields, `L`, `W`, `#`, `?`, `@daily`) so that an expression means the same here as in a
+ * crontab.
  *
  * @example
  * ```ts
