@@ -1,6 +1,6 @@
 /**
  * The master process: connects, provisions storage, and serves dispatch, target resolution,
- * fact ingestion and job tracking until stopped. It holds no state of its own: everything it
+ * fact ingestion, job tracking and peels' scheduled runs until stopped. It holds no state of its own: everything it
  * needs is in JetStream, so any number can run side by side.
  * @module
  */
@@ -33,6 +33,7 @@ import { serveFactIngest } from "./facts_ingest.ts";
 import { HeartbeatWriter } from "./heartbeat.ts";
 import { JobEvents } from "./job_events.ts";
 import { serveJobKill } from "./job_kill.ts";
+import { serveScheduleReports } from "./schedule_report.ts";
 import { JobTracker } from "./job_tracker.ts";
 import { PeelExpiry } from "./peel_expiry.ts";
 import { OrphanScanner } from "./recovery.ts";
@@ -198,6 +199,7 @@ export class Master {
         serveJobKill(nc, jobsKv, events, log),
         serveTargetResolve(nc, index, cfg.nodegroups, log),
         serveFactIngest(nc, index, log, enrollment && ((peel) => enrollment.connected(peel))),
+        serveScheduleReports({ nc, jobsKv, returnsKv, events, masterId: id, log }),
       ];
       await nc.flush();
       watchBus(nc);

@@ -28,8 +28,8 @@ import {
   RUNNING_ANSWER,
 } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
-import { execute, JobCanceledError } from "./exec.ts";
-import { type Basket, type Broker, FUNCTIONS } from "./functions/mod.ts";
+import { type ExecCall, execute, JobCanceledError } from "./exec.ts";
+import { type Basket, type Broker, FUNCTIONS, type ScheduleControl } from "./functions/mod.ts";
 import { JobJournal, type Kept } from "./job_journal.ts";
 import { jobRan } from "./metrics.ts";
 import type { StateTree } from "./state_tree.ts";
@@ -51,6 +51,8 @@ export interface CommandServerOptions {
   basket?: Basket;
   /** Where the job journal lives; without it, the peel remembers jobs in memory only. */
   journalDir?: string;
+  /** The peel's scheduler, for `schedule.*`. */
+  schedule?: ScheduleControl;
 }
 
 interface Running {
@@ -141,42 +143,59 @@ export class CommandServer {
   }
 
   async #run(req: ExecRequest): Promise<void> {
+    const t0 = performance.now();
+    const ret = await this.#execute(
+      req,
+      () => this.#journal.start(req.jid, Date.parse(req.deadline)),
+    );
+    const kept = encodeReturn(ret, this.#opts.log);
+    jobRan(req.fun, kept.outcome, (performance.now() - t0) / 1000, ret.result);
+    await this.#journal.finish(req.jid, kept);
+    this.#publish(req, kept);
+  }
+
+  /**
+   * Run a job the peel starts itself (a scheduled run) as it runs a master's: same functions,
+   * timeout, cancel and one state run at a time. It has no journal entry: no master asks for it.
+   */
+  runLocal(call: ExecCall): Promise<ExecReturn> {
+    const done = this.#execute(call);
+    this.#track(done.then(() => {}));
+    return done;
+  }
+
+  /** Run `call` once `recorded` (if any) resolves; its return. */
+  async #execute(call: ExecCall, recorded?: () => Promise<void>): Promise<ExecReturn> {
     const { peelId, facts, broker, log, basket } = this.#opts;
-    const stateRun = isStateRun(req.fun);
-    const { concurrent, ...kwargs } = req.kwargs;
+    const stateRun = isStateRun(call.fun);
+    const { concurrent, ...kwargs } = call.kwargs;
     // Checked and registered in one step, before anything is awaited.
     const busy = stateRun && concurrent !== true ? this.#stateRun() : undefined;
     const running: Running = {
-      fun: req.fun,
+      fun: call.fun,
       started: new Date().toISOString(),
       cancel: new AbortController(),
     };
-    this.#running.set(req.jid, running);
-    const t0 = performance.now();
+    this.#running.set(call.jid, running);
     try {
-      let ret: ExecReturn;
-      try {
-        await this.#journal.start(req.jid, Date.parse(req.deadline));
-        ret = busy
-          ? this.#alreadyRunning(req, ...busy)
-          : await execute(stateRun ? { ...req, kwargs } : req, {
-            peelId,
-            facts,
-            broker,
-            log,
-            states: this.#opts.states?.(),
-            basket,
-            cancel: running.cancel.signal,
-          });
-      } catch (e) {
-        ret = this.#failed(req, `Cannot record the job in the data dir: ${(e as Error).message}`);
-      }
-      const kept = encodeReturn(ret, log);
-      jobRan(req.fun, kept.outcome, (performance.now() - t0) / 1000, ret.result);
-      await this.#journal.finish(req.jid, kept);
-      this.#publish(req, kept);
+      await recorded?.();
+      return busy ? this.#alreadyRunning(call, ...busy) : await execute(
+        stateRun ? { ...call, kwargs } : call,
+        {
+          peelId,
+          facts,
+          broker,
+          log,
+          states: this.#opts.states?.(),
+          basket,
+          cancel: running.cancel.signal,
+          schedule: this.#opts.schedule,
+        },
+      );
+    } catch (e) {
+      return this.#failed(call, `Cannot record the job in the data dir: ${(e as Error).message}`);
     } finally {
-      this.#running.delete(req.jid);
+      this.#running.delete(call.jid);
     }
   }
 
@@ -186,7 +205,7 @@ export class CommandServer {
     return undefined;
   }
 
-  #failed(req: ExecRequest, error: string, extra: Partial<ExecReturn> = {}): ExecReturn {
+  #failed(req: ExecCall, error: string, extra: Partial<ExecReturn> = {}): ExecReturn {
     return {
       jid: req.jid,
       peel_id: this.#opts.peelId,
@@ -200,7 +219,7 @@ export class CommandServer {
   }
 
   /** Salt's answer to a state run while another runs. */
-  #alreadyRunning(req: ExecRequest, jid: string, other: Running): ExecReturn {
+  #alreadyRunning(req: ExecCall, jid: string, other: Running): ExecReturn {
     return this.#failed(
       req,
       `The function "${other.fun}" is running as PID ${Deno.pid} and was started at ${other.started} with jid ${jid}`,

@@ -14,6 +14,7 @@ import {
   type Broker,
   type FunctionResult,
   FUNCTIONS,
+  type ScheduleControl,
   stateSingle,
 } from "./functions/mod.ts";
 import type { StateTree } from "./state_tree.ts";
@@ -29,7 +30,12 @@ export interface ExecDeps {
   basket?: Basket;
   /** Aborted, with the reason as its value, when the job is canceled. */
   cancel?: AbortSignal;
+  /** The peel's scheduler, for `schedule.*`. */
+  schedule?: ScheduleControl;
 }
+
+/** What running a job takes from its request: a scheduled run has no more. */
+export type ExecCall = Pick<ExecRequest, "jid" | "fun" | "args" | "kwargs" | "timeout_ms">;
 
 /** A job that ran past its timeout. */
 export class JobTimeoutError extends Error {
@@ -53,7 +59,7 @@ export class JobCanceledError extends Error {
 const deadlines = new Sweeper(100);
 
 /** Run `req` and return what the peel sends back. */
-export async function execute(req: ExecRequest, deps: ExecDeps): Promise<ExecReturn> {
+export async function execute(req: ExecCall, deps: ExecDeps): Promise<ExecReturn> {
   const t0 = performance.now();
   const base = {
     jid: req.jid,
@@ -108,6 +114,7 @@ export async function execute(req: ExecRequest, deps: ExecDeps): Promise<ExecRet
       timeoutMs: req.timeout_ms,
       states: deps.states,
       basket: deps.basket,
+      schedule: deps.schedule,
       get log() {
         return log ??= deps.log.with({ jid: req.jid });
       },

@@ -26,7 +26,7 @@ async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", () => stopped.abort());
   let peel: Peel;
   try {
-    peel = await Peel.start(cfg, log, stopped.signal);
+    peel = await Peel.start(cfg, log, stopped.signal, read.configPath);
   } catch (e) {
     if (stopped.signal.aborted) return 0;
     log.error("cannot start peel", { error: e });

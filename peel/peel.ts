@@ -14,19 +14,23 @@ import {
   openBucket,
   subjects,
 } from "../lib/bus/mod.ts";
-import { busOptions, listenAddr, type PeelConfig } from "../lib/config/mod.ts";
+import { busOptions, listenAddr, PEEL_CONFIG_PATH, type PeelConfig } from "../lib/config/mod.ts";
 import { HealthServer } from "../lib/http/mod.ts";
 import { type FactsMessage, ksuid } from "../lib/job/mod.ts";
 import { warnIfCertExpiring } from "../lib/auth/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { watchBus } from "../lib/metrics/mod.ts";
 import { VERSION } from "../lib/version/mod.ts";
+import type { ScheduleSource } from "../lib/schedule/mod.ts";
 import { BrokerClient } from "./broker/mod.ts";
 import { PeelBasket } from "./basket.ts";
 import { CommandServer } from "./command_server.ts";
 import { peelChecks } from "./health.ts";
 import { brokerOpDone, peelConnected } from "./metrics.ts";
 import { execute } from "./exec.ts";
+import { FUNCTIONS } from "./functions/mod.ts";
+import { ScheduleOutbox } from "./schedule_outbox.ts";
+import { Scheduler } from "./scheduler.ts";
 import { StateSync } from "./state_sync.ts";
 import { collectFacts, type SysInfo } from "./facts/mod.ts";
 import { peelCreds } from "./enroll.ts";
@@ -47,13 +51,23 @@ export class Peel {
   #facts: Record<string, unknown> = {};
   #commands?: CommandServer;
   readonly #basket: PeelBasket;
+  readonly #configPath: string;
+  #scheduler?: Scheduler;
+  #outbox?: ScheduleOutbox;
   #sync?: StateSync;
   #syncTimer?: ReturnType<typeof setTimeout>;
   #factsTimer?: ReturnType<typeof setTimeout>;
   #stopping = false;
 
-  private constructor(cfg: PeelConfig, log: Logger, nc: NatsConnection, health?: HealthServer) {
+  private constructor(
+    cfg: PeelConfig,
+    log: Logger,
+    nc: NatsConnection,
+    configPath: string,
+    health?: HealthServer,
+  ) {
     this.#cfg = cfg;
+    this.#configPath = configPath;
     this.#log = log;
     this.#nc = nc;
     this.#health = health;
@@ -77,8 +91,6 @@ export class Peel {
           args: fn.args,
           kwargs: fn.kwargs,
           timeout_ms: BASKET_FUNCTION_TIMEOUT_MS,
-          deadline: new Date(Date.now() + BASKET_FUNCTION_TIMEOUT_MS).toISOString(),
-          ack: "",
         }, {
           peelId: cfg.id,
           facts: () => this.#facts,
@@ -94,7 +106,12 @@ export class Peel {
    * NATS is unreachable or refuses the peel, until `signal` aborts), collect and publish facts,
    * and start answering jobs.
    */
-  static async start(cfg: PeelConfig, log: Logger, signal?: AbortSignal): Promise<Peel> {
+  static async start(
+    cfg: PeelConfig,
+    log: Logger,
+    signal?: AbortSignal,
+    configPath = PEEL_CONFIG_PATH,
+  ): Promise<Peel> {
     await Deno.mkdir(cfg.data_dir, { recursive: true, mode: 0o700 });
     const addr = listenAddr(cfg.health_addr);
     const health = addr && new HealthServer({ addr, component: "peel", version: VERSION, log });
@@ -111,7 +128,7 @@ export class Peel {
       await health?.stop();
       throw e;
     }
-    const peel = new Peel(cfg, log, nc, health);
+    const peel = new Peel(cfg, log, nc, configPath, health);
     const bus = watchBus(nc);
     peel.#detachGauge = peelConnected.attach(() => bus.connected ? 1 : 0);
     await peel.#refreshFacts();
@@ -125,7 +142,10 @@ export class Peel {
       states: () => peel.#sync?.tree,
       basket: peel.#basket,
       journalDir: `${cfg.data_dir}/jobs`,
+      schedule: await peel.#startSchedule(),
     });
+    await peel.#scheduler!.start();
+    peel.#outbox!.attach(nc);
     await nc.flush();
     if (health) health.checks = peelChecks({ cfg, nc, broker: peel.#broker });
     void peel.#publishFacts();
@@ -151,6 +171,38 @@ export class Peel {
     }
   }
 
+  /**
+   * Where schedule entries come from: `peel.yaml`'s `schedule:`. Settings add theirs by returning
+   * one more source here (it wins on a shared name) and calling the scheduler's `reload()` when
+   * they change.
+   */
+  #scheduleSources(): ScheduleSource[] {
+    return [{ file: this.#configPath, schedule: this.#cfg.schedule }];
+  }
+
+  /** The scheduler, running its jobs through the command server; started by the caller. */
+  async #startSchedule(): Promise<Scheduler> {
+    const outbox = await ScheduleOutbox.open(`${this.#cfg.data_dir}/schedule-outbox`, this.#log);
+    this.#outbox = outbox;
+    this.#scheduler = new Scheduler({
+      sources: () => this.#scheduleSources(),
+      isFunction: (fun) => FUNCTIONS.has(fun),
+      run: (call) => this.#commands!.runLocal(call),
+      returnJob: (entry, ret) =>
+        outbox.add({
+          jid: ret.jid,
+          peel_id: this.#cfg.id,
+          schedule: entry.name,
+          fun: entry.fun,
+          args: entry.args,
+          kwargs: entry.kwargs,
+          timeout_ms: entry.timeoutMs,
+        }, ret),
+      log: this.#log,
+    });
+    return this.#scheduler;
+  }
+
   /** The facts last collected. */
   get facts(): Record<string, unknown> {
     return this.#facts;
@@ -164,7 +216,9 @@ export class Peel {
     clearTimeout(this.#factsTimer);
     clearTimeout(this.#syncTimer);
     this.#basket.stop();
+    await this.#scheduler?.stop();
     await this.#commands?.stop();
+    await this.#outbox?.close();
     this.#sync?.stop();
     await this.#broker.close();
     await closeBus(this.#nc);

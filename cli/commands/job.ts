@@ -157,6 +157,7 @@ export function renderJobDetail(d: JobDetail, format: Format): string {
     ],
     ["Target", `${j.tgt} (${j.tgt_type})`],
     ["User", j.user],
+    ["Schedule", j.schedule],
     ["Status", j.status],
     ["Owner", j.epoch === undefined ? j.owner : `${j.owner} (epoch ${j.epoch})`],
     ["Created", j.created],

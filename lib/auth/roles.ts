@@ -55,7 +55,8 @@ function readKey(bucket: string, key: string): string[] {
 }
 
 /**
- * A peel: its own command subject; its own returns, facts, basket entries and events; reads of
+ * A peel: its own command subject; its own returns, facts, schedule reports, basket entries and
+ * events; reads of
  * `state-files`, `settings-files`, `basket`, its own `secrets` key and the master's public key
  * there; target previews, which `mine.get` with a fact-based `tgt_type` needs, as Salt's minions
  * get them from their master. Nothing of other peels, no `jobs`, no dispatch, no writes to the
@@ -67,6 +68,7 @@ function peel(id: string, inbox: string): RoleClaims {
       allow: [
         `$KV.${JOB_RETURNS_BUCKET}.*.${id}`,
         subjects.fact(id),
+        subjects.scheduleReport(id),
         `$KV.${BUCKETS.basket.name}.${id}.>`,
         `zester.event.${id}.>`,
         subjects.targetResolve,
@@ -110,6 +112,7 @@ function master(inbox: string): RoleClaims {
         subjects.dispatch,
         subjects.targetResolve,
         subjects.factAll,
+        subjects.scheduleReportAll,
         subjects.jobCancelAll,
         subjects.jobsFind,
         subjects.jobsKill,

@@ -91,6 +91,13 @@ export const subjects = {
   job: (j: string): string => `zester.job.${jid(j)}.>`,
   /** Everything about every job (the `job-events` stream). */
   jobAll: "zester.job.>",
+  /**
+   * Peel → masters: a scheduled run whose return the peel stored, to record as a job
+   * (request/reply, queue group).
+   */
+  scheduleReport: (peelId: string): string => `zester.schedule.${peel(peelId)}`,
+  /** Every peel's schedule report subject. */
+  scheduleReportAll: "zester.schedule.*",
   /** Peel → masters: a fact snapshot. */
   fact: (peelId: string): string => `zester.fact.${peel(peelId)}`,
   /** Every peel's fact subject. */
@@ -161,7 +168,16 @@ export function parseReturnAckSubject(
 
 /** The peel id of a `zester.fact.<peel-id>` subject, or `undefined`. */
 export function parseFactSubject(subject: string): string | undefined {
+  return peelOf(subject, "fact");
+}
+
+/** The peel id of a `zester.schedule.<peel-id>` subject, or `undefined`. */
+export function parseScheduleSubject(subject: string): string | undefined {
+  return peelOf(subject, "schedule");
+}
+
+function peelOf(subject: string, kind: string): string | undefined {
   const parts = subject.split(".");
-  if (parts.length !== 3 || parts[0] !== "zester" || parts[1] !== "fact") return undefined;
+  if (parts.length !== 3 || parts[0] !== "zester" || parts[1] !== kind) return undefined;
   return isPeelId(parts[2]) ? parts[2] : undefined;
 }

@@ -62,6 +62,8 @@ export const KEY_MEANINGS: Readonly<Record<"master" | "peel", Readonly<Record<st
       "The master's enrollment API (`https://master:8443`): a peel without nats_creds enrolls there",
     enroll_token_file: "Bootstrap token presented to an `auto-trusted` master",
     enroll_interval: "How often a peel waiting for approval asks again",
+    schedule:
+      "Functions the peel runs on its own: interval or 5-field cron, splay, maxrunning, run_on_start, return_job",
     basket: "What the peel publishes into the basket (Salt's mine), and how often",
     "basket.interval": "Minutes between publications (as Salt's mine_interval), or a duration",
     "basket.functions": "Salt's mine_functions: `function: [args]` or `alias: {mine_function: …}`",

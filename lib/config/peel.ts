@@ -1,6 +1,7 @@
 /**
  * `peel.yaml`: the peel's id, NATS, its data dir (the only place it may write), facts, the
- * broker that runs privileged operations for it, and what it publishes into the basket.
+ * broker that runs privileged operations for it, what it publishes into the basket, and its
+ * schedule.
  * @module
  */
 import * as s from "../schema/mod.ts";
@@ -214,6 +215,11 @@ const peelKeys = {
   enroll_token_file: s.optional(s.string()),
   /** How often a peel waiting for approval asks again. */
   enroll_interval: s.optional(duration(), 10_000),
+  /**
+   * Scheduled jobs by name (see `lib/schedule/entry.ts`). The scheduler checks each entry on its
+   * own and reports a bad one, so a mistake in one never stops the peel or the other entries.
+   */
+  schedule: s.optional(s.unknown()),
 };
 
 /**

@@ -184,15 +184,6 @@ export const PLANNED_KEYS: readonly PlannedKey[] = [
     meaning: "Where the peel mirrors the state tree (today always data_dir/states-cache)",
     waitsFor: "a state cache outside data_dir",
   },
-  {
-    daemon: "peel",
-    key: "schedule",
-    flag: null,
-    schema: s.record(s.unknown()),
-    default: "{}",
-    meaning: "Local schedule entries (module, args, interval or cron, splay, maxrunning…)",
-    waitsFor: "the scheduler",
-  },
 ];
 
 /** The planned keys of one daemon. */

@@ -134,6 +134,8 @@ export const JobRecord = s.object({
   absent_count: s.optional(s.int({ min: 0 })),
   /** Who canceled it (`zester job kill`). */
   canceled_by: s.optional(s.string()),
+  /** The schedule entry that ran it, for a scheduled run (`user: schedule`). */
+  schedule: s.optional(s.string()),
   error: s.optional(s.string()),
 }, { strict: false });
 /** A validated job record. */
@@ -189,6 +191,24 @@ export const ExecReturn = s.object({
 }, { strict: false });
 /** A validated return. */
 export type ExecReturn = s.Infer<typeof ExecReturn>;
+
+/**
+ * Peel → masters on `zester.schedule.<peel-id>`: a scheduled run with `return_job`, whose
+ * return the peel has stored in `job-returns`; a master records it as a finished job of user
+ * `schedule` targeting that peel. Sent until a master confirms, so a run while NATS was away
+ * appears once it is back.
+ */
+export const ScheduleReport = s.object({
+  jid,
+  peel_id: peelId,
+  schedule: s.string({ minLength: 1, maxLength: 256 }),
+  fun,
+  args: s.array(s.unknown(), { maxItems: 1000 }),
+  kwargs: s.record(s.unknown()),
+  timeout_ms: timeoutMs,
+}, { strict: false });
+/** A validated schedule report. */
+export type ScheduleReport = s.Infer<typeof ScheduleReport>;
 
 /** Master → anyone on `zester.job.<jid>.status`: one per transition, kept in `job-events`. */
 export const JobStatusEvent = s.object({

@@ -51,6 +51,25 @@ export interface ExecContext {
   states?: StateTree;
   /** The basket, on a peel connected to NATS. */
   basket?: Basket;
+  /** The peel's scheduler, for `schedule.*`. */
+  schedule?: ScheduleControl;
+}
+
+/** `schedule.list`: whether the schedule runs, and each entry with its state. */
+export interface ScheduleListing {
+  enabled: boolean;
+  jobs: Record<string, Record<string, unknown>>;
+}
+
+/** What `schedule.*` may do to the peel's scheduler; nothing of it is written to disk. */
+export interface ScheduleControl {
+  list(): ScheduleListing;
+  enable(): void;
+  disable(): void;
+  /** Throws when there is no entry `name`. */
+  setJobEnabled(name: string, enabled: boolean): void;
+  /** Run entry `name` now; its JID. Throws when it cannot run. */
+  runJob(name: string, force?: boolean): string;
 }
 
 /** A function's outcome: its result, and whether it succeeded (default true). */

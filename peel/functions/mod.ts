@@ -8,6 +8,7 @@ import * as facts from "./facts.ts";
 import * as mine from "./mine.ts";
 import * as network from "./network.ts";
 import * as pkg from "./pkg.ts";
+import * as schedule from "./schedule.ts";
 import * as service from "./service.ts";
 import * as test from "./test.ts";
 /**
@@ -60,6 +61,12 @@ export const FUNCTIONS: ReadonlyMap<string, ExecFunction> = new Map([
   ...["start", "stop", "restart", "reload", "enable", "disable"].map((
     v,
   ): [string, ExecFunction] => [`service.${v}`, service.serviceVerb(v)]),
+  ["schedule.list", schedule.list],
+  ["schedule.enable", schedule.setEnabled(true)],
+  ["schedule.disable", schedule.setEnabled(false)],
+  ["schedule.enable_job", schedule.setJobEnabled(true)],
+  ["schedule.disable_job", schedule.setJobEnabled(false)],
+  ["schedule.run_job", schedule.runJob],
   ["state.apply", lazyState("stateApply")],
   ["state.sls", lazyState("stateApply")],
   ["state.highstate", lazyState("stateHighstate")],
