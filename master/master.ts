@@ -7,6 +7,7 @@
 import type { NatsConnection, Subscription } from "nats";
 import {
   BUCKETS,
+  checkServerUrls,
   closeBus,
   connectBusRetrying,
   openBucket,
@@ -126,6 +127,8 @@ export class Master {
     const id = cfg.id ?? newMasterId();
     const log = baseLog.with({ master_id: id });
     if (cfg.nats_cert) await warnIfCertExpiring(cfg.nats_cert, "NATS client", log);
+    // Checked before anything listens: a refused URL is the error, whatever the grants.
+    checkServerUrls(cfg.nats_url, cfg.insecure);
     const addr = listenAddr(cfg.health_addr);
     const health = addr && new HealthServer({ addr, component: "master", version: VERSION, log });
     let nc: NatsConnection;

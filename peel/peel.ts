@@ -7,6 +7,7 @@
 import type { NatsConnection } from "nats";
 import {
   BUCKETS,
+  checkServerUrls,
   closeBus,
   connectBusRetrying,
   decode,
@@ -113,6 +114,8 @@ export class Peel {
     configPath = PEEL_CONFIG_PATH,
   ): Promise<Peel> {
     await Deno.mkdir(cfg.data_dir, { recursive: true, mode: 0o700 });
+    // Checked before anything listens: a refused URL is the error, whatever the grants.
+    checkServerUrls(cfg.nats_url, cfg.insecure);
     const addr = listenAddr(cfg.health_addr);
     const health = addr && new HealthServer({ addr, component: "peel", version: VERSION, log });
     if (cfg.nats_cert) await warnIfCertExpiring(cfg.nats_cert, "NATS client", log);

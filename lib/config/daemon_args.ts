@@ -66,10 +66,14 @@ export function unwrap(schema: s.Schema<unknown>): s.Schema<unknown> {
   return schema.inner ? unwrap(schema.inner) : schema;
 }
 
-/** True when a key's value can be given as one flag: not a map, nor a list of maps. */
+/**
+ * True when a key's value can be given as one flag: not a map, nor a list of maps, nor a
+ * section checked apart (`schedule`).
+ */
 function takesFlag(schema: s.Schema<unknown>): boolean {
   const inner = unwrap(schema);
-  return !inner.shape && inner.expected !== "a map" && !inner.expected.startsWith("a list of map");
+  return !inner.shape && !["a map", "anything"].includes(inner.expected) &&
+    !inner.expected.startsWith("a list of map");
 }
 
 /** The flag of config key `key`: `--` and the key with `-` for `_` and `.`. */

@@ -30,7 +30,10 @@ Deno.test("daemon flags - master and peel run as their flags say, with grants th
     "--health-addr",
     "127.0.0.1:9191",
   ]);
-  assert.ok(master.flags.includes(`--allow-net=${new URL(ns.url).host}`), master.flags.join(" "));
+  assert.ok(
+    master.flags.includes(`--allow-net=${new URL(ns.url).host},127.0.0.1:9191`),
+    master.flags.join(" "),
+  );
   assert.ok(
     !master.flags.some((f) => f.includes(new URL(dead).host)),
     "no grant for the file's URL",
@@ -39,10 +42,7 @@ Deno.test("daemon flags - master and peel run as their flags say, with grants th
     master.flags.some((f) => f.startsWith("--allow-read=") && f.includes(`${d}/flag-states`)),
   );
   assert.match(master.output(), /"master_id":"master-flags"/);
-  assert.match(
-    master.output(),
-    /"level":"warn","msg":"config key \\"health_addr\\" is not used yet: it waits for health endpoints \(\/healthz, \/readyz, \/metrics\)".*"source":"--health-addr"/,
-  );
+  assert.match(master.output(), /"msg":"health endpoints listening".*"addr":"127\.0\.0\.1:9191"/);
 
   await using peel = await startPeel(d, dead, "file-id", {
     extra: { log_level: "info" },

@@ -115,7 +115,10 @@ for (const main of ["peel/main.ts", "master/main.ts"]) {
     assert.equal(code, 0);
     assert.match(stdout, /--nats-url <value> +a NATS URL or a list of them/);
     assert.match(stdout, /--log-level <value> +one of "debug", "info", "warn", "error"/);
-    assert.match(stdout, /--health-addr <value> +an address host:port/);
+    assert.match(
+      stdout,
+      /--health-addr <value> +host:port \(such as 127\.0\.0\.1:9091\), or "off"/,
+    );
   });
 }
 

@@ -108,7 +108,12 @@ Deno.test("exec - an apt option given as a package name or version is refused", 
     // pkg.latest asks apt-cache for the candidate: as an option, this name writes apt's cache
     // (37 MB of it) wherever it says, as root.
     const owned = `${base}/owned`;
-    const s = await apply(c, `-oDir::Cache::pkgcache=${owned}`, "pkg.latest", true);
+    // In test mode the name is never queried (Salt's test mode predicts an install); applied,
+    // the broker refuses it.
+    const predicted = await apply(c, `-oDir::Cache::pkgcache=${owned}`, "pkg.latest", true);
+    assert.equal(predicted.result, null, predicted.comment);
+    assert.match(predicted.comment, /is not a package name, applying will fail/);
+    const s = await apply(c, `-oDir::Cache::pkgcache=${owned}`, "pkg.latest", false);
     assert.equal(s.result, false, s.comment);
     assert.match(s.comment, /field "args.names\[0\]": expected a package name/);
     assert.equal(await exists(owned), false, "apt-cache never saw the option");
