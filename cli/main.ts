@@ -37,7 +37,14 @@ import {
   showJob,
   waitJob,
 } from "./commands/job.ts";
-import { exitCode, runJob, submitJob, summaryLine } from "./commands/run.ts";
+import {
+  exitCode,
+  runJob,
+  type RunOptions,
+  type RunOutcome,
+  submitJob,
+  summaryLine,
+} from "./commands/run.ts";
 import { previewTarget, renderPreview } from "./commands/preview.ts";
 import { callLocal, renderStates } from "./commands/call.ts";
 import { DEFAULT_HOSTS, initDeployment, renderInit } from "./commands/init.ts";
@@ -57,6 +64,7 @@ function targetType(opts: {
   grain?: boolean;
   grainPcre?: boolean;
   pillar?: boolean;
+  pillarPcre?: boolean;
   ipcidr?: boolean;
   nodegroup?: boolean;
   compound?: boolean;
@@ -67,6 +75,7 @@ function targetType(opts: {
     [opts.grain, "grain"],
     [opts.grainPcre, "grain_pcre"],
     [opts.pillar, "pillar"],
+    [opts.pillarPcre, "pillar_pcre"],
     [opts.ipcidr, "ipcidr"],
     [opts.nodegroup, "nodegroup"],
     [opts.compound, "compound"],
@@ -74,6 +83,14 @@ function targetType(opts: {
   const set = chosen.filter(([on]) => on).map(([, kind]) => kind);
   if (set.length > 1) throw new UsageError(`choose one target type, not ${set.join(" and ")}`);
   return set[0];
+}
+
+/** What the CLI hears while a job runs. */
+type RunEvents = NonNullable<Parameters<typeof runJob>[2]>;
+
+/** A job of `fun` on `tgt` for the `settings` commands. */
+function settingsJob(tgt: string, fun: string, waitMs: number): RunOptions {
+  return { tgt, fun, words: [], waitMs, user: currentUser() };
 }
 
 /** A failure the CLI reports as `zester: <message>` with exit status 2. */
@@ -177,6 +194,31 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .enablePositionalOptions()
     .exitOverride();
   const bus = <T>(fn: (nc: NatsConnection) => Promise<T>) => withBus(program.opts().config, fn);
+  /** Run a job, printing returns as they arrive (all at the end with `static`). */
+  const runPrinted = async (
+    run: RunOptions,
+    format: Format,
+    opts: { static?: boolean; verbose?: boolean },
+    start: (nc: NatsConnection, events: RunEvents) => Promise<RunOutcome> = (nc, events) =>
+      runJob(nc, run, events),
+  ) => {
+    const started = performance.now();
+    const printer = new LivePrinter(out, format, opts.static === true);
+    const events = {
+      onDispatched: (_jid: string, n: number) => printer.dispatched(n),
+      onReturn: (id: string, r: ExecReturn) => printer.returned(id, r),
+      onAbsent: (ids: string[]) => printer.absent(ids),
+    };
+    const outcome = await bus((nc) => start(nc, events)).finally(() => printer.close());
+    printer.end(outcome);
+    if (opts.verbose) console.error(summaryLine(outcome, performance.now() - started));
+    if (!outcome.ended && outcome.missing.some((id) => !outcome.absent.has(id))) {
+      console.error(
+        `zester: job ${outcome.jid} is still running; follow it with: zester job wait ${outcome.jid}`,
+      );
+    }
+    setExit(exitCode(outcome));
+  };
 
   formatOptions(program)
     .argument("[target]", "target expression (a glob on peel ids by default)")
@@ -208,6 +250,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .option("-G, --grain", "target is a fact glob, key:value")
     .option("-P, --grain-pcre", "target is a fact regex, key:regex")
     .option("-I, --pillar", "target is a settings glob, key:value")
+    .option("-J, --pillar-pcre", "target is a settings regex, key:regex")
     .option("-S, --ipcidr", "target is an address or network")
     .option("-N, --nodegroup", "target is a nodegroup name")
     .option("-C, --compound", "target is a compound expression")
@@ -243,27 +286,21 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
         out(`Executed command with job ID: ${reply.jid}`);
         return;
       }
-      const started = performance.now();
-      const printer = new LivePrinter(out, format, opts.static === true);
-      const events = {
-        onDispatched: (_jid: string, n: number) => printer.dispatched(n),
-        onReturn: (id: string, r: ExecReturn) => printer.returned(id, r),
-        onAbsent: (ids: string[]) => printer.absent(ids),
-      };
       const failLimit = opts.failhard ? 1 : opts.batchFail;
-      const outcome = await bus((nc) =>
-        opts.batch
-          ? runBatch(nc, run, { size: opts.batch, waitMs: opts.batchWait ?? 0, failLimit }, events)
-          : runJob(nc, run, events)
-      ).finally(() => printer.close());
-      printer.end(outcome);
-      if (opts.verbose) console.error(summaryLine(outcome, performance.now() - started));
-      if (!outcome.ended && outcome.missing.some((id) => !outcome.absent.has(id))) {
-        console.error(
-          `zester: job ${outcome.jid} is still running; follow it with: zester job wait ${outcome.jid}`,
-        );
-      }
-      setExit(exitCode(outcome));
+      await runPrinted(
+        run,
+        format,
+        opts,
+        (nc, events) =>
+          opts.batch
+            ? runBatch(
+              nc,
+              run,
+              { size: opts.batch, waitMs: opts.batchWait ?? 0, failLimit },
+              events,
+            )
+            : runJob(nc, run, events),
+      );
     });
 
   formatOptions(program.command("call"))
@@ -273,7 +310,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .requiredOption("--local", "run here, without NATS")
     .requiredOption("--file-root <dir>", "the state tree")
     .option("--facts <file>", "facts as YAML (default: only id: local)")
-    .option("--settings-root <dir>", "settings: a directory of YAML files, or one file")
+    .option("--settings-root <dir>", "settings: a tree with its top file, or one file")
     .option(
       "--policy <file>",
       "the broker policy (a peel.yaml; deny-all when the file does not exist)",
@@ -300,6 +337,33 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       out(renderStates("local", out2, format));
       if (out2.summary.failed > 0) setExit(1);
     });
+
+  const settings = program.command("settings")
+    .description("show and refresh peels' settings (Salt's pillar)");
+  formatOptions(settings.command("show").description("show the settings a peel compiled"))
+    .argument("<peel-id>", "the peel")
+    .option("-t, --timeout <duration>", "how long to wait for the peel", timeoutOption, 10_000)
+    .action((id, opts) =>
+      runPrinted(
+        { ...settingsJob(id, "settings.items", opts.timeout), tgtType: "list" },
+        opts.out ?? opts.format,
+        {},
+      )
+    );
+  formatOptions(
+    settings.command("refresh").description(
+      "have peels compile their settings again now (Salt's saltutil.refresh_pillar)",
+    ),
+  )
+    .argument("[target]", "target expression (a glob on peel ids by default)", "*")
+    .option("-t, --timeout <duration>", "how long to wait for returns", timeoutOption, 10_000)
+    .action((target, opts) =>
+      runPrinted(
+        settingsJob(target, "saltutil.refresh_pillar", opts.timeout),
+        opts.out ?? opts.format,
+        {},
+      )
+    );
 
   program.command("init")
     .description("create a deployment: keys, creds, certificates and nats-server.conf")

@@ -29,7 +29,7 @@ import {
 } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { execute, JobCanceledError } from "./exec.ts";
-import { type Broker, FUNCTIONS } from "./functions/mod.ts";
+import { type Broker, FUNCTIONS, type SettingsAccess } from "./functions/mod.ts";
 import { JobJournal, type Kept } from "./job_journal.ts";
 import type { StateTree } from "./state_tree.ts";
 
@@ -46,6 +46,8 @@ export interface CommandServerOptions {
   log: Logger;
   /** The mirrored state tree, for `state.*`. */
   states?: () => StateTree | undefined;
+  /** The peel's settings, for `pillar.*` and templates. */
+  settings?: SettingsAccess;
   /** Where the job journal lives; without it, the peel remembers jobs in memory only. */
   journalDir?: string;
 }
@@ -161,6 +163,7 @@ export class CommandServer {
             broker,
             log,
             states: this.#opts.states?.(),
+            settings: this.#opts.settings,
             cancel: running.cancel.signal,
           });
       } catch (e) {

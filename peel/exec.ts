@@ -9,7 +9,13 @@ import type { ExecRequest, ExecReturn } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { Sweeper } from "../lib/timer/mod.ts";
 import { BrokerError } from "./broker/mod.ts";
-import { type Broker, type FunctionResult, FUNCTIONS, stateSingle } from "./functions/mod.ts";
+import {
+  type Broker,
+  type FunctionResult,
+  FUNCTIONS,
+  type SettingsAccess,
+  stateSingle,
+} from "./functions/mod.ts";
 import type { StateTree } from "./state_tree.ts";
 
 /** What {@linkcode execute} needs from the peel. */
@@ -19,6 +25,7 @@ export interface ExecDeps {
   broker: Broker;
   log: Logger;
   states?: StateTree;
+  settings?: SettingsAccess;
   /** Aborted, with the reason as its value, when the job is canceled. */
   cancel?: AbortSignal;
 }
@@ -99,6 +106,7 @@ export async function execute(req: ExecRequest, deps: ExecDeps): Promise<ExecRet
       },
       timeoutMs: req.timeout_ms,
       states: deps.states,
+      settings: deps.settings,
       get log() {
         return log ??= deps.log.with({ jid: req.jid });
       },
@@ -110,6 +118,7 @@ export async function execute(req: ExecRequest, deps: ExecDeps): Promise<ExecRet
       success: out.success ?? true,
       result: out.result,
       ...(out.retcode === undefined ? {} : { retcode: out.retcode }),
+      ...(out.warnings?.length ? { warnings: out.warnings } : {}),
       ...(brokerDied && out.success === false ? unknownOutcome(req.fun, brokerDied) : {}),
       duration_ms: elapsed(t0),
     };

@@ -17,6 +17,10 @@ interface Signature {
 const none: Signature = { required: [], optional: [] };
 const facts = { required: ["key"], optional: ["default"] };
 const cmd = { required: ["cmd"], optional: [], kwargs: true };
+const pillarGet = {
+  required: ["key"],
+  optional: ["default", "merge", "merge_nested_lists", "delimiter"],
+};
 const sls = { required: [], optional: ["mods"], kwargs: true };
 
 /** Every execution function's signature, by name. */
@@ -31,6 +35,16 @@ export const SIGNATURES: ReadonlyMap<string, Signature> = new Map([
   ["grains.items", none],
   ["grains.get", facts],
   ["grains.ls", none],
+  ["settings.items", none],
+  ["settings.get", pillarGet],
+  ["settings.keys", { required: [], optional: ["key"] }],
+  ["settings.refresh", none],
+  ["pillar.items", none],
+  ["pillar.get", pillarGet],
+  ["pillar.keys", { required: ["key"], optional: [] }],
+  ["pillar.ls", none],
+  ["pillar.raw", { required: [], optional: ["key"] }],
+  ["saltutil.refresh_pillar", none],
   ["cmd.run", cmd],
   ["cmd.run_all", cmd],
   ["state.apply", sls],

@@ -7,6 +7,7 @@ import * as cmd from "./cmd.ts";
 import * as facts from "./facts.ts";
 import * as pkg from "./pkg.ts";
 import * as service from "./service.ts";
+import * as settings from "./settings.ts";
 import * as test from "./test.ts";
 /**
  * State functions load the state pipeline (templates, modules) on first use, so a peel that
@@ -26,7 +27,10 @@ function lazyIntrospect(
 export * from "./context.ts";
 export { VERSION } from "./test.ts";
 
-/** Every function, by its full name; Salt's `grains.*` names are aliases of `facts.*`. */
+/**
+ * Every function, by its full name; Salt's `grains.*` names are aliases of `facts.*`, its
+ * `pillar.*` names of `settings.*`.
+ */
 export const FUNCTIONS: ReadonlyMap<string, ExecFunction> = new Map([
   ["test.ping", test.ping],
   ["test.echo", test.echo],
@@ -39,6 +43,17 @@ export const FUNCTIONS: ReadonlyMap<string, ExecFunction> = new Map([
   ["grains.get", facts.get],
   ["grains.ls", facts.keys],
   ["grains.item", facts.item],
+  ["settings.items", settings.items],
+  ["settings.get", settings.get],
+  ["settings.keys", settings.keys],
+  ["settings.refresh", settings.refresh],
+  ["pillar.items", settings.items],
+  ["pillar.get", settings.get],
+  ["pillar.item", settings.item],
+  ["pillar.keys", settings.keys],
+  ["pillar.ls", settings.keys],
+  ["pillar.raw", settings.raw],
+  ["saltutil.refresh_pillar", settings.refresh],
   ["cmd.run", cmd.runCmd],
   ["cmd.run_all", cmd.runAll],
   ["pkg.version", pkg.version],
