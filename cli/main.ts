@@ -343,11 +343,12 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
   formatOptions(settings.command("show").description("show the settings a peel compiled"))
     .argument("<peel-id>", "the peel")
     .option("-t, --timeout <duration>", "how long to wait for the peel", timeoutOption, 10_000)
+    .option("--static", "print the return at the end")
     .action((id, opts) =>
       runPrinted(
         { ...settingsJob(id, "settings.items", opts.timeout), tgtType: "list" },
         opts.out ?? opts.format,
-        {},
+        opts,
       )
     );
   formatOptions(
@@ -357,11 +358,12 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
   )
     .argument("[target]", "target expression (a glob on peel ids by default)", "*")
     .option("-t, --timeout <duration>", "how long to wait for returns", timeoutOption, 10_000)
+    .option("--static", "print every return at once, at the end")
     .action((target, opts) =>
       runPrinted(
         settingsJob(target, "saltutil.refresh_pillar", opts.timeout),
         opts.out ?? opts.format,
-        {},
+        opts,
       )
     );
 

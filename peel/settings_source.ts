@@ -71,8 +71,10 @@ export class PeelSettings implements SettingsAccess {
    * when the bucket cannot be read (see {@linkcode PeelSettings.unavailable}).
    */
   async follow(kv: KV): Promise<void> {
+    const keys: string[] = [];
+    for await (const key of await kv.keys()) keys.push(key);
     this.#files.clear();
-    for await (const key of await kv.keys()) {
+    for (const key of keys) {
       const e = await kv.get(key);
       if (e) this.#apply(e);
     }
