@@ -4,6 +4,7 @@
  * ```sh
  * zester '<target>' <module.function> [args…] [key=value…] [-t 30] [--out json] [-b 10%]
  * zester job list|show|active|kill|wait
+ * zester settings show <peel-id> | zester settings refresh [target]
  * ```
  * Exit status: 0 when the job ended complete (every target returned successfully), 1 when it
  * did not (a target failed or did not return, or the CLI stopped waiting first), 2 when the
