@@ -1,7 +1,7 @@
 /**
  * The master's in-memory view of every peel's facts (and the settings it may be targeted on),
- * fed by a watch on the `facts` bucket, so
- * target resolution never reads KV per job; `PeelIndex` narrows lookups by id prefix and fact value.
+ * fed by a watch on the `facts` bucket, so target resolution never reads KV per job; `PeelIndex`
+ * narrows lookups by id prefix and fact value.
  * @module
  */
 import type { KV, KvEntry, QueuedIterator } from "nats";

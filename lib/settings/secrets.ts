@@ -15,12 +15,16 @@ export class UnsupportedSecretError extends TypeError {
   }
 }
 
+/** An `!encrypted` tag where YAML reads a tag: not inside a quoted string. */
+const TAG = /(^|[\s:\-[{,])!encrypted(\s|$)/m;
+const QUOTED = /'[^'\n]*'|"(?:[^"\\\n]|\\.)*"/g;
+
 /**
  * The text of settings file `path` as peels may read it in `settings-files`. Throws
  * {@linkcode UnsupportedSecretError} for a file holding an `!encrypted` value.
  */
 export function sanitizeSettingsFile(path: string, text: string): string {
-  if (/(^|[\s:\-[{,])!encrypted(\s|$)/m.test(text)) throw new UnsupportedSecretError(path);
+  if (TAG.test(text.replace(QUOTED, "''"))) throw new UnsupportedSecretError(path);
   return text;
 }
 

@@ -4,7 +4,7 @@
  * name the file and line.
  */
 import assert from "node:assert/strict";
-import { compileSettings, SettingsError } from "../../lib/settings/mod.ts";
+import { compileSettings, sanitizeSettingsFile, SettingsError } from "../../lib/settings/mod.ts";
 import { dictUpdate, pillarGet } from "../../lib/template/mod.ts";
 
 const FACTS = { os: { family: "debian" }, role: "web", os_family: "Debian" };
@@ -202,4 +202,13 @@ plain: {{ salt['pillar.get']('app:user', 'nobody') }}
   // A value that is not a dict is returned as it is, as Salt does (merge skipped).
   assert.equal(pillarGet({ a: 5 }, "a", { x: 1 }, true), 5);
   assert.deepEqual(dictUpdate({ a: [1] }, { a: [2] }), { a: [2] });
+});
+
+Deno.test("settings - a file with an !encrypted value is refused for publishing, others pass", () => {
+  const plain = "app:\n  note: 'mentions !encrypted in a string'\n";
+  assert.equal(sanitizeSettingsFile("app.zy", plain), plain);
+  assert.throws(
+    () => sanitizeSettingsFile("db.zy", "db:\n  password: !encrypted |\n    AAAA\n"),
+    /^UnsupportedSecretError: Cannot publish settings file "db\.zy": secrets are not supported yet/,
+  );
 });
