@@ -6,6 +6,7 @@
  * zester job list|show|active|kill|wait
  * zester peel list|show, zester master list
  * zester basket get '<target>' <function> [--tgt-type <type>] | basket list <peel-id>
+ * zester settings show <peel-id> | settings refresh [target] | settings encrypt
  * zester key list|accept|reject|revoke|show   (or salt-key's -L, -a, -A, -r, -d)
  * ```
  * Exit status: 0 when the job ended complete (every target returned successfully), 1 when it
@@ -42,7 +43,14 @@ import {
   showJob,
   waitJob,
 } from "./commands/job.ts";
-import { exitCode, runJob, submitJob, summaryLine } from "./commands/run.ts";
+import {
+  exitCode,
+  runJob,
+  type RunOptions,
+  type RunOutcome,
+  submitJob,
+  summaryLine,
+} from "./commands/run.ts";
 import { listPeels, renderPeelDetail, renderPeelList, showPeel } from "./commands/peel.ts";
 import { listMasters, renderMasterList } from "./commands/master.ts";
 import { basketList, noEntries, renderBasket } from "./commands/basket.ts";
@@ -73,6 +81,7 @@ function targetType(opts: {
   grain?: boolean;
   grainPcre?: boolean;
   pillar?: boolean;
+  pillarPcre?: boolean;
   ipcidr?: boolean;
   nodegroup?: boolean;
   compound?: boolean;
@@ -83,6 +92,7 @@ function targetType(opts: {
     [opts.grain, "grain"],
     [opts.grainPcre, "grain_pcre"],
     [opts.pillar, "pillar"],
+    [opts.pillarPcre, "pillar_pcre"],
     [opts.ipcidr, "ipcidr"],
     [opts.nodegroup, "nodegroup"],
     [opts.compound, "compound"],
@@ -90,6 +100,14 @@ function targetType(opts: {
   const set = chosen.filter(([on]) => on).map(([, kind]) => kind);
   if (set.length > 1) throw new UsageError(`choose one target type, not ${set.join(" and ")}`);
   return set[0];
+}
+
+/** What the CLI hears while a job runs. */
+type RunEvents = NonNullable<Parameters<typeof runJob>[2]>;
+
+/** A job of `fun` on `tgt` for the `settings` commands. */
+function settingsJob(tgt: string, fun: string, waitMs: number): RunOptions {
+  return { tgt, fun, words: [], waitMs, user: currentUser() };
 }
 
 /** A failure the CLI reports as `zester: <message>` with exit status 2. */
@@ -193,6 +211,31 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .enablePositionalOptions()
     .exitOverride();
   const bus = <T>(fn: (nc: NatsConnection) => Promise<T>) => withBus(program.opts().config, fn);
+  /** Run a job, printing returns as they arrive (all at the end with `static`). */
+  const runPrinted = async (
+    run: RunOptions,
+    format: Format,
+    opts: { static?: boolean; verbose?: boolean },
+    start: (nc: NatsConnection, events: RunEvents) => Promise<RunOutcome> = (nc, events) =>
+      runJob(nc, run, events),
+  ) => {
+    const started = performance.now();
+    const printer = new LivePrinter(out, format, opts.static === true);
+    const events = {
+      onDispatched: (_jid: string, n: number) => printer.dispatched(n),
+      onReturn: (id: string, r: ExecReturn) => printer.returned(id, r),
+      onAbsent: (ids: string[]) => printer.absent(ids),
+    };
+    const outcome = await bus((nc) => start(nc, events)).finally(() => printer.close());
+    printer.end(outcome);
+    if (opts.verbose) console.error(summaryLine(outcome, performance.now() - started));
+    if (!outcome.ended && outcome.missing.some((id) => !outcome.absent.has(id))) {
+      console.error(
+        `zester: job ${outcome.jid} is still running; follow it with: zester job wait ${outcome.jid}`,
+      );
+    }
+    setExit(exitCode(outcome));
+  };
 
   formatOptions(program)
     .argument("[target]", "target expression (a glob on peel ids by default)")
@@ -224,6 +267,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .option("-G, --grain", "target is a fact glob, key:value")
     .option("-P, --grain-pcre", "target is a fact regex, key:regex")
     .option("-I, --pillar", "target is a settings glob, key:value")
+    .option("-J, --pillar-pcre", "target is a settings regex, key:regex")
     .option("-S, --ipcidr", "target is an address or network")
     .option("-N, --nodegroup", "target is a nodegroup name")
     .option("-C, --compound", "target is a compound expression")
@@ -259,27 +303,21 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
         out(`Executed command with job ID: ${reply.jid}`);
         return;
       }
-      const started = performance.now();
-      const printer = new LivePrinter(out, format, opts.static === true);
-      const events = {
-        onDispatched: (_jid: string, n: number) => printer.dispatched(n),
-        onReturn: (id: string, r: ExecReturn) => printer.returned(id, r),
-        onAbsent: (ids: string[]) => printer.absent(ids),
-      };
       const failLimit = opts.failhard ? 1 : opts.batchFail;
-      const outcome = await bus((nc) =>
-        opts.batch
-          ? runBatch(nc, run, { size: opts.batch, waitMs: opts.batchWait ?? 0, failLimit }, events)
-          : runJob(nc, run, events)
-      ).finally(() => printer.close());
-      printer.end(outcome);
-      if (opts.verbose) console.error(summaryLine(outcome, performance.now() - started));
-      if (!outcome.ended && outcome.missing.some((id) => !outcome.absent.has(id))) {
-        console.error(
-          `zester: job ${outcome.jid} is still running; follow it with: zester job wait ${outcome.jid}`,
-        );
-      }
-      setExit(exitCode(outcome));
+      await runPrinted(
+        run,
+        format,
+        opts,
+        (nc, events) =>
+          opts.batch
+            ? runBatch(
+              nc,
+              run,
+              { size: opts.batch, waitMs: opts.batchWait ?? 0, failLimit },
+              events,
+            )
+            : runJob(nc, run, events),
+      );
     });
 
   formatOptions(program.command("call"))
@@ -289,7 +327,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .requiredOption("--local", "run here, without NATS")
     .requiredOption("--file-root <dir>", "the state tree")
     .option("--facts <file>", "facts as YAML (default: only id: local)")
-    .option("--settings-root <dir>", "settings: a directory of YAML files, or one file")
+    .option("--settings-root <dir>", "settings: a tree with its top file, or one file")
     .option(
       "--policy <file>",
       "the broker policy (a peel.yaml; deny-all when the file does not exist)",
@@ -317,6 +355,35 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       if (out2.summary.failed > 0) setExit(1);
     });
 
+  const settings = program.command("settings")
+    .description("peels' settings (Salt's pillar): show, refresh, and seal secrets for them");
+  formatOptions(settings.command("show").description("show the settings a peel compiled"))
+    .argument("<peel-id>", "the peel")
+    .option("-t, --timeout <duration>", "how long to wait for the peel", timeoutOption, 10_000)
+    .option("--static", "print the return at the end")
+    .action((id, opts) =>
+      runPrinted(
+        { ...settingsJob(id, "settings.items", opts.timeout), tgtType: "list" },
+        opts.out ?? opts.format,
+        opts,
+      )
+    );
+  formatOptions(
+    settings.command("refresh").description(
+      "have peels compile their settings again now (Salt's saltutil.refresh_pillar)",
+    ),
+  )
+    .argument("[target]", "target expression (a glob on peel ids by default)", "*")
+    .option("-t, --timeout <duration>", "how long to wait for returns", timeoutOption, 10_000)
+    .option("--static", "print every return at once, at the end")
+    .action((target, opts) =>
+      runPrinted(
+        settingsJob(target, "saltutil.refresh_pillar", opts.timeout),
+        opts.out ?? opts.format,
+        opts,
+      )
+    );
+
   program.command("init")
     .description("create a deployment: keys, creds, certificates and nats-server.conf")
     .argument("<dir>", "where to write it (e.g. /etc/zester)")
@@ -342,7 +409,6 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       out(renderInit(abs));
     });
 
-  const settings = program.command("settings").description("settings and their secrets");
   settings.command("encrypt")
     .description("seal a value read from stdin to the master's key; prints the !encrypted literal")
     .option(

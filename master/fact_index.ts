@@ -1,6 +1,7 @@
 /**
- * The master's in-memory view of every peel's facts, fed by a watch on the `facts` bucket, so
- * target resolution never reads KV per job; `PeelIndex` narrows lookups by id prefix and fact value.
+ * The master's in-memory view of every peel's facts (and the settings it may be targeted on),
+ * fed by a watch on the `facts` bucket, so target resolution never reads KV per job; `PeelIndex`
+ * narrows lookups by id prefix and fact value.
  * @module
  */
 import type { KV, KvEntry, QueuedIterator } from "nats";
@@ -42,9 +43,9 @@ export class FactIndex {
     return this.#peels.size;
   }
 
-  /** Set or replace one peel's facts. */
-  set(id: string, facts: Record<string, unknown>): void {
-    this.#peels.set(id, facts);
+  /** Set or replace one peel's facts (and the settings it can be targeted on). */
+  set(id: string, facts: Record<string, unknown>, settings?: Record<string, unknown>): void {
+    this.#peels.set(id, facts, settings);
   }
 
   /** Forget a peel. */
@@ -133,7 +134,7 @@ export class FactIndex {
     }
     try {
       const msg = FactsMessage.parse(decode(e.value));
-      this.set(e.key, msg.facts);
+      this.set(e.key, msg.facts, msg.settings);
       this.#storedAt.set(e.key, e.created.getTime());
     } catch (err) {
       log.warn("ignoring malformed facts entry", { peel_id: e.key, error: err });

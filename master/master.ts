@@ -39,8 +39,9 @@ import { JobTracker } from "./job_tracker.ts";
 import { PeelExpiry } from "./peel_expiry.ts";
 import { OrphanScanner } from "./recovery.ts";
 import { serveTargetResolve } from "./target_resolve.ts";
-import { checkStatesDir, StatePublisher } from "./state_publisher.ts";
 import { Enrollment } from "./enrollment.ts";
+import { sanitizeSettingsFile } from "../lib/settings/mod.ts";
+import { checkTreeDir, TreePublisher } from "./tree_publisher.ts";
 
 /** A fresh master instance id: `master-` and 10 random base62 characters. */
 export function newMasterId(): string {
@@ -68,13 +69,30 @@ export function checkNodegroups(nodegroups: Record<string, string | string[]>): 
 /** Peels whose facts were stored within this window count as connected. */
 const PRESENCE_WINDOW_MS = 10 * 60_000;
 
+const UTF8_IN = new TextDecoder("utf-8", { fatal: true });
+const UTF8_OUT = new TextEncoder();
+
+/**
+ * Whether the settings tree can be read. Without one the master publishes no settings and leaves
+ * `settings-files` as it is (another master may serve it), and says so.
+ */
+async function settingsDirReadable(dir: string, log: Logger): Promise<boolean> {
+  try {
+    await checkTreeDir(dir, "settings_dir");
+    return true;
+  } catch (e) {
+    log.warn("no settings tree: settings-files left as it is", { error: (e as Error).message });
+    return false;
+  }
+}
+
 /** What a master stops when it stops. */
 interface MasterParts {
   health?: HealthServer;
   detachGauge: () => void;
   subs: Subscription[];
   heartbeat: HeartbeatWriter;
-  publisher: StatePublisher;
+  publishers: TreePublisher[];
   events: JobEvents;
   expiry: PeelExpiry;
   enrollment?: Enrollment;
@@ -122,7 +140,7 @@ export class Master {
    */
   static async start(cfg: MasterConfig, baseLog: Logger, signal?: AbortSignal): Promise<Master> {
     checkNodegroups(cfg.nodegroups);
-    await checkStatesDir(cfg.states_dir);
+    await checkTreeDir(cfg.states_dir, "states_dir");
     const boxKey = cfg.box_key_file ? await readBoxKeyFile(cfg.box_key_file) : undefined;
     const id = cfg.id ?? newMasterId();
     const log = baseLog.with({ master_id: id });
@@ -147,18 +165,36 @@ export class Master {
       });
       const changed = provisioned.filter((p) => p.action !== "unchanged");
       if (changed.length) log.info("storage provisioned", { changed });
-      const [factsKv, jobsKv, returnsKv, hbKv, statesKv, secretsKv] = await Promise.all([
-        openBucket(nc, BUCKETS.facts),
-        openBucket(nc, BUCKETS.jobs),
-        openBucket(nc, BUCKETS.jobReturns),
-        openBucket(nc, BUCKETS.masterHeartbeat),
-        openBucket(nc, BUCKETS.stateFiles),
-        openBucket(nc, BUCKETS.secrets),
-      ]);
+      const [factsKv, jobsKv, returnsKv, hbKv, statesKv, settingsKv, secretsKv] = await Promise
+        .all([
+          openBucket(nc, BUCKETS.facts),
+          openBucket(nc, BUCKETS.jobs),
+          openBucket(nc, BUCKETS.jobReturns),
+          openBucket(nc, BUCKETS.masterHeartbeat),
+          openBucket(nc, BUCKETS.stateFiles),
+          openBucket(nc, BUCKETS.settingsFiles),
+          openBucket(nc, BUCKETS.secrets),
+        ]);
       if (boxKey) await publishMasterPublicKey(secretsKv, boxKey);
-      const publisher = new StatePublisher(statesKv, cfg.states_dir, log);
-      const published = await publisher.publish();
-      publisher.watch();
+      const publishers = [
+        new TreePublisher(statesKv, cfg.states_dir, {
+          what: "state tree",
+          field: "states_dir",
+        }, log),
+      ];
+      const published = await publishers[0]!.publish();
+      if (await settingsDirReadable(cfg.settings_dir, log)) {
+        publishers.push(
+          new TreePublisher(settingsKv, cfg.settings_dir, {
+            what: "settings tree",
+            field: "settings_dir",
+            transform: (path, data) =>
+              UTF8_OUT.encode(sanitizeSettingsFile(path, UTF8_IN.decode(data))),
+          }, log),
+        );
+        await publishers[1]!.publish();
+      }
+      for (const p of publishers) p.watch();
       const index = new FactIndex();
       await index.follow(factsKv, log);
       const expiry = new PeelExpiry(factsKv, index, cfg.peel_expiry, log);
@@ -216,7 +252,7 @@ export class Master {
         detachGauge,
         subs,
         heartbeat,
-        publisher,
+        publishers,
         events,
         expiry,
         enrollment,
@@ -233,7 +269,7 @@ export class Master {
    * or to this one started again, which adopt them.
    */
   async stop(): Promise<void> {
-    const { health, detachGauge, subs, heartbeat, publisher, events, expiry, enrollment } =
+    const { health, detachGauge, subs, heartbeat, publishers, events, expiry, enrollment } =
       this.#parts;
     await health?.stop();
     detachGauge();
@@ -243,7 +279,7 @@ export class Master {
     this.tracker.stop();
     expiry.stop();
     await heartbeat.stop();
-    await publisher.stop();
+    for (const p of publishers) await p.stop();
     this.index.stop();
     await closeBus(this.nc);
     events.close();

@@ -29,7 +29,13 @@ import {
 } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { type ExecCall, execute, JobCanceledError } from "./exec.ts";
-import { type Basket, type Broker, FUNCTIONS, type ScheduleControl } from "./functions/mod.ts";
+import {
+  type Basket,
+  type Broker,
+  FUNCTIONS,
+  type ScheduleControl,
+  type SettingsAccess,
+} from "./functions/mod.ts";
 import { JobJournal, type Kept } from "./job_journal.ts";
 import { jobRan } from "./metrics.ts";
 import type { StateTree } from "./state_tree.ts";
@@ -49,6 +55,8 @@ export interface CommandServerOptions {
   states?: () => StateTree | undefined;
   /** The basket, for `mine.*` and templates. */
   basket?: Basket;
+  /** The peel's settings, for `pillar.*` and templates. */
+  settings?: SettingsAccess;
   /** Where the job journal lives; without it, the peel remembers jobs in memory only. */
   journalDir?: string;
   /** The peel's scheduler, for `schedule.*`. */
@@ -190,6 +198,7 @@ export class CommandServer {
           basket,
           cancel: running.cancel.signal,
           schedule: this.#opts.schedule,
+          settings: this.#opts.settings,
         },
       );
     } catch (e) {

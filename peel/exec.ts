@@ -15,6 +15,7 @@ import {
   type FunctionResult,
   FUNCTIONS,
   type ScheduleControl,
+  type SettingsAccess,
   stateSingle,
 } from "./functions/mod.ts";
 import type { StateTree } from "./state_tree.ts";
@@ -28,6 +29,7 @@ export interface ExecDeps {
   states?: StateTree;
   /** The basket, for `mine.*` and templates. */
   basket?: Basket;
+  settings?: SettingsAccess;
   /** Aborted, with the reason as its value, when the job is canceled. */
   cancel?: AbortSignal;
   /** The peel's scheduler, for `schedule.*`. */
@@ -115,6 +117,7 @@ export async function execute(req: ExecCall, deps: ExecDeps): Promise<ExecReturn
       states: deps.states,
       basket: deps.basket,
       schedule: deps.schedule,
+      settings: deps.settings,
       get log() {
         return log ??= deps.log.with({ jid: req.jid });
       },
@@ -126,6 +129,7 @@ export async function execute(req: ExecCall, deps: ExecDeps): Promise<ExecReturn
       success: out.success ?? true,
       result: out.result,
       ...(out.retcode === undefined ? {} : { retcode: out.retcode }),
+      ...(out.warnings?.length ? { warnings: out.warnings } : {}),
       ...(brokerDied && out.success === false ? unknownOutcome(req.fun, brokerDied) : {}),
       duration_ms: elapsed(t0),
     };

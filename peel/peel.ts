@@ -32,7 +32,9 @@ import { execute } from "./exec.ts";
 import { FUNCTIONS } from "./functions/mod.ts";
 import { ScheduleOutbox } from "./schedule_outbox.ts";
 import { Scheduler } from "./scheduler.ts";
+import { PeelSettings } from "./settings_source.ts";
 import { StateSync } from "./state_sync.ts";
+import { templateHost } from "./template_host.ts";
 import { collectFacts, type SysInfo } from "./facts/mod.ts";
 import { peelCreds } from "./enroll.ts";
 
@@ -57,7 +59,11 @@ export class Peel {
   #outbox?: ScheduleOutbox;
   #sync?: StateSync;
   #syncTimer?: ReturnType<typeof setTimeout>;
+  readonly #settings: PeelSettings;
+  #settingsTimer?: ReturnType<typeof setTimeout>;
   #factsTimer?: ReturnType<typeof setTimeout>;
+  /** Facts are to be sent again as soon as the send under way ends. */
+  #factsAgain = false;
   #stopping = false;
 
   private constructor(
@@ -100,6 +106,14 @@ export class Peel {
           states: this.#sync?.tree,
         }),
     });
+    this.#settings = new PeelSettings({
+      peelId: cfg.id,
+      facts: () => this.#facts,
+      host: templateHost(this.#broker),
+      keptPath: `${cfg.data_dir}/settings.json`,
+      log,
+      onChange: () => this.#publishFactsSoon(),
+    });
   }
 
   /**
@@ -136,6 +150,7 @@ export class Peel {
     peel.#detachGauge = peelConnected.attach(() => bus.connected ? 1 : 0);
     await peel.#refreshFacts();
     await peel.#startSync();
+    await peel.#startSettings();
     peel.#commands = await CommandServer.start({
       nc,
       peelId: cfg.id,
@@ -144,6 +159,7 @@ export class Peel {
       log,
       states: () => peel.#sync?.tree,
       basket: peel.#basket,
+      settings: peel.#settings,
       journalDir: `${cfg.data_dir}/jobs`,
       schedule: await peel.#startSchedule(),
     });
@@ -206,6 +222,20 @@ export class Peel {
     return this.#scheduler;
   }
 
+  /**
+   * Follow the settings tree. Without the `settings-files` bucket the peel uses its
+   * last-known-good settings, says so, and tries again every 10 s.
+   */
+  async #startSettings(): Promise<void> {
+    if (this.#stopping) return;
+    try {
+      await this.#settings.follow(await openBucket(this.#nc, BUCKETS.settingsFiles));
+    } catch (e) {
+      this.#settings.unavailable(`cannot read settings-files: ${(e as Error).message}`);
+      this.#settingsTimer = setTimeout(() => void this.#startSettings(), 10_000);
+    }
+  }
+
   /** The facts last collected. */
   get facts(): Record<string, unknown> {
     return this.#facts;
@@ -220,9 +250,11 @@ export class Peel {
     clearTimeout(this.#syncTimer);
     this.#basket.stop();
     await this.#scheduler?.stop();
+    clearTimeout(this.#settingsTimer);
     await this.#commands?.stop();
     await this.#outbox?.close();
     this.#sync?.stop();
+    this.#settings.stop();
     await this.#broker.close();
     await closeBus(this.#nc);
     this.#log.info("peel stopped");
@@ -237,14 +269,31 @@ export class Peel {
     });
     for (const error of errors) this.#log.warn("fact collector failed", { error });
     this.#facts = facts;
+    this.#settings.factsChanged();
   }
 
-  /** Send facts until a master acknowledges them, then again every `facts_interval`. */
+  /** Send the facts now, or right after the send under way (new settings to target on). */
+  #publishFactsSoon(): void {
+    if (this.#factsTimer === undefined) {
+      this.#factsAgain = true;
+      return;
+    }
+    clearTimeout(this.#factsTimer);
+    this.#factsTimer = undefined;
+    void this.#publishFacts();
+  }
+
+  /**
+   * Send facts, with the settings masters may target on (compiled, secrets not resolved), until
+   * a master acknowledges them, then again every `facts_interval`.
+   */
   async #publishFacts(): Promise<void> {
     if (this.#stopping) return;
+    const settings = this.#settings.compiled;
     const msg: FactsMessage = {
       peel_id: this.#cfg.id,
       facts: this.#facts,
+      ...(settings ? { settings } : {}),
       collected: new Date().toISOString(),
     };
     let next = this.#cfg.facts_interval;
@@ -261,7 +310,12 @@ export class Peel {
       this.#log.warn("facts not stored yet, will retry", { error: e, retry_ms: next });
     }
     if (this.#stopping) return;
+    if (this.#factsAgain) {
+      this.#factsAgain = false;
+      next = 0;
+    }
     this.#factsTimer = setTimeout(async () => {
+      this.#factsTimer = undefined;
       await this.#refreshFacts().catch((e) => this.#log.error("facts failed", { error: e }));
       await this.#publishFacts();
     }, next);

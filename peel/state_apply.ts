@@ -11,6 +11,7 @@ import {
   plan,
   type RunHost,
   runPlan,
+  slsPaths,
   StateError,
   type StateResult,
   summarize,
@@ -18,10 +19,10 @@ import {
 } from "../lib/state/mod.ts";
 import { lookupKey, type TemplateContext, TemplateRenderer } from "../lib/template/mod.ts";
 import type { Basket, Broker } from "./functions/mod.ts";
-import { slsPaths, type StateTree } from "./state_tree.ts";
+import type { StateTree } from "./state_tree.ts";
 import { templateHost } from "./template_host.ts";
 
-export { dirTree, slsPaths, type StateTree } from "./state_tree.ts";
+export { dirTree, type StateTree } from "./state_tree.ts";
 import { stateHost } from "./modules/mod.ts";
 
 /**

@@ -73,9 +73,3 @@ export function dirTree(root: string): StateTree {
     },
   };
 }
-
-/** The files an SLS reference may live in: `a.b` → `a/b.zy`, `a/b.sls`, `a/b/init.zy`, `a/b/init.sls`. */
-export function slsPaths(ref: string): string[] {
-  const base = ref.replaceAll(".", "/");
-  return [`${base}.zy`, `${base}.sls`, `${base}/init.zy`, `${base}/init.sls`];
-}

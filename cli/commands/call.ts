@@ -1,5 +1,5 @@
 /**
- * `zester call --local <function> [args…] --file-root DIR [--facts FILE] [--settings FILE]
+ * `zester call --local <function> [args…] --file-root DIR [--facts FILE] [--settings-root DIR]
  * [--policy FILE] [--launcher FILE] [--test]`: the state pipeline (render, plan, modules,
  * broker) on this machine without NATS, as `salt-call --local` does, inside the peel's walls:
  * the CLI may run nothing but the broker's launcher, and the broker enforces its policy. Facts
@@ -9,12 +9,8 @@
 import { DEFAULT_LAUNCHER, loadConfig, PeelPolicyFile } from "../../lib/config/mod.ts";
 import { type Infer, isPlainObject } from "../../lib/schema/mod.ts";
 import type { StateResult, Summary } from "../../lib/state/mod.ts";
-import {
-  saltMerge,
-  type TemplateContext,
-  TemplateError,
-  TemplateRenderer,
-} from "../../lib/template/mod.ts";
+import { compileSettings, inlineSettings } from "../../lib/settings/mod.ts";
+import { saltMerge, type TemplateContext } from "../../lib/template/mod.ts";
 import { loadYaml, YamlError } from "../../lib/yaml/mod.ts";
 import { BrokerClient } from "../../peel/broker/mod.ts";
 import { collectFacts, type SysInfo } from "../../peel/facts/mod.ts";
@@ -65,44 +61,27 @@ async function yamlFile(path: string, what: string): Promise<Record<string, unkn
 }
 
 /**
- * Settings from `path`: one file, or every top-level `.zy`/`.sls`/`.yaml` file of a directory,
- * each rendered with Jinja (as Salt renders pillar files) and deep-merged in name order. Full
- * `top.zy` handling comes with the settings milestone.
+ * Settings from `path` as a peel compiles them (`lib/settings`): a settings tree with its top
+ * file, or one file of plain settings; with the inline settings `inline` merged over them.
  */
 async function readSettings(
   path: string | undefined,
   context: TemplateContext,
   broker: BrokerClient,
+  inline: Record<string, unknown> | undefined,
 ): Promise<Record<string, unknown>> {
-  if (!path) return {};
+  if (!path) return inline ?? {};
   const isDir = (await Deno.stat(path)).isDirectory;
-  const root = isDir ? path : path.replace(/\/[^/]*$/, "") || ".";
-  const names = isDir
-    ? [...Deno.readDirSync(path)].filter((e) => e.isFile && /\.(zy|sls|ya?ml)$/.test(e.name))
-      .map((e) => e.name).sort()
-    : [path.slice(root.length + 1) || path];
-  const tree = dirTree(root);
-  using renderer = new TemplateRenderer(() => tree.files(), { host: templateHost(broker) });
-  let out: unknown = {};
-  for (const name of names) {
-    const text = tree.read(name);
-    if (text === undefined) {
-      throw new Deno.errors.NotFound(`Cannot read settings "${root}/${name}"`);
-    }
-    let value: unknown;
-    try {
-      value = loadYaml(await renderer.render(text, name, context)) ?? {};
-    } catch (e) {
-      if (e instanceof TemplateError) throw e;
-      if (!(e instanceof YamlError)) throw e;
-      throw new TemplateError(`Cannot parse YAML: ${e.reason}`, name, e.line, { cause: e });
-    }
-    if (!isPlainObject(value)) {
-      throw new TypeError(`Invalid settings "${root}/${name}": expected a mapping`);
-    }
-    out = saltMerge(out, value);
-  }
-  return out as Record<string, unknown>;
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  return await compileSettings({
+    files: isDir ? dirTree(path).files() : new Map([[name, await Deno.readTextFile(path)]]),
+    only: isDir ? undefined : name,
+    peelId: context.peelId,
+    facts: context.facts,
+    opts: context.opts,
+    inline,
+    host: templateHost(broker),
+  });
 }
 
 /** The basket without NATS: empty, with a warning, as `salt-call --local`'s `mine.get`. */
@@ -142,7 +121,11 @@ export async function callLocal(opts: CallOptions): Promise<
     const peelId = typeof facts.id === "string" ? facts.id : "local";
     const saltOpts = { id: peelId, __cli: "salt-call", file_client: "local" };
     const bare: TemplateContext = { peelId, facts, settings: {}, opts: saltOpts };
-    const context = { ...bare, settings: await readSettings(opts.settings, bare, broker) };
+    const inline = inlineSettings(kwargs);
+    const context = {
+      ...bare,
+      settings: await readSettings(opts.settings, bare, broker, inline),
+    };
     const tree = dirTree(opts.fileRoot);
     if (opts.fun === "state.show_sls") {
       return { compiled: await showSls({ refs, tree, context, broker, basket: noBasket }) };

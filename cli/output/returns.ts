@@ -21,9 +21,10 @@ export function returnRecord(r: ExecReturn | undefined, why?: NoReturn): Record<
   return { returned: true, ...rest };
 }
 
-/** One peel's value in a structured format: its state run, or its record. */
+/** One peel's value in a structured format: its state run (with any warnings), or its record. */
 function structured(r: ExecReturn | undefined, why: NoReturn): unknown {
-  return r && isStateRun(r.result) ? r.result : returnRecord(r, why);
+  if (!r || !isStateRun(r.result)) return returnRecord(r, why);
+  return r.warnings ? { ...r.result, warnings: r.warnings } : r.result;
 }
 
 /** One peel's return (or why there is none) in `format`. */
@@ -40,6 +41,7 @@ export function renderReturn(
   if (format !== "text") return serialize({ [id]: structured(r, why) }, format);
   const on = useColor();
   const lines = [color(`${id}:`, r ? (r.success ? "green" : "red") : "yellow", on)];
+  for (const w of r?.warnings ?? []) lines.push(indent(color(`WARNING: ${w}`, "yellow", on)));
   if (!r) lines.push(indent(color(`Peel did not return. [${why}]`, "yellow", on)));
   else if (r.error !== undefined) lines.push(indent(color(`ERROR: ${r.error}`, "red", on)));
   else if (isStateRun(r.result)) lines.push(stateBlock(r.result));

@@ -65,7 +65,17 @@ async function main(): Promise<void> {
     nats = await startNatsServer();
     console.log(`nats-server pid ${nats.pid} at ${nats.url}`);
 
-    banner("Starting the master (with a small state tree)");
+    banner("Starting the master (with a small state tree and settings tree)");
+    await Deno.mkdir(`${dir}/master/settings`, { recursive: true });
+    await Deno.writeTextFile(
+      `${dir}/master/settings/top.zy`,
+      "base:\n  '*':\n    - common\n  'G@role:web':\n    - match: compound\n    - web\n",
+    );
+    await Deno.writeTextFile(
+      `${dir}/master/settings/common.zy`,
+      "app:\n  name: shop\n  datacenter: {{ grains['datacenter'] }}\n",
+    );
+    await Deno.writeTextFile(`${dir}/master/settings/web.zy`, "app:\n  port: 9090\n");
     await Deno.mkdir(`${dir}/master/states/motd`, { recursive: true });
     await Deno.writeTextFile(
       `${dir}/master/states/motd/init.zy`,
@@ -151,6 +161,20 @@ async function main(): Promise<void> {
     const os = await zester(cliConfig, cliFlags, ["db-01", "facts.get", "os"]);
     expect(os.code === 0 && os.stdout.includes("kernel: Linux"), "facts.get os shows the kernel");
     await zester(cliConfig, cliFlags, ["db-01", "facts.get", "cpu"]);
+
+    banner("Settings, compiled by each peel from the master's tree, and targeting on them (-I)");
+    const settingsUntil = Date.now() + 15_000;
+    for (;;) {
+      const r = await zester(cliConfig, cliFlags, ["-I", "app:port:9090", "--preview"], true);
+      if (r.stdout.includes("2 peel(s) matched")) break;
+      if (Date.now() > settingsUntil) throw new Error("settings did not reach the master in 15 s");
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const pillar = await zester(cliConfig, cliFlags, ["-I", "app:port:9090", "pillar.get", "app"]);
+    expect(
+      pillar.code === 0 && pillar.stdout.includes("web-02:") && !pillar.stdout.includes("db-01:"),
+      "-I app:port:9090 runs on the web peels only",
+    );
 
     banner("States: a dry run, then apply (the broker writes only where its policy allows)");
     const dry = await zester(cliConfig, cliFlags, ["web-01", "state.apply", "motd", "test=True"]);

@@ -18,6 +18,10 @@ const none: Signature = { required: [], optional: [] };
 const facts = { required: ["key"], optional: ["default"] };
 const cmd = { required: ["cmd"], optional: [], kwargs: true };
 const addrs = { required: [], optional: ["interface", "include_loopback", "cidr", "type"] };
+const pillarGet = {
+  required: ["key"],
+  optional: ["default", "merge", "merge_nested_lists", "delimiter"],
+};
 const sls = { required: [], optional: ["mods"], kwargs: true };
 
 /** Every execution function's signature, by name. */
@@ -40,6 +44,16 @@ export const SIGNATURES: ReadonlyMap<string, Signature> = new Map([
     [`${m}.delete`, { required: ["fun"], optional: [] }],
     [`${m}.flush`, none],
   ]),
+  ["settings.items", none],
+  ["settings.get", pillarGet],
+  ["settings.keys", { required: [], optional: ["key"] }],
+  ["settings.refresh", none],
+  ["pillar.items", none],
+  ["pillar.get", pillarGet],
+  ["pillar.keys", { required: ["key"], optional: [] }],
+  ["pillar.ls", none],
+  ["pillar.raw", { required: [], optional: ["key"] }],
+  ["saltutil.refresh_pillar", none],
   ["cmd.run", cmd],
   ["cmd.run_all", cmd],
   ["schedule.list", none],

@@ -39,6 +39,7 @@ export const TARGET_TYPES = [
   "grain",
   "grain_pcre",
   "pillar",
+  "pillar_pcre",
   "ipcidr",
   "nodegroup",
   "compound",
@@ -184,6 +185,8 @@ export const ExecReturn = s.object({
   result: s.optional(s.unknown()),
   error: s.optional(s.string()),
   retcode: s.optional(s.int()),
+  /** What the operator should know beside the result (settings not current…). */
+  warnings: s.optional(s.array(s.string(), { maxItems: 64 })),
   /** `unknown` when the peel or its broker died while running: it may or may not have acted. */
   outcome: s.optional(s.literal("unknown")),
   started: s.string(),
@@ -278,6 +281,8 @@ export type FindReply = s.Infer<typeof FindReply>;
 export const FactsMessage = s.object({
   peel_id: peelId,
   facts: s.record(s.unknown()),
+  /** The peel's compiled settings, before secrets are resolved: what `I@`/`J@` match. */
+  settings: s.optional(s.record(s.unknown())),
   collected: s.string(),
 }, { strict: false });
 /** A validated facts message. */

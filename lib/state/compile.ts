@@ -15,7 +15,7 @@ export type SlsLoader = (ref: string) => Promise<SlsFile>;
  * Resolve relative includes as Salt does: `.x` is a sibling of the including SLS (a child when
  * the including file is a package's `init`), and each further dot goes up one level.
  */
-function resolveInclude(inc: string, from: SlsFile): string {
+export function resolveInclude(inc: string, from: Pick<SlsFile, "ref" | "file">): string {
   if (!inc.startsWith(".")) return inc;
   const isInit = /(^|\/)init\.(zy|sls)$/.test(from.file);
   const base = from.ref.split(".");

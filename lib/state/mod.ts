@@ -5,6 +5,8 @@
  */
 export * from "./types.ts";
 export { parseRefs, parseSls, type SlsFile } from "./highstate.ts";
-export { compile, loadTree, type SlsLoader } from "./compile.ts";
+export { compile, loadTree, resolveInclude, type SlsLoader } from "./compile.ts";
+export { slsPaths, slsRef } from "./sls_path.ts";
+export { type TopRef, topRefsFor } from "./top.ts";
 export { type Plan, plan } from "./plan.ts";
 export * from "./run.ts";

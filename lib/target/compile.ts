@@ -83,6 +83,7 @@ const LETTER_OF: Partial<Record<TargetType, string>> = {
   grain: "G",
   grain_pcre: "P",
   pillar: "I",
+  pillar_pcre: "J",
   ipcidr: "S",
   nodegroup: "N",
 };
@@ -92,7 +93,7 @@ const KIND_OF: Record<string, TargetType> = {
   G: "grain",
   P: "grain_pcre",
   I: "pillar",
-  J: "pillar",
+  J: "pillar_pcre",
   S: "ipcidr",
   N: "nodegroup",
 };

@@ -138,22 +138,28 @@ export function filterBy(
 
 const MISSING = Symbol("missing");
 
-/** Salt's `pillar.get`: with `merge`, a dict default is deep-merged with the settings' value. */
+/**
+ * Salt's `pillar.get`: with `merge`, a dict default is deep-merged with the settings' dict
+ * (lists in it merged when `mergeLists`), and a list default extended with the settings' list
+ * elements it lacks; a value of another type is returned as it is.
+ */
 export function pillarGet(
   pillar: Dict,
   key: string,
   fallback: unknown = "",
   merge = false,
   delimiter = ":",
+  mergeLists = false,
 ): unknown {
-  if (merge) {
-    if (isDict(fallback)) {
-      const found = traverse(pillar, key, {}, delimiter);
-      return isDict(found) ? dictUpdate(deepCopy(fallback), found) : deepCopy(fallback);
-    }
-    if (Array.isArray(fallback)) {
-      const found = traverse(pillar, key, [], delimiter);
-      return Array.isArray(found) ? [...fallback, ...found] : fallback;
+  if (merge && isDict(fallback)) {
+    const found = traverse(pillar, key, {}, delimiter);
+    if (isDict(found)) return dictUpdate(deepCopy(fallback), found, mergeLists);
+  } else if (merge && Array.isArray(fallback)) {
+    const found = traverse(pillar, key, [], delimiter);
+    if (Array.isArray(found)) {
+      const out = deepCopy(fallback);
+      for (const x of found) if (!out.some((y) => pyEq(y, x))) out.push(x);
+      return out;
     }
   }
   return traverse(pillar, key, fallback, delimiter);

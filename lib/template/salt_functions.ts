@@ -157,8 +157,15 @@ export function saltFunctions(data: SaltData): Dict {
     ),
     "pillar.get": withKeywords(
       ["key", "default", "merge", "merge_nested_lists", "delimiter"],
-      (key: unknown, dflt: unknown = "", merge?: unknown, _n?: unknown, delim: unknown = ":") =>
-        pillarGet(pillar, str(key), dflt, pyBool(merge), str(delim)),
+      (key: unknown, dflt: unknown = "", merge?: unknown, lists?: unknown, delim: unknown = ":") =>
+        pillarGet(
+          pillar,
+          str(key),
+          dflt,
+          pyBool(merge),
+          str(delim),
+          pyBool(lists ?? opts.pillar_merge_lists),
+        ),
     ),
     "pillar.item": (...keys: unknown[]) =>
       Object.fromEntries(

@@ -31,6 +31,19 @@ export interface Basket {
   flush(): Promise<void>;
 }
 
+/** The peel's settings as functions read them. */
+export interface SettingsAccess {
+  /**
+   * The settings, with `inline` (Salt's `pillar=`) merged over them, and a warning to pass on
+   * when they are not current (the settings source is away and a last-known-good copy is used).
+   */
+  get(
+    inline?: Record<string, unknown>,
+  ): Promise<{ settings: Record<string, unknown>; warning?: string }>;
+  /** Compile them again now, as Salt's `saltutil.refresh_pillar` does. */
+  refresh(): Promise<{ settings: Record<string, unknown>; warning?: string }>;
+}
+
 /** Everything a function may use; it has no other access to the peel. */
 export interface ExecContext {
   /** This peel's id. */
@@ -53,6 +66,8 @@ export interface ExecContext {
   basket?: Basket;
   /** The peel's scheduler, for `schedule.*`. */
   schedule?: ScheduleControl;
+  /** The peel's settings; without them, functions see none. */
+  settings?: SettingsAccess;
 }
 
 /** `schedule.list`: whether the schedule runs, and each entry with its state. */
@@ -80,6 +95,8 @@ export interface FunctionResult {
   success?: boolean;
   /** Exit code, for functions that run commands. */
   retcode?: number;
+  /** What the operator should know beside the result (settings not current…). */
+  warnings?: string[];
 }
 
 /** An execution function such as `test.ping`. */

@@ -7,7 +7,7 @@
 import { stateFunctionNames } from "../modules/mod.ts";
 import { showSls } from "../state_apply.ts";
 import { FUNCTIONS } from "./mod.ts";
-import { stateSingle, topRefs } from "./state.ts";
+import { stateSingle, templateContext, topRefs } from "./state.ts";
 import { ArgumentError, type ExecContext, type ExecFunction, stringArg } from "./context.ts";
 
 /** One line of usage for each execution function, as `sys.doc` shows it. */
@@ -34,6 +34,18 @@ export const DOCS: Readonly<Record<string, string>> = {
     [`${m}.delete`, `${m}.delete <fun>: remove this peel's entry`],
     [`${m}.flush`, `${m}.flush: remove every entry of this peel`],
   ])),
+  "settings.items": "settings.items: every setting this peel compiled",
+  "settings.get":
+    "settings.get <key> [default] [merge=True] [merge_nested_lists=True] [delimiter=:]: one setting",
+  "settings.keys": "settings.keys [key]: the keys of the settings (under key)",
+  "settings.refresh": "settings.refresh: compile the settings again now",
+  "pillar.items": "pillar.items: every setting (Salt's name)",
+  "pillar.get": "pillar.get <key> [default] [merge=True] …: one setting (Salt's name)",
+  "pillar.item": "pillar.item <key>…: the named settings, as a map",
+  "pillar.keys": "pillar.keys <key>: the keys of the settings under key",
+  "pillar.ls": "pillar.ls: the top-level setting names",
+  "pillar.raw": "pillar.raw [key]: every setting, or the one under key",
+  "saltutil.refresh_pillar": "saltutil.refresh_pillar: compile the settings again now",
   "cmd.run": "cmd.run '<cmd>' [cwd=] [env=] [stdin=] [timeout=]: the command's output",
   "cmd.run_all": "cmd.run_all '<cmd>' [cwd=] [env=] [stdin=] [timeout=]: retcode, stdout, stderr",
   "pkg.version": 'pkg.version <name>…: the installed version ("" when not installed)',
@@ -54,7 +66,8 @@ export const DOCS: Readonly<Record<string, string>> = {
   "schedule.enable_job": "schedule.enable_job <name>: let one entry run (until the peel restarts)",
   "schedule.disable_job": "schedule.disable_job <name>: stop one entry (until the peel restarts)",
   "schedule.run_job": "schedule.run_job <name> [force=True]: run an entry now; its JID",
-  "state.apply": "state.apply [sls,…] [test=True]: the named SLS files, or the highstate",
+  "state.apply":
+    "state.apply [sls,…] [test=True] [pillar={…}]: the named SLS files, or the highstate",
   "state.sls": "state.sls <sls,…> [test=True]: the named SLS files",
   "state.highstate": "state.highstate [test=True]: what the top file assigns to this peel",
   "state.show_sls": "state.show_sls <sls>: the compiled states, without running them",
@@ -123,14 +136,9 @@ export const showTop: ExecFunction = (ctx) =>
   Promise.resolve({ result: { base: topRefs(tree(ctx), ctx.peelId, ctx.facts()) } });
 
 /** `state.show_lowstate`: the highstate's compiled states, in the order they would run. */
-export const showLowstate: ExecFunction = async (ctx) => {
+export const showLowstate: ExecFunction = async (ctx, _args, kwargs) => {
   const t = tree(ctx);
   const refs = topRefs(t, ctx.peelId, ctx.facts());
-  return {
-    result: await showSls({
-      refs,
-      tree: t,
-      context: { peelId: ctx.peelId, facts: ctx.facts(), settings: {} },
-    }),
-  };
+  const { context, warnings } = await templateContext(ctx, kwargs);
+  return { result: await showSls({ refs, tree: t, context }), warnings };
 };

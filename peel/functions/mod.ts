@@ -10,6 +10,7 @@ import * as network from "./network.ts";
 import * as pkg from "./pkg.ts";
 import * as schedule from "./schedule.ts";
 import * as service from "./service.ts";
+import * as settings from "./settings.ts";
 import * as test from "./test.ts";
 /**
  * State functions load the state pipeline (templates, modules) on first use, so a peel that
@@ -28,7 +29,10 @@ function lazyIntrospect(
 
 export * from "./context.ts";
 
-/** Every function, by its full name; Salt's `grains.*` names are aliases of `facts.*`. */
+/**
+ * Every function, by its full name; Salt's `grains.*` names are aliases of `facts.*`, its
+ * `pillar.*` names of `settings.*`.
+ */
 export const FUNCTIONS: ReadonlyMap<string, ExecFunction> = new Map([
   ["test.ping", test.ping],
   ["test.echo", test.echo],
@@ -50,6 +54,17 @@ export const FUNCTIONS: ReadonlyMap<string, ExecFunction> = new Map([
     [`${m}.delete`, mine.remove],
     [`${m}.flush`, mine.flush],
   ]),
+  ["settings.items", settings.items],
+  ["settings.get", settings.get],
+  ["settings.keys", settings.keys],
+  ["settings.refresh", settings.refresh],
+  ["pillar.items", settings.items],
+  ["pillar.get", settings.get],
+  ["pillar.item", settings.item],
+  ["pillar.keys", settings.keys],
+  ["pillar.ls", settings.keys],
+  ["pillar.raw", settings.raw],
+  ["saltutil.refresh_pillar", settings.refresh],
   ["cmd.run", cmd.runCmd],
   ["cmd.run_all", cmd.runAll],
   ["pkg.version", pkg.version],

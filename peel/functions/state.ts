@@ -4,11 +4,9 @@
  * /tmp/x`). Modules act through the broker.
  * @module
  */
-import { isPlainObject } from "../../lib/schema/mod.ts";
-import { loadYaml } from "../../lib/yaml/mod.ts";
-import { compileTarget } from "../../lib/target/mod.ts";
-import type { TargetType } from "../../lib/job/mod.ts";
-import { plan, runPlan, summarize } from "../../lib/state/mod.ts";
+import { inlineSettings } from "../../lib/settings/mod.ts";
+import { parseYaml, YamlError } from "../../lib/yaml/mod.ts";
+import { plan, runPlan, StateError, summarize, topRefsFor } from "../../lib/state/mod.ts";
 import type { TemplateContext } from "../../lib/template/mod.ts";
 import {
   applyStates,
@@ -38,14 +36,21 @@ function tree(ctx: ExecContext): StateTree {
   return ctx.states;
 }
 
-const isTest = (kwargs: Record<string, unknown>) => kwargs.test === true;
-
-/** What templates see on this peel. */
-const templateContext = (ctx: ExecContext): TemplateContext => ({
-  peelId: ctx.peelId,
-  facts: ctx.facts(),
-  settings: {},
-});
+/**
+ * What templates see on this peel: its facts and its settings, with the inline settings of
+ * `kwargs` (`pillar=`, `settings=`) merged over them; and a warning when those are not current.
+ */
+export async function templateContext(
+  ctx: ExecContext,
+  kwargs: Record<string, unknown> = {},
+): Promise<{ context: TemplateContext; warnings?: string[] }> {
+  const inline = inlineSettings(kwargs);
+  const s = ctx.settings ? await ctx.settings.get(inline) : { settings: inline ?? {} };
+  return {
+    context: { peelId: ctx.peelId, facts: ctx.facts(), settings: s.settings },
+    ...(s.warning ? { warnings: [s.warning] } : {}),
+  };
+}
 
 /** The basket lookup templates get on this peel. */
 const basketOf = (ctx: ExecContext): Basket["get"] | undefined => ctx.basket?.get.bind(ctx.basket);
@@ -58,80 +63,62 @@ const EMPTY_TREE: StateTree = {
   list: () => [],
 };
 
-/** `- match:` values of a top file and the target kinds they mean. */
-const TOP_MATCH: Record<string, TargetType> = {
-  glob: "glob",
-  pcre: "pcre",
-  list: "list",
-  grain: "grain",
-  grain_pcre: "grain_pcre",
-  pillar: "pillar",
-  ipcidr: "ipcidr",
-  compound: "compound",
-};
-
 /** The SLS refs the top file assigns to this peel (environment `base`). */
 export function topRefs(t: StateTree, peelId: string, facts: Record<string, unknown>): string[] {
-  const text = t.read("top.zy") ?? t.read("top.sls");
+  const file = t.read("top.zy") === undefined ? "top.sls" : "top.zy";
+  const text = t.read(file);
   if (text === undefined) throw new ArgumentError("No top.zy or top.sls in the state tree");
-  const top = loadYaml(text) ?? {};
-  if (!isPlainObject(top) || !isPlainObject(top.base ?? {})) {
-    throw new ArgumentError("top file: expected an environment mapping such as base:");
+  let doc;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    if (!(e instanceof YamlError)) throw e;
+    throw new StateError(`Cannot parse YAML: ${e.reason}`, { file, line: e.line }, { cause: e });
   }
-  const refs: string[] = [];
-  for (const [tgt, entries] of Object.entries((top.base ?? {}) as Record<string, unknown>)) {
-    const list = Array.isArray(entries) ? entries : [];
-    const match = list.find((e) => isPlainObject(e) && "match" in e) as
-      | { match?: string }
-      | undefined;
-    const kind = match?.match === undefined ? undefined : TOP_MATCH[match.match];
-    if (match?.match !== undefined && !kind) {
-      throw new ArgumentError(`top file: unknown match type "${match.match}" for "${tgt}"`);
-    }
-    if (!compileTarget(tgt, kind).matches({ id: peelId, facts })) continue;
-    for (const e of list) if (typeof e === "string" && !refs.includes(e)) refs.push(e);
-  }
-  return refs;
+  return topRefsFor(doc.value, { id: peelId, facts }, { file, lines: doc.lines }, ["base"])
+    .map((r) => r.ref);
 }
 
-async function apply(ctx: ExecContext, refs: string[], test: boolean): Promise<FunctionResult> {
+async function apply(
+  ctx: ExecContext,
+  refs: string[],
+  kwargs: Record<string, unknown>,
+): Promise<FunctionResult> {
+  const { context, warnings } = await templateContext(ctx, kwargs);
   const run = await applyStates({
     refs,
     tree: tree(ctx),
-    context: templateContext(ctx),
+    context,
     broker: ctx.broker,
     basket: basketOf(ctx),
-    test,
+    test: kwargs.test === true,
   });
-  return { result: run, success: run.summary.failed === 0 };
+  return { result: run, success: run.summary.failed === 0, warnings };
 }
 
 /** `state.apply [sls,…] [test=True]`: the named SLS files, or the top file's when none. */
 export const stateApply: ExecFunction = (ctx, args, kwargs) => {
   const refs = refsOf(args, kwargs);
-  return apply(
-    ctx,
-    refs.length ? refs : topRefs(tree(ctx), ctx.peelId, ctx.facts()),
-    isTest(kwargs),
-  );
+  return apply(ctx, refs.length ? refs : topRefs(tree(ctx), ctx.peelId, ctx.facts()), kwargs);
 };
 
 /** `state.highstate [test=True]`: everything the top file assigns to this peel. */
 export const stateHighstate: ExecFunction = (ctx, _args, kwargs) =>
-  apply(ctx, topRefs(tree(ctx), ctx.peelId, ctx.facts()), isTest(kwargs));
+  apply(ctx, topRefs(tree(ctx), ctx.peelId, ctx.facts()), kwargs);
 
 /** `state.show_sls <sls>`: the compiled states, in plan order, without running them. */
 export const stateShowSls: ExecFunction = async (ctx, args, kwargs) => {
   const refs = refsOf(args, kwargs);
   if (!refs.length) throw new ArgumentError("state.show_sls needs an SLS reference");
+  const { context, warnings } = await templateContext(ctx, kwargs);
   const chunks = await showSls({
     refs,
     tree: tree(ctx),
-    context: templateContext(ctx),
+    context,
     broker: ctx.broker,
     basket: basketOf(ctx),
   });
-  return { result: chunks };
+  return { result: chunks, warnings };
 };
 
 /** Any state function called directly, e.g. `file.touch /tmp/x` or `test.succeed_with_changes`. */
@@ -139,13 +126,11 @@ export function stateSingle(fun: string): ExecFunction {
   const [module, f] = fun.split(".");
   return async (ctx, args, kwargs) => {
     const tree = ctx.states ?? EMPTY_TREE;
+    const { test, pillar: _p, settings: _s, ...rest } = kwargs;
     using renderer = treeRenderer(tree, ctx.broker, basketOf(ctx));
-    const host = treeStateHost(
-      { tree, context: templateContext(ctx), broker: ctx.broker },
-      renderer,
-    );
+    const { context, warnings } = await templateContext(ctx, kwargs);
+    const host = treeStateHost({ tree, context, broker: ctx.broker }, renderer);
     if (!host.fn(fun)) throw new ArgumentError(`Function "${fun}" is not available on this peel`);
-    const { test, ...rest } = kwargs;
     const name = String(args[0] ?? rest.name ?? "");
     if (!name) throw new ArgumentError(`${fun} needs a name`);
     const chunk = {
@@ -160,6 +145,6 @@ export function stateSingle(fun: string): ExecFunction {
     };
     const states = await runPlan(plan([chunk]), { test: test === true, host });
     const run = { states, summary: summarize(states) };
-    return { result: run, success: run.summary.failed === 0 };
+    return { result: run, success: run.summary.failed === 0, warnings };
   };
 }

@@ -370,3 +370,51 @@ Deno.test("call --local - mine.get and basket() return {} with a warning, withou
     /warning: the basket is not available with call --local; mine.get\("\*", "network.ip_addrs"\) returns \{\}/,
   );
 });
+
+Deno.test("call --local - a settings tree with its top file, Jinja in it, inline pillar= over it", async () => {
+  await using dir = await tempDir();
+  const d = dir.path;
+  await Deno.mkdir(`${d}/tree`, { recursive: true });
+  await Deno.mkdir(`${d}/settings/apps`, { recursive: true });
+  await Deno.writeTextFile(
+    `${d}/tree/show.zy`,
+    "show:\n  test.succeed_without_changes:\n    - name: \"{{ salt['pillar.get']('app:port') }} {{ pillar.app.family }} {{ pillar.other | default('none') }}\"\n",
+  );
+  await Deno.writeTextFile(
+    `${d}/settings/top.sls`,
+    "base:\n  '*':\n    - apps\n  'os:family:redhat':\n    - match: grain\n    - other\n",
+  );
+  await Deno.writeTextFile(
+    `${d}/settings/apps/init.sls`,
+    "include:\n  - .port\napp:\n  family: {{ grains['os_family'] }}\n",
+  );
+  await Deno.writeTextFile(`${d}/settings/apps/port.sls`, "app:\n  port: 8080\n");
+  await Deno.writeTextFile(`${d}/settings/other.sls`, "other: yes\n");
+  await writeYaml(`${d}/facts.yaml`, { os: { family: "debian" }, os_family: "Debian" });
+  const base = [
+    "state.apply",
+    "show",
+    "--file-root",
+    `${d}/tree`,
+    "--facts",
+    `${d}/facts.yaml`,
+    "--settings-root",
+    `${d}/settings`,
+    "--policy",
+    `${d}/missing-policy.yaml`,
+    "--format",
+    "json",
+  ];
+  const name = async (...more: string[]) => {
+    const r = await call([...base, ...more]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    return JSON.parse(r.stdout).local.states[0].name;
+  };
+  assert.equal(await name(), "8080 Debian none");
+  assert.equal(await name(`pillar={"app": {"port": 7777}}`), "7777 Debian none");
+
+  await Deno.writeTextFile(`${d}/settings/apps/port.sls`, "app:\n  port: {% if %}\n");
+  const bad = await call(base);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /Cannot compile settings "apps\/port\.sls:2": /);
+});

@@ -1,7 +1,9 @@
 /**
- * Publishes the state tree (`states_dir`) to the `state-files` bucket: raw bytes under
- * forward-slash relative paths, at start and whenever files change; keys of files that are gone
- * are deleted. Hidden files and names KV keys cannot hold are skipped with a warning.
+ * Publishes a directory to a bucket (the state tree to `state-files`, the settings tree to
+ * `settings-files`): each file's bytes, as a transform lets them out, under its forward-slash
+ * relative path, at start and whenever files change; keys of files that are gone are deleted.
+ * Hidden files and names KV keys cannot hold are skipped with a warning; a file the transform
+ * refuses is logged and keeps what the bucket had.
  * @module
  */
 import type { KV } from "nats";
@@ -22,31 +24,46 @@ async function walk(root: string, rel = "", out: string[] = []): Promise<string[
 }
 
 /**
- * Fail unless `dir` is a directory this process can list, with an error naming `states_dir`:
- * a master that cannot see its state tree must not start and serve an empty one.
+ * Fail unless `dir` is a directory this process can list, with an error naming config field
+ * `field`: a master that cannot see its tree must not start and serve an empty one.
  */
-export async function checkStatesDir(dir: string): Promise<void> {
+export async function checkTreeDir(dir: string, field: string): Promise<void> {
   try {
     if (!(await Deno.stat(dir)).isDirectory) throw new TypeError("not a directory");
     for await (const _ of Deno.readDir(dir)) break;
   } catch (e) {
     throw new ConfigError(
-      `Invalid config: field "states_dir": cannot read directory "${dir}": ${(e as Error).message}`,
+      `Invalid config: field "${field}": cannot read directory "${dir}": ${(e as Error).message}`,
       "master.yaml",
-      { field: "states_dir" },
+      { field },
       { cause: e },
     );
   }
 }
 
-/** Keeps `state-files` equal to a directory. */
-export class StatePublisher {
+/** What a {@linkcode TreePublisher} publishes. */
+export interface TreeOptions {
+  /** What the tree is, for log lines: `state tree`, `settings tree`. */
+  what: string;
+  /** The config field naming the directory, for log lines. */
+  field: string;
+  /** The bytes peels may read for file `path`; throws to keep the file out. */
+  transform?: (path: string, data: Uint8Array) => Uint8Array;
+}
+
+/** Keeps a bucket equal to a directory. */
+export class TreePublisher {
   #watcher?: Deno.FsWatcher;
   #timer?: ReturnType<typeof setTimeout>;
   #running = Promise.resolve();
 
-  /** Publish `dir` to `kv` now; then follow changes unless `watch` is false. */
-  constructor(readonly kv: KV, readonly dir: string, readonly log: Logger) {}
+  /** Publish `dir` to `kv` as `tree` says. */
+  constructor(
+    readonly kv: KV,
+    readonly dir: string,
+    readonly tree: TreeOptions,
+    readonly log: Logger,
+  ) {}
 
   /** Publish once; resolves to the number of files published. */
   async publish(): Promise<number> {
@@ -54,11 +71,19 @@ export class StatePublisher {
     const keep = new Set<string>();
     for (const path of files) {
       if (!KEY.test(path) || path.split("/").includes("..")) {
-        this.log.warn("skipping state file whose name cannot be a KV key", { path });
+        this.log.warn(`skipping a file of the ${this.tree.what} whose name cannot be a KV key`, {
+          path,
+        });
         continue;
       }
       keep.add(path);
-      const data = await Deno.readFile(`${this.dir}/${path}`);
+      let data: Uint8Array = await Deno.readFile(`${this.dir}/${path}`);
+      try {
+        data = this.tree.transform?.(path, data) ?? data;
+      } catch (e) {
+        this.log.error(`cannot publish a file of the ${this.tree.what}`, { path, error: e });
+        continue;
+      }
       const cur = await this.kv.get(path);
       if (!cur || cur.operation !== "PUT" || !equal(cur.value, data)) await this.kv.put(path, data);
     }
@@ -73,7 +98,7 @@ export class StatePublisher {
     try {
       this.#watcher = Deno.watchFs(this.dir, { recursive: true });
     } catch (e) {
-      this.log.warn("cannot watch states_dir", { dir: this.dir, error: e });
+      this.log.warn(`cannot watch ${this.tree.field}`, { dir: this.dir, error: e });
       return;
     }
     (async () => {
@@ -81,8 +106,8 @@ export class StatePublisher {
         clearTimeout(this.#timer);
         this.#timer = setTimeout(() => {
           this.#running = this.#running.then(() => this.publish()).then(
-            (n) => this.log.info("state tree published", { files: n }),
-            (e) => this.log.error("cannot publish the state tree", { error: e }),
+            (n) => this.log.info(`${this.tree.what} published`, { files: n }),
+            (e) => this.log.error(`cannot publish the ${this.tree.what}`, { error: e }),
           );
         }, 300);
       }
