@@ -208,8 +208,8 @@ Deno.test("runbook - every runnable command works against a live fleet and shows
     ["<jid>", sleepJid],
     ["<running-jid>", runningJid],
   ];
+  const place = (text: string) => places.reduce((s, [from, to]) => s.replaceAll(from, to), text);
   for (const c of commands) {
-    const place = (text: string) => places.reduce((s, [from, to]) => s.replaceAll(from, to), text);
     const command = place(c.command);
     await t.step(`runbook.md:${c.line}: ${c.command}`, async () => {
       const r = await bash(command, path);
