@@ -170,22 +170,21 @@ const ALL_STREAMS = [
  * `zester backup create`: read every message of every stream, in order, with ordered
  * consumers; nothing else — no writes, no dispatch, no stream changes. It reads all there is:
  * facts, job returns (command output), enrollment records, and sealed secrets (ciphertexts only
- * each peel can open).
+ * each peel can open). Wildcards where the subject list would otherwise not fit the server's
+ * limit on a CONNECT line (every stream of the account is Zester's).
  */
 function backup(inbox: string): RoleClaims {
   return {
     pub: {
       allow: [
         "$JS.API.INFO",
+        "$JS.API.STREAM.INFO.*",
         ...ALL_STREAMS.flatMap((s) => [
-          `$JS.API.STREAM.INFO.${s}`,
           `$JS.API.CONSUMER.CREATE.${s}`,
           `$JS.API.CONSUMER.CREATE.${s}.>`,
-          `$JS.API.CONSUMER.MSG.NEXT.${s}.>`,
-          `$JS.API.CONSUMER.INFO.${s}.>`,
-          `$JS.API.CONSUMER.DELETE.${s}.>`,
-          `$JS.FC.${s}.>`,
         ]),
+        "$JS.API.CONSUMER.MSG.NEXT.*.*",
+        "$JS.FC.>",
       ],
     },
     sub: { allow: [`${inbox}.>`] },
@@ -193,23 +192,21 @@ function backup(inbox: string): RoleClaims {
 }
 
 /**
- * `zester backup restore`: create or update every stream and purge it, and publish into every
- * bucket and stream — job records and returns, facts, enrollments, and the state and settings
- * trees peels apply. That is the master's power over the store and more (it writes returns and
- * the basket, which only peels do), so its creds are for the restore only, kept offline.
+ * `zester backup restore`: create, update and purge streams, and publish into every bucket and
+ * stream — job records and returns, facts, enrollments, and the state and settings trees peels
+ * apply. That is the master's power over the store and more (it writes returns and the basket,
+ * which only peels do), so its creds are for restores only, kept offline.
  */
 function restore(inbox: string): RoleClaims {
   return {
     pub: {
       allow: [
         "$JS.API.INFO",
-        ...ALL_STREAMS.flatMap((s) => [
-          `$JS.API.STREAM.INFO.${s}`,
-          `$JS.API.STREAM.CREATE.${s}`,
-          `$JS.API.STREAM.UPDATE.${s}`,
-          `$JS.API.STREAM.PURGE.${s}`,
-        ]),
-        ...Object.values(BUCKETS).map((b) => `$KV.${b.name}.>`),
+        "$JS.API.STREAM.INFO.*",
+        "$JS.API.STREAM.CREATE.*",
+        "$JS.API.STREAM.UPDATE.*",
+        "$JS.API.STREAM.PURGE.*",
+        "$KV.>",
         ...Object.values(STREAMS).flatMap((st) => st.subjects),
       ],
     },
