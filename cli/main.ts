@@ -22,7 +22,7 @@ import {
 } from "@commander-js/extra-typings";
 import type { NatsConnection } from "nats";
 import { basketGet } from "../lib/basket/mod.ts";
-import { closeBus, connectBus } from "../lib/bus/mod.ts";
+import { closeBus, connectBus, restoreBackup } from "../lib/bus/mod.ts";
 import { cliBusOptions, parseDuration, PEEL_CONFIG_PATH } from "../lib/config/mod.ts";
 import {
   type ExecReturn,
@@ -50,7 +50,7 @@ import { basketList, noEntries, renderBasket } from "./commands/basket.ts";
 import { previewTarget, renderPreview } from "./commands/preview.ts";
 import { callLocal, renderStates } from "./commands/call.ts";
 import { DEFAULT_HOSTS, initDeployment, renderInit } from "./commands/init.ts";
-import { backupCreate, backupRestore, renderBackup, renderRestore } from "./commands/backup.ts";
+import { backupCreate, renderBackup, renderRestore } from "./commands/backup.ts";
 import { keyRequest, renderKeyChange, renderKeyList, renderKeyShow } from "./commands/key.ts";
 import { type AdminOp, type AdminRequest, ENROLLMENT_STATUSES } from "../lib/enroll/mod.ts";
 import {
@@ -363,7 +363,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       bus(async (nc) =>
         out(renderRestore(
           dir,
-          await backupRestore(nc, dir, { replace: opts.replace, replicas: opts.replicas }),
+          await restoreBackup(nc, dir, { replace: opts.replace, replicas: opts.replicas }),
         ))
       )
     );

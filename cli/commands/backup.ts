@@ -10,8 +10,6 @@ import {
   BackupError,
   type BackupManifest,
   createBackup,
-  restoreBackup,
-  type RestoreOptions,
   type RestoreResult,
 } from "../../lib/bus/mod.ts";
 import { backupPermissionFlags, type CliConfig } from "../../lib/config/mod.ts";
@@ -41,15 +39,6 @@ export function renderBackup(dir: string, m: BackupManifest): string {
     `Backup written to ${dir} (${m.created}):`,
     ...m.streams.map((s) => `  ${s.name}: ${s.messages} messages`),
   ].join("\n");
-}
-
-/** Restore from `dir`. */
-export async function backupRestore(
-  nc: NatsConnection,
-  dir: string,
-  opts: RestoreOptions,
-): Promise<RestoreResult[]> {
-  return await restoreBackup(nc, dir, opts);
 }
 
 /** What a restore did, for people. */
