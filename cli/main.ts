@@ -8,6 +8,7 @@
  * zester basket get '<target>' <function> [--tgt-type <type>] | basket list <peel-id>
  * zester settings show <peel-id> | settings refresh [target] | settings encrypt
  * zester key list|accept|reject|revoke|show   (or salt-key's -L, -a, -A, -r, -d)
+ * zester backup create|restore <dir>
  * ```
  * Exit status: 0 when the job ended complete (every target returned successfully), 1 when it
  * did not (a target failed or did not return, or the CLI stopped waiting first), 2 when the
@@ -22,7 +23,7 @@ import {
 } from "@commander-js/extra-typings";
 import type { NatsConnection } from "nats";
 import { basketGet } from "../lib/basket/mod.ts";
-import { closeBus, connectBus } from "../lib/bus/mod.ts";
+import { closeBus, connectBus, restoreBackup } from "../lib/bus/mod.ts";
 import { cliBusOptions, parseDuration, PEEL_CONFIG_PATH } from "../lib/config/mod.ts";
 import {
   type ExecReturn,
@@ -57,6 +58,7 @@ import { basketList, noEntries, renderBasket } from "./commands/basket.ts";
 import { previewTarget, renderPreview } from "./commands/preview.ts";
 import { callLocal, renderStates } from "./commands/call.ts";
 import { DEFAULT_HOSTS, initDeployment, renderInit } from "./commands/init.ts";
+import { backupCreate, renderBackup, renderRestore } from "./commands/backup.ts";
 import { keyRequest, renderKeyChange, renderKeyList, renderKeyShow } from "./commands/key.ts";
 import { type AdminOp, type AdminRequest, ENROLLMENT_STATUSES } from "../lib/enroll/mod.ts";
 import {
@@ -409,6 +411,29 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       out(renderInit(abs));
     });
 
+  const backup = program.command("backup").description(
+    "back up every bucket and stream to files, and restore them",
+  );
+  backup.command("create")
+    .description("write every bucket and stream into a new directory (backup creds)")
+    .argument("<dir>", "where to write it; must be empty")
+    .action(async (dir) => {
+      const { config } = await loadCliConfig(program.opts().config);
+      await bus(async (nc) => out(renderBackup(dir, await backupCreate(nc, config, dir))));
+    });
+  backup.command("restore")
+    .description("recreate the streams of a backup and publish its messages (restore creds)")
+    .argument("<dir>", "a directory backup create wrote")
+    .option("--replace", "purge streams that hold messages instead of refusing")
+    .option("--replicas <n>", "servers that keep each stream (default: as backed up)", countOption)
+    .action((dir, opts) =>
+      bus(async (nc) =>
+        out(renderRestore(
+          dir,
+          await restoreBackup(nc, dir, { replace: opts.replace, replicas: opts.replicas }),
+        ))
+      )
+    );
   settings.command("encrypt")
     .description("seal a value read from stdin to the master's key; prints the !encrypted literal")
     .option(

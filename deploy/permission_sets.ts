@@ -1,12 +1,13 @@
 /**
  * `deno task permission-sets [--write]`: the `deno.json` permission sets of the four entry
- * points (`master`, `peel`, `broker`, `cli`) and of `zester init` (`init`), generated from `lib/config/permissions.ts` for the
+ * points (`master`, `peel`, `broker`, `cli`), of `zester init` (`init`) and of `zester backup` (`backup`), generated from `lib/config/permissions.ts` for the
  * default install paths and a NATS server on `127.0.0.1:4222`, so the sets and the flags the
  * daemons get from their configs cannot drift apart. `--write` updates `deno.json`; without it
  * the task prints the sets and exits 1 when `deno.json` differs (a test checks the same).
  * @module
  */
 import {
+  backupPermissionFlags,
   brokerPermissionFlags,
   CliConfig,
   cliPermissionFlags,
@@ -23,6 +24,8 @@ const DENO_JSON = new URL("../deno.json", import.meta.url);
 const DEFAULT_NATS = "nats://127.0.0.1:4222";
 /** Where `deno task init` may write: the documented deployment directory. */
 const DEFAULT_DEPLOYMENT_DIR = "/etc/zester";
+/** Where `deno task backup create` may write. */
+export const DEFAULT_BACKUP_DIR = "/var/backups/zester";
 
 /** A `deno.json` permission set: each permission granted wholly or for the listed values. */
 export type PermissionSet = Record<string, true | string[]>;
@@ -56,6 +59,7 @@ export function permissionSets(): Record<string, PermissionSet> {
     broker: setOfFlags(brokerPermissionFlags()),
     cli: setOfFlags(cliPermissionFlags(CliConfig.parse({}))),
     init: setOfFlags(initPermissionFlags(DEFAULT_DEPLOYMENT_DIR)),
+    backup: setOfFlags(backupPermissionFlags(CliConfig.parse({}), DEFAULT_BACKUP_DIR)),
   };
 }
 

@@ -82,6 +82,8 @@ export function renderInit(dir: string): string {
     `  secrets:     zester settings encrypt --master-key ${p.masterBoxPublicKey} < value-file`,
     `  CLI config:  creds_file: ${p.creds("admin")} (read-only: ${p.creds("reader")}),`,
     `               ca_file: ${p.ca}, cert_file: ${p.cert("admin")}, key_file: ${p.key("admin")}`,
+    `  backups:     ${p.creds("backup")} (read-only), ${p.creds("restore")} (keep offline);`,
+    `               leaf nodes: ${p.creds("leaf")}, ${p.accountConfig} (docs/deploy.md)`,
     `  master.yaml enroll: tls_cert: ${p.cert("enroll")}, tls_key: ${p.key("enroll")},`,
     `               account_signing_key: ${p.seed("account-signing")},`,
     `               operator_signing_key: ${p.seed("operator-signing")},`,

@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { devServerConfig, forget, register } from "./trust.ts";
+import { devAccountConfig, devServerConfig, devTrustConfig, forget, register } from "./trust.ts";
 
 /** A running nats-server. */
 export interface NatsServer extends AsyncDisposable {
@@ -45,6 +45,11 @@ export interface NatsServerOptions {
   plain?: boolean;
   /** JetStream store to use (kept at stop), e.g. that of a server stopped to restart it. */
   storeDir?: string;
+  /**
+   * The config to run instead of the development one, for a server of the development
+   * deployment: written into the store directory beside its `trust.conf` and `account.conf`.
+   */
+  config?: string;
 }
 
 /** A free TCP port on `hostname`, as the kernel hands it out. */
@@ -79,7 +84,9 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     let args = ["-a", host, "-p", String(port), "-js", "-sd", storeDir];
     if (!opts.plain) {
       const config = `${storeDir}/nats-server.conf`;
-      await Deno.writeTextFile(config, await devServerConfig(host, port, storeDir));
+      await Deno.writeTextFile(`${storeDir}/trust.conf`, await devTrustConfig(storeDir));
+      await Deno.writeTextFile(`${storeDir}/account.conf`, await devAccountConfig());
+      await Deno.writeTextFile(config, opts.config ?? await devServerConfig(host, port, storeDir));
       args = ["-c", config];
     }
     const child = new Deno.Command(bin, {

@@ -9,7 +9,9 @@
 import {
   Deployment,
   deploymentPaths,
+  natsAccountConfig,
   natsServerConfig,
+  natsTrustConfig,
   type Role,
   writeCredsFile,
   writeDeployment,
@@ -60,21 +62,40 @@ export function devTrust(): Promise<DevTrust> {
   })();
 }
 
-/** The `nats-server.conf` of a secured server listening on `host:port` with its store in `storeDir`. */
+/**
+ * The `trust.conf` of a server of the development deployment, its resolver keeping account
+ * JWTs under `storeDir`: what its `nats-server.conf`, and those of `deploy/nats/`, include.
+ */
+export async function devTrustConfig(storeDir: string): Promise<string> {
+  const { deployment } = await devTrust();
+  return natsTrustConfig({
+    operatorJwt: deployment.operatorJwt,
+    systemAccount: deployment.system.identity.getPublicKey(),
+    accounts: deployment.accounts(),
+    resolverDir: `${storeDir}/jwt`,
+    jetstreamAccount: deployment.account.identity.getPublicKey(),
+  });
+}
+
+/** The `account.conf` of the development deployment, which leaf node configs include. */
+export async function devAccountConfig(): Promise<string> {
+  return natsAccountConfig((await devTrust()).deployment.account.identity.getPublicKey());
+}
+
+/**
+ * The `nats-server.conf` of a secured server listening on `host:port` with its store in
+ * `storeDir`, beside the `trust.conf` of {@linkcode devTrustConfig}.
+ */
 export async function devServerConfig(
   host: string,
   port: number,
   storeDir: string,
 ): Promise<string> {
-  const { dir, deployment } = await devTrust();
-  const p = deploymentPaths(dir);
+  const p = deploymentPaths((await devTrust()).dir);
   return natsServerConfig({
     host,
     port,
-    operatorJwt: deployment.operatorJwt,
-    systemAccount: deployment.system.identity.getPublicKey(),
-    accounts: deployment.accounts(),
-    resolverDir: `${storeDir}/jwt`,
+    trust: "trust.conf",
     storeDir: `${storeDir}/jetstream`,
     tls: { cert: p.cert("server"), key: p.key("server"), ca: p.ca },
   });

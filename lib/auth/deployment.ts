@@ -8,7 +8,7 @@
 import type { KeyPair } from "nkeys.js";
 import { createBoxKey, encodeBoxPublicKey, writeBoxKeyFile } from "../secrets/box_key.ts";
 import { type Creds, writeCredsFile, writePrivateFile } from "./creds.ts";
-import { natsServerConfig } from "./server_config.ts";
+import { natsAccountConfig, natsServerConfig, natsTrustConfig } from "./server_config.ts";
 import type { Role } from "./roles.ts";
 import {
   accountJwt,
@@ -92,10 +92,14 @@ export class Deployment {
 export function deploymentPaths(dir: string) {
   return {
     serverConfig: `${dir}/nats-server.conf`,
+    /** Operator, accounts and resolver: what every server config of the deployment includes. */
+    trustConfig: `${dir}/trust.conf`,
+    /** The Zester account's public key as a variable, for a leaf node's config. */
+    accountConfig: `${dir}/account.conf`,
     operatorJwt: `${dir}/operator.jwt`,
     keys: `${dir}/keys`,
     seed: (name: string) => `${dir}/keys/${name}.nk`,
-    creds: (who: Role | "sys") => `${dir}/creds/${who}.creds`,
+    creds: (who: Role | "sys" | "leaf") => `${dir}/creds/${who}.creds`,
     /** The master's box key, which opens `!encrypted` settings values. */
     masterBoxKey: `${dir}/creds/master-box.key`,
     /** Its public half, for `zester settings encrypt --master-key`. */
@@ -123,6 +127,8 @@ const ROLE_USERS: Array<{ role: Role; name: string }> = [
   { role: "master", name: "master" },
   { role: "admin", name: "admin" },
   { role: "reader", name: "reader" },
+  { role: "backup", name: "backup" },
+  { role: "restore", name: "restore" },
 ];
 
 async function writeCert(dir: string, who: string, ck: CertAndKey): Promise<void> {
@@ -137,10 +143,12 @@ function seed(k: KeyPair): string {
 
 /**
  * Write `d` into `dir` (absolute): every seed under `keys/` (move `operator.nk` offline: only
- * a new operator signing key needs it), creds for the master, the admin CLI, a read-only CLI and
- * the system account, the master's box key for settings secrets (and its public half), the CA
- * and certificates for the server, those three clients and the master's enrollment API
- * (`tls/enroll.pem`), and `nats-server.conf`. Secrets are 0600, directories 0700.
+ * a new operator signing key needs it), creds for the master, the admin CLI, a read-only CLI,
+ * backups, restores, leaf nodes and the system account, the master's box key for settings
+ * secrets (and its public half), the CA and certificates for the servers (also good for their
+ * routes and leaf connections), those clients and the master's enrollment API
+ * (`tls/enroll.pem`), `trust.conf`, `account.conf` and a single-node `nats-server.conf` that includes it.
+ * Secrets are 0600, directories 0700.
  */
 export async function writeDeployment(
   d: Deployment,
@@ -166,6 +174,7 @@ export async function writeDeployment(
     await writeCert(dir, u.name, await d.ca.issue({ name: u.name, usage: "client" }));
   }
   await writeCredsFile(p.creds("sys"), d.issueSystemUser());
+  await writeCredsFile(p.creds("leaf"), d.issue({ name: "leaf", role: "full" }));
   const box = createBoxKey();
   await writeBoxKeyFile(p.masterBoxKey, box);
   await Deno.writeTextFile(p.masterBoxPublicKey, encodeBoxPublicKey(box.publicKey) + "\n");
@@ -174,7 +183,7 @@ export async function writeDeployment(
   await writeCert(
     dir,
     "server",
-    await d.ca.issue({ name: "nats", usage: "server", hosts: opts.hosts }),
+    await d.ca.issue({ name: "nats", usage: "peer", hosts: opts.hosts }),
   );
   await writeCert(
     dir,
@@ -182,13 +191,24 @@ export async function writeDeployment(
     await d.ca.issue({ name: "enroll", usage: "server", hosts: opts.masterHosts ?? opts.hosts }),
   );
   await Deno.writeTextFile(
-    p.serverConfig,
-    natsServerConfig({
-      ...opts.listen,
+    p.trustConfig,
+    natsTrustConfig({
       operatorJwt: d.operatorJwt,
       systemAccount: d.system.identity.getPublicKey(),
       accounts: d.accounts(),
       resolverDir: p.resolverDir,
+      jetstreamAccount: d.account.identity.getPublicKey(),
+    }),
+  );
+  await Deno.writeTextFile(
+    p.accountConfig,
+    natsAccountConfig(d.account.identity.getPublicKey()),
+  );
+  await Deno.writeTextFile(
+    p.serverConfig,
+    natsServerConfig({
+      ...opts.listen,
+      trust: "trust.conf",
       storeDir: p.storeDir,
       tls: { cert: p.cert("server"), key: p.key("server"), ca: p.ca },
     }),

@@ -10,13 +10,13 @@
  * whose filter the server checks against the request, so a grant can name one key too).
  * @module
  */
-import { BUCKETS } from "../bus/storage.ts";
+import { BUCKETS, STREAMS } from "../bus/storage.ts";
 import { inboxPrefix, JOB_RETURNS_BUCKET, subjects } from "../bus/subjects.ts";
 import { MASTER_PUBLIC_KEY_ID } from "../secrets/peel_secrets.ts";
 import type { ResponsePermission, SubjectPermission } from "./jwt.ts";
 
 /** The kinds of users a deployment has. */
-export const ROLES = ["master", "admin", "reader", "peel"] as const;
+export const ROLES = ["master", "admin", "reader", "peel", "backup", "restore"] as const;
 /** One of {@linkcode ROLES}. */
 export type Role = typeof ROLES[number];
 
@@ -160,6 +160,60 @@ function admin(inbox: string): RoleClaims {
   };
 }
 
+/** Every stream Zester keeps: each bucket's `KV_<name>`, and the plain streams. */
+const ALL_STREAMS = [
+  ...Object.values(BUCKETS).map((b) => stream(b.name)),
+  ...Object.values(STREAMS).map((st) => st.name),
+];
+
+/**
+ * `zester backup create`: read every message of every stream, in order, with ordered
+ * consumers; nothing else — no writes, no dispatch, no stream changes. It reads all there is:
+ * facts, job returns (command output), enrollment records, and sealed secrets (ciphertexts only
+ * each peel can open). Wildcards where the subject list would otherwise not fit the server's
+ * limit on a CONNECT line (every stream of the account is Zester's).
+ */
+function backup(inbox: string): RoleClaims {
+  return {
+    pub: {
+      allow: [
+        "$JS.API.INFO",
+        "$JS.API.STREAM.INFO.*",
+        ...ALL_STREAMS.flatMap((s) => [
+          `$JS.API.CONSUMER.CREATE.${s}`,
+          `$JS.API.CONSUMER.CREATE.${s}.>`,
+        ]),
+        "$JS.API.CONSUMER.MSG.NEXT.*.*",
+        "$JS.FC.>",
+      ],
+    },
+    sub: { allow: [`${inbox}.>`] },
+  };
+}
+
+/**
+ * `zester backup restore`: create, update and purge streams, and publish into every bucket and
+ * stream — job records and returns, facts, enrollments, and the state and settings trees peels
+ * apply. That is the master's power over the store and more (it writes returns and the basket,
+ * which only peels do), so its creds are for restores only, kept offline.
+ */
+function restore(inbox: string): RoleClaims {
+  return {
+    pub: {
+      allow: [
+        "$JS.API.INFO",
+        "$JS.API.STREAM.INFO.*",
+        "$JS.API.STREAM.CREATE.*",
+        "$JS.API.STREAM.UPDATE.*",
+        "$JS.API.STREAM.PURGE.*",
+        "$KV.>",
+        ...Object.values(STREAMS).flatMap((st) => st.subjects),
+      ],
+    },
+    sub: { allow: [`${inbox}.>`] },
+  };
+}
+
 /** The permission claims of a user with `role`, named `name` (a peel's id), key `userKey`. */
 export function roleClaims(role: Role, name: string, userKey: string): RoleClaims {
   const inbox = inboxPrefix(userKey);
@@ -172,5 +226,9 @@ export function roleClaims(role: Role, name: string, userKey: string): RoleClaim
       return admin(inbox);
     case "reader":
       return reader(inbox);
+    case "backup":
+      return backup(inbox);
+    case "restore":
+      return restore(inbox);
   }
 }

@@ -45,13 +45,24 @@ export interface CertAndKey {
 export interface IssueOptions {
   /** Common name (for people and logs). */
   name: string;
-  /** A server certificate (TLS server auth) or a client one (client auth). */
-  usage: "server" | "client";
+  /**
+   * A server certificate (TLS server auth), a client one (client auth), or a peer one (both: a
+   * nats-server that dials others for cluster routes and leaf node connections).
+   */
+  usage: "server" | "client" | "peer";
   /** Host names and IP addresses the certificate names (servers: every name clients dial). */
   hosts?: string[];
   /** Validity in days. */
   days?: number;
 }
+
+const SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
+const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
+const EXTENDED_KEY_USAGES = {
+  server: [SERVER_AUTH],
+  client: [CLIENT_AUTH],
+  peer: [SERVER_AUTH, CLIENT_AUTH],
+} as const;
 
 function distinguishedName(cn: string): Uint8Array {
   return seq(set(seq(oid("2.5.4.10"), utf8("Zester"))), set(seq(oid("2.5.4.3"), utf8(cn))));
@@ -141,7 +152,7 @@ export class CertificateAuthority {
       extension(
         "2.5.29.37",
         false,
-        seq(oid(opts.usage === "server" ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2")),
+        seq(...EXTENDED_KEY_USAGES[opts.usage].map(oid)),
       ),
       extension("2.5.29.14", false, octets(await keyId(keys.publicKey))),
       extension("2.5.29.35", false, seq(implicit(0, this.#keyId))),

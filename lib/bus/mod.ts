@@ -1,6 +1,6 @@
 /**
- * The message bus: connecting to NATS, subject names, the MessagePack codec and the declared
- * KV buckets and streams.
+ * The message bus: connecting to NATS, subject names, the MessagePack codec, the declared KV
+ * buckets and streams, and their backup and restore.
  * @module
  */
 export * from "./connect.ts";
@@ -10,3 +10,4 @@ export * from "./storage.ts";
 export * from "./serve.ts";
 export * from "./acked_publisher.ts";
 export * from "./errors.ts";
+export * from "./backup.ts";

@@ -193,6 +193,21 @@ export function initPermissionFlags(dir: string): string[] {
 }
 
 /**
+ * Permission flags for `zester backup create <dir>`: the CLI's NATS servers, reads (its config
+ * and creds), writes in `dir` only, and the CLI's environment. `deno.json`'s `backup` set grants
+ * `/var/backups/zester`.
+ */
+export function backupPermissionFlags(cfg: CliConfig, dir: string): string[] {
+  return [
+    ...RUNTIME_FLAGS,
+    ...flag("net", hosts(cfg.master.urls)),
+    "--allow-read",
+    ...flag("write", [dir]),
+    ...flag("env", [...CLI_ENV]),
+  ];
+}
+
+/**
  * Permission flags baked into the broker's launcher. The broker is the privileged half: it may
  * read, write and run, never reach the network; the policy it reads limits what it does.
  */
