@@ -13,7 +13,8 @@ const fn = (c: Chunk) => `${c.module}.${c.fun}`;
 
 /** An argument that cannot be used: names the function, the argument and what was expected. */
 export function badArg(c: Chunk, key: string, expected: string): ArgumentError {
-  const v = c.args[key];
+  // A chunk's name is not among its args unless a state gave it as one.
+  const v = key === "name" ? c.args.name ?? c.name : c.args[key];
   const got = v === undefined ? "nothing" : JSON.stringify(v) ?? String(v);
   return new ArgumentError(`${fn(c)}: argument "${key}" must be ${expected}, got ${got}`);
 }

@@ -8,7 +8,7 @@
 import type { Chunk, Outcome, StateFunction } from "../../lib/state/mod.ts";
 import { BrokerError } from "../broker/mod.ts";
 import type { Broker } from "../functions/mod.ts";
-import { badArg, listArg, needStr, strArg } from "./args.ts";
+import { ArgumentError, badArg, listArg, needStr, strArg } from "./args.ts";
 import { type FileDeps, joinLines, splitLines, treeRead } from "./file_io.ts";
 
 /** The SSH public key types, as written before a key. */
@@ -77,12 +77,20 @@ export function sshAuthStates(b: Broker, deps?: FileDeps): Record<string, StateF
       blob: string,
       line: string,
     ) => "New" | "Updated" | "Removed" | undefined,
-  ): Promise<{ status?: string; changes: Record<string, string> }> => {
+  ): Promise<{ status?: string; changes: Record<string, string>; refused?: string }> => {
     const user = needStr(c, "user");
     const config = strArg(c, "config");
-    const keys = c.args.source !== undefined && deps
-      ? await sourceKeys(c, deps)
-      : [{ ...keyOf(c), name: c.name }];
+    let keys;
+    try {
+      keys = c.args.source !== undefined && deps
+        ? await sourceKeys(c, deps)
+        : [{ ...keyOf(c), name: c.name }];
+    } catch (e) {
+      // Salt's test mode takes any key and any source (a pillar placeholder) and predicts the
+      // change; so do we, saying that applying will refuse it.
+      if (!test || !(e instanceof ArgumentError)) throw e;
+      return { status: "New", changes: { [c.name]: "New" }, refused: e.message };
+    }
     const read = () =>
       b.request("ssh_auth.read", { user, config }) as Promise<{ text: string | null }>;
     const { text } = await readOfUser(test, read, { text: null });
@@ -103,7 +111,7 @@ export function sshAuthStates(b: Broker, deps?: FileDeps): Record<string, StateF
   return {
     async present(c, ctx): Promise<Outcome> {
       const user = needStr(c, "user");
-      const { status, changes } = await edit(c, ctx.test, (lines, blob, line) => {
+      const { status, changes, refused } = await edit(c, ctx.test, (lines, blob, line) => {
         const i = lines.findIndex((l) => has(l, blob));
         if (i >= 0 && lines[i] === line) return undefined;
         if (i >= 0) lines[i] = line;
@@ -121,7 +129,8 @@ export function sshAuthStates(b: Broker, deps?: FileDeps): Record<string, StateF
       if (ctx.test) {
         return {
           result: null,
-          comment: `Key ${c.name} for user ${user} is set to be ${verb}`,
+          comment: `Key ${c.name} for user ${user} is set to be ${verb}` +
+            (refused ? `; applying will fail: ${refused}` : ""),
           changes,
         };
       }
@@ -134,13 +143,17 @@ export function sshAuthStates(b: Broker, deps?: FileDeps): Record<string, StateF
 
     async absent(c, ctx): Promise<Outcome> {
       const user = needStr(c, "user");
-      const { status, changes } = await edit(c, ctx.test, (lines, blob) => {
+      const { status, changes, refused } = await edit(c, ctx.test, (lines, blob) => {
         const keep = lines.filter((l) => !has(l, blob));
         if (keep.length === lines.length) return undefined;
         lines.splice(0, lines.length, ...keep);
         return "Removed";
       });
-      if (!status) return { result: true, comment: "Key is already absent", changes: {} };
+      if (!status || refused) {
+        // A key the broker would refuse cannot be in the file: absent, as Salt's test mode says.
+        const note = refused ? `; applying will fail: ${refused}` : "";
+        return { result: true, comment: `Key is already absent${note}`, changes: {} };
+      }
       if (ctx.test) {
         return {
           result: null,

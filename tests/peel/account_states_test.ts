@@ -174,6 +174,22 @@ Deno.test("account states - ssh_auth.present and absent edit the user's authoriz
       source: "salt://keys/none.pub",
     }, "source");
     await refusesArgument(b, "ssh_auth.present", "not a key!", { user: "app1" }, "name");
+    // Pillar placeholders: Salt's test mode predicts them; ours too, saying applying will fail.
+    const placeholder = await b.apply("ssh_auth.present", "PUBLICKEY", { user: "app1" }, true);
+    assert.deepEqual([placeholder.result, placeholder.changes], [null, { PUBLICKEY: "New" }]);
+    assert.match(
+      placeholder.comment,
+      /applying will fail: ssh_auth.present: argument "name" must be an SSH public key .*got "PUBLICKEY"/,
+    );
+    const noSource = await b.apply("ssh_auth.present", "team", {
+      user: "app1",
+      source: "salt://keys/none.pub",
+    }, true);
+    assert.equal(noSource.result, null);
+    assert.match(noSource.comment, /applying will fail: .*argument "source"/);
+    const gone = await b.apply("ssh_auth.absent", "PUBLICKEY", { user: "app1" }, true);
+    assert.equal(gone.result, true);
+    assert.match(gone.comment, /^Key is already absent; applying will fail/);
     await refusesArgument(b, "ssh_auth.present", KEY, { user: "app1", enc: "rot13" }, "enc");
     await refusesArgument(b, "ssh_auth.present", KEY, {}, "user");
     const other = await b.apply("ssh_auth.present", KEY, { user: "app1", config: "../../etc/x" });
