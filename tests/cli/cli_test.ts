@@ -118,7 +118,8 @@ Deno.test("cli - run, formats, exit status, job list and show", async (t) => {
         "json",
       );
       assert.equal(short.code, 1);
-      assert.match(JSON.parse(short.stdout)["web-01"].error, /^Timed out after 1s$/);
+      // What was left of the second when the peel started it (less on a busy machine).
+      assert.match(JSON.parse(short.stdout)["web-01"].error, /^Timed out after (1|0\.\d)s$/);
     });
 
     await t.step("job list filters; job show prints the returned data", async () => {
