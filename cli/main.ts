@@ -61,6 +61,7 @@ import { DEFAULT_HOSTS, initDeployment, renderInit } from "./commands/init.ts";
 import { backupCreate, renderBackup, renderRestore } from "./commands/backup.ts";
 import { keyRequest, renderKeyChange, renderKeyList, renderKeyShow } from "./commands/key.ts";
 import { type AdminOp, type AdminRequest, ENROLLMENT_STATUSES } from "../lib/enroll/mod.ts";
+import { DEFAULT_MONITOR } from "../lib/auth/mod.ts";
 import {
   encryptedLiteral,
   fetchMasterKey,
@@ -400,12 +401,18 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option("--listen <host:port>", "where nats-server listens", "0.0.0.0:4222")
+    .option(
+      "--monitor <host:port>",
+      "nats-server's monitoring endpoint (no authentication: keep it on loopback), or off",
+      DEFAULT_MONITOR,
+    )
     .option("--name <name>", "the operator's name", "zester")
     .action(async (dir, opts) => {
       const abs = await initDeployment(dir, {
         hosts: opts.host ?? DEFAULT_HOSTS,
         masterHosts: opts.masterHost,
         listen: opts.listen,
+        monitor: opts.monitor,
         name: opts.name,
       });
       out(renderInit(abs));

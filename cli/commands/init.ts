@@ -7,7 +7,7 @@
  */
 import { Deployment, deploymentPaths, writeDeployment } from "../../lib/auth/mod.ts";
 import { parseServerUrl } from "../../lib/bus/mod.ts";
-import { initPermissionFlags } from "../../lib/config/mod.ts";
+import { initPermissionFlags, listenAddrSchema } from "../../lib/config/mod.ts";
 
 /** Names the server certificate carries unless `--host` is given. */
 export const DEFAULT_HOSTS = ["localhost", "127.0.0.1", "::1"];
@@ -22,6 +22,8 @@ export interface InitOptions {
   listen: string;
   /** The operator's name. */
   name: string;
+  /** nats-server's monitoring endpoint, `host:port`, or `off`; default loopback port 8222. */
+  monitor?: string;
 }
 
 /** `zester init` cannot write where it was asked to. */
@@ -36,6 +38,9 @@ export class InitError extends Error {
 /** Create the deployment in `dir`; resolves to the absolute directory. */
 export async function initDeployment(dir: string, opts: InitOptions): Promise<string> {
   const { host, port } = parseServerUrl(opts.listen);
+  const monitor = opts.monitor === undefined
+    ? undefined
+    : listenAddrSchema().parse(opts.monitor, "--monitor");
   try {
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     const abs = await Deno.realPath(dir);
@@ -49,6 +54,7 @@ export async function initDeployment(dir: string, opts: InitOptions): Promise<st
       hosts: opts.hosts,
       listen: { host, port },
       masterHosts: opts.masterHosts,
+      monitor,
     });
     return abs;
   } catch (e) {
