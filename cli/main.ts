@@ -27,6 +27,7 @@ import { closeBus, connectBus, restoreBackup } from "../lib/bus/mod.ts";
 import { cliBusOptions, parseDuration, PEEL_CONFIG_PATH } from "../lib/config/mod.ts";
 import {
   type ExecReturn,
+  isTerminal,
   JOB_STATUSES,
   type JobStatus,
   MAX_TIMEOUT_MS,
@@ -41,6 +42,7 @@ import {
   listJobs,
   renderJobDetail,
   renderJobList,
+  renderWaited,
   showJob,
   waitJob,
 } from "./commands/job.ts";
@@ -480,6 +482,11 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     bus(async (nc) => {
       const detail = await showJob(nc, jid);
       out(renderJobDetail(detail, opts.out ?? opts.format));
+      if (!isTerminal(detail.job.status)) {
+        console.error(
+          `zester: job ${jid} is still ${detail.job.status}; follow it with: zester job wait ${jid}`,
+        );
+      }
       if (detail.job.status !== "complete") setExit(1);
     });
   const active = (opts: { format: Format; out?: Format }) =>
@@ -531,8 +538,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
         const left = Date.parse(record.job.deadline) - Date.now() + 5_000;
         return await waitJob(nc, jid, opts.timeout ?? Math.max(left, 0));
       });
-      const printer = new LivePrinter(out, opts.out ?? opts.format, true);
-      printer.end(o);
+      out(renderWaited(o, opts.out ?? opts.format));
       if (!o.ended) console.error(`zester: job ${jid} is still ${o.status}`);
       setExit(exitCode(o));
     });
