@@ -24,7 +24,12 @@ import {
 import type { NatsConnection } from "nats";
 import { basketGet } from "../lib/basket/mod.ts";
 import { closeBus, connectBus, restoreBackup } from "../lib/bus/mod.ts";
-import { cliBusOptions, parseDuration, PEEL_CONFIG_PATH } from "../lib/config/mod.ts";
+import {
+  cliBusOptions,
+  parseDuration,
+  PEEL_CONFIG_PATH,
+  ungrantedNatsHosts,
+} from "../lib/config/mod.ts";
 import {
   type ExecReturn,
   isTerminal,
@@ -136,7 +141,9 @@ async function withBus<T>(
   configPath: string | undefined,
   fn: (nc: NatsConnection) => Promise<T>,
 ): Promise<T> {
-  const { config } = await loadCliConfig(configPath);
+  const { config, path } = await loadCliConfig(configPath);
+  const ungranted = ungrantedNatsHosts(config.master.urls);
+  if (ungranted.length) throw new UsageError(ungrantedMessage(ungranted, path));
   let nc: NatsConnection;
   try {
     nc = await connectBus({
@@ -153,6 +160,18 @@ async function withBus<T>(
   } finally {
     await closeBus(nc, 5_000);
   }
+}
+
+/**
+ * Why this CLI cannot reach `hosts`: its network grant was fixed before it read its config
+ * `path`; how to give it one.
+ */
+function ungrantedMessage(hosts: string[], path: string | undefined): string {
+  const list = hosts.map((h) => JSON.stringify(h)).join(", ");
+  return `Cannot connect to NATS at ${list}${path ? ` (from ${path})` : ""}: ` +
+    `this zester has no network grant for it; rebuild it with deno task compile ` +
+    `${hosts.map((h) => `--nats-host ${h}`).join(" ")} (or --cli-config <config>), ` +
+    `or run it from a checkout with --allow-net=${hosts.join(",")}`;
 }
 
 /** `--since`: a duration ago (`1h`) or a time (`2026-01-15T10:00:00Z`). */
