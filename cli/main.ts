@@ -64,7 +64,14 @@ import { listMasters, renderMasterList } from "./commands/master.ts";
 import { basketList, noEntries, renderBasket } from "./commands/basket.ts";
 import { previewTarget, renderPreview } from "./commands/preview.ts";
 import { callLocal, renderStates } from "./commands/call.ts";
-import { DEFAULT_HOSTS, initDeployment, renderInit } from "./commands/init.ts";
+import {
+  DEFAULT_HOSTS,
+  initDeployment,
+  issueDir,
+  issuePeel,
+  renderInit,
+  renderIssue,
+} from "./commands/init.ts";
 import { backupCreate, renderBackup, renderRestore } from "./commands/backup.ts";
 import { keyRequest, renderKeyChange, renderKeyList, renderKeyShow } from "./commands/key.ts";
 import { type AdminOp, type AdminRequest, ENROLLMENT_STATUSES } from "../lib/enroll/mod.ts";
@@ -670,6 +677,19 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
   )
     .argument("<id>", "peel id")
     .action((target, opts) => keyChange("revoke", target, opts));
+  key.command("issue")
+    .description(
+      "write a peel's creds and client certificate offline, for peels that do not enroll",
+    )
+    .argument("<peel-id>", "peel id")
+    .requiredOption("--deployment <dir>", "the directory zester init wrote (e.g. /etc/zester)")
+    .option(
+      "--out <dir>",
+      "where to write <peel-id>.creds, .pem and .key (default <deployment>/peels)",
+    )
+    .action(async (id, opts) => {
+      out(renderIssue(await issuePeel(id, opts.deployment, opts.out ?? issueDir(opts.deployment))));
+    });
   formatOptions(key.command("show").description("show an enrollment and its key fingerprints"))
     .argument("<id>", "peel id")
     .action((target, opts) =>

@@ -11,6 +11,7 @@ import { type Creds, writeCredsFile, writePrivateFile } from "./creds.ts";
 import { natsAccountConfig, natsServerConfig, natsTrustConfig } from "./server_config.ts";
 import type { Role } from "./roles.ts";
 import {
+  ACCOUNT_NAME,
   accountJwt,
   issueUser,
   newIdentity,
@@ -19,9 +20,6 @@ import {
   type UserOptions,
 } from "./users.ts";
 import { type CertAndKey, CertificateAuthority } from "./x509.ts";
-
-/** The name of the account every Zester process lives in. */
-export const ACCOUNT_NAME = "ZESTER";
 
 /** The keys and CA of a deployment, in memory. */
 export class Deployment {

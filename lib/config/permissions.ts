@@ -215,6 +215,20 @@ export function initPermissionFlags(dir: string): string[] {
 }
 
 /**
+ * Permission flags for `zester key issue --deployment <dir> --out <out>`: read the deployment's
+ * signing key, CA and master creds, and read and write `out` only. `deno.json`'s `init` set
+ * (`/etc/zester`) covers the default `out`, `/etc/zester/peels`.
+ */
+export function keyIssuePermissionFlags(dir: string, out: string): string[] {
+  return [
+    ...RUNTIME_FLAGS,
+    ...flag("read", [dir, out]),
+    ...flag("write", [out]),
+    ...flag("env", [...CLI_ENV]),
+  ];
+}
+
+/**
  * Permission flags for `zester backup create <dir>`: the CLI's NATS servers, reads (its config
  * and creds), writes in `dir` only, and the CLI's environment. `deno.json`'s `backup` set grants
  * `/var/backups/zester`.
