@@ -7,7 +7,7 @@
  * zester peel list|show, zester master list
  * zester basket get '<target>' <function> [--tgt-type <type>] | basket list <peel-id>
  * zester settings show <peel-id> | settings refresh [target] | settings encrypt
- * zester key list|accept|reject|revoke|show   (or salt-key's -L, -a, -A, -r, -d)
+ * zester key list|accept|reject|revoke|delete|show|issue   (or salt-key's -L, -a, -A, -r, -d)
  * zester backup create|restore <dir>
  * ```
  * Exit status: 0 when the job ended complete (every target returned successfully), 1 when it
@@ -647,13 +647,13 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .option("-a, --accept <id>", "accept a pending peel, or every pending match of a glob")
     .option("-A, --accept-all", "accept every pending peel")
     .option("-r, --reject <id>", "reject a pending peel")
-    .option("-d, --delete <id>", "revoke a peel (key revoke)")
+    .option("-d, --delete <id>", "delete a peel's enrollment, revoking its key (key delete)")
     .action(async (opts) => {
       if (opts.listAll) await keyList(opts);
       else if (opts.accept) await keyChange("accept", opts.accept, opts);
       else if (opts.acceptAll) await keyChange("accept", "*", opts);
       else if (opts.reject) await keyChange("reject", opts.reject, opts);
-      else if (opts.delete) await keyChange("revoke", opts.delete, opts);
+      else if (opts.delete) await keyChange("delete", opts.delete, opts);
       else {
         key.outputHelp();
         setExit(2);
@@ -690,6 +690,13 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .action(async (id, opts) => {
       out(renderIssue(await issuePeel(id, opts.deployment, opts.out ?? issueDir(opts.deployment))));
     });
+  formatOptions(
+    key.command("delete").description(
+      "delete a peel's enrollment (revoking its key) so that it may enroll again under its id",
+    ),
+  )
+    .argument("<id>", "peel id")
+    .action((target, opts) => keyChange("delete", target, opts));
   formatOptions(key.command("show").description("show an enrollment and its key fingerprints"))
     .argument("<id>", "peel id")
     .action((target, opts) =>
