@@ -7,7 +7,7 @@
  * zester peel list|show, zester master list
  * zester basket get '<target>' <function> [--tgt-type <type>] | basket list <peel-id>
  * zester settings show <peel-id> | settings refresh [target] | settings encrypt
- * zester key list|accept|reject|revoke|show   (or salt-key's -L, -a, -A, -r, -d)
+ * zester key list|accept|reject|revoke|delete|show|issue   (or salt-key's -L, -a, -A, -r, -d)
  * zester backup create|restore <dir>
  * ```
  * Exit status: 0 when the job ended complete (every target returned successfully), 1 when it
@@ -24,9 +24,15 @@ import {
 import type { NatsConnection } from "nats";
 import { basketGet } from "../lib/basket/mod.ts";
 import { closeBus, connectBus, restoreBackup } from "../lib/bus/mod.ts";
-import { cliBusOptions, parseDuration, PEEL_CONFIG_PATH } from "../lib/config/mod.ts";
+import {
+  cliBusOptions,
+  parseDuration,
+  PEEL_CONFIG_PATH,
+  ungrantedNatsHosts,
+} from "../lib/config/mod.ts";
 import {
   type ExecReturn,
+  isTerminal,
   JOB_STATUSES,
   type JobStatus,
   MAX_TIMEOUT_MS,
@@ -41,6 +47,7 @@ import {
   listJobs,
   renderJobDetail,
   renderJobList,
+  renderWaited,
   showJob,
   waitJob,
 } from "./commands/job.ts";
@@ -57,10 +64,18 @@ import { listMasters, renderMasterList } from "./commands/master.ts";
 import { basketList, noEntries, renderBasket } from "./commands/basket.ts";
 import { previewTarget, renderPreview } from "./commands/preview.ts";
 import { callLocal, renderStates } from "./commands/call.ts";
-import { DEFAULT_HOSTS, initDeployment, renderInit } from "./commands/init.ts";
+import {
+  DEFAULT_HOSTS,
+  initDeployment,
+  issueDir,
+  issuePeel,
+  renderInit,
+  renderIssue,
+} from "./commands/init.ts";
 import { backupCreate, renderBackup, renderRestore } from "./commands/backup.ts";
 import { keyRequest, renderKeyChange, renderKeyList, renderKeyShow } from "./commands/key.ts";
 import { type AdminOp, type AdminRequest, ENROLLMENT_STATUSES } from "../lib/enroll/mod.ts";
+import { DEFAULT_MONITOR } from "../lib/auth/mod.ts";
 import {
   encryptedLiteral,
   fetchMasterKey,
@@ -133,7 +148,9 @@ async function withBus<T>(
   configPath: string | undefined,
   fn: (nc: NatsConnection) => Promise<T>,
 ): Promise<T> {
-  const { config } = await loadCliConfig(configPath);
+  const { config, path } = await loadCliConfig(configPath);
+  const ungranted = ungrantedNatsHosts(config.master.urls);
+  if (ungranted.length) throw new UsageError(ungrantedMessage(ungranted, path));
   let nc: NatsConnection;
   try {
     nc = await connectBus({
@@ -150,6 +167,18 @@ async function withBus<T>(
   } finally {
     await closeBus(nc, 5_000);
   }
+}
+
+/**
+ * Why this CLI cannot reach `hosts`: its network grant was fixed before it read its config
+ * `path`; how to give it one.
+ */
+function ungrantedMessage(hosts: string[], path: string | undefined): string {
+  const list = hosts.map((h) => JSON.stringify(h)).join(", ");
+  return `Cannot connect to NATS at ${list}${path ? ` (from ${path})` : ""}: ` +
+    `this zester has no network grant for it; rebuild it with deno task compile ` +
+    `${hosts.map((h) => `--nats-host ${h}`).join(" ")} (or --cli-config <config>), ` +
+    `or run it from a checkout with --allow-net=${hosts.join(",")}`;
 }
 
 /** `--since`: a duration ago (`1h`) or a time (`2026-01-15T10:00:00Z`). */
@@ -400,12 +429,18 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option("--listen <host:port>", "where nats-server listens", "0.0.0.0:4222")
+    .option(
+      "--monitor <host:port>",
+      "nats-server's monitoring endpoint (no authentication: keep it on loopback), or off",
+      DEFAULT_MONITOR,
+    )
     .option("--name <name>", "the operator's name", "zester")
     .action(async (dir, opts) => {
       const abs = await initDeployment(dir, {
         hosts: opts.host ?? DEFAULT_HOSTS,
         masterHosts: opts.masterHost,
         listen: opts.listen,
+        monitor: opts.monitor,
         name: opts.name,
       });
       out(renderInit(abs));
@@ -473,6 +508,11 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     bus(async (nc) => {
       const detail = await showJob(nc, jid);
       out(renderJobDetail(detail, opts.out ?? opts.format));
+      if (!isTerminal(detail.job.status)) {
+        console.error(
+          `zester: job ${jid} is still ${detail.job.status}; follow it with: zester job wait ${jid}`,
+        );
+      }
       if (detail.job.status !== "complete") setExit(1);
     });
   const active = (opts: { format: Format; out?: Format }) =>
@@ -524,8 +564,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
         const left = Date.parse(record.job.deadline) - Date.now() + 5_000;
         return await waitJob(nc, jid, opts.timeout ?? Math.max(left, 0));
       });
-      const printer = new LivePrinter(out, opts.out ?? opts.format, true);
-      printer.end(o);
+      out(renderWaited(o, opts.out ?? opts.format));
       if (!o.ended) console.error(`zester: job ${jid} is still ${o.status}`);
       setExit(exitCode(o));
     });
@@ -608,13 +647,13 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .option("-a, --accept <id>", "accept a pending peel, or every pending match of a glob")
     .option("-A, --accept-all", "accept every pending peel")
     .option("-r, --reject <id>", "reject a pending peel")
-    .option("-d, --delete <id>", "revoke a peel (key revoke)")
+    .option("-d, --delete <id>", "delete a peel's enrollment, revoking its key (key delete)")
     .action(async (opts) => {
       if (opts.listAll) await keyList(opts);
       else if (opts.accept) await keyChange("accept", opts.accept, opts);
       else if (opts.acceptAll) await keyChange("accept", "*", opts);
       else if (opts.reject) await keyChange("reject", opts.reject, opts);
-      else if (opts.delete) await keyChange("revoke", opts.delete, opts);
+      else if (opts.delete) await keyChange("delete", opts.delete, opts);
       else {
         key.outputHelp();
         setExit(2);
@@ -638,6 +677,26 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
   )
     .argument("<id>", "peel id")
     .action((target, opts) => keyChange("revoke", target, opts));
+  key.command("issue")
+    .description(
+      "write a peel's creds and client certificate offline, for peels that do not enroll",
+    )
+    .argument("<peel-id>", "peel id")
+    .requiredOption("--deployment <dir>", "the directory zester init wrote (e.g. /etc/zester)")
+    .option(
+      "--out <dir>",
+      "where to write <peel-id>.creds, .pem and .key (default <deployment>/peels)",
+    )
+    .action(async (id, opts) => {
+      out(renderIssue(await issuePeel(id, opts.deployment, opts.out ?? issueDir(opts.deployment))));
+    });
+  formatOptions(
+    key.command("delete").description(
+      "delete a peel's enrollment (revoking its key) so that it may enroll again under its id",
+    ),
+  )
+    .argument("<id>", "peel id")
+    .action((target, opts) => keyChange("delete", target, opts));
   formatOptions(key.command("show").description("show an enrollment and its key fingerprints"))
     .argument("<id>", "peel id")
     .action((target, opts) =>

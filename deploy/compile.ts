@@ -1,9 +1,15 @@
 /**
- * `deno task compile [--peel-config FILE] [--master-config FILE] [--out DIR] [--print]`: builds
- * `zester`, `zester-master`, `zester-peel` and `zester-broker` with `deno compile`, each with its
- * permissions baked in: the `deno.json` sets for the default install paths, or, with
- * `--peel-config` or `--master-config`, the flags derived from that config (a master with an
- * `enroll:` section, or a peel that enrolls, needs its listener or master URL granted).
+ * `deno task compile [--peel-config FILE] [--master-config FILE] [--cli-config FILE]
+ * [--nats-host HOST:PORT]… [--out DIR] [--print]`: builds `zester`, `zester-master`,
+ * `zester-peel` and `zester-broker` with `deno compile`, each with its permissions baked in: the
+ * `deno.json` sets for the default install paths, or, with `--peel-config` or `--master-config`,
+ * the flags derived from that config (a master with an `enroll:` section, or a peel that enrolls,
+ * needs its listener or master URL granted).
+ *
+ * The CLI reads its config only once it runs, so its network grant is the deployment's NATS
+ * servers, named at build time: `--nats-host` (repeatable), else the URLs of `--cli-config`, else
+ * `127.0.0.1:4222`. A `zester` whose config names another server refuses to connect and says
+ * which host and how to rebuild.
  *
  * `deno compile` needs its base binary, `denort`, which it downloads unless `DENORT_BIN` names
  * one; this task refuses to start without it and says what to fetch.
@@ -11,9 +17,12 @@
  */
 import {
   brokerPermissionFlags,
+  CliConfig,
+  cliPermissionFlagsFor,
   loadConfig,
   MasterConfig,
   masterPermissionFlags,
+  natsHosts,
   PeelConfig,
   peelPermissionFlags,
   RUNTIME_FLAGS,
@@ -29,8 +38,34 @@ export interface Target {
   flags: string[];
 }
 
+/** What the binaries are built for. */
+export interface CompileOptions {
+  peelConfig?: string;
+  masterConfig?: string;
+  cliConfig?: string;
+  /** The NATS servers the CLI may reach, `host:port` or URLs; wins over `cliConfig`. */
+  natsHosts?: string[];
+}
+
+/** The CLI's permission flags: the network granted to the hosts `opts` names. */
+async function cliFlags(opts: CompileOptions): Promise<string[]> {
+  if (opts.natsHosts?.length) {
+    try {
+      return cliPermissionFlagsFor(natsHosts(opts.natsHosts));
+    } catch (e) {
+      throw new TypeError(`--nats-host: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  if (opts.cliConfig) {
+    const cfg = await loadConfig(opts.cliConfig, CliConfig);
+    return cliPermissionFlagsFor(natsHosts(cfg.master.urls));
+  }
+  return ["-P=cli"];
+}
+
 /** The four binaries and their baked-in permissions (and V8 flags, where they match targets). */
-export async function targets(peelConfig?: string, masterConfig?: string): Promise<Target[]> {
+export async function targets(opts: CompileOptions = {}): Promise<Target[]> {
+  const { peelConfig, masterConfig } = opts;
   const peelFlags = peelConfig
     ? peelPermissionFlags(await loadConfig(peelConfig, PeelConfig), peelConfig)
     : ["-P=peel"];
@@ -40,7 +75,7 @@ export async function targets(peelConfig?: string, masterConfig?: string): Promi
   // Workers are not compiled in unless named: the two that render templates need theirs.
   const worker = ["--include", `${ROOT}/lib/template/worker.ts`];
   return [
-    { name: "zester", entry: "cli/main.ts", flags: ["-P=cli", V8_FLAGS, ...worker] },
+    { name: "zester", entry: "cli/main.ts", flags: [...await cliFlags(opts), V8_FLAGS, ...worker] },
     { name: "zester-master", entry: "master/main.ts", flags: [...masterFlags, V8_FLAGS] },
     { name: "zester-peel", entry: "peel/main.ts", flags: [...peelFlags, V8_FLAGS, ...worker] },
     { name: "zester-broker", entry: "peel/broker/main.ts", flags: brokerPermissionFlags() },
@@ -72,8 +107,20 @@ async function main(args: string[]): Promise<number> {
     const i = args.indexOf(flag);
     return i >= 0 ? args[i + 1] : undefined;
   };
+  const every = (flag: string) => args.flatMap((a, i) => a === flag ? [args[i + 1] ?? ""] : []);
   const out = at("--out") ?? `${ROOT}/dist`;
-  const list = await targets(at("--peel-config"), at("--master-config"));
+  let list: Target[];
+  try {
+    list = await targets({
+      peelConfig: at("--peel-config"),
+      masterConfig: at("--master-config"),
+      cliConfig: at("--cli-config"),
+      natsHosts: every("--nats-host"),
+    });
+  } catch (e) {
+    console.error(`Cannot compile: ${(e as Error).message}`);
+    return 1;
+  }
   const commands = list.map((t) => [
     "compile",
     "--config",

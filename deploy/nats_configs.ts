@@ -17,8 +17,13 @@ export interface TopologyLayout {
   members: [string, string, string];
   /** Address each server listens on. */
   bind: string;
-  /** Client, cluster route and leaf node ports of each member (one host each in production). */
-  ports: (member: 0 | 1 | 2 | "single" | "leaf") => { client: number; route: number; leaf: number };
+  /**
+   * Client, cluster route, leaf node and monitoring ports of each member (one host each in
+   * production); monitoring listens on loopback only.
+   */
+  ports: (
+    member: 0 | 1 | 2 | "single" | "leaf",
+  ) => { client: number; route: number; leaf: number; monitor: number };
   /** The directory `zester init` wrote (trust.conf, tls/, creds/). */
   deploymentDir: string;
   /** JetStream's store of a server. */
@@ -29,7 +34,7 @@ export interface TopologyLayout {
 export const INSTALL_LAYOUT: TopologyLayout = {
   members: ["nats-1.example.com", "nats-2.example.com", "nats-3.example.com"],
   bind: "0.0.0.0",
-  ports: () => ({ client: 4222, route: 6222, leaf: 7422 }),
+  ports: () => ({ client: 4222, route: 6222, leaf: 7422, monitor: 8222 }),
   deploymentDir: "/etc/zester",
   storeDir: () => "/var/lib/zester/nats/jetstream",
 };
@@ -56,11 +61,14 @@ export function natsTopology(layout: TopologyLayout): Record<string, string> {
   // nats-server resolves an include against the including file's directory, and only a
   // relative path: each config is installed next to trust.conf, as /etc/zester/nats-server.conf.
   const trust = "trust.conf";
+  const monitor = (server: Parameters<TopologyLayout["ports"]>[0]) =>
+    `127.0.0.1:${layout.ports(server).monitor}`;
   const out: Record<string, string> = {};
   const single = layout.ports("single");
   out["single.conf"] = natsServerConfig({
     host: layout.bind,
     port: single.client,
+    monitor: monitor("single"),
     trust,
     storeDir: layout.storeDir("single"),
     tls,
@@ -73,6 +81,7 @@ export function natsTopology(layout: TopologyLayout): Record<string, string> {
       host: layout.bind,
       port: p.client,
       serverName: name,
+      monitor: monitor(i),
       trust,
       storeDir: layout.storeDir(name),
       tls,
@@ -84,6 +93,7 @@ export function natsTopology(layout: TopologyLayout): Record<string, string> {
     host: layout.bind,
     port: layout.ports("leaf").client,
     serverName: "leaf-1",
+    monitor: monitor("leaf"),
     trust,
     includes: ["account.conf"],
     tls,

@@ -16,6 +16,7 @@ import {
   createEnrollment,
   ENROLL_PATH,
   type EnrollmentRecord,
+  EnrollmentStateError,
   EnrollRequest,
   newNonce,
   parseCredsAuthorization,
@@ -145,6 +146,9 @@ export function enrollApi(opts: EnrollApiOptions): (req: Request) => Promise<Res
       created: at,
       updated: at,
       history: [{ status: "pending", at, actor }],
+    }).catch((e) => {
+      if (e instanceof EnrollmentStateError) throw new ApiError(409, e.message);
+      throw e;
     });
     if (record.nkey !== body.nkey) {
       throw new ApiError(409, `Peel "${body.peel_id}" is already enrolled with another key`);

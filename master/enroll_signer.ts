@@ -5,13 +5,11 @@
  * pushed to the servers through the system account. The operator's identity key stays offline.
  * @module
  */
-import { fromPublic, type KeyPair } from "nkeys.js";
+import type { KeyPair } from "nkeys.js";
 import {
-  ACCOUNT_NAME,
   accountJwt,
-  decodeJwt,
+  loadAccountSigner,
   pushAccountJwt,
-  readCredsFile,
   readSeedFile,
   type SigningIdentity,
   userJwt,
@@ -43,17 +41,8 @@ export class EnrollSigner {
     if (!masterCreds) {
       throw new TypeError("Enrollment needs nats_creds: the master's creds name its account");
     }
-    const account = decodeJwt((await readCredsFile(masterCreds)).jwt).nats;
-    const accountKey = account.type === "user" ? account.issuer_account : undefined;
-    if (!accountKey) {
-      throw new TypeError(`Creds "${masterCreds}" do not name the account that issued them`);
-    }
     return new EnrollSigner(
-      {
-        name: ACCOUNT_NAME,
-        identity: fromPublic(accountKey),
-        signing: await readSeedFile(cfg.account_signing_key, "A"),
-      },
+      await loadAccountSigner(masterCreds, cfg.account_signing_key),
       await readSeedFile(cfg.operator_signing_key, "O"),
       { ...bus, credsFile: cfg.system_creds, name: `${bus.name}-sys` },
     );

@@ -16,7 +16,9 @@ import {
   type EnrollmentRecord,
   type EnrollmentSummary,
   listEnrollments,
+  MAY_HOLD_CREDS,
   readEnrollment,
+  revokedKeys,
   summarize,
   transitionEnrollment,
 } from "../lib/enroll/mod.ts";
@@ -25,6 +27,9 @@ import { compileGlob, isLiteralGlob } from "../lib/target/mod.ts";
 import { enrollApi } from "./enroll_api.ts";
 import { EnrollSigner } from "./enroll_signer.ts";
 import { type HttpsServer, serveHttps } from "./https_server.ts";
+
+/** How long a peel found settled is not looked up again when its facts arrive. */
+const SETTLED_MS = 5 * 60_000;
 
 /** The reply to an admin request. */
 export type AdminReply =
@@ -37,7 +42,8 @@ export class Enrollment {
   readonly #signer: EnrollSigner;
   readonly #masterId: string;
   readonly #log: Logger;
-  readonly #settled = new Set<string>();
+  /** Peels known `issued`, `active` or without a record, until when (ms) not to look again. */
+  readonly #settled = new Map<string, number>();
   #server?: HttpsServer;
   #admin?: Subscription;
 
@@ -102,13 +108,16 @@ export class Enrollment {
 
   /** Peel `id` sent facts: an enrolled peel whose creds were issued is now `active`. */
   async connected(id: string): Promise<void> {
-    if (this.#settled.has(id)) return;
+    if ((this.#settled.get(id) ?? 0) > Date.now()) return;
     const found = await readEnrollment(this.#kv, id);
     if (found?.record.status === "issued") {
       await transitionEnrollment(this.#kv, id, "active", `master:${this.#masterId}`);
       this.#log.info("enrolled peel connected", { peel_id: id });
     }
-    if (!found || ["issued", "active"].includes(found.record.status)) this.#settled.add(id);
+    // Looked at again later: another master may delete the record and the peel enroll anew.
+    if (!found || ["issued", "active"].includes(found.record.status)) {
+      this.#settled.set(id, Date.now() + SETTLED_MS);
+    }
   }
 
   /** Stop the API and the admin service. */
@@ -151,6 +160,7 @@ export class Enrollment {
       if (!found) throw new Error(`No enrollment record found for "${target}"`);
       return [found.record];
     }
+    if (op === "delete") return [await this.#delete(target, actor)];
     const to = op === "accept" ? "approved" : op === "reject" ? "rejected" : "revoked";
     const { record, changed } = await transitionEnrollment(
       this.#kv,
@@ -165,9 +175,26 @@ export class Enrollment {
     return [record];
   }
 
+  /**
+   * Delete peel `id`'s enrollment so that it may enroll again: a key that may hold creds is
+   * revoked first (and the revocation pushed), as Salt's `salt-key -d` also drops the minion.
+   */
+  async #delete(id: string, actor: string): Promise<EnrollmentRecord> {
+    const found = await readEnrollment(this.#kv, id);
+    if (found && MAY_HOLD_CREDS.includes(found.record.status)) {
+      await transitionEnrollment(this.#kv, id, "revoked", actor, { revoked_at: nowSeconds() });
+      this.#log.info("enrollment revoked", { peel_id: id, actor });
+      await this.#pushRevocations();
+    }
+    const { record, changed } = await transitionEnrollment(this.#kv, id, "deleted", actor);
+    if (changed) this.#log.info("enrollment deleted", { peel_id: id, actor });
+    this.#settled.delete(id);
+    return record;
+  }
+
   async #revocations(): Promise<Record<string, number>> {
-    const revoked = (await listEnrollments(this.#kv)).filter((r) => r.status === "revoked");
-    return Object.fromEntries(revoked.map((r) => [r.nkey, r.revoked_at ?? nowSeconds()]));
+    const records = await listEnrollments(this.#kv);
+    return Object.assign({}, ...records.map(revokedKeys));
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * The master's readiness checks: NATS, the facts bucket, every bucket and stream provisioned
  * (one kept in memory and lost at a restart of nats-server only degrades), its heartbeat fresh,
- * and its certificates.
+ * and its certificates (the enrollment server's too).
  * @module
  */
 import type { JetStreamManager, KV, NatsConnection } from "nats";
@@ -53,7 +53,11 @@ export function masterChecks(p: MasterHealthParts): Check[] {
       },
     },
     heartbeatCheck(p.heartbeat, p.cfg.heartbeat_interval),
-    ...certificateChecks(p.cfg),
+    ...certificateChecks({
+      nats_cert: p.cfg.nats_cert,
+      nats_ca: p.cfg.nats_ca,
+      "enroll.tls_cert": p.cfg.enroll?.tls_cert,
+    }),
   ];
 }
 

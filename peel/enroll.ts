@@ -146,7 +146,7 @@ async function enrollOnce(
     await waitOrAbort(cfg.enroll_interval, signal);
     ({ status } = await client.call<{ status: EnrollmentStatus }>(`/${cfg.id}`));
   }
-  if (status === "rejected" || status === "revoked") {
+  if (status === "rejected" || status === "revoked" || status === "deleted") {
     throw new EnrollmentRefusedError(`Enrollment of "${cfg.id}" is ${status}`);
   }
   const { jwt } = await client.call<{ jwt: string }>(`/${cfg.id}/creds`, {

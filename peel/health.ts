@@ -38,6 +38,6 @@ export function peelChecks(p: PeelHealthParts): Check[] {
         return { status: "ok", message: `Broker answered (pid ${p.broker.pid})` };
       },
     },
-    ...certificateChecks(p.cfg),
+    ...certificateChecks({ nats_cert: p.cfg.nats_cert, nats_ca: p.cfg.nats_ca }),
   ];
 }

@@ -21,7 +21,7 @@ import {
 } from "../../lib/job/mod.ts";
 import { compileGlob } from "../../lib/target/mod.ts";
 import { type Format, isText, serialize, table } from "../output/mod.ts";
-import { type NoReturn, renderReturns } from "../output/returns.ts";
+import { type NoReturn, renderReturns, returnRecord } from "../output/returns.ts";
 import { JobFollower } from "./follow.ts";
 import { outcomeOf, type RunOutcome } from "./run.ts";
 
@@ -122,10 +122,14 @@ export async function showJob(nc: NatsConnection, jid: string): Promise<JobDetai
   return { job, returns: await readReturns(returnsKv, jid) };
 }
 
-/** Why a target of `job` has no return. */
-function noReturn(job: Pick<Job, "absent">): (id: string) => NoReturn {
+/**
+ * Why a target of `job` has no return: not connected, or, until the job ends, still running it
+ * (as `job wait` would go on waiting for it).
+ */
+function noReturn(job: Pick<Job, "absent" | "status">): (id: string) => NoReturn {
   const absent = new Set(job.absent ?? []);
-  return (id) => absent.has(id) ? "Not connected" : "No response";
+  const running = isTerminal(job.status) ? "No response" : "Still running";
+  return (id) => absent.has(id) ? "Not connected" : running;
 }
 
 /** Render `job show`: the job, a table of its returns, then what each peel returned. */
@@ -133,10 +137,7 @@ export function renderJobDetail(d: JobDetail, format: Format): string {
   if (!isText(format)) {
     const returns: Record<string, unknown> = {};
     const why = noReturn(d.job);
-    for (const id of d.job.targets) {
-      const r = d.returns.get(id);
-      returns[id] = r ?? { returned: false, error: `Peel did not return. [${why(id)}]` };
-    }
+    for (const id of d.job.targets) returns[id] = returnRecord(d.returns.get(id), why(id));
     return serialize({ job: d.job, returns }, format);
   }
   const j = d.job;
@@ -167,9 +168,12 @@ export function renderJobDetail(d: JobDetail, format: Format): string {
     ["Canceled by", j.canceled_by],
     ["Error", j.error],
   ];
+  const why = noReturn(j);
   const rows = j.targets.map((id) => {
     const r = d.returns.get(id);
-    if (!r) return [id, "-", "-", "-", "did not return"];
+    if (!r) {
+      return [id, "-", "-", "-", why(id) === "Still running" ? "still running" : "did not return"];
+    }
     return [
       id,
       String(r.success),
@@ -184,8 +188,18 @@ export function renderJobDetail(d: JobDetail, format: Format): string {
     "",
     table(["PEEL", "SUCCESS", "DURATION", "RETCODE", "ERROR"], rows),
     "",
-    renderReturns(j.targets, d.returns, noReturn(j), format),
+    renderReturns(j.targets, d.returns, why, format),
   ].join("\n");
+}
+
+/**
+ * Render what `job wait` saw: every return at once; the targets without one are still running
+ * it when the job has not ended.
+ */
+export function renderWaited(o: RunOutcome, format: Format): string {
+  const why = (id: string): NoReturn =>
+    o.absent.has(id) ? "Not connected" : o.ended ? "No response" : "Still running";
+  return renderReturns(o.targets, o.returns, why, format);
 }
 
 /** Ask the masters to cancel job `jid`; throws with their reason when it cannot be. */

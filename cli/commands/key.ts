@@ -1,7 +1,8 @@
 /**
- * `zester key list|accept|reject|revoke|show` (and salt-key's `-L -a -A -r -d`): the
+ * `zester key list|accept|reject|revoke|delete|show` (and salt-key's `-L -a -A -r -d`): the
  * enrollment records, changed through the masters on `zester.admin.enroll.<op>`, which check
- * each transition and, on a revoke, push the revocation to the servers.
+ * each transition and, on a revoke (or the delete of a key that may hold creds), push the
+ * revocation to the servers.
  * @module
  */
 import type { NatsConnection } from "nats";
@@ -50,7 +51,7 @@ export function renderKeyList(records: EnrollmentSummary[], format: Format): str
   );
 }
 
-/** Render what `key accept|reject|revoke` changed or found: one `<peel>: <status>` per record. */
+/** Render what `key accept|reject|revoke|delete` changed or found: one `<peel>: <status>` per record. */
 export function renderKeyChange(records: EnrollmentSummary[], format: Format): string {
   if (!isText(format)) return serialize(records, format);
   return records.map((r) => `${r.id}: ${r.status}`).join("\n");
@@ -79,6 +80,10 @@ export function renderKeyShow(r: EnrollmentSummary, format: Format): string {
     [
       "Revoked at",
       r.revoked_at === undefined ? undefined : new Date(r.revoked_at * 1000).toISOString(),
+    ],
+    [
+      "Earlier keys",
+      r.revoked_keys && `${Object.keys(r.revoked_keys).join(", ")} (revoked)`,
     ],
   ];
   const width = Math.max(...fields.map(([k]) => k.length)) + 1;

@@ -9,11 +9,20 @@ import { type Format, serialize } from "./format.ts";
 import { isStateRun, stateBlock } from "./states.ts";
 import { color, indent, renderValue, useColor } from "./text.ts";
 
-/** Why a target has no return: it was not connected, or it did not answer in time. */
-export type NoReturn = "Not connected" | "No response";
+/**
+ * Why a target has no return: it was not connected, it did not answer in time, or the job has
+ * not ended and it may still be running it.
+ */
+export type NoReturn = "Not connected" | "No response" | "Still running";
+
+/** What text output says of a target without a return. */
+function noReturnText(why: NoReturn): string {
+  return why === "Still running" ? "Still running" : `Peel did not return. [${why}]`;
+}
 
 /** The per-peel record printed in JSON, YAML and raw. */
 export function returnRecord(r: ExecReturn | undefined, why?: NoReturn): Record<string, unknown> {
+  if (why === "Still running" && !r) return { returned: false, running: true };
   if (!r) {
     return { returned: false, success: false, error: `Peel did not return. [${why}]` };
   }
@@ -35,14 +44,14 @@ export function renderReturn(
   format: Format,
 ): string {
   if (format === "txt") {
-    const value = !r ? `Peel did not return. [${why}]` : r.error ?? renderValue(r.result);
+    const value = !r ? noReturnText(why) : r.error ?? renderValue(r.result);
     return `${id}: ${value.replace(/\n/g, `\n${id}: `)}`;
   }
   if (format !== "text") return serialize({ [id]: structured(r, why) }, format);
   const on = useColor();
   const lines = [color(`${id}:`, r ? (r.success ? "green" : "red") : "yellow", on)];
   for (const w of r?.warnings ?? []) lines.push(indent(color(`WARNING: ${w}`, "yellow", on)));
-  if (!r) lines.push(indent(color(`Peel did not return. [${why}]`, "yellow", on)));
+  if (!r) lines.push(indent(color(noReturnText(why), "yellow", on)));
   else if (r.error !== undefined) lines.push(indent(color(`ERROR: ${r.error}`, "red", on)));
   else if (isStateRun(r.result)) lines.push(stateBlock(r.result));
   else if (r.result !== "") lines.push(indent(renderValue(r.result)));
@@ -66,15 +75,19 @@ export function renderReturns(
   }
   const blocks = targets.map((id) => renderReturn(id, returns.get(id), why(id), format));
   const missing = targets.filter((id) => !returns.has(id));
-  if (format === "text" && missing.length) blocks.push("", missingLine(missing));
+  if (format === "text" && missing.length) blocks.push("", missingLine(missing, why));
   return blocks.join("\n");
 }
 
-/** The closing line of text output naming the targets that did not return. */
-export function missingLine(missing: string[]): string {
-  return color(
-    `Did not return (${missing.length}): ${missing.join(", ")}`,
-    "yellow",
-    useColor(),
-  );
+/**
+ * The closing lines of text output naming the targets that did not return, and apart from
+ * them those still running the job.
+ */
+export function missingLine(missing: string[], why?: (id: string) => NoReturn): string {
+  const running = missing.filter((id) => why?.(id) === "Still running");
+  const gone = missing.filter((id) => !running.includes(id));
+  return [
+    ...gone.length ? [`Did not return (${gone.length}): ${gone.join(", ")}`] : [],
+    ...running.length ? [`Still running (${running.length}): ${running.join(", ")}`] : [],
+  ].map((line) => color(line, "yellow", useColor())).join("\n");
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing on a fresh machine (Deno from npm, nats-server from apt), then runs
+# Installs what is missing on a fresh machine (Deno from npm; nats-server, and curl and jq that
+# tests/docs/runbook_test.ts runs the runbook's commands with, from apt), then runs
 # the quickstart fleet (`demo`) or the whole test suite (`test`). The test run ends with one
 # line, "N passed, N failed", taken from Deno's own summary.
 set -euo pipefail
@@ -15,16 +16,23 @@ need_deno() {
   command -v deno >/dev/null 2>&1 || { echo "bootstrap: deno is not on PATH after install" >&2; exit 1; }
 }
 
-need_nats() {
-  if command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ]; then return; fi
-  echo "bootstrap: installing nats-server from apt" >&2
+need_apt() {
+  local missing=()
+  if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+    missing+=(nats-server)
+  fi
+  for tool in curl jq; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then return; fi
+  echo "bootstrap: installing ${missing[*]} from apt" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2
-  apt-get install -y -qq nats-server >&2
+  apt-get install -y -qq "${missing[@]}" >&2
 }
 
 need_deno
-need_nats
+need_apt
 export PATH="$PATH:/usr/sbin"
 export NO_COLOR=1
 # Fill the module cache once: the daemons run with --cached-only and load nothing at run time.

@@ -11,6 +11,7 @@ import { type Creds, writeCredsFile, writePrivateFile } from "./creds.ts";
 import { natsAccountConfig, natsServerConfig, natsTrustConfig } from "./server_config.ts";
 import type { Role } from "./roles.ts";
 import {
+  ACCOUNT_NAME,
   accountJwt,
   issueUser,
   newIdentity,
@@ -19,9 +20,6 @@ import {
   type UserOptions,
 } from "./users.ts";
 import { type CertAndKey, CertificateAuthority } from "./x509.ts";
-
-/** The name of the account every Zester process lives in. */
-export const ACCOUNT_NAME = "ZESTER";
 
 /** The keys and CA of a deployment, in memory. */
 export class Deployment {
@@ -121,7 +119,12 @@ export interface WriteOptions {
   listen: { host: string; port: number };
   /** Names peels reach the master's enrollment API by; default `hosts`. */
   masterHosts?: string[];
+  /** nats-server's monitoring endpoint, `host:port`; default {@linkcode DEFAULT_MONITOR}, "" for none. */
+  monitor?: string;
 }
+
+/** Where the server config of `zester init` serves nats-server's monitoring: loopback only. */
+export const DEFAULT_MONITOR = "127.0.0.1:8222";
 
 const ROLE_USERS: Array<{ role: Role; name: string }> = [
   { role: "master", name: "master" },
@@ -147,7 +150,8 @@ function seed(k: KeyPair): string {
  * backups, restores, leaf nodes and the system account, the master's box key for settings
  * secrets (and its public half), the CA and certificates for the servers (also good for their
  * routes and leaf connections), those clients and the master's enrollment API
- * (`tls/enroll.pem`), `trust.conf`, `account.conf` and a single-node `nats-server.conf` that includes it.
+ * (`tls/enroll.pem`), `trust.conf`, `account.conf` and a single-node `nats-server.conf` that
+ * includes it, with monitoring on loopback.
  * Secrets are 0600, directories 0700.
  */
 export async function writeDeployment(
@@ -208,6 +212,7 @@ export async function writeDeployment(
     p.serverConfig,
     natsServerConfig({
       ...opts.listen,
+      monitor: opts.monitor ?? DEFAULT_MONITOR,
       trust: "trust.conf",
       storeDir: p.storeDir,
       tls: { cert: p.cert("server"), key: p.key("server"), ca: p.ca },

@@ -95,3 +95,35 @@ export function pem(label: string, der: Uint8Array): string {
   const b64 = der.toBase64().match(/.{1,64}/g)!.join("\n");
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
+
+/** The DER inside the first PEM block labelled `label` of `text`; throws `TypeError` without one. */
+export function unpem(text: string, label: string): Der {
+  const m = new RegExp(`-----BEGIN ${label}-----([A-Za-z0-9+/=\\s]+)-----END ${label}-----`)
+    .exec(text);
+  if (!m) throw new TypeError(`Expected a PEM "${label}" block`);
+  return Uint8Array.fromBase64(m[1]!.replace(/\s+/g, ""));
+}
+
+/** The elements of the constructed TLV `der` (a SEQUENCE, SET or tag), each as whole TLV bytes. */
+export function elements(der: Uint8Array): Uint8Array[] {
+  const read = (at: number) => {
+    let len = der[at + 1]!;
+    let head = 2;
+    if (len & 0x80) {
+      const n = len & 0x7f;
+      len = 0;
+      for (let i = 0; i < n; i++) len = len * 256 + der[at + 2 + i]!;
+      head += n;
+    }
+    if (at + head + len > der.length) throw new TypeError("Truncated DER");
+    return { head, end: at + head + len };
+  };
+  const outer = read(0);
+  const out: Uint8Array[] = [];
+  for (let at = outer.head; at < outer.end;) {
+    const { end } = read(at);
+    out.push(der.subarray(at, end));
+    at = end;
+  }
+  return out;
+}

@@ -88,6 +88,11 @@ export interface ServerConfigOptions {
   leafRemotes?: LeafRemote[];
   /** More files to include (relative, as `trust`), such as `account.conf`. */
   includes?: string[];
+  /**
+   * nats-server's monitoring endpoint (`/varz`, `/connz`, `/jsz`…), `host:port`: it has no
+   * authentication, so keep it on loopback. None when left out.
+   */
+  monitor?: string;
 }
 
 function tlsBlock(t: TlsFiles, indent: string): string {
@@ -130,6 +135,7 @@ export function natsServerConfig(o: ServerConfigOptions): string {
   const parts = [
     `listen: ${q(`${o.host}:${o.port}`)}`,
     ...o.serverName ? [`server_name: ${q(o.serverName)}`] : [],
+    ...o.monitor ? [`http: ${q(o.monitor)}`] : [],
     typeof o.trust === "string" ? `include ${q(o.trust)}` : natsTrustConfig(o.trust).trimEnd(),
     ...(o.includes ?? []).map((f) => `include ${q(f)}`),
     ...o.storeDir ? [`jetstream: {\n  store_dir: ${q(o.storeDir)}\n}`] : [],

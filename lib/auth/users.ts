@@ -4,10 +4,14 @@
  * users signed by their account's signing key with the permissions of their role.
  * @module
  */
-import { createAccount, createOperator, createUser, type KeyPair } from "nkeys.js";
-import type { Creds } from "./creds.ts";
-import { type AccountLimits, encodeJwt } from "./jwt.ts";
+import { createAccount, createOperator, createUser, fromPublic, type KeyPair } from "nkeys.js";
+import { type Creds, readCredsFile } from "./creds.ts";
+import { type AccountLimits, decodeJwt, encodeJwt } from "./jwt.ts";
+import { readSeedFile } from "./seed_file.ts";
 import { type Role, roleClaims } from "./roles.ts";
+
+/** The name of the account every Zester process lives in. */
+export const ACCOUNT_NAME = "ZESTER";
 
 /** An identity key and the signing key that acts for it. */
 export interface SigningIdentity {
@@ -143,5 +147,26 @@ export function issueUser(acc: SigningIdentity, opts: UserOptions): Creds {
   return {
     jwt: userJwt(acc, opts, user.getPublicKey()),
     seed: new TextDecoder().decode(user.getSeed()),
+  };
+}
+
+/**
+ * The Zester account as its signing key acts for it: the seed at `signingKeyPath`, and the
+ * account's public key read from the creds at `credsPath` (their `issuer_account`), so that
+ * the account's identity key is not needed.
+ */
+export async function loadAccountSigner(
+  credsPath: string,
+  signingKeyPath: string,
+): Promise<SigningIdentity> {
+  const claims = decodeJwt((await readCredsFile(credsPath)).jwt).nats;
+  const account = claims.type === "user" ? claims.issuer_account : undefined;
+  if (!account) {
+    throw new TypeError(`Creds "${credsPath}" do not name the account that issued them`);
+  }
+  return {
+    name: ACCOUNT_NAME,
+    identity: fromPublic(account),
+    signing: await readSeedFile(signingKeyPath, "A"),
   };
 }

@@ -14,6 +14,7 @@ import { X509Certificate } from "node:crypto";
 import {
   bits,
   bool,
+  elements,
   explicit,
   implicit,
   int,
@@ -25,6 +26,7 @@ import {
   set,
   time,
   uint,
+  unpem,
   utf8,
 } from "./der.ts";
 
@@ -135,6 +137,33 @@ export class CertificateAuthority {
       extension("2.5.29.14", false, octets(id)),
     ]);
     return new CertificateAuthority(pem("CERTIFICATE", der), keys, dn, id);
+  }
+
+  /**
+   * The CA of certificate `cert` and private key `key` (PEM, as {@linkcode exportKey} and
+   * `cert` write them): to issue more certificates for a deployment. Throws `TypeError` when
+   * they are not an ECDSA P-256 CA certificate and its key.
+   */
+  static async load(cert: string, key: string): Promise<CertificateAuthority> {
+    try {
+      const tbs = elements(elements(unpem(cert, "CERTIFICATE"))[0]!);
+      // version, serial, signature algorithm, issuer, validity, subject, public key
+      const [subject, spki] = [tbs[5]!, tbs[6]!];
+      const keys = {
+        publicKey: await crypto.subtle.importKey("spki", spki.slice(), ALG, true, ["verify"]),
+        privateKey: await crypto.subtle.importKey("pkcs8", unpem(key, "PRIVATE KEY"), ALG, true, [
+          "sign",
+        ]),
+      };
+      const probe = new TextEncoder().encode("zester CA key check");
+      const signature = await crypto.subtle.sign(SIGN, keys.privateKey, probe);
+      if (!await crypto.subtle.verify(SIGN, keys.publicKey, signature, probe)) {
+        throw new TypeError("the key is not the certificate's");
+      }
+      return new CertificateAuthority(cert, keys, subject.slice(), await keyId(keys.publicKey));
+    } catch (e) {
+      throw new TypeError(`Cannot load the CA: ${(e as Error).message}`, { cause: e });
+    }
   }
 
   /** The CA's private key (PEM): keep it where only the operator can read it. */

@@ -36,11 +36,22 @@ export const PEEL_SYS = [
  */
 export const YAML_ENV = ["LOG_TOKENS", "LOG_STREAM"] as const;
 
-function hosts(urls: string[]): string[] {
+/** `host:port` of each NATS URL, as `--allow-net` grants it (port 4222 when none is given). */
+export function natsHosts(urls: string[]): string[] {
   return urls.map((u) => {
     const { host, port } = parseServerUrl(u);
     return `${host}:${port}`;
   });
+}
+
+/**
+ * The `host:port` of each URL in `urls` this process may not connect to: its `--allow-net` is
+ * fixed before it reads its config (baked into a compiled binary, or on a command line).
+ */
+export function ungrantedNatsHosts(urls: string[]): string[] {
+  return natsHosts(urls).filter((host) =>
+    Deno.permissions.querySync({ name: "net", host }).state !== "granted"
+  );
 }
 
 /** `host:port` of an `https://` URL (port 443 by default). */
@@ -93,7 +104,7 @@ export function peelPermissionFlags(cfg: PeelConfig, configPath: string): string
   return [
     ...RUNTIME_FLAGS,
     ...flag("net", [
-      ...hosts(cfg.nats_url),
+      ...natsHosts(cfg.nats_url),
       cfg.health_addr,
       cfg.master_url && httpsHost(cfg.master_url),
     ]),
@@ -124,7 +135,7 @@ export function masterPermissionFlags(cfg: MasterConfig, configPath: string): st
   const e = cfg.enroll;
   return [
     ...RUNTIME_FLAGS,
-    ...flag("net", [...hosts(cfg.nats_url), cfg.health_addr, e?.addr]),
+    ...flag("net", [...natsHosts(cfg.nats_url), cfg.health_addr, e?.addr]),
     ...flag("read", [
       configPath,
       cfg.states_dir,
@@ -166,9 +177,20 @@ export const CLI_ENV = [
  * rendered by `call --local` has the peel's walls.
  */
 export function cliPermissionFlags(cfg: CliConfig, launcher = DEFAULT_LAUNCHER): string[] {
+  return cliPermissionFlagsFor(natsHosts(cfg.master.urls), launcher);
+}
+
+/**
+ * The CLI's permission flags with the network granted to `netHosts` (`host:port` each): what
+ * `deno task compile --nats-host` bakes into a `zester` for a deployment's NATS servers.
+ */
+export function cliPermissionFlagsFor(
+  netHosts: string[],
+  launcher = DEFAULT_LAUNCHER,
+): string[] {
   return [
     ...RUNTIME_FLAGS,
-    ...flag("net", hosts(cfg.master.urls)),
+    ...flag("net", netHosts),
     "--allow-read",
     ...flag("run", [launcher]),
     ...flag("sys", PEEL_SYS),
@@ -193,6 +215,20 @@ export function initPermissionFlags(dir: string): string[] {
 }
 
 /**
+ * Permission flags for `zester key issue --deployment <dir> --out <out>`: read the deployment's
+ * signing key, CA and master creds, and read and write `out` only. `deno.json`'s `init` set
+ * (`/etc/zester`) covers the default `out`, `/etc/zester/peels`.
+ */
+export function keyIssuePermissionFlags(dir: string, out: string): string[] {
+  return [
+    ...RUNTIME_FLAGS,
+    ...flag("read", [dir, out]),
+    ...flag("write", [out]),
+    ...flag("env", [...CLI_ENV]),
+  ];
+}
+
+/**
  * Permission flags for `zester backup create <dir>`: the CLI's NATS servers, reads (its config
  * and creds), writes in `dir` only, and the CLI's environment. `deno.json`'s `backup` set grants
  * `/var/backups/zester`.
@@ -200,7 +236,7 @@ export function initPermissionFlags(dir: string): string[] {
 export function backupPermissionFlags(cfg: CliConfig, dir: string): string[] {
   return [
     ...RUNTIME_FLAGS,
-    ...flag("net", hosts(cfg.master.urls)),
+    ...flag("net", natsHosts(cfg.master.urls)),
     "--allow-read",
     ...flag("write", [dir]),
     ...flag("env", [...CLI_ENV]),

@@ -95,7 +95,7 @@ export function parseCredsAuthorization(
 }
 
 /** The operations of `zester.admin.enroll.<op>`. */
-export const ADMIN_OPS = ["list", "show", "accept", "reject", "revoke"] as const;
+export const ADMIN_OPS = ["list", "show", "accept", "reject", "revoke", "delete"] as const;
 /** One of {@linkcode ADMIN_OPS}. */
 export type AdminOp = typeof ADMIN_OPS[number];
 

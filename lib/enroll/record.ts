@@ -1,8 +1,11 @@
 /**
  * A peel's enrollment record, as the `enrollments` bucket keeps it under the peel's id, and the
  * state machine it follows: `pending → approved → issued` (creds downloaded) `→ active`
- * (connected) `→ revoked`, or `pending → rejected`. Every transition names its time and actor.
- * The record carries the peel's box public key, to which the master seals that peel's secrets.
+ * (connected) `→ revoked`, or `pending → rejected`; from any of them `deleted` (a key that may
+ * hold creds is revoked first), after which the peel may enroll again under its id with a new key.
+ * Every transition names its time and actor, and the history and the keys ever revoked carry
+ * over to the new enrollment. The record carries the peel's box public key, to which the master
+ * seals that peel's secrets.
  * @module
  */
 import { createHash } from "node:crypto";
@@ -17,6 +20,7 @@ export const ENROLLMENT_STATUSES = [
   "active",
   "revoked",
   "rejected",
+  "deleted",
 ] as const;
 /** One of {@linkcode ENROLLMENT_STATUSES}. */
 export type EnrollmentStatus = typeof ENROLLMENT_STATUSES[number];
@@ -57,6 +61,8 @@ export const EnrollmentRecord = s.object({
   jwt: s.optional(s.string()),
   /** When the user was revoked, in unix seconds (the account's revocation entry). */
   revoked_at: s.optional(s.int({ min: 0 })),
+  /** Keys of earlier enrollments under this id (deleted since), revoked: key → unix seconds. */
+  revoked_keys: s.optional(s.record(s.int({ min: 0 }))),
   history: s.array(Transition),
 }, { strict: false });
 /** A peel's enrollment record. */
@@ -73,13 +79,25 @@ export function summarize(r: EnrollmentRecord): EnrollmentSummary {
 
 /** Statuses each status may move to. */
 const NEXT: Readonly<Record<EnrollmentStatus, readonly EnrollmentStatus[]>> = {
-  pending: ["approved", "rejected"],
+  pending: ["approved", "rejected", "deleted"],
   approved: ["issued", "revoked"],
   issued: ["active", "revoked"],
   active: ["revoked"],
-  revoked: [],
-  rejected: [],
+  revoked: ["deleted"],
+  rejected: ["deleted"],
+  deleted: [],
 };
+
+/** Statuses in which the peel's key may hold creds: deleting revokes it first. */
+export const MAY_HOLD_CREDS: readonly EnrollmentStatus[] = ["approved", "issued", "active"];
+
+/** Every user key revoked under this record's id (key → unix seconds), the current one included. */
+export function revokedKeys(r: EnrollmentRecord): Record<string, number> {
+  return {
+    ...r.revoked_keys,
+    ...(r.revoked_at === undefined ? {} : { [r.nkey]: r.revoked_at }),
+  };
+}
 
 const COURSE: readonly EnrollmentStatus[] = ["pending", "approved", "issued", "active", "revoked"];
 

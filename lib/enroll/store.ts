@@ -9,6 +9,7 @@ import { decode, encode, isJsError, JS_ERRORS } from "../bus/mod.ts";
 import {
   EnrollmentRecord,
   type EnrollmentStatus,
+  revokedKeys,
   type Transition,
   transitionKind,
 } from "./record.ts";
@@ -65,21 +66,42 @@ export async function listEnrollments(
 
 /**
  * Store `record` as new; when peel `record.id` already has one, resolve with that one instead
- * (`created: false`), unchanged.
+ * (`created: false`), unchanged. A deleted record is replaced (`created: true`), keeping its
+ * history and its revoked keys; a key revoked under this id is refused with
+ * {@linkcode EnrollmentStateError}.
  */
 export async function createEnrollment(
   kv: KV,
   record: EnrollmentRecord,
 ): Promise<{ record: EnrollmentRecord; created: boolean }> {
-  try {
-    await kv.create(record.id, encode(record));
-    return { record, created: true };
-  } catch (e) {
-    if (!isJsError(e, JS_ERRORS.wrongLastSequence)) throw e;
+  for (;;) {
+    try {
+      await kv.create(record.id, encode(record));
+      return { record, created: true };
+    } catch (e) {
+      if (!isJsError(e, JS_ERRORS.wrongLastSequence)) throw e;
+    }
+    const existing = await readEnrollment(kv, record.id);
+    if (!existing) throw new EnrollmentNotFoundError(record.id);
+    if (existing.record.status !== "deleted") return { record: existing.record, created: false };
+    const revoked = revokedKeys(existing.record);
+    if (record.nkey in revoked) {
+      throw new EnrollmentStateError(
+        `Key "${record.nkey}" was revoked for "${record.id}": enroll with a new key`,
+      );
+    }
+    const next: EnrollmentRecord = {
+      ...record,
+      ...(Object.keys(revoked).length ? { revoked_keys: revoked } : {}),
+      history: [...existing.record.history, ...record.history],
+    };
+    try {
+      await kv.update(record.id, encode(next), existing.revision);
+      return { record: next, created: true };
+    } catch (e) {
+      if (!isJsError(e, JS_ERRORS.wrongLastSequence)) throw e;
+    }
   }
-  const existing = await readEnrollment(kv, record.id);
-  if (!existing) throw new EnrollmentNotFoundError(record.id);
-  return { record: existing.record, created: false };
 }
 
 /**

@@ -20,13 +20,13 @@ export function natsCheck(nc: NatsConnection): Check {
 }
 
 /**
- * `certificate`, when TLS is on: days left on the soonest-expiring of the client certificate
- * (`nats_cert`) and the CA (`nats_ca`): `down` once expired, `degraded` under
- * {@linkcode CERT_WARN_DAYS} days. No check without either.
+ * `certificate`, when TLS is on: days left on the soonest-expiring of `certs` (config key →
+ * PEM file: the client certificate `nats_cert`, the CA `nats_ca`, a master's enrollment server
+ * certificate `enroll.tls_cert`): `down` once expired, `degraded` under
+ * {@linkcode CERT_WARN_DAYS} days. No check when none is set.
  */
-export function certificateChecks(cfg: { nats_cert?: string; nats_ca?: string }): Check[] {
-  const files = Object.entries({ nats_cert: cfg.nats_cert, nats_ca: cfg.nats_ca })
-    .filter((e): e is [string, string] => !!e[1]);
+export function certificateChecks(certs: Record<string, string | undefined>): Check[] {
+  const files = Object.entries(certs).filter((e): e is [string, string] => !!e[1]);
   if (!files.length) return [];
   return [{
     name: "certificate",

@@ -8,7 +8,17 @@ Deno.test("init - writes a deployment that nats-server serves, secrets 0600, nev
   await using tmp = await tempDir();
   const dir = `${tmp.path}/deploy`;
   const port = freePort();
-  const args = ["init", dir, "--listen", `127.0.0.1:${port}`, "--host", "127.0.0.1"];
+  const monitor = freePort();
+  const args = [
+    "init",
+    dir,
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--host",
+    "127.0.0.1",
+    "--monitor",
+    `127.0.0.1:${monitor}`,
+  ];
 
   const denied = await runZester(cliPermissionFlags(CliConfig.parse({})), args);
   assert.equal(denied.code, 2, denied.stderr);
@@ -39,6 +49,7 @@ Deno.test("init - writes a deployment that nats-server serves, secrets 0600, nev
   ) {
     assert.equal((await Deno.stat(`${dir}/${f}`)).mode! & 0o777, 0o600, f);
   }
+  assert.match(await Deno.readTextFile(`${dir}/nats-server.conf`), /^http: "127\.0\.0\.1:\d+"$/m);
   const again = await runZester(initPermissionFlags(dir), args);
   assert.equal(again.code, 2);
   assert.match(again.stderr, /Refusing to overwrite/);
@@ -67,6 +78,8 @@ Deno.test("init - writes a deployment that nats-server serves, secrets 0600, nev
         await new Promise((r) => setTimeout(r, 100));
       }
     }
+    const varz = await fetch(`http://127.0.0.1:${monitor}/varz`);
+    assert.equal((await varz.json()).port, port, "monitoring on loopback");
     const jsm = await master.jetstreamManager();
     assert.ok((await jsm.getAccountInfo()).limits, "JetStream is on for the account");
     const reader = await connectBus(as("reader"));

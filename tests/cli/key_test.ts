@@ -32,9 +32,9 @@ Deno.test("key - list, accept by id and glob, reject, revoke, show, and salt-key
   const key = (...args: string[]) => runZester(flags, ["--config", cfg, "key", ...args]);
   try {
     const keys = new Map<string, string>();
-    for (const id of ["web-01", "web-02", "db-01"]) {
-      keys.set(id, (await api.enroll(id)).key.getPublicKey());
-    }
+    for (const id of ["web-01", "web-02"]) keys.set(id, (await api.enroll(id)).key.getPublicKey());
+    const dbKey = (await api.enroll("db-01")).key;
+    keys.set("db-01", dbKey.getPublicKey());
 
     const all = await key("-L");
     assert.equal(all.code, 0, all.stderr);
@@ -53,7 +53,7 @@ Deno.test("key - list, accept by id and glob, reject, revoke, show, and salt-key
     assert.equal(late.code, 2);
     assert.match(late.stderr, /Cannot make enrollment "db-01" approved: it is rejected/);
 
-    const revoked = await key("-d", "web-02");
+    const revoked = await key("revoke", "web-02");
     assert.equal(revoked.code, 0, revoked.stderr);
     assert.equal(revoked.stdout.trim(), "web-02: revoked");
 
@@ -89,6 +89,21 @@ Deno.test("key - list, accept by id and glob, reject, revoke, show, and salt-key
     assert.equal((await peel.status).code, 1);
     assert.match(peel.output(), /Enrollment of \\"db-03\\" is rejected/);
     await assert.rejects(Deno.stat(`${dir.path}/peels/db-03/data/peel.creds`));
+
+    // salt-key -d: a rejected peel deleted may ask again with the same key, and waits anew.
+    const deleted = await key("-d", "db-01");
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.equal(deleted.stdout.trim(), "db-01: deleted");
+    const twice = await key("delete", "db-01");
+    assert.equal(twice.stdout.trim(), "db-01: deleted", "deleting again changes nothing");
+    const back = await api.enroll("db-01", { key: dbKey });
+    assert.equal(back.status, 202, JSON.stringify(back.body));
+    assert.equal(back.body.status, "pending");
+    const history = await key("show", "db-01");
+    assert.match(
+      history.stdout,
+      /pending.*\n.*rejected\s+\S+\s+cli:.*\n.*deleted\s+\S+\s+cli:.*\n.*pending\s+\S+\s+peel:db-01/,
+    );
   } finally {
     api.close();
     await master.stop();

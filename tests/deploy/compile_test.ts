@@ -52,3 +52,38 @@ Deno.test("compile - each binary gets its own baked permissions, none gets -A", 
   }
   assert.match(lines.find((l) => l.includes("dist/zester-master"))!, / -P=master /);
 });
+
+Deno.test("compile - the CLI's network grant is the NATS hosts named at build time", async () => {
+  await using dir = await tempDir();
+  const zester = (out: string) => out.split("\n").find((l) => l.includes("dist/zester "))!;
+  const plain = await compile(["--print"]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.match(zester(plain.stdout), / -P=cli /);
+
+  const cfg = `${dir.path}/cli.yaml`;
+  await writeYaml(cfg, {
+    master: { urls: ["tls://nats-1.example.com:4222", "tls://nats-2.example.com:4333"] },
+  });
+  const fromConfig = await compile(["--print", "--cli-config", cfg]);
+  assert.equal(fromConfig.code, 0, fromConfig.stderr);
+  const line = zester(fromConfig.stdout);
+  assert.match(line, / --allow-net=nats-1\.example\.com:4222,nats-2\.example\.com:4333 /);
+  assert.match(line, / --allow-read --allow-run=\/usr\/lib\/zester\/zester-broker /);
+  assert.doesNotMatch(line, /-P=cli/);
+
+  const named = await compile([
+    "--print",
+    "--cli-config",
+    cfg,
+    "--nats-host",
+    "nats.internal:4222",
+    "--nats-host",
+    "tls://10.0.0.5:5222",
+  ]);
+  assert.equal(named.code, 0, named.stderr);
+  assert.match(zester(named.stdout), / --allow-net=nats\.internal:4222,10\.0\.0\.5:5222 /);
+
+  const bad = await compile(["--print", "--nats-host", "http://x:1"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /Cannot compile: --nats-host: Invalid NATS URL "http:\/\/x:1"/);
+});

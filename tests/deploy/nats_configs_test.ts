@@ -34,9 +34,9 @@ type Server = Parameters<TopologyLayout["ports"]>[0];
 
 /** The topology on loopback: free ports, stores under `root`, the development deployment. */
 async function loopbackLayout(root: string): Promise<TopologyLayout> {
-  const ports = new Map<Server, { client: number; route: number; leaf: number }>();
+  const ports = new Map<Server, ReturnType<TopologyLayout["ports"]>>();
   for (const s of [0, 1, 2, "single", "leaf"] as const) {
-    ports.set(s, { client: freePort(), route: freePort(), leaf: freePort() });
+    ports.set(s, { client: freePort(), route: freePort(), leaf: freePort(), monitor: freePort() });
   }
   return {
     members: ["127.0.0.1", "127.0.0.1", "127.0.0.1"],
@@ -91,6 +91,9 @@ Deno.test("nats configs - deploy/nats is generated (deno task nats-configs --wri
   }
   const shipped = shippedNatsConfigs();
   assert.match(shipped["single.conf"]!, /^include "trust\.conf"$/m);
+  for (const text of Object.values(shipped)) {
+    assert.match(text, /^http: "127\.0\.0\.1:8222"$/m, "monitoring, on loopback only");
+  }
   assert.match(shipped["cluster-2.conf"]!, /"tls:\/\/nats-3\.example\.com:6222"/);
   assert.match(shipped["leaf.conf"]!, /credentials: "\/etc\/zester\/creds\/leaf\.creds"/);
   assert.doesNotMatch(shipped["leaf.conf"]!, /jetstream/, "JetStream lives in the cluster");
@@ -107,6 +110,8 @@ Deno.test("nats configs - single.conf serves a master and a peel that runs a job
     peel = await startPeel(`${dir.path}/peels`, ns.url, "web-01");
     await waitForPeels(nc, ["web-01"]);
     await pingAll(nc, ["web-01"]);
+    const varz = await fetch(`http://127.0.0.1:${layout.ports("single").monitor}/varz`);
+    assert.equal((await varz.json()).port, ns.port, "the runbook's monitoring endpoint answers");
     // Operator mode: a client without creds is refused.
     const trust = deploymentPaths((await devTrust()).dir);
     await assert.rejects(

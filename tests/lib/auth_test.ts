@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
 import { createAccount, createOperator } from "nkeys.js";
 import {
   accountJwt,
+  CertificateAuthority,
   decodeJwt,
   Deployment,
   encodeJwt,
@@ -105,4 +107,22 @@ Deno.test("creds - the standard format round-trips, and files are written 0600",
   await Deno.writeTextFile(path, "old", { mode: 0o644 });
   await writeCredsFile(path, creds);
   assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+});
+
+Deno.test("x509 - a CA loaded from its PEM files issues certificates it verifies; another key is refused", async () => {
+  const ca = await CertificateAuthority.create("t CA");
+  const loaded = await CertificateAuthority.load(ca.cert, await ca.exportKey());
+  const leaf = new X509Certificate((await loaded.issue({ name: "web-07", usage: "client" })).cert);
+  const root = new X509Certificate(ca.cert);
+  assert.ok(leaf.checkIssued(root), "issuer and key id match the CA");
+  assert.ok(leaf.verify(root.publicKey), "signed by the CA's key");
+  const other = await CertificateAuthority.create("other CA");
+  await assert.rejects(
+    CertificateAuthority.load(ca.cert, await other.exportKey()),
+    /Cannot load the CA: the key is not the certificate's/,
+  );
+  await assert.rejects(
+    CertificateAuthority.load("not a certificate", await ca.exportKey()),
+    /Cannot load the CA: Expected a PEM "CERTIFICATE" block/,
+  );
 });

@@ -5,7 +5,10 @@
 import assert from "node:assert/strict";
 import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
+import { writePrivateFile } from "../../lib/auth/mod.ts";
 import {
+  devEnrollment,
+  devTrust,
   documentedMetrics,
   type Exposition,
   freePort,
@@ -216,4 +219,31 @@ Deno.test("health - a health_addr already taken stops the master with an error n
     ),
     new RegExp(`Cannot serve health endpoints on health_addr "127\\.0\\.0\\.1:${port}": .*in use`),
   );
+});
+
+Deno.test("health - /readyz counts the enrollment server's certificate: degraded 5 days before it expires", async () => {
+  await using ns = await startNatsServer();
+  await using dir = await tempDir();
+  const soon = await (await devTrust()).deployment.ca.issue({
+    name: "enroll",
+    usage: "server",
+    hosts: ["127.0.0.1"],
+    days: 5,
+  });
+  await Deno.writeTextFile(`${dir.path}/enroll.pem`, soon.cert);
+  await writePrivateFile(`${dir.path}/enroll.key`, soon.key);
+  await using master = await startMaster(`${dir.path}/m`, ns.url, {
+    enroll: await devEnrollment(freePort(), {
+      tls_cert: `${dir.path}/enroll.pem`,
+      tls_key: `${dir.path}/enroll.key`,
+    }),
+  });
+  const body = await readyzBecomes(
+    await healthUrl(master),
+    200,
+    10_000,
+    (b) => b.checks.certificate?.status === "degraded",
+  );
+  assert.match(body.checks.certificate!.message!, /^4 days left: enroll\.tls_cert expires /);
+  assert.equal(body.status, "degraded");
 });

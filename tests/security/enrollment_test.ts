@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import type { KV } from "nats";
-import { createUser } from "nkeys.js";
+import { createUser, fromSeed } from "nkeys.js";
 import { decodeJwt, readCredsFile } from "../../lib/auth/mod.ts";
 import { BUCKETS, connectBus, encode, openBucket } from "../../lib/bus/mod.ts";
 import {
@@ -161,6 +161,84 @@ Deno.test("enrollment - a revoked peel is dropped within 5 s, refused on reconne
   const t = performance.now();
   assert.equal((await peel.stop()).code, 0);
   assert.ok(performance.now() - t < 5_000);
+});
+
+Deno.test("enrollment - a deleted peel enrolls again under its id with a new key; the old key stays revoked", async () => {
+  await using ns = await startNatsServer();
+  await using dir = await tempDir();
+  const port = freePort();
+  await using _master = await startMaster(`${dir.path}/master`, ns.url, {
+    enroll: await devEnrollment(port, { policy: "auto-all" }),
+  });
+  const enroll = { enroll: `https://127.0.0.1:${port}` };
+  const first = await startPeel(`${dir.path}/peels`, ns.url, "web-01", enroll);
+  const base = `${dir.path}/peels/web-01`;
+  const oldCreds = `${dir.path}/old.creds`;
+  await Deno.copyFile(`${base}/data/peel.creds`, oldCreds);
+  const oldKey = decodeJwt((await readCredsFile(oldCreds)).jwt).sub;
+
+  const deleted = await zester(dir.path, ns.url, "key", "delete", "web-01");
+  assert.equal(deleted.code, 0, deleted.stderr);
+  assert.equal(deleted.stdout.trim(), "web-01: deleted");
+  await first.waitFor(/disconnected from NATS|NATS error|NATS refused/, 5_000);
+  await first.stop();
+
+  const f = natsFiles(ns.url, "test")!;
+  const as = (creds: string) =>
+    connectBus({
+      servers: [ns.url],
+      name: "web-01",
+      credsFile: creds,
+      caFile: f.nats_ca,
+      certFile: `${base}/client.pem`,
+      keyFile: `${base}/client.key`,
+      connectTimeoutMs: 2_000,
+    });
+  // The old key cannot come back, neither with its creds nor by enrolling again.
+  await assert.rejects(as(oldCreds).then((nc) => nc.close()), /Authorization Violation|revoked/i);
+  const api = await EnrollApi.at(port);
+  try {
+    const seed = (await Deno.readTextFile(`${base}/data/peel.nk`)).trim();
+    const again = await api.enroll("web-01", { key: fromSeed(new TextEncoder().encode(seed)) });
+    assert.equal(again.status, 409, JSON.stringify(again.body));
+    assert.match(String(again.body.error), /was revoked for "web-01": enroll with a new key/);
+  } finally {
+    api.close();
+  }
+
+  // The peel that lost its key: a fresh data dir, a new key, the same id.
+  await Deno.remove(`${base}/data`, { recursive: true });
+  await using _second = await startPeel(`${dir.path}/peels`, ns.url, "web-01", enroll);
+  const newKey = decodeJwt((await readCredsFile(`${base}/data/peel.creds`)).jwt).sub;
+  assert.notEqual(newKey, oldKey);
+  const ping = await zester(dir.path, ns.url, "web-01", "test.ping");
+  assert.equal(ping.code, 0, ping.stdout + ping.stderr);
+  await assert.rejects(as(oldCreds).then((nc) => nc.close()), /Authorization Violation|revoked/i);
+
+  const nc = await client(ns.url);
+  try {
+    const kv = await openBucket(nc, BUCKETS.enrollments);
+    await eventually(async () => (await readEnrollment(kv, "web-01"))?.record.status === "active");
+    const { record } = (await readEnrollment(kv, "web-01"))!;
+    assert.equal(record.nkey, newKey);
+    assert.deepEqual(Object.keys(record.revoked_keys ?? {}), [oldKey]);
+    assert.equal(record.revoked_at, undefined);
+    assert.deepEqual(record.history.map((h) => h.status), [
+      "pending",
+      "approved",
+      "issued",
+      "active",
+      "revoked",
+      "deleted",
+      "pending",
+      "approved",
+      "issued",
+      "active",
+    ]);
+    for (const h of record.history.slice(4, 6)) assert.match(h.actor, /^cli:/);
+  } finally {
+    await closeClient(nc);
+  }
 });
 
 /** Run `fn` with in-process masters on one server, each with its own `enroll:` extras. */
