@@ -139,6 +139,7 @@ export class SecretSealer {
       this.#pending.add(id);
       void this.#schedule(DEBOUNCE_MS);
     });
+    this.#started = true;
     this.#all = true;
     await this.#schedule(0);
   }
