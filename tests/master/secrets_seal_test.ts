@@ -62,7 +62,10 @@ Deno.test("secrets seal - per peel from the top file; re-sealed on tree, facts a
     `${settings}/db.zy`,
     `include:\n  - users\ndb:\n  password: !encrypted ${seal("P1")}\n`,
   );
-  await Deno.writeTextFile(`${settings}/users.zy`, `users:\n  password: !encrypted ${seal("U1")}\n`);
+  await Deno.writeTextFile(
+    `${settings}/users.zy`,
+    `users:\n  password: !encrypted ${seal("U1")}\n`,
+  );
   const lines: string[] = [];
   const nc = await client(ns.url);
   const master = await Master.start(
@@ -94,24 +97,29 @@ Deno.test("secrets seal - per peel from the top file; re-sealed on tree, facts a
       assert.equal(await secretsKv.get("db-01"), null);
     });
 
-    await t.step("enrolled: each peel gets the secrets of its files and their includes", async () => {
-      await enrollKv.put("db-01", enrollment("db-01", keys["db-01"], "active"));
-      await facts("web-01", "web");
-      await enrollKv.put("web-01", enrollment("web-01", keys["web-01"], "approved"));
-      await until("db-01's record", async () => (await opened("db-01")) !== undefined);
-      assert.deepEqual(await opened("db-01"), {
-        "common.zy:common.token": "T1",
-        "db.zy:db.password": "P1",
-        "users.zy:users.password": "U1",
-      });
-      await until("web-01's record", async () => (await opened("web-01")) !== undefined);
-      assert.deepEqual(await opened("web-01"), { "common.zy:common.token": "T1" });
-    });
+    await t.step(
+      "enrolled: each peel gets the secrets of its files and their includes",
+      async () => {
+        await enrollKv.put("db-01", enrollment("db-01", keys["db-01"], "active"));
+        await facts("web-01", "web");
+        await enrollKv.put("web-01", enrollment("web-01", keys["web-01"], "approved"));
+        await until("db-01's record", async () => (await opened("db-01")) !== undefined);
+        assert.deepEqual(await opened("db-01"), {
+          "common.zy:common.token": "T1",
+          "db.zy:db.password": "P1",
+          "users.zy:users.password": "U1",
+        });
+        await until("web-01's record", async () => (await opened("web-01")) !== undefined);
+        assert.deepEqual(await opened("web-01"), { "common.zy:common.token": "T1" });
+      },
+    );
 
     await t.step("facts that change what the top file assigns re-seal; the tree too", async () => {
       await facts("web-01", "db");
-      await until("web-01 to get db's secrets", async () =>
-        (await opened("web-01"))?.["db.zy:db.password"] === "P1");
+      await until(
+        "web-01 to get db's secrets",
+        async () => (await opened("web-01"))?.["db.zy:db.password"] === "P1",
+      );
       const revision = (await secretsKv.get("db-01"))!.revision;
       await facts("db-01", "db");
       await new Promise((r) => setTimeout(r, 500));
@@ -120,14 +128,18 @@ Deno.test("secrets seal - per peel from the top file; re-sealed on tree, facts a
         `${settings}/db.zy`,
         `include:\n  - users\ndb:\n  password: !encrypted ${seal("P2")}\n`,
       );
-      await until("P2 on db-01", async () =>
-        (await opened("db-01"))?.["db.zy:db.password"] === "P2");
+      await until(
+        "P2 on db-01",
+        async () => (await opened("db-01"))?.["db.zy:db.password"] === "P2",
+      );
     });
 
     await t.step("a revoked peel's record is removed", async () => {
       await enrollKv.put("web-01", enrollment("web-01", keys["web-01"], "revoked"));
-      await until("web-01's record to go", async () =>
-        (await secretsKv.get("web-01"))?.operation === "PURGE");
+      await until(
+        "web-01's record to go",
+        async () => (await secretsKv.get("web-01"))?.operation === "PURGE",
+      );
       assert.equal(await opened("web-01"), undefined);
     });
   } finally {
