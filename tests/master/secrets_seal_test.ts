@@ -91,7 +91,10 @@ Deno.test("secrets seal - per peel from the top file; re-sealed on tree, facts a
     await t.step("a peel without a known box key gets nothing, logged once", async () => {
       await facts("db-01", "db");
       await facts("db-01", "db");
-      await until("the log line", async () => lines.some((l) => /no box key known/.test(l)));
+      await until(
+        "the log line",
+        () => Promise.resolve(lines.some((l) => /no box key known/.test(l))),
+      );
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(lines.filter((l) => /no box key known.*db-01/.test(l)).length, 1);
       assert.equal(await secretsKv.get("db-01"), null);
