@@ -1,69 +1,125 @@
 /**
- * The master's cost of secrets: opening the `!encrypted` values of a settings tree once, then
- * sealing them again for every peel into `secrets`, and checking an unchanged fleet (each
- * record read and opened, nothing written).
+ * The cost of settings and their secrets: a peel compiling a 200-key settings tree (Jinja and
+ * YAML, top file, includes), and the master's sealer re-sealing a tree's `!encrypted` values for
+ * 1,000 enrolled peels into `secrets` — the first time, when nothing changed, and after a value
+ * changed in the tree.
  * @module
  */
 import type { NatsConnection } from "nats";
-import { BUCKETS, openBucket } from "../lib/bus/mod.ts";
-import {
-  createBoxKey,
-  openMasterSealed,
-  peelSecretsRecord,
-  publishPeelSecrets,
-  sealToMaster,
-} from "../lib/secrets/mod.ts";
+import { BUCKETS, encode, openBucket } from "../lib/bus/mod.ts";
+import { Logger } from "../lib/log/mod.ts";
+import { createBoxKey, encodeBoxPublicKey, sealToMaster } from "../lib/secrets/mod.ts";
+import { compileSettings } from "../lib/settings/mod.ts";
+import { FactIndex } from "../master/fact_index.ts";
+import { SecretSealer } from "../master/settings_secrets.ts";
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
+const utf8 = new TextEncoder();
 
-/** Time `fn` on `ids` with `concurrency` at a time; resolves to milliseconds and what it wrote. */
-async function eachPeel(
-  ids: string[],
-  concurrency: number,
-  fn: (id: string) => Promise<boolean>,
-): Promise<{ ms: number; written: number }> {
-  let next = 0;
-  let written = 0;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < ids.length) if (await fn(ids[next++]!)) written++;
-  }));
-  return { ms: performance.now() - t0, written };
+/** A settings tree of 10 files of 20 keys each (every fifth rendered with Jinja), one included. */
+function renderTree(): Map<string, string> {
+  const files = new Map<string, string>();
+  const refs: string[] = [];
+  for (let f = 0; f < 10; f++) {
+    const lines = [`app_${f}:`];
+    for (let k = 0; k < 20; k++) {
+      lines.push(
+        k % 5 === 0
+          ? `  key_${k}: "{{ grains['role'] }}-{{ peel_id }}-${k}"`
+          : `  key_${k}: value-${f}-${k}`,
+      );
+    }
+    files.set(`app/f${f}.zy`, (f === 1 ? "include:\n  - app.f9\n" : "") + lines.join("\n") + "\n");
+    if (f !== 9) refs.push(`    - app.f${f}`);
+  }
+  files.set("top.zy", `base:\n  '*':\n${refs.join("\n")}\n`);
+  return files;
 }
 
-/** Re-seal `secrets` values for `peels` peels, in memory and through the `secrets` bucket. */
+/** Mean milliseconds of compiling the 200-key tree for `peels` peels, one after another. */
+async function renderPerPeel(peels: number): Promise<number> {
+  const files = renderTree();
+  await compileSettings({ files, peelId: "warm", facts: { role: "web" } });
+  const t0 = performance.now();
+  for (let i = 0; i < peels; i++) {
+    const out = await compileSettings({ files, peelId: `p-${i}`, facts: { role: "web" } });
+    if (Object.keys(out).length !== 10) throw new Error("the 200-key tree compiled wrong");
+  }
+  return (performance.now() - t0) / peels;
+}
+
+/**
+ * Settings render time per peel, and the master's sealer with `peels` enrolled peels and a tree
+ * of `secrets` sealed values in one file every peel's top file assigns.
+ */
 export async function secretsReseal(nc: NatsConnection, peels = 1000, secrets = 20) {
-  const master = createBoxKey();
-  const literals = Array.from(
-    { length: secrets },
-    (_, i) => [`app.secret_${i}`, sealToMaster(`value-${i}-${"x".repeat(24)}`, master.publicKey)],
-  );
-  const keys = new Map(Array.from({ length: peels }, (_, i) => [`sp-${i}`, createBoxKey()]));
-  const ids = [...keys.keys()];
-
-  let t0 = performance.now();
-  const opened = Object.fromEntries(literals.map(([id, l]) => [id!, openMasterSealed(l!, master)]));
-  const openMs = performance.now() - t0;
-  t0 = performance.now();
-  await Promise.all([...keys.values()].map((k) => peelSecretsRecord(opened, k.publicKey, master)));
-  const sealMs = performance.now() - t0;
-
-  const kv = await openBucket(nc, BUCKETS.secrets);
-  const publish = (id: string) =>
-    publishPeelSecrets(kv, id, keys.get(id)!.publicKey, opened, master);
-  const first = await eachPeel(ids, 32, publish);
-  const unchanged = await eachPeel(ids, 32, publish);
-  await eachPeel(ids, 32, async (id) => (await kv.purge(id), false));
-  return {
-    peels,
-    secrets,
-    open_ms: r1(openMs),
-    seal_ms: r1(sealMs),
-    publish_ms: r1(first.ms),
-    written: first.written,
-    unchanged_ms: r1(unchanged.ms),
-    unchanged_written: unchanged.written,
-    note:
-      "seal: records built in memory; publish: written to secrets; unchanged: read and compared",
+  const renderMs = await renderPerPeel(20);
+  const masterKey = createBoxKey();
+  const enrollKv = await openBucket(nc, BUCKETS.enrollments);
+  const secretsKv = await openBucket(nc, BUCKETS.secrets);
+  const ids = Array.from({ length: peels }, (_, i) => `sp-${i}`);
+  const index = new FactIndex();
+  const now = new Date().toISOString();
+  for (const id of ids) {
+    index.set(id, { role: "web" });
+    await enrollKv.put(
+      id,
+      encode({
+        id,
+        nkey: `U${"A".repeat(55)}`,
+        box_public_key: encodeBoxPublicKey(createBoxKey().publicKey),
+        status: "active",
+        created: now,
+        updated: now,
+        history: [],
+      }),
+    );
+  }
+  const log = new Logger({ level: "error", sink: () => {} });
+  const sealer = new SecretSealer({
+    secretsKv,
+    enrollmentsKv: enrollKv,
+    index,
+    boxKey: masterKey,
+    log,
+  });
+  const tree = (version: number) => {
+    const lines = ["app:"];
+    for (let i = 0; i < secrets; i++) {
+      lines.push(
+        `  secret_${i}: !encrypted ${sealToMaster(`v${version}-${i}`, masterKey.publicKey)}`,
+      );
+    }
+    sealer.transform("top.zy", utf8.encode("base:\n  '*':\n    - app\n"));
+    sealer.transform("app.zy", utf8.encode(lines.join("\n") + "\n"));
+    return sealer.published(new Set(["top.zy", "app.zy"]));
   };
+  try {
+    await tree(1);
+    let t0 = performance.now();
+    await sealer.start();
+    const firstMs = performance.now() - t0;
+    t0 = performance.now();
+    await sealer.sealAll();
+    const unchangedMs = performance.now() - t0;
+    t0 = performance.now();
+    await tree(2);
+    const changedMs = performance.now() - t0;
+    return {
+      render_200_keys_ms_per_peel: r1(renderMs),
+      peels,
+      secrets,
+      first_seal_ms: r1(firstMs),
+      unchanged_ms: r1(unchangedMs),
+      changed_tree_ms: r1(changedMs),
+      note:
+        "render: compileSettings of 10 files × 20 keys with Jinja; seal: the master's sealer, top file per peel, records written to secrets",
+    };
+  } finally {
+    await sealer.stop();
+    for (const id of ids) {
+      await enrollKv.purge(id);
+      await secretsKv.purge(id);
+    }
+  }
 }

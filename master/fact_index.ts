@@ -32,6 +32,7 @@ export class FactIndex {
    * settled by its own revision's entry; one it already had is answered at once.
    */
   readonly #waiters = new Map<number, Waiter[]>();
+  readonly #listeners = new Set<(id: string) => void>();
   readonly #expire = (now: number) => {
     for (const [revision, list] of this.#waiters) {
       if (list[0]!.deadline <= now) this.#settle(revision, false);
@@ -71,6 +72,17 @@ export class FactIndex {
   /** One peel, if known. */
   get(id: string): PeelView | undefined {
     return this.#peels.get(id);
+  }
+
+  /** Every peel known. */
+  peels(): IterableIterator<PeelView> {
+    return this.#peels.peels();
+  }
+
+  /** Call `fn` with a peel's id each time its entry is stored or removed; returns the detach. */
+  onChange(fn: (id: string) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
   }
 
   /** The ids `target` selects, sorted, narrowed through the index where it can. */
@@ -119,6 +131,7 @@ export class FactIndex {
 
   #apply(e: KvEntry, log: Logger): void {
     this.#index(e, log);
+    for (const fn of this.#listeners) fn(e.key);
     this.#revision = e.revision;
     this.#settle(e.revision, true);
   }

@@ -40,7 +40,8 @@ import { PeelExpiry } from "./peel_expiry.ts";
 import { OrphanScanner } from "./recovery.ts";
 import { serveTargetResolve } from "./target_resolve.ts";
 import { Enrollment } from "./enrollment.ts";
-import { sanitizeSettingsFile } from "../lib/settings/mod.ts";
+import { SETTINGS_CONFIG_KEY, type SettingsConfig } from "../lib/settings/mod.ts";
+import { SecretSealer } from "./settings_secrets.ts";
 import { checkTreeDir, TreePublisher } from "./tree_publisher.ts";
 
 /** A fresh master instance id: `master-` and 10 random base62 characters. */
@@ -69,8 +70,7 @@ export function checkNodegroups(nodegroups: Record<string, string | string[]>): 
 /** Peels whose facts were stored within this window count as connected. */
 const PRESENCE_WINDOW_MS = 10 * 60_000;
 
-const UTF8_IN = new TextDecoder("utf-8", { fatal: true });
-const UTF8_OUT = new TextEncoder();
+const UTF8 = new TextEncoder();
 
 /**
  * Whether the settings tree can be read. Without one the master publishes no settings and leaves
@@ -93,6 +93,7 @@ interface MasterParts {
   subs: Subscription[];
   heartbeat: HeartbeatWriter;
   publishers: TreePublisher[];
+  sealer: SecretSealer;
   events: JobEvents;
   expiry: PeelExpiry;
   enrollment?: Enrollment;
@@ -165,8 +166,8 @@ export class Master {
       });
       const changed = provisioned.filter((p) => p.action !== "unchanged");
       if (changed.length) log.info("storage provisioned", { changed });
-      const [factsKv, jobsKv, returnsKv, hbKv, statesKv, settingsKv, secretsKv] = await Promise
-        .all([
+      const [factsKv, jobsKv, returnsKv, hbKv, statesKv, settingsKv, secretsKv, enrollmentsKv] =
+        await Promise.all([
           openBucket(nc, BUCKETS.facts),
           openBucket(nc, BUCKETS.jobs),
           openBucket(nc, BUCKETS.jobReturns),
@@ -174,8 +175,12 @@ export class Master {
           openBucket(nc, BUCKETS.stateFiles),
           openBucket(nc, BUCKETS.settingsFiles),
           openBucket(nc, BUCKETS.secrets),
+          openBucket(nc, BUCKETS.enrollments),
         ]);
       if (boxKey) await publishMasterPublicKey(secretsKv, boxKey);
+      const index = new FactIndex();
+      await index.follow(factsKv, log);
+      const sealer = new SecretSealer({ secretsKv, enrollmentsKv, index, boxKey, log });
       const publishers = [
         new TreePublisher(statesKv, cfg.states_dir, {
           what: "state tree",
@@ -184,19 +189,23 @@ export class Master {
       ];
       const published = await publishers[0]!.publish();
       if (await settingsDirReadable(cfg.settings_dir, log)) {
+        const merging: SettingsConfig = {
+          strategy: cfg.settings_merging_strategy,
+          merge_lists: cfg.settings_merge_lists,
+        };
         publishers.push(
           new TreePublisher(settingsKv, cfg.settings_dir, {
             what: "settings tree",
             field: "settings_dir",
-            transform: (path, data) =>
-              UTF8_OUT.encode(sanitizeSettingsFile(path, UTF8_IN.decode(data))),
+            transform: (path, data) => sealer.transform(path, data),
+            entries: new Map([[SETTINGS_CONFIG_KEY, UTF8.encode(JSON.stringify(merging))]]),
+            published: (paths) => sealer.published(paths),
           }, log),
         );
         await publishers[1]!.publish();
+        await sealer.start();
       }
       for (const p of publishers) p.watch();
-      const index = new FactIndex();
-      await index.follow(factsKv, log);
       const expiry = new PeelExpiry(factsKv, index, cfg.peel_expiry, log);
       const events = new JobEvents(nc, log);
       const tracker = new JobTracker({ nc, jobsKv, returnsKv, events, masterId: id, log });
@@ -253,6 +262,7 @@ export class Master {
         subs,
         heartbeat,
         publishers,
+        sealer,
         events,
         expiry,
         enrollment,
@@ -269,7 +279,7 @@ export class Master {
    * or to this one started again, which adopt them.
    */
   async stop(): Promise<void> {
-    const { health, detachGauge, subs, heartbeat, publishers, events, expiry, enrollment } =
+    const { health, detachGauge, subs, heartbeat, publishers, sealer, events, expiry, enrollment } =
       this.#parts;
     await health?.stop();
     detachGauge();
@@ -280,6 +290,7 @@ export class Master {
     expiry.stop();
     await heartbeat.stop();
     for (const p of publishers) await p.stop();
+    await sealer.stop();
     this.index.stop();
     await closeBus(this.nc);
     events.close();

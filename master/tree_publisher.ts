@@ -3,7 +3,8 @@
  * `settings-files`): each file's bytes, as a transform lets them out, under its forward-slash
  * relative path, at start and whenever files change; keys of files that are gone are deleted.
  * Hidden files and names KV keys cannot hold are skipped with a warning; a file the transform
- * refuses is logged and keeps what the bucket had.
+ * refuses is logged and keeps what the bucket had. Entries of the publisher's own (a settings
+ * tree's merge options) go beside the files.
  * @module
  */
 import type { KV } from "nats";
@@ -49,6 +50,10 @@ export interface TreeOptions {
   field: string;
   /** The bytes peels may read for file `path`; throws to keep the file out. */
   transform?: (path: string, data: Uint8Array) => Uint8Array;
+  /** Keys published beside the files; a file of the same name is skipped with a warning. */
+  entries?: ReadonlyMap<string, Uint8Array>;
+  /** Called after each publish with the paths of the tree's files. */
+  published?: (paths: ReadonlySet<string>) => Promise<void>;
 }
 
 /** Keeps a bucket equal to a directory. */
@@ -68,12 +73,16 @@ export class TreePublisher {
   /** Publish once; resolves to the number of files published. */
   async publish(): Promise<number> {
     const files = await walk(this.dir);
+    const entries = this.tree.entries ?? new Map<string, Uint8Array>();
     const keep = new Set<string>();
     for (const path of files) {
-      if (!KEY.test(path) || path.split("/").includes("..")) {
-        this.log.warn(`skipping a file of the ${this.tree.what} whose name cannot be a KV key`, {
-          path,
-        });
+      if (!KEY.test(path) || path.split("/").includes("..") || entries.has(path)) {
+        this.log.warn(
+          `skipping a file of the ${this.tree.what} whose name cannot be a KV key or is reserved`,
+          {
+            path,
+          },
+        );
         continue;
       }
       keep.add(path);
@@ -84,13 +93,19 @@ export class TreePublisher {
         this.log.error(`cannot publish a file of the ${this.tree.what}`, { path, error: e });
         continue;
       }
-      const cur = await this.kv.get(path);
-      if (!cur || cur.operation !== "PUT" || !equal(cur.value, data)) await this.kv.put(path, data);
+      await this.#put(path, data);
     }
+    for (const [key, data] of entries) await this.#put(key, data);
     for await (const key of await this.kv.keys()) {
-      if (!keep.has(key)) await this.kv.delete(key);
+      if (!keep.has(key) && !entries.has(key)) await this.kv.delete(key);
     }
+    await this.tree.published?.(keep);
     return keep.size;
+  }
+
+  async #put(key: string, data: Uint8Array): Promise<void> {
+    const cur = await this.kv.get(key);
+    if (!cur || cur.operation !== "PUT" || !equal(cur.value, data)) await this.kv.put(key, data);
   }
 
   /** Republish when the directory changes (debounced). */

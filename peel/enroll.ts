@@ -19,7 +19,7 @@ import {
   signText,
 } from "../lib/enroll/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
-import { encodeBoxPublicKey, loadOrCreateBoxKey } from "../lib/secrets/mod.ts";
+import { type BoxKey, encodeBoxPublicKey, loadOrCreateBoxKey } from "../lib/secrets/mod.ts";
 
 /** The master refused this peel for good: rejected, revoked, or its id is taken by another key. */
 export class EnrollmentRefusedError extends Error {
@@ -73,6 +73,11 @@ class EnrollClient {
   }
 }
 
+/** This peel's box key, `box.key` in its data dir, made (0600) when it has none yet. */
+export function peelBoxKey(cfg: PeelConfig): Promise<BoxKey> {
+  return loadOrCreateBoxKey(`${cfg.data_dir}/box.key`);
+}
+
 /**
  * The path of this peel's creds: `nats_creds`, or, for a peel with `master_url`, the creds in
  * its data dir, enrolling first when there are none yet. Resolves once they are written;
@@ -86,7 +91,7 @@ export async function peelCreds(
   const path = peelCredsPath(cfg);
   if (!path || cfg.nats_creds || await exists(path)) return path;
   const key = await loadOrCreateUserKey(`${cfg.data_dir}/peel.nk`);
-  const box = encodeBoxPublicKey((await loadOrCreateBoxKey(`${cfg.data_dir}/box.key`)).publicKey);
+  const box = encodeBoxPublicKey((await peelBoxKey(cfg)).publicKey);
   const token = cfg.enroll_token_file
     ? (await Deno.readTextFile(cfg.enroll_token_file)).trim()
     : undefined;

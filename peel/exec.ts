@@ -3,6 +3,7 @@
  * it applies, start time and duration. Nothing a function throws escapes; a job that outlives
  * its timeout, or is canceled, is aborted and reported as failed. A job whose broker died
  * under it has an unknown outcome: what the broker was doing may or may not have happened.
+ * Every return shows the peel's opened secrets as `<sealed>`: returns are stored, shown and logged.
  * @module
  */
 import type { ExecRequest, ExecReturn } from "../lib/job/mod.ts";
@@ -60,8 +61,13 @@ export class JobCanceledError extends Error {
 /** Job deadlines are checked this often; timeouts are whole seconds in practice. */
 const deadlines = new Sweeper(100);
 
-/** Run `req` and return what the peel sends back. */
+/** Run `req` and return what the peel sends back, its secrets redacted. */
 export async function execute(req: ExecCall, deps: ExecDeps): Promise<ExecReturn> {
+  const ret = await run(req, deps);
+  return deps.settings ? deps.settings.redact(ret) : ret;
+}
+
+async function run(req: ExecCall, deps: ExecDeps): Promise<ExecReturn> {
   const t0 = performance.now();
   const base = {
     jid: req.jid,

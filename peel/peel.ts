@@ -23,6 +23,8 @@ import type { Logger } from "../lib/log/mod.ts";
 import { watchBus } from "../lib/metrics/mod.ts";
 import { VERSION } from "../lib/version/mod.ts";
 import type { ScheduleSource } from "../lib/schedule/mod.ts";
+import { type BasketFunction, basketFunction } from "../lib/config/mod.ts";
+import type { BoxKey } from "../lib/secrets/mod.ts";
 import { BrokerClient } from "./broker/mod.ts";
 import { PeelBasket } from "./basket.ts";
 import { CommandServer } from "./command_server.ts";
@@ -36,7 +38,7 @@ import { PeelSettings } from "./settings_source.ts";
 import { StateSync } from "./state_sync.ts";
 import { templateHost } from "./template_host.ts";
 import { collectFacts, type SysInfo } from "./facts/mod.ts";
-import { peelCreds } from "./enroll.ts";
+import { peelBoxKey, peelCreds } from "./enroll.ts";
 
 /** Retry delay for facts no master has acknowledged yet. */
 const FACTS_RETRY_MS = 10_000;
@@ -60,6 +62,10 @@ export class Peel {
   #sync?: StateSync;
   #syncTimer?: ReturnType<typeof setTimeout>;
   readonly #settings: PeelSettings;
+  /** `schedule:` of the settings, as last compiled. */
+  #settingsSchedule: unknown;
+  /** `mine_functions:` of the settings, as last compiled. */
+  #settingsBasket: BasketFunction[] = [];
   #settingsTimer?: ReturnType<typeof setTimeout>;
   #factsTimer?: ReturnType<typeof setTimeout>;
   /** Facts are to be sent again as soon as the send under way ends. */
@@ -68,11 +74,13 @@ export class Peel {
 
   private constructor(
     cfg: PeelConfig,
-    log: Logger,
+    baseLog: Logger,
     nc: NatsConnection,
     configPath: string,
+    boxKey: BoxKey,
     health?: HealthServer,
   ) {
+    const log = baseLog.redacting((line) => this.#settings?.redactLine(line) ?? line);
     this.#cfg = cfg;
     this.#configPath = configPath;
     this.#log = log;
@@ -88,8 +96,11 @@ export class Peel {
       nc,
       peelId: cfg.id,
       log,
-      // The hook for more sources (settings' mine_functions): asked at every round.
-      functions: () => cfg.basket.functions,
+      // Settings' mine_functions win on a shared name.
+      functions: () => [
+        ...cfg.basket.functions.filter((f) => !this.#settingsBasket.some((b) => b.name === f.name)),
+        ...this.#settingsBasket,
+      ],
       intervalMs: cfg.basket.interval,
       run: (fn) =>
         execute({
@@ -104,15 +115,17 @@ export class Peel {
           broker: this.#broker,
           log,
           states: this.#sync?.tree,
+          settings: this.#settings,
         }),
     });
     this.#settings = new PeelSettings({
       peelId: cfg.id,
       facts: () => this.#facts,
       host: templateHost(this.#broker),
-      keptPath: `${cfg.data_dir}/settings.json`,
+      keptPath: `${cfg.data_dir}/settings.sealed`,
+      boxKey,
       log,
-      onChange: () => this.#publishFactsSoon(),
+      onChange: (settings) => this.#settingsChanged(settings),
     });
   }
 
@@ -145,7 +158,7 @@ export class Peel {
       await health?.stop();
       throw e;
     }
-    const peel = new Peel(cfg, log, nc, configPath, health);
+    const peel = new Peel(cfg, log, nc, configPath, await peelBoxKey(cfg), health);
     const bus = watchBus(nc);
     peel.#detachGauge = peelConnected.attach(() => bus.connected ? 1 : 0);
     await peel.#refreshFacts();
@@ -156,7 +169,7 @@ export class Peel {
       peelId: cfg.id,
       facts: () => peel.#facts,
       broker: peel.#broker,
-      log,
+      log: peel.#log,
       states: () => peel.#sync?.tree,
       basket: peel.#basket,
       settings: peel.#settings,
@@ -190,13 +203,41 @@ export class Peel {
     }
   }
 
-  /**
-   * Where schedule entries come from: `peel.yaml`'s `schedule:`. Settings add theirs by returning
-   * one more source here (it wins on a shared name) and calling the scheduler's `reload()` when
-   * they change.
-   */
+  /** Where schedule entries come from: `peel.yaml`'s `schedule:`, then the settings' (which win). */
   #scheduleSources(): ScheduleSource[] {
-    return [{ file: this.#configPath, schedule: this.#cfg.schedule }];
+    return [
+      { file: this.#configPath, schedule: this.#cfg.schedule },
+      { file: "settings", schedule: this.#settingsSchedule },
+    ];
+  }
+
+  /**
+   * New settings: masters target on them, and their `schedule:` and `mine_functions:` (read
+   * before secrets are resolved) replace the previous ones.
+   */
+  #settingsChanged(settings: Record<string, unknown>): void {
+    this.#publishFactsSoon();
+    if (JSON.stringify(settings.schedule) !== JSON.stringify(this.#settingsSchedule)) {
+      this.#settingsSchedule = settings.schedule;
+      void this.#scheduler?.reload();
+    }
+    const mine = settings.mine_functions ?? {};
+    const basket: BasketFunction[] = [];
+    if (typeof mine !== "object" || mine === null || Array.isArray(mine)) {
+      this.#log.warn("ignoring settings mine_functions: expected a map of functions", {});
+    } else {
+      for (const [name, spec] of Object.entries(mine)) {
+        try {
+          basket.push(basketFunction(name, spec, `settings mine_functions.${name}`));
+        } catch (e) {
+          this.#log.warn("ignoring a settings mine_functions entry", { name, error: e });
+        }
+      }
+    }
+    if (JSON.stringify(basket) !== JSON.stringify(this.#settingsBasket)) {
+      this.#settingsBasket = basket;
+      if (this.#commands) void this.#basket.update();
+    }
   }
 
   /** The scheduler, running its jobs through the command server; started by the caller. */
@@ -223,13 +264,16 @@ export class Peel {
   }
 
   /**
-   * Follow the settings tree. Without the `settings-files` bucket the peel uses its
+   * Follow the settings tree and this peel's secrets. Without the buckets the peel uses its
    * last-known-good settings, says so, and tries again every 10 s.
    */
   async #startSettings(): Promise<void> {
     if (this.#stopping) return;
     try {
-      await this.#settings.follow(await openBucket(this.#nc, BUCKETS.settingsFiles));
+      await this.#settings.follow(
+        await openBucket(this.#nc, BUCKETS.settingsFiles),
+        await openBucket(this.#nc, BUCKETS.secrets),
+      );
     } catch (e) {
       this.#settings.unavailable(`cannot read settings-files: ${(e as Error).message}`);
       this.#settingsTimer = setTimeout(() => void this.#startSettings(), 10_000);

@@ -1,27 +1,48 @@
 /**
  * The peel's settings: follows the `settings-files` bucket (the master's sanitized settings
- * tree) in memory, compiles this peel's settings from it with its own facts, and keeps the result
- * until the tree or the facts change or a refresh asks for it again. Each compiled result is kept
- * as the last-known-good copy in the data dir; when the bucket cannot be read (NATS or its
- * stream away, no master has provisioned it), the peel uses that copy and says so. Settings are
- * compiled before their secrets are resolved, so what is kept and what is shown to the masters
- * for targeting holds no secret.
+ * tree and its merge options) and its own record in `secrets` in memory, compiles this peel's
+ * settings from the tree with its own facts, and keeps the result until the tree or the facts
+ * change or a refresh asks for it again. Secrets are resolved last: the record is opened with
+ * the peel's box key and each placeholder replaced by its value; a placeholder left over is an
+ * error naming it. Each compiled result is kept as the last-known-good copy in the data dir,
+ * sealed with a key derived from the peel's box key, with the record as the master sealed it:
+ * never in plaintext. When the buckets cannot be read (NATS or its stream away, no master has
+ * provisioned them), the peel uses that copy and says so. What is shown to the masters for
+ * targeting is compiled before secrets are resolved, and holds none.
  * @module
  */
 import { type KV, type KvEntry, KvWatchInclude, type QueuedIterator } from "nats";
+import { decode, encode } from "../lib/bus/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
-import { isPlainObject } from "../lib/schema/mod.ts";
-import { compileSettings, resolveSecrets } from "../lib/settings/mod.ts";
+import * as s from "../lib/schema/mod.ts";
+import {
+  type BoxKey,
+  openAtRest,
+  type OpenedSecrets,
+  openPeelSecrets,
+  redactSecrets,
+  sealAtRest,
+  substituteSecrets,
+} from "../lib/secrets/mod.ts";
+import { compileSettings, SETTINGS_CONFIG_KEY, SettingsConfig } from "../lib/settings/mod.ts";
 import { saltMerge, type TemplateHost } from "../lib/template/mod.ts";
 import type { SettingsAccess } from "./functions/mod.ts";
 
 type Dict = Record<string, unknown>;
 
-/** Compiled settings and when they were compiled. */
+/** Compiled settings (placeholders in place of secrets) and when they were compiled. */
 interface Compiled {
   settings: Dict;
   compiled: string;
 }
+
+/** The last-known-good copy: compiled settings and the secrets record they were used with. */
+const Kept = s.object({
+  settings: s.record(s.unknown()),
+  compiled: s.string(),
+  record: s.optional(s.bytes()),
+});
+type Kept = s.Infer<typeof Kept>;
 
 /** How long after a change of the tree the settings are compiled again. */
 const DEBOUNCE_MS = 300;
@@ -36,6 +57,8 @@ export interface PeelSettingsOptions {
   host: TemplateHost;
   /** The last-known-good copy, in the data dir. */
   keptPath: string;
+  /** The peel's box key: opens its secrets record and seals the kept copy. */
+  boxKey: BoxKey;
   log: Logger;
   /** Called with newly compiled settings that differ from the last ones. */
   onChange?: (settings: Dict) => void;
@@ -45,9 +68,16 @@ export interface PeelSettingsOptions {
 export class PeelSettings implements SettingsAccess {
   readonly #opts: PeelSettingsOptions;
   readonly #files = new Map<string, string>();
+  #merging: Partial<SettingsConfig> = {};
   /** Why `settings-files` cannot be read; undefined while it is followed. */
   #unavailable?: string = "settings-files has not been read yet";
   #watch?: QueuedIterator<KvEntry>;
+  #secretsWatch?: QueuedIterator<KvEntry>;
+  /** This peel's `secrets` record as the master sealed it; undefined when it has none. */
+  #record?: Uint8Array;
+  #opened?: { record?: Uint8Array; secrets: Promise<OpenedSecrets> };
+  /** Every value opened so far (and its JSON-escaped form), each under itself, for redaction. */
+  readonly #seen: OpenedSecrets = {};
   #timer?: ReturnType<typeof setTimeout>;
   /** Bumped on every change of the tree. */
   #version = 0;
@@ -67,20 +97,36 @@ export class PeelSettings implements SettingsAccess {
   }
 
   /**
-   * Read the whole tree from `kv`, then follow its changes and compile in the background. Rejects
-   * when the bucket cannot be read (see {@linkcode PeelSettings.unavailable}).
+   * Read the whole tree from `settingsKv` and this peel's record from `secretsKv`, then follow
+   * their changes and compile in the background. Rejects when a bucket cannot be read (see
+   * {@linkcode PeelSettings.unavailable}).
    */
-  async follow(kv: KV): Promise<void> {
+  async follow(settingsKv: KV, secretsKv: KV): Promise<void> {
     const keys: string[] = [];
-    for await (const key of await kv.keys()) keys.push(key);
+    for await (const key of await settingsKv.keys()) keys.push(key);
     this.#files.clear();
+    this.#merging = {};
     for (const key of keys) {
-      const e = await kv.get(key);
+      const e = await settingsKv.get(key);
       if (e) this.#apply(e);
     }
-    this.#watch = await kv.watch({ key: ">", include: KvWatchInclude.UpdatesOnly });
+    const record = await secretsKv.get(this.#opts.peelId);
+    this.#record = record?.operation === "PUT" ? record.value : undefined;
+    this.#secretsWatch = await secretsKv.watch({
+      key: this.#opts.peelId,
+      include: KvWatchInclude.UpdatesOnly,
+    });
+    this.#watch = await settingsKv.watch({ key: ">", include: KvWatchInclude.UpdatesOnly });
     this.#unavailable = undefined;
     this.#version++;
+    (async () => {
+      for await (const e of this.#secretsWatch!) {
+        this.#record = e.operation === "PUT" ? e.value : undefined;
+        if (this.#current) await this.#writeKept(this.#current);
+      }
+    })().catch((e) => {
+      this.unavailable(`the secrets watch ended: ${(e as Error).message}`);
+    });
     (async () => {
       for await (const e of this.#watch!) {
         this.#apply(e);
@@ -109,23 +155,57 @@ export class PeelSettings implements SettingsAccess {
   stop(): void {
     clearTimeout(this.#timer);
     this.#watch?.stop();
+    this.#secretsWatch?.stop();
   }
 
   async get(inline?: Dict): Promise<{ settings: Dict; warning?: string }> {
     if (this.#unavailable !== undefined) return await this.#kept(inline);
-    if (inline) {
-      const settings = await this.#compileNow(inline);
-      return { settings: resolveSecrets(settings) };
-    }
-    return { settings: resolveSecrets((await this.#fresh(false)).settings) };
+    const settings = inline ? await this.#compileNow(inline) : (await this.#fresh(false)).settings;
+    return { settings: await this.#resolve(settings, this.#record) };
   }
 
   async refresh(): Promise<{ settings: Dict; warning?: string }> {
     if (this.#unavailable !== undefined) return await this.#kept();
-    return { settings: resolveSecrets((await this.#fresh(true)).settings) };
+    return { settings: await this.#resolve((await this.#fresh(true)).settings, this.#record) };
+  }
+
+  redact<T>(value: T): T {
+    return redactSecrets(value, this.#seen);
+  }
+
+  /** `line` with every secret opened so far shown as `<sealed>` (for the peel's log). */
+  redactLine(line: string): string {
+    return redactSecrets(line, this.#seen);
+  }
+
+  /** `settings` with each placeholder replaced by its value opened from `record`. */
+  async #resolve(settings: Dict, record: Uint8Array | undefined): Promise<Dict> {
+    let opened = this.#opened;
+    if (!opened || opened.record !== record) {
+      const secrets: Promise<OpenedSecrets> = record
+        ? openPeelSecrets(record, this.#opts.boxKey)
+        : Promise.resolve({});
+      opened = this.#opened = { record, secrets };
+      for (const v of Object.values(await secrets)) {
+        this.#seen[v] = v;
+        const escaped = JSON.stringify(v).slice(1, -1);
+        this.#seen[escaped] = escaped;
+      }
+    }
+    return substituteSecrets(settings, await opened.secrets);
   }
 
   #apply(e: KvEntry): void {
+    if (e.key === SETTINGS_CONFIG_KEY) {
+      try {
+        this.#merging = e.operation === "PUT"
+          ? SettingsConfig.parse(JSON.parse(UTF8.decode(e.value)), SETTINGS_CONFIG_KEY)
+          : {};
+      } catch (err) {
+        this.#opts.log.warn("ignoring malformed settings merge options", { error: err });
+      }
+      return;
+    }
     if (e.operation !== "PUT") {
       this.#files.delete(e.key);
       return;
@@ -139,7 +219,9 @@ export class PeelSettings implements SettingsAccess {
 
   /** The kept settings (in memory, else in the data dir), with a warning saying so. */
   async #kept(inline?: Dict): Promise<{ settings: Dict; warning: string }> {
-    const kept = this.#current ?? await this.#readKept();
+    const kept: Kept | undefined = this.#current
+      ? { ...this.#current, record: this.#record }
+      : await this.#readKept();
     if (!kept) {
       throw new Error(
         `No settings: ${this.#unavailable}, and there is no last-known-good copy in "${this.#opts.keptPath}"`,
@@ -152,7 +234,7 @@ export class PeelSettings implements SettingsAccess {
       compiled: kept.compiled,
     });
     const settings = inline ? saltMerge(kept.settings, inline) as Dict : kept.settings;
-    return { settings: resolveSecrets(settings), warning };
+    return { settings: await this.#resolve(settings, kept.record), warning };
   }
 
   /** A key that changes when the tree or the facts do. */
@@ -183,7 +265,7 @@ export class PeelSettings implements SettingsAccess {
     const settings = await this.#compileNow();
     const compiled = new Date().toISOString();
     this.#current = { key, settings, compiled };
-    await this.#writeKept({ settings, compiled });
+    await this.#writeKept(this.#current);
     if (JSON.stringify(previous?.settings) !== JSON.stringify(settings)) {
       this.#opts.log.info("settings compiled", { keys: Object.keys(settings).length });
       this.#opts.onChange?.(settings);
@@ -197,6 +279,7 @@ export class PeelSettings implements SettingsAccess {
       peelId: this.#opts.peelId,
       facts: this.#opts.facts(),
       inline,
+      merging: this.#merging,
       host: this.#opts.host,
     });
   }
@@ -208,32 +291,37 @@ export class PeelSettings implements SettingsAccess {
     );
   }
 
-  async #writeKept(kept: Compiled): Promise<void> {
+  /** Keep `compiled` and the current record, sealed, as the last-known-good copy. */
+  async #writeKept(compiled: Compiled): Promise<void> {
     const tmp = `${this.#opts.keptPath}.tmp`;
+    const kept: Kept = { settings: compiled.settings, compiled: compiled.compiled };
+    if (this.#record) kept.record = this.#record;
     try {
-      await Deno.writeTextFile(tmp, JSON.stringify(kept), { mode: 0o600 });
+      await Deno.writeFile(tmp, sealAtRest(encode(kept), this.#opts.boxKey), { mode: 0o600 });
       await Deno.rename(tmp, this.#opts.keptPath);
     } catch (e) {
       this.#opts.log.warn("cannot keep the settings in the data dir", { error: e });
     }
   }
 
-  async #readKept(): Promise<Compiled | undefined> {
-    let raw: unknown;
+  async #readKept(): Promise<Kept | undefined> {
+    let bytes: Uint8Array;
     try {
-      raw = JSON.parse(await Deno.readTextFile(this.#opts.keptPath));
+      bytes = await Deno.readFile(this.#opts.keptPath);
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) {
         this.#opts.log.warn("ignoring unreadable last-known-good settings", { error: e });
       }
       return undefined;
     }
-    if (!isPlainObject(raw) || !isPlainObject(raw.settings) || typeof raw.compiled !== "string") {
+    try {
+      return Kept.parse(decode(openAtRest(bytes, this.#opts.boxKey)), this.#opts.keptPath);
+    } catch (e) {
       this.#opts.log.warn("ignoring malformed last-known-good settings", {
         path: this.#opts.keptPath,
+        error: e,
       });
       return undefined;
     }
-    return { settings: raw.settings, compiled: raw.compiled };
   }
 }

@@ -40,6 +40,11 @@ export interface StateEnv {
 export interface ApplyOptions extends StateEnv {
   refs: string[];
   test: boolean;
+  /**
+   * Whether a text holds a secret of the peel: a state whose id or name does is refused, since
+   * those label it in returns, logs, the broker's audit log and process lists.
+   */
+  holdsSecret?: (text: string) => boolean;
 }
 
 /**
@@ -123,6 +128,13 @@ export async function applyStates(
 ): Promise<{ states: StateResult[]; summary: Summary }> {
   using renderer = treeRenderer(opts.tree, opts.broker, opts.basket);
   const p = plan(compile(await loadTree(opts.refs, slsLoader(opts.tree, opts.context, renderer))));
+  for (const c of p.chunks) {
+    if (opts.holdsSecret?.(c.id) || opts.holdsSecret?.(String(c.name))) {
+      throw new StateError(
+        `A state of SLS "${c.sls}" (${c.module}.${c.fun}) has a secret in its id or name, which returns and logs show: pass secrets in arguments such as contents or env`,
+      );
+    }
+  }
   const states = await runPlan(p, { test: opts.test, host: treeStateHost(opts, renderer) });
   return { states, summary: summarize(states) };
 }

@@ -6,6 +6,7 @@ import * as s from "../schema/mod.ts";
 import { listenAddrSchema } from "./listen.ts";
 import { duration, logKeys, natsKeys } from "./nats.ts";
 import { Retention } from "./retention.ts";
+import { MERGING_STRATEGIES } from "../settings/config.ts";
 
 /** Default path of the master's config file. */
 export const MASTER_CONFIG_PATH = "/etc/zester/master.yaml";
@@ -64,6 +65,10 @@ export const MasterConfig = s.object({
   ...logKeys,
   states_dir: s.optional(s.string(), "/srv/zester/states"),
   settings_dir: s.optional(s.string(), "/srv/zester/settings"),
+  /** How settings files merge, as Salt's `pillar_source_merging_strategy`; peels get it with the tree. */
+  settings_merging_strategy: s.optional(s.literal(...MERGING_STRATEGIES), "smart"),
+  /** Lists in settings are concatenated instead of replaced, as Salt's `pillar_merge_lists`. */
+  settings_merge_lists: s.optional(s.boolean(), false),
   /**
    * The master's box key (0600, written by `zester init`): it opens `!encrypted` settings values
    * and seals them for each peel. Without it the master publishes no secrets.

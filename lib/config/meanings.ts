@@ -23,7 +23,11 @@ export const KEY_MEANINGS: Readonly<Record<"master" | "peel", Readonly<Record<st
     id: "Instance id (job owner, heartbeat key); a random `master-…` id when unset",
     ...NATS,
     states_dir: "State tree the master publishes to `state-files`; must exist and be readable",
-    settings_dir: "Settings tree (read access is granted; publishing lands with settings)",
+    settings_dir: "Settings tree, published to `settings-files` with its sealed values taken out",
+    settings_merging_strategy:
+      "How settings files merge, as Salt's `pillar_source_merging_strategy`: smart, recurse, aggregate, overwrite or none; published with the tree",
+    settings_merge_lists:
+      "Concatenate lists when settings files merge instead of replacing them, as Salt's `pillar_merge_lists`",
     enroll:
       "The enrollment API peels enroll through (TLS 1.3); without it, creds are issued by hand",
     "enroll.addr": "HTTPS listener of the enrollment API (`host:port`); granted from here",

@@ -141,6 +141,7 @@ export function masterPermissionFlags(cfg: MasterConfig, configPath: string): st
       cfg.states_dir,
       cfg.settings_dir,
       cfg.box_key_file,
+      ...TEMPLATE_MODULES,
       cfg.nats_creds,
       cfg.nats_ca,
       cfg.nats_cert,

@@ -55,6 +55,16 @@ export class Logger {
     });
   }
 
+  /** A logger with the same settings whose lines pass through `fn` (redaction) first. */
+  redacting(fn: (line: string) => string): Logger {
+    return new Logger({
+      level: LOG_LEVELS[this.#rank],
+      format: this.#format,
+      fields: this.#fields,
+      sink: (line) => this.#sink(fn(line)),
+    });
+  }
+
   /** Log at debug level. */
   debug(msg: string, fields?: LogFields): void {
     this.#write("debug", msg, fields);

@@ -4,9 +4,11 @@
  * value and each peel receives only the secrets sealed for it. Settings files are Jinja and YAML,
  * which do not parse before rendering, so this works on the text, line by line.
  *
- * A secret's id is the path of mapping keys above it (`db.users.password`), from the block
- * indentation. Where that path cannot be known — under a list item, a key written with Jinja —
- * or is not unique in the file, the id is `<file>:<line>`.
+ * A secret's id starts with its file's path in the tree, so files with the same keys never
+ * share an id: `<file>:<key path>` with the path of mapping keys above it
+ * (`web/db.zy:db.users.password`), from the block indentation. Where that path cannot be known —
+ * under a list item, a key written with Jinja — or is not unique in the file, the id is
+ * `<file>#<line>`. Tree paths hold neither `:` nor `#`, so the two forms never meet.
  * @module
  */
 import { SecretFormatError } from "./errors.ts";
@@ -72,7 +74,9 @@ export function sanitizeSettingsFile(path: string, text: string): SanitizedFile 
   for (const f of found) if (f.path !== undefined) seen.set(f.path, (seen.get(f.path) ?? 0) + 1);
   const secrets = found.map((f) => {
     const line = f.index + 1;
-    const id = f.path !== undefined && seen.get(f.path) === 1 ? f.path : `${path}:${line}`;
+    const id = f.path !== undefined && seen.get(f.path) === 1
+      ? `${path}:${f.path}`
+      : `${path}#${line}`;
     const raw = lines[f.index]!;
     lines[f.index] = raw.slice(0, f.start) + JSON.stringify(secretPlaceholder(id)) +
       raw.slice(f.end);
@@ -125,6 +129,11 @@ function findEncrypted(path: string, lines: string[]): Found[] {
     const value = rest.trimStart();
     const start = line.length - value.length;
     if (BLOCK_SCALAR.test(value)) {
+      if (TAG.test(value)) {
+        throw new SecretFormatError(
+          `${where}: !encrypted on a block scalar; put the sealed value on the key's line`,
+        );
+      }
       scalarCol = stack.at(-1)?.col ?? indent;
       return;
     }

@@ -3,29 +3,27 @@
  * file (`top.zy` or `top.sls`, rendered with Jinja) assigns refs per environment through the
  * targeting engine; each file is rendered (Jinja, then YAML 1.1) with the peel's facts, its id and
  * the settings compiled so far (`pillar`), its `include`s (relative `.x`, globs, `defaults` and
- * `key`) merged under it, and the results deep-merged in top-file order with Salt's `smart`
- * strategy (maps recurse; lists are replaced unless `mergeLists`). Inline settings go over all.
+ * `key`) merged under it, and the results deep-merged in top-file order with Salt's strategy
+ * (`smart` by default: maps recurse, lists are replaced unless `merge_lists`). Inline settings go
+ * over all.
  * Errors name the file and line.
  * @module
  */
 import { isPlainObject } from "../schema/mod.ts";
-import { resolveInclude, slsPaths, slsRef, StateError, topRefsFor } from "../state/mod.ts";
-import { compileGlob } from "../target/mod.ts";
+import { resolveInclude, slsRef } from "../state/mod.ts";
 import {
   deepCopy,
   saltMerge,
   type TemplateContext,
-  TemplateError,
   type TemplateHost,
   TemplateRenderer,
 } from "../template/mod.ts";
-import { parseYaml, type YamlDocument, YamlError } from "../yaml/mod.ts";
+import type { YamlDocument } from "../yaml/mod.ts";
+import type { SettingsConfig } from "./config.ts";
 import { SettingsError } from "./error.ts";
+import { assignedRefs, renderSettingsDoc, TOP_FILES, treeRefs } from "./top.ts";
 
 type Dict = Record<string, unknown>;
-
-/** The names a settings tree's top file may have, in the order they are looked for. */
-export const TOP_FILES = ["top.zy", "top.sls"] as const;
 
 /** What {@linkcode compileSettings} needs. */
 export interface SettingsOptions {
@@ -37,8 +35,8 @@ export interface SettingsOptions {
   opts?: Dict;
   /** Inline settings (`pillar=` on a state run): seen while rendering, and merged over all. */
   inline?: Dict;
-  /** Merge lists instead of replacing them (Salt's `pillar_merge_lists`). */
-  mergeLists?: boolean;
+  /** How files merge (Salt's `pillar_source_merging_strategy` and `pillar_merge_lists`). */
+  merging?: Partial<SettingsConfig>;
   /** Runs templates' commands and host-file reads; without it, those fail. */
   host?: TemplateHost;
   /** Compile this one file of the tree as the settings, without a top file. */
@@ -51,7 +49,8 @@ export interface SettingsOptions {
  */
 export async function compileSettings(opts: SettingsOptions): Promise<Dict> {
   const { files, inline = {} } = opts;
-  const merge = (a: unknown, b: unknown) => saltMerge(a, b, "smart", opts.mergeLists) as Dict;
+  const { strategy = "smart", merge_lists: mergeLists = false } = opts.merging ?? {};
+  const merge = (a: unknown, b: unknown) => saltMerge(a, b, strategy, mergeLists) as Dict;
   const top = TOP_FILES.find((f) => files.has(f));
   if (!top && !opts.only && files.size === 0) return deepCopy(inline);
   using renderer = new TemplateRenderer(() => files, { host: opts.host });
@@ -59,33 +58,21 @@ export async function compileSettings(opts: SettingsOptions): Promise<Dict> {
     peelId: opts.peelId,
     facts: opts.facts,
     settings: inline,
-    opts: { id: opts.peelId, pillar_merge_lists: opts.mergeLists === true, ...opts.opts },
+    opts: {
+      id: opts.peelId,
+      pillar_merge_lists: mergeLists,
+      pillar_source_merging_strategy: strategy,
+      ...opts.opts,
+    },
   };
-  const available = [...new Set([...files.keys()].map(slsRef))]
-    .filter((r): r is string => r !== undefined && r !== "top").sort();
-  const expand = (ref: string) =>
-    /[*?[]/.test(ref) ? available.filter(compileGlob(ref)) : available.includes(ref) ? [ref] : [];
-
-  const render = async (file: string, context: TemplateContext): Promise<YamlDocument> => {
-    let text: string;
-    try {
-      text = await renderer.render(files.get(file)!, file, context);
-    } catch (e) {
-      if (!(e instanceof TemplateError)) throw e;
-      throw new SettingsError(e.reason, e.file, e.line, { cause: e });
-    }
-    try {
-      return parseYaml(text);
-    } catch (e) {
-      if (!(e instanceof YamlError)) throw e;
-      throw new SettingsError(`Cannot parse YAML: ${e.reason}`, file, e.line, { cause: e });
-    }
-  };
+  const tree = treeRefs(files);
+  const render = (file: string, context: TemplateContext): Promise<YamlDocument> =>
+    renderSettingsDoc(renderer, files.get(file)!, file, context);
 
   /** Rendered files by ref, for includes: each renders once (an include cycle gets `{}`). */
   const rendered = new Map<string, Dict>();
   const renderRef = (ref: string, sofar: Dict, vars: Dict) =>
-    renderFile(slsPaths(ref).find((p) => files.has(p))!, ref, sofar, vars);
+    renderFile(tree.pathOf(ref), ref, sofar, vars);
   const renderFile = async (file: string, ref: string, sofar: Dict, vars: Dict): Promise<Dict> => {
     rendered.set(ref, {});
     const doc = await render(file, { ...base, settings: sofar, sls: ref, vars });
@@ -116,7 +103,7 @@ export async function compileSettings(opts: SettingsOptions): Promise<Dict> {
             line,
           );
         }
-        const matched = expand(resolveInclude(name, { ref, file }));
+        const matched = tree.expand(resolveInclude(name, { ref, file }));
         if (matched.length === 0) {
           throw new SettingsError(`include: no settings "${name}" in the tree`, file, line);
         }
@@ -143,24 +130,8 @@ export async function compileSettings(opts: SettingsOptions): Promise<Dict> {
   const topDoc = await render(top, base);
   const peel = { id: opts.peelId, facts: opts.facts, settings: inline };
   let settings = deepCopy(inline);
-  const done = new Set<string>();
-  let refs;
-  try {
-    refs = topRefsFor(topDoc.value, peel, { file: top, lines: topDoc.lines });
-  } catch (e) {
-    if (!(e instanceof StateError)) throw e;
-    throw new SettingsError(e.message.replace(/ \([^)]*\)$/, ""), top, e.line, { cause: e });
-  }
-  for (const { ref, ignoreMissing } of refs) {
-    const matched = expand(ref);
-    if (matched.length === 0 && !ignoreMissing) {
-      throw new SettingsError(`the top file assigns "${ref}", which is not in the tree`, top);
-    }
-    for (const m of matched) {
-      if (done.has(m)) continue;
-      done.add(m);
-      settings = merge(settings, await renderRef(m, settings, {}));
-    }
+  for (const ref of assignedRefs(topDoc, top, peel, tree)) {
+    settings = merge(settings, await renderRef(ref, settings, {}));
   }
   return merge(settings, inline);
 }

@@ -42,6 +42,8 @@ export interface SettingsAccess {
   ): Promise<{ settings: Record<string, unknown>; warning?: string }>;
   /** Compile them again now, as Salt's `saltutil.refresh_pillar` does. */
   refresh(): Promise<{ settings: Record<string, unknown>; warning?: string }>;
+  /** `value` with every secret this peel has opened shown as `<sealed>`, for returns and logs. */
+  redact<T>(value: T): T;
 }
 
 /** Everything a function may use; it has no other access to the peel. */

@@ -92,6 +92,7 @@ async function apply(
     broker: ctx.broker,
     basket: basketOf(ctx),
     test: kwargs.test === true,
+    holdsSecret: (text) => ctx.settings !== undefined && ctx.settings.redact(text) !== text,
   });
   return { result: run, success: run.summary.failed === 0, warnings };
 }

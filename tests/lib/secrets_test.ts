@@ -84,25 +84,28 @@ Deno.test("secrets - sanitize: key path ids from nested YAML, placeholders quote
   ].join("\n");
   const out = sanitizeSettingsFile("apps/web.zy", text);
   assert.deepEqual(out.secrets.map(({ id, line }) => ({ id, line })), [
-    { id: "db.password", line: 4 },
-    { id: "apps/web.zy:7", line: 7 },
-    { id: "api.token key", line: 11 },
-    { id: "apps/web.zy:16", line: 16 },
-    { id: "apps/web.zy:17", line: 17 },
-    { id: "apps/web.zy:18", line: 18 },
+    { id: "apps/web.zy:db.password", line: 4 },
+    { id: "apps/web.zy#7", line: 7 },
+    { id: "apps/web.zy:api.token key", line: 11 },
+    { id: "apps/web.zy#16", line: 16 },
+    { id: "apps/web.zy#17", line: 17 },
+    { id: "apps/web.zy#18", line: 18 },
   ]);
   assert.deepEqual(out.secrets.map((s) => s.literal), [pw, item, token, dup, dup, dup]);
   const lines = out.text.split("\n");
-  assert.equal(lines[3], '  password: "__ZESTER_SECRET:db.password__"  # rotated in May');
-  assert.equal(lines[6], '      password: "__ZESTER_SECRET:apps/web.zy:7__"');
-  assert.equal(lines[10], '    "__ZESTER_SECRET:api.token key__"');
+  assert.equal(
+    lines[3],
+    '  password: "__ZESTER_SECRET:apps/web.zy:db.password__"  # rotated in May',
+  );
+  assert.equal(lines[6], '      password: "__ZESTER_SECRET:apps/web.zy#7__"');
+  assert.equal(lines[10], '    "__ZESTER_SECRET:apps/web.zy:api.token key__"');
   assert.equal(lines[12], "    keys look like !encrypted zbox1:AAAA in files", "block scalar kept");
-  assert.equal(lines[15], '  secret: &s "__ZESTER_SECRET:apps/web.zy:16__"');
+  assert.equal(lines[15], '  secret: &s "__ZESTER_SECRET:apps/web.zy#16__"');
   for (const literal of [pw, token, item, dup]) assert.ok(!out.text.includes(literal));
   // Without its Jinja lines the text is YAML whose values are the placeholders.
   const yaml = parse(lines.filter((l) => !l.includes("{")).slice(0, -2).join("\n"));
-  assert.equal(yaml.db.password, "__ZESTER_SECRET:db.password__");
-  assert.equal(yaml.api["token key"], "__ZESTER_SECRET:api.token key__");
+  assert.equal(yaml.db.password, "__ZESTER_SECRET:apps/web.zy:db.password__");
+  assert.equal(yaml.api["token key"], "__ZESTER_SECRET:apps/web.zy:api.token key__");
 });
 
 Deno.test("secrets - plaintext under !encrypted is an error naming file and line, not the value", () => {
@@ -120,6 +123,7 @@ Deno.test("secrets - plaintext under !encrypted is an error naming file and line
       /^etc\/app\.zy:3: !encrypted has no value; expected a sealed value/,
     ],
     ["a: {b: !encrypted hunter2}\n", /^etc\/app\.zy:1: !encrypted inside a flow collection/],
+    ["a: !encrypted |\n  hunter2\n", /^etc\/app\.zy:1: !encrypted on a block scalar/],
     [
       "{% if x %}a: !encrypted hunter2{% endif %}\n",
       /^etc\/app\.zy:1: !encrypted on a line that starts with a Jinja tag/,

@@ -4,7 +4,12 @@
  * name the file and line.
  */
 import assert from "node:assert/strict";
-import { compileSettings, sanitizeSettingsFile, SettingsError } from "../../lib/settings/mod.ts";
+import {
+  compileSettings,
+  type SettingsConfig,
+  SettingsError,
+  SettingsTop,
+} from "../../lib/settings/mod.ts";
 import { dictUpdate, pillarGet } from "../../lib/template/mod.ts";
 
 const FACTS = { os: { family: "debian" }, role: "web", os_family: "Debian" };
@@ -15,14 +20,15 @@ function tree(files: Record<string, string>): Map<string, string> {
 
 function compile(
   files: Record<string, string>,
-  opts: { peelId?: string; inline?: Record<string, unknown>; mergeLists?: boolean } = {},
+  opts: { peelId?: string; inline?: Record<string, unknown>; merging?: Partial<SettingsConfig> } =
+    {},
 ) {
   return compileSettings({
     files: tree(files),
     peelId: opts.peelId ?? "web-01",
     facts: FACTS,
     inline: opts.inline,
-    mergeLists: opts.mergeLists,
+    merging: opts.merging,
   });
 }
 
@@ -36,8 +42,10 @@ Deno.test("settings - deep merge in top-file order, lists replaced unless merged
   assert.deepEqual(await compile(MERGE_TREE), {
     app: { name: "shop", port: 9090, hosts: ["c"], tls: { enabled: false, cert: "/etc/x.pem" } },
   });
-  const merged = await compile(MERGE_TREE, { mergeLists: true });
+  const merged = await compile(MERGE_TREE, { merging: { merge_lists: true } });
   assert.deepEqual((merged.app as { hosts: string[] }).hosts, ["a", "b", "c"]);
+  const overwritten = await compile(MERGE_TREE, { merging: { strategy: "overwrite" } });
+  assert.deepEqual(overwritten.app, { port: 9090, hosts: ["c"], tls: { cert: "/etc/x.pem" } });
   const db = await compile(MERGE_TREE, { peelId: "db-01" });
   assert.deepEqual((db.app as { port: number }).port, 80, "web-* does not match db-01");
 });
@@ -204,11 +212,39 @@ plain: {{ salt['pillar.get']('app:user', 'nobody') }}
   assert.deepEqual(dictUpdate({ a: [1] }, { a: [2] }), { a: [2] });
 });
 
-Deno.test("settings - a file with an !encrypted value is refused for publishing, others pass", () => {
-  const plain = "app:\n  note: 'mentions !encrypted in a string'\n";
-  assert.equal(sanitizeSettingsFile("app.zy", plain), plain);
-  assert.throws(
-    () => sanitizeSettingsFile("db.zy", "db:\n  password: !encrypted |\n    AAAA\n"),
-    /^UnsupportedSecretError: Cannot publish settings file "db\.zy": secrets are not supported yet/,
-  );
+Deno.test("settings - the master's view of a top file: assigned files and their plain includes, per peel", async () => {
+  using top = new SettingsTop(tree({
+    "top.zy": [
+      "base:",
+      "  '*':",
+      "    - common",
+      "  'G@role:web':",
+      "    - match: compound",
+      "    - web",
+      "{% if grains['role'] == 'db' %}",
+      "  'db-*':",
+      "    - db.*",
+      "{% endif %}",
+    ].join("\n"),
+    "common.zy": "app: {}\n",
+    "web.zy": "include:\n  - .users\n  - tls: {key: tls}\n{% if False %}\n  - never\n{% endif %}\n",
+    "users.zy": "users: {}\n",
+    "tls/init.zy": "cert: x\n",
+    "never.zy": "n: 1\n",
+    "db/main.zy": "db: {}\n",
+    "db/replica.sls": "include: [common]\n",
+  }));
+  assert.deepEqual(await top.filesFor({ id: "web-01", facts: { role: "web" } }), [
+    "common.zy",
+    "never.zy",
+    "tls/init.zy",
+    "users.zy",
+    "web.zy",
+  ]);
+  assert.deepEqual(await top.filesFor({ id: "db-01", facts: { role: "db" } }), [
+    "common.zy",
+    "db/main.zy",
+    "db/replica.sls",
+  ]);
+  assert.deepEqual(await top.filesFor({ id: "db-02", facts: { role: "cache" } }), ["common.zy"]);
 });

@@ -1,8 +1,9 @@
 /**
  * Settings end to end: the master publishes its settings tree to `settings-files`, each peel
  * compiles its own settings with its facts, states and `pillar.*` read them, masters target on
- * them (`-I`, `I@`), a change reaches the next run without a restart, and a peel whose settings
- * source is gone uses its last-known-good copy and says so.
+ * them (`-I`, `I@`), a change reaches the next run without a restart, their `schedule:` and
+ * `mine_functions:` join the peel's, the master's merge options reach the peels, and a peel whose
+ * settings source is gone uses its last-known-good copy and says so.
  */
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
@@ -60,10 +61,12 @@ Deno.test("settings - compiled on peels, read by states and pillar.*, targeted w
     - contents: "{{ salt['pillar.get']('app:port') }} {{ pillar.app.hosts | join(',') }}"
 `,
   );
-  const master = await Master.start(
-    await masterConfig(ns.url, d, { settings_dir: settingsDir }),
-    new Logger({ level: "error", sink: () => {} }),
-  );
+  const startMaster = async (extra: Record<string, unknown> = {}) =>
+    Master.start(
+      await masterConfig(ns.url, d, { settings_dir: settingsDir, ...extra }),
+      new Logger({ level: "error", sink: () => {} }),
+    );
+  let master = await startMaster();
   const peels = new Map<string, Daemon>();
   const nc = await client(ns.url);
   const cfg = `${d}/cli.yaml`;
@@ -81,7 +84,9 @@ Deno.test("settings - compiled on peels, read by states and pillar.*, targeted w
         `${base}/facts.yaml`,
         stringify({ role, files_dir: `${base}/files` }),
       );
-      peels.set(id, await startPeel(`${d}/peels`, ns.url, id));
+      // peel.yaml's entry "tick" is replaced by the settings' of the same name.
+      const schedule = { tick: { function: "test.ping", hours: 1 } };
+      peels.set(id, await startPeel(`${d}/peels`, ns.url, id, { extra: { schedule } }));
     }
     await waitForPeels(nc, ["web-01", "db-01"]);
 
@@ -167,6 +172,46 @@ Deno.test("settings - compiled on peels, read by states and pillar.*, targeted w
         return p.out?.["web-01"]?.result === 9090;
       });
     });
+
+    await t.step(
+      "schedule and mine_functions from settings; merge options from master.yaml",
+      async () => {
+        await Deno.writeTextFile(
+          `${settingsDir}/web.zy`,
+          WEB + [
+            "schedule:",
+            "  tick: {function: test.echo, args: [from settings], hours: 2}",
+            "  sweep: {function: test.ping, minutes: 30}",
+            "mine_functions:",
+            "  role_of: {mine_function: grains.get, key: role}",
+            "",
+          ].join("\n"),
+        );
+        await until("the settings' schedule", async () => {
+          const r = await json("web-01", "schedule.list");
+          const jobs = r.out?.["web-01"]?.result?.jobs ?? {};
+          return jobs.tick?.function === "test.echo" && jobs.sweep?.function === "test.ping";
+        });
+        const db = await json("db-01", "schedule.list");
+        assert.equal(db.out["db-01"].result.jobs.tick.function, "test.ping", "peel.yaml's own");
+        await until("the settings' basket entry", async () => {
+          const r = await zester("basket", "get", "web-01", "role_of", "--format", "json");
+          return JSON.parse(r.stdout)["web-01"] === "web";
+        });
+        await master.stop();
+        master = await startMaster({ settings_merge_lists: true });
+        await until("lists merged", async () => {
+          const r = await json("web-01", "pillar.get", "app:hosts");
+          return JSON.stringify(r.out?.["web-01"]?.result) === '["a","b","web"]';
+        });
+        await master.stop();
+        master = await startMaster();
+        await until("lists replaced again", async () => {
+          const r = await json("web-01", "pillar.get", "app:hosts");
+          return JSON.stringify(r.out?.["web-01"]?.result) === '["web"]';
+        });
+      },
+    );
 
     await t.step(
       "without settings-files the peel uses its last-known-good copy and says so",

@@ -150,7 +150,7 @@ Deno.test("secrets - no plaintext in settings-files, the secrets bucket or the p
     const opened = Object.fromEntries(
       sanitized.secrets.map((s) => [s.id, openMasterSealed(s.literal, master)]),
     );
-    assert.deepEqual(opened, { "db.password": plain.db, "api.token": plain.api });
+    assert.deepEqual(opened, { "web.zy:db.password": plain.db, "web.zy:api.token": plain.api });
     const kv = await openBucket(nc, BUCKETS.secrets);
     await publishMasterPublicKey(kv, master);
     for (const [id, key] of Object.entries(peels)) {
@@ -175,8 +175,8 @@ Deno.test("secrets - no plaintext in settings-files, the secrets bucket or the p
 
     // The peel: renders the placeholders, substitutes, keeps the result sealed in its data dir.
     const rendered = {
-      db: { password: "__ZESTER_SECRET:db.password__" },
-      api: { token: "__ZESTER_SECRET:api.token__" },
+      db: { password: "__ZESTER_SECRET:web.zy:db.password__" },
+      api: { token: "__ZESTER_SECRET:web.zy:api.token__" },
     };
     const settings = substituteSecrets(rendered, await openPeelSecrets(record01, peels["web-01"]!));
     assert.deepEqual(settings, { db: { password: plain.db }, api: { token: plain.api } });
