@@ -11,6 +11,7 @@
  */
 import {
   brokerPermissionFlags,
+  DAEMON_V8_FLAGS,
   loadConfig,
   MasterConfig,
   masterPermissionFlags,
@@ -29,7 +30,7 @@ export interface Target {
   flags: string[];
 }
 
-/** The four binaries and their baked-in permissions (and V8 flags, where they match targets). */
+/** The four binaries and their baked-in permissions (and V8 flags). */
 export async function targets(peelConfig?: string, masterConfig?: string): Promise<Target[]> {
   const peelFlags = peelConfig
     ? peelPermissionFlags(await loadConfig(peelConfig, PeelConfig), peelConfig)
@@ -41,8 +42,12 @@ export async function targets(peelConfig?: string, masterConfig?: string): Promi
   const worker = ["--include", `${ROOT}/lib/template/worker.ts`];
   return [
     { name: "zester", entry: "cli/main.ts", flags: ["-P=cli", V8_FLAGS, ...worker] },
-    { name: "zester-master", entry: "master/main.ts", flags: [...masterFlags, V8_FLAGS] },
-    { name: "zester-peel", entry: "peel/main.ts", flags: [...peelFlags, V8_FLAGS, ...worker] },
+    { name: "zester-master", entry: "master/main.ts", flags: [...masterFlags, DAEMON_V8_FLAGS] },
+    {
+      name: "zester-peel",
+      entry: "peel/main.ts",
+      flags: [...peelFlags, DAEMON_V8_FLAGS, ...worker],
+    },
     { name: "zester-broker", entry: "peel/broker/main.ts", flags: brokerPermissionFlags() },
   ];
 }

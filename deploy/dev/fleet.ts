@@ -6,6 +6,7 @@
  */
 import { stringify } from "yaml";
 import {
+  DAEMON_V8_FLAGS,
   type DaemonSpec,
   loadDaemonConfig,
   MASTER_DAEMON,
@@ -13,7 +14,6 @@ import {
   parseDaemonArgs,
   PEEL_DAEMON,
   peelPermissionFlags,
-  V8_FLAGS,
 } from "../../lib/config/mod.ts";
 import { defaultBrokerPaths, writeBrokerLauncher } from "../../peel/broker/mod.ts";
 import type { NatsConnection } from "nats";
@@ -50,7 +50,7 @@ export interface Daemon extends AsyncDisposable {
 }
 
 /**
- * Spawn `deno run <flags> <main> --config <configPath> <args>` (with `V8_FLAGS`); capture its
+ * Spawn `deno run <flags> <main> --config <configPath> <args>` (with `DAEMON_V8_FLAGS`); capture its
  * stderr.
  */
 export function spawnDaemon(
@@ -65,7 +65,7 @@ export function spawnDaemon(
       "run",
       "--config",
       DENO_CONFIG,
-      V8_FLAGS,
+      DAEMON_V8_FLAGS,
       ...flags,
       main,
       "--config",
