@@ -189,6 +189,7 @@ export async function startMaster(
   natsUrl: string,
   extra: Record<string, unknown> = {},
   args: readonly string[] = [],
+  readyTimeoutMs = 30_000,
 ): Promise<Daemon> {
   await Deno.mkdir(`${dir}/states`, { recursive: true });
   const configPath = `${dir}/master.yaml`;
@@ -209,7 +210,7 @@ export async function startMaster(
     configPath,
     args,
   );
-  await d.waitFor(/"master ready"/);
+  await d.waitFor(/"master ready"/, readyTimeoutMs);
   return d;
 }
 
