@@ -182,7 +182,7 @@ export async function launchConfig<T>(
 /**
  * Start a master with a config written into `dir`, with the master's creds and certificate when
  * `natsUrl` is a secured development server, its health endpoints on a free port, and `args`
- * (daemon flags) on its command line.
+ * (daemon flags) on its command line; waits up to `readyTimeoutMs` for it to be ready.
  */
 export async function startMaster(
   dir: string,
