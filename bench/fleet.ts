@@ -5,6 +5,8 @@
  */
 import { DENO_CONFIG } from "../deploy/dev/fleet.ts";
 import type { BusOptions } from "../lib/bus/mod.ts";
+import { YAML_ENV } from "../lib/config/mod.ts";
+import { TEMPLATE_MODULES } from "../lib/template/modules_dir.ts";
 
 /** How simulated peels authenticate: creds and TLS files (none for a plain server). */
 export type FleetAuth = Pick<BusOptions, "credsFile" | "caFile" | "certFile" | "keyFile">;
@@ -29,8 +31,14 @@ export async function startFleet(opts: {
   processes?: number;
   /** Files every simulated peel connects with, on a secured server. */
   auth?: FleetAuth;
+  /**
+   * Where each worker process mirrors the `state-files` bucket (in a subdirectory of its own),
+   * for the state tree its peels apply; without it, they have none.
+   */
+  statesDir?: string;
 }): Promise<Fleet> {
   const files = Object.values(opts.auth ?? {}).filter((f): f is string => !!f);
+  if (opts.statesDir) files.push(opts.statesDir, ...TEMPLATE_MODULES);
   const k = Math.max(1, Math.min(opts.processes ?? 2, opts.peels));
   const per = Math.ceil(opts.peels / k);
   const children: Deno.ChildProcess[] = [];
@@ -49,12 +57,16 @@ export async function startFleet(opts: {
         "--no-prompt",
         "--allow-net=127.0.0.1",
         ...(files.length ? [`--allow-read=${files.join(",")}`] : []),
+        ...(opts.statesDir
+          ? [`--allow-write=${opts.statesDir}`, `--allow-env=${YAML_ENV.join(",")}`]
+          : []),
         WORKER,
         opts.natsUrl,
         opts.prefix,
         String(first),
         String(count),
         JSON.stringify(opts.auth ?? {}),
+        ...(opts.statesDir ? [`${opts.statesDir}/w${w}`] : []),
       ],
       stdin: "piped",
       stdout: "piped",

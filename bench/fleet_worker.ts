@@ -3,17 +3,30 @@
  * connection, running the peel's real command loop (decode, validate, execute, encode, store the
  * return in job-returns) without the broker or fact collectors. Each also answers bare requests
  * on `bench.floor.<id>`, which the benchmark uses to measure raw NATS doing the same fan-out.
+ * With a states directory, the process mirrors the `state-files` bucket there as a peel does
+ * (one mirror shared by its peels) and its peels apply states through the peel's own pipeline.
  *
- * Usage: `fleet_worker.ts <nats-url> <id-prefix> <first> <count> [<auth json>]` (the creds and
- * TLS files of `FleetAuth`, for a secured server); prints `ready` when every
+ * Usage: `fleet_worker.ts <nats-url> <id-prefix> <first> <count> [<auth json> [<states dir>]]`
+ * (the creds and TLS files of `FleetAuth`, for a secured server); prints `ready` when every
  * peel is subscribed and its facts are stored, and exits when stdin closes.
  * @module
  */
 import type { NatsConnection } from "nats";
-import { type BusOptions, closeBus, connectBus, decode, encode, subjects } from "../lib/bus/mod.ts";
+import {
+  BUCKETS,
+  type BusOptions,
+  closeBus,
+  connectBus,
+  decode,
+  encode,
+  openBucket,
+  subjects,
+} from "../lib/bus/mod.ts";
 import { Logger } from "../lib/log/mod.ts";
 import { CommandServer } from "../peel/command_server.ts";
 import type { Broker } from "../peel/functions/mod.ts";
+import { StateSync } from "../peel/state_sync.ts";
+import type { StateTree } from "../peel/state_tree.ts";
 import { simulatedFacts } from "./sim_facts.ts";
 
 /** Broadcast that makes every simulated peel send its facts again (facts ingest benchmark). */
@@ -30,7 +43,7 @@ const noBroker: Broker = {
   request: () => Promise.reject(new Error("the fleet simulator has no broker")),
 };
 
-async function startPeel(bus: BusOptions, id: string, log: Logger) {
+async function startPeel(bus: BusOptions, id: string, log: Logger, states?: StateTree) {
   const nc = await connectBus({ ...bus, name: `sim-${id}` });
   const facts = simulatedFacts(id);
   const server = await CommandServer.start({
@@ -39,6 +52,7 @@ async function startPeel(bus: BusOptions, id: string, log: Logger) {
     facts: () => facts,
     broker: noBroker,
     log,
+    states: () => states,
   });
   nc.subscribe(floorSubject(id), {
     callback: (_err, msg) => {
@@ -63,9 +77,15 @@ async function publishFacts(nc: NatsConnection, id: string, facts: Record<string
   }
 }
 
-async function main([url, prefix, first, count, auth]: string[]): Promise<void> {
+async function main([url, prefix, first, count, auth, statesDir]: string[]): Promise<void> {
   const bus: BusOptions = { servers: [url!], name: "sim", ...JSON.parse(auth ?? "{}") };
   const log = new Logger({ level: "warn", fields: { component: "sim" } });
+  const control = await connectBus({ ...bus, name: `sim-control-${prefix}${first}` });
+  let sync: StateSync | undefined;
+  if (statesDir) {
+    sync = new StateSync(await openBucket(control, BUCKETS.stateFiles), statesDir, log);
+    await sync.start();
+  }
   const n = Number(count);
   const peels: Awaited<ReturnType<typeof startPeel>>[] = [];
   // TLS handshakes with creds cost ~30 ms of CPU each: fewer at once stay within the server's
@@ -76,9 +96,8 @@ async function main([url, prefix, first, count, auth]: string[]): Promise<void> 
       { length: Math.min(batch, n - i) },
       (_, j) => `${prefix}${String(Number(first) + i + j).padStart(5, "0")}`,
     );
-    peels.push(...await Promise.all(ids.map((id) => startPeel(bus, id, log))));
+    peels.push(...await Promise.all(ids.map((id) => startPeel(bus, id, log, sync?.tree))));
   }
-  const control = await connectBus({ ...bus, name: `sim-control-${prefix}${first}` });
   control.subscribe(FACTS_TRIGGER, {
     callback: async () => {
       const t0 = performance.now();
@@ -89,6 +108,7 @@ async function main([url, prefix, first, count, auth]: string[]): Promise<void> 
   await control.flush();
   console.log("ready");
   for await (const _ of Deno.stdin.readable) { /* wait for EOF */ }
+  sync?.stop();
   await closeBus(control, 2_000);
   await Promise.all(peels.map(async (p) => {
     await p.server.stop();

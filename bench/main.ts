@@ -1,7 +1,7 @@
 /**
- * `deno task bench [name…] [--json] [--runs N] [--sizes 100,1000,5000] [--processes K]`: runs
- * the benchmarks on a fresh local nats-server and master, writes BENCHMARKS.md, and with
- * `--json` prints one JSON object `{ "<name>": figures }` on stdout.
+ * `deno task bench [name…] [--json] [--runs N] [--sizes 100,1000,5000] [--processes K]
+ * [--state-peels N]`: runs the benchmarks on a fresh local nats-server and master, writes
+ * BENCHMARKS.md, and with `--json` prints one JSON object `{ "<name>": figures }` on stdout.
  * @module
  */
 import { closeBus, connectBus } from "../lib/bus/mod.ts";
@@ -16,6 +16,7 @@ import {
   peelIdleRss,
 } from "./measures.ts";
 import { pingFanout } from "./ping_fanout.ts";
+import { stateFanout } from "./state_fanout.ts";
 import { targeting } from "./targeting.ts";
 import { statesBench } from "./states.ts";
 import { secretsReseal } from "./secrets.ts";
@@ -23,6 +24,7 @@ import { machine, writeReport } from "./report.ts";
 
 const NAMES = [
   "ping_fanout",
+  "state_fanout",
   "job_rate",
   "facts_ingest",
   "master_rss",
@@ -44,7 +46,8 @@ async function main(args: string[]): Promise<number> {
   const runs = Number(option(args, "--runs") ?? 9);
   const sizes = (option(args, "--sizes") ?? "100,1000,5000").split(",").map(Number);
   const processes = Number(option(args, "--processes") ?? 2);
-  const valued = new Set(["--runs", "--sizes", "--processes"]);
+  const statePeels = Number(option(args, "--state-peels") ?? 100);
+  const valued = new Set(["--runs", "--sizes", "--processes", "--state-peels"]);
   const names = args.filter((a, i) => !a.startsWith("--") && !valued.has(args[i - 1] ?? ""));
   for (const n of names) {
     if (!NAMES.includes(n)) {
@@ -67,6 +70,15 @@ async function main(args: string[]): Promise<number> {
           const { figures, cpu } = await pingFanout(nc, ns.url, sizes, runs, processes, pids);
           results[name] = figures;
           results.ping_fanout_cpu = cpu;
+        } else if (name === "state_fanout") {
+          results[name] = await stateFanout(
+            nc,
+            ns.url,
+            `${dir}/master/states`,
+            statePeels,
+            Math.min(runs, 3),
+            processes,
+          );
         } else if (name === "job_rate") results[name] = await jobRate(nc, ns.url);
         else if (name === "facts_ingest") {
           results[name] = await factsIngest(nc, ns.url, 2000, processes);
@@ -92,7 +104,8 @@ async function main(args: string[]): Promise<number> {
     order: ["ping_fanout", "ping_fanout_cpu", ...NAMES.slice(1)],
   });
   if (json) console.log(JSON.stringify(results));
-  const lost = (results.ping_fanout as { lost: number }[] | undefined)?.some((f) => f.lost > 0);
+  const lost = (results.ping_fanout as { lost: number }[] | undefined)?.some((f) => f.lost > 0) ||
+    ((results.state_fanout as { lost: number } | undefined)?.lost ?? 0) > 0;
   if (lost) {
     console.error("bench: returns were lost; the benchmark failed");
     return 1;

@@ -12,6 +12,8 @@ export interface Machine {
   os: string;
   deno: string;
   nats_server: string;
+  /** Load averages (1, 5 and 15 minutes) when the run ended: the machine is shared. */
+  load?: number[];
 }
 
 /** Describe this machine. */
@@ -27,6 +29,7 @@ export async function machine(): Promise<Machine> {
     os: `${Deno.build.os} ${Deno.osRelease()} ${Deno.build.arch}`,
     deno: Deno.version.deno,
     nats_server: nats,
+    load: Deno.loadavg().map((x) => Math.round(x * 10) / 10),
   };
 }
 
@@ -89,7 +92,8 @@ export async function writeReport(
         "",
         ...nested.flatMap(({ k, v }) => [`${k}:`, "", table(v as Record<string, unknown>[]), ""]),
         `Run ${mm.date} with \`${mm.command}\` on ${mm.machine.cores} cores, ${mm.machine.memory_gib} GiB, ` +
-        `${mm.machine.os}, Deno ${mm.machine.deno}, nats-server ${mm.machine.nats_server}.`,
+        `${mm.machine.os}, Deno ${mm.machine.deno}, nats-server ${mm.machine.nats_server}` +
+        (mm.machine.load ? `, load average ${mm.machine.load.join(", ")} at its end.` : "."),
         "",
       ].join("\n");
     },

@@ -19,6 +19,7 @@ import {
   brokerPermissionFlags,
   CliConfig,
   cliPermissionFlagsFor,
+  DAEMON_V8_FLAGS,
   loadConfig,
   MasterConfig,
   masterPermissionFlags,
@@ -63,7 +64,7 @@ async function cliFlags(opts: CompileOptions): Promise<string[]> {
   return ["-P=cli"];
 }
 
-/** The four binaries and their baked-in permissions (and V8 flags, where they match targets). */
+/** The four binaries and their baked-in permissions (and V8 flags). */
 export async function targets(opts: CompileOptions = {}): Promise<Target[]> {
   const { peelConfig, masterConfig } = opts;
   const peelFlags = peelConfig
@@ -76,8 +77,12 @@ export async function targets(opts: CompileOptions = {}): Promise<Target[]> {
   const worker = ["--include", `${ROOT}/lib/template/worker.ts`];
   return [
     { name: "zester", entry: "cli/main.ts", flags: [...await cliFlags(opts), V8_FLAGS, ...worker] },
-    { name: "zester-master", entry: "master/main.ts", flags: [...masterFlags, V8_FLAGS] },
-    { name: "zester-peel", entry: "peel/main.ts", flags: [...peelFlags, V8_FLAGS, ...worker] },
+    { name: "zester-master", entry: "master/main.ts", flags: [...masterFlags, DAEMON_V8_FLAGS] },
+    {
+      name: "zester-peel",
+      entry: "peel/main.ts",
+      flags: [...peelFlags, DAEMON_V8_FLAGS, ...worker],
+    },
     { name: "zester-broker", entry: "peel/broker/main.ts", flags: brokerPermissionFlags() },
   ];
 }

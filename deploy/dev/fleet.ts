@@ -6,6 +6,7 @@
  */
 import { stringify } from "yaml";
 import {
+  DAEMON_V8_FLAGS,
   type DaemonSpec,
   loadDaemonConfig,
   MASTER_DAEMON,
@@ -13,7 +14,6 @@ import {
   parseDaemonArgs,
   PEEL_DAEMON,
   peelPermissionFlags,
-  V8_FLAGS,
 } from "../../lib/config/mod.ts";
 import { defaultBrokerPaths, writeBrokerLauncher } from "../../peel/broker/mod.ts";
 import type { NatsConnection } from "nats";
@@ -50,7 +50,7 @@ export interface Daemon extends AsyncDisposable {
 }
 
 /**
- * Spawn `deno run <flags> <main> --config <configPath> <args>` (with `V8_FLAGS`); capture its
+ * Spawn `deno run <flags> <main> --config <configPath> <args>` (with `DAEMON_V8_FLAGS`); capture its
  * stderr.
  */
 export function spawnDaemon(
@@ -65,7 +65,7 @@ export function spawnDaemon(
       "run",
       "--config",
       DENO_CONFIG,
-      V8_FLAGS,
+      DAEMON_V8_FLAGS,
       ...flags,
       main,
       "--config",
@@ -182,13 +182,14 @@ export async function launchConfig<T>(
 /**
  * Start a master with a config written into `dir`, with the master's creds and certificate when
  * `natsUrl` is a secured development server, its health endpoints on a free port, and `args`
- * (daemon flags) on its command line.
+ * (daemon flags) on its command line; waits up to `readyTimeoutMs` for it to be ready.
  */
 export async function startMaster(
   dir: string,
   natsUrl: string,
   extra: Record<string, unknown> = {},
   args: readonly string[] = [],
+  readyTimeoutMs = 30_000,
 ): Promise<Daemon> {
   await Deno.mkdir(`${dir}/states`, { recursive: true });
   const configPath = `${dir}/master.yaml`;
@@ -209,7 +210,7 @@ export async function startMaster(
     configPath,
     args,
   );
-  await d.waitFor(/"master ready"/);
+  await d.waitFor(/"master ready"/, readyTimeoutMs);
   return d;
 }
 

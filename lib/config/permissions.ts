@@ -99,6 +99,13 @@ export const RUNTIME_FLAGS = ["--no-prompt", "--cached-only", "--no-remote"] as 
  */
 export const V8_FLAGS = `--v8-flags=${LINEAR_REGEXP_V8_FLAG}`;
 
+/**
+ * The V8 flags of the long-running master and peel: {@linkcode V8_FLAGS} and a young generation
+ * of 1 MiB semi-spaces. V8 grows them to 16 MiB under allocation and keeps them: about 5 MiB of an
+ * idle peel and 60 MiB of a master that loaded 10,000 peels' facts (`bench/findings.md`).
+ */
+export const DAEMON_V8_FLAGS = `${V8_FLAGS},--max-semi-space-size=1`;
+
 /** Permission flags for `zester-peel` running with `configPath`. */
 export function peelPermissionFlags(cfg: PeelConfig, configPath: string): string[] {
   return [

@@ -10,6 +10,7 @@
  * @module
  */
 import { saltGrains } from "../grains/mod.ts";
+import { compactFacts } from "./compact_facts.ts";
 
 function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -90,10 +91,20 @@ export function splits(
 
 const GRAINS = new WeakMap<Record<string, unknown>, Record<string, unknown>>();
 
-/** Salt's grains for `facts`, computed once per facts object. */
+/**
+ * The grains of `facts` that differ from the fact of the same name (Salt's `os_family`, `os` as
+ * a string…), computed once per facts object. Every other grain is the fact itself, which
+ * matching already tries, so an index of many peels holds only these few.
+ */
 export function grainsOf(facts: Record<string, unknown>): Record<string, unknown> {
   let grains = GRAINS.get(facts);
-  if (!grains) GRAINS.set(facts, grains = saltGrains(facts));
+  if (!grains) {
+    const own: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(saltGrains(facts))) {
+      if (!Object.hasOwn(facts, k) || !Object.is(facts[k], v)) own[k] = v;
+    }
+    GRAINS.set(facts, grains = compactFacts(own));
+  }
   return grains;
 }
 

@@ -11,6 +11,7 @@
  * @module
  */
 import type { PeelView } from "./compile.ts";
+import { compactFacts } from "./compact_facts.ts";
 import { grainsOf, stringForm } from "./fact_match.ts";
 
 function isMap(v: unknown): v is Record<string, unknown> {
@@ -89,8 +90,9 @@ export class PeelIndex {
     return this.#values.size;
   }
 
-  /** Add or replace a peel. */
+  /** Add or replace a peel; its facts are kept in their compact form. */
   set(id: string, facts: Record<string, unknown>, settings?: Record<string, unknown>): void {
+    facts = compactFacts(facts);
     const old = this.#peels.get(id);
     if (!old) this.#sorted.splice(this.#lowerBound(id), 0, id);
     this.#peels.set(id, { id, facts, settings });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   CliConfig,
   ConfigError,
+  DAEMON_V8_FLAGS,
   formatDuration,
   loadConfig,
   MasterConfig,
@@ -306,7 +307,7 @@ Deno.test("config - broker exec entries: a bare path means no arguments; bad ent
   );
 });
 
-Deno.test("config - deno.json tasks that match targets run with V8_FLAGS", async () => {
+Deno.test("config - deno.json tasks that match targets run with V8_FLAGS, the daemons with DAEMON_V8_FLAGS", async () => {
   const denoJson = JSON.parse(
     await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
   ) as { tasks: Record<string, string> };
@@ -314,6 +315,9 @@ Deno.test("config - deno.json tasks that match targets run with V8_FLAGS", async
   for (const task of ["master", "peel", "zester", "test", "bench"]) {
     const flags = denoJson.tasks[task]?.match(/--v8-flags=(\S+)/)?.[1]?.split(",") ?? [];
     assert.ok(flags.includes(engine), `task "${task}" lacks ${engine}`);
+  }
+  for (const task of ["master", "peel"]) {
+    assert.match(denoJson.tasks[task]!, new RegExp(` ${DAEMON_V8_FLAGS} `), `task "${task}"`);
   }
 });
 

@@ -1,5 +1,6 @@
 /** Property tests: the index and a full scan agree on random fleets and random expressions. */
 import assert from "node:assert/strict";
+import { saltGrains } from "../../lib/grains/mod.ts";
 import { compileTarget, PeelIndex, resolveTarget, scanTarget } from "../../lib/target/mod.ts";
 
 /** A small seeded PRNG (mulberry32), so a failure can be replayed from its seed. */
@@ -161,4 +162,36 @@ Deno.test("target index - prefix lookups and values follow updates", () => {
     "web-02",
   ]);
   assert.equal(compileTarget("not web-01").candidates(ix), undefined, "not cannot narrow");
+});
+
+Deno.test("target index - compact facts match as the documents did: Salt grains, values JSON cannot carry", () => {
+  const r = rng(7);
+  const ix = new PeelIndex();
+  const docs = new Map<string, Record<string, unknown>>();
+  for (let i = 0; i < 200; i++) {
+    const id = `p-${i}`;
+    const facts = randomFacts(r, id);
+    docs.set(id, facts);
+    ix.set(id, facts);
+  }
+  // Expected from the whole grains document of each peel's original facts.
+  const having = (key: string, value: string) =>
+    [...docs].filter(([, f]) => {
+      const v = saltGrains(f)[key];
+      return (Array.isArray(v) ? v : [v]).some((x) => String(x).toLowerCase() === value);
+    }).map(([id]) => id).sort();
+  for (const [key, value] of [["os", "debian"], ["os_family", "redhat"], ["num_cpus", "4"]]) {
+    const ids = resolveTarget(compileTarget(`G@${key}:${value}`), ix);
+    assert.deepEqual(ids, having(key!, value!), `G@${key}:${value}`);
+    assert.ok(ids.length > 0, `G@${key}:${value} selects some peels`);
+  }
+  const debian = [...docs].filter(([, f]) => (f.os as { family: string }).family === "debian");
+  assert.deepEqual(
+    resolveTarget(compileTarget("G@os:family:debian"), ix),
+    debian.map(([id]) => id).sort(),
+  );
+  ix.set("odd", { when: new Date(0), raw: new Uint8Array([1]), ratio: NaN, os: { name: "X" } });
+  const odd = ix.get("odd")!.facts;
+  assert.ok(odd.when instanceof Date && odd.raw instanceof Uint8Array);
+  assert.deepEqual(resolveTarget(compileTarget("G@ratio:NaN"), ix), ["odd"]);
 });
