@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  DAEMON_V8_FLAGS,
   loadConfig,
   MASTER_CONFIG_PATH,
   MasterConfig,
@@ -12,7 +13,6 @@ import {
   PEEL_CONFIG_PATH,
   PeelConfig,
   peelPermissionFlags,
-  V8_FLAGS,
 } from "../../lib/config/mod.ts";
 import { targets } from "../../deploy/compile.ts";
 import { tempDir } from "../harness/mod.ts";
@@ -113,7 +113,7 @@ Deno.test("systemd units - ExecStart runs the compiled binary; the checkout line
       "--config",
       `${INSTALLED}/deno.json`,
       ...install(c.flags),
-      V8_FLAGS,
+      DAEMON_V8_FLAGS,
       `${INSTALLED}/${c.entry}`,
       "--config",
       c.configPath,
