@@ -13,7 +13,9 @@
  * waits for it (it ends once every other target returned), but keeps asking it while it runs,
  * so one that connects in time still runs it. Until the job ends, rounds with growing
  * gaps ask the targets not yet confirmed again: a peel sends its kept return again, says it is
- * still running the job, or runs a job it never received; never the same job twice. At the
+ * still running the job, or runs a job it never received; never the same job twice. A round is
+ * put off while confirmations still arrive (a large job on a busy server takes seconds to
+ * store its returns, and asking again would only slow it down). At the
  * deadline, returns stored without a confirmation are read back. A return the stream refuses
  * fails the job, naming it; one it refuses because the peel's earlier copy is stored counts as
  * stored.
@@ -78,6 +80,8 @@ interface Tracked {
   deadline: ReturnType<typeof setTimeout>;
   repair: ReturnType<typeof setTimeout> | undefined;
   repairGapMs: number;
+  /** Returns confirmed when the last repair round was due. */
+  repairSeen: number;
   announce: ReturnType<typeof setTimeout> | undefined;
   /** Until when absent peels hold the job, and the timer asking them again until then. */
   absentUntil: number;
@@ -273,6 +277,7 @@ export class JobTracker {
       ),
       repair: undefined,
       repairGapMs: FIRST_REPAIR_MS,
+      repairSeen: 0,
       announce: undefined,
       absentUntil: Date.now() + ABSENT_GRACE_MS,
       absentRetry: undefined,
@@ -308,7 +313,8 @@ export class JobTracker {
    */
   #settled(t: Tracked): boolean {
     if (t.stored.size === t.tokens.size) return true;
-    if (Date.now() < t.absentUntil) return false;
+    // Checked on every confirmation: the walk below runs only when it can succeed.
+    if (Date.now() < t.absentUntil || t.stored.size + t.absent.size < t.tokens.size) return false;
     for (const id of t.tokens.keys()) if (!t.stored.has(id) && !t.absent.has(id)) return false;
     return true;
   }
@@ -519,8 +525,13 @@ export class JobTracker {
     if (t.repairGapMs >= left) return;
     t.repair = setTimeout(() => {
       if (t.finalizing || t.canceledBy) return;
-      this.#askAgain(t);
-      t.repairGapMs *= 2;
+      if (t.stored.size > t.repairSeen) {
+        // Confirmations still arrive: asking again now would only add to their load.
+        t.repairSeen = t.stored.size;
+      } else {
+        this.#askAgain(t);
+        t.repairGapMs *= 2;
+      }
       this.#scheduleRepair(t);
     }, t.repairGapMs);
   }
