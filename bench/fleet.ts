@@ -24,11 +24,15 @@ export interface Fleet extends AsyncDisposable {
 /** Start `peels` simulated peels named `<prefix>00000…` in `processes` worker processes. */
 export async function startFleet(opts: {
   natsUrl: string;
+  /** Servers the workers connect to, in turn (a hub and its leaf node); default `natsUrl`. */
+  workerUrls?: string[];
   peels: number;
   prefix: string;
   processes?: number;
   /** Files every simulated peel connects with, on a secured server. */
   auth?: FleetAuth;
+  /** Deno flags for the workers besides their permissions (`--cpu-prof` to profile them). */
+  denoFlags?: string[];
 }): Promise<Fleet> {
   const files = Object.values(opts.auth ?? {}).filter((f): f is string => !!f);
   const k = Math.max(1, Math.min(opts.processes ?? 2, opts.peels));
@@ -49,8 +53,9 @@ export async function startFleet(opts: {
         "--no-prompt",
         "--allow-net=127.0.0.1",
         ...(files.length ? [`--allow-read=${files.join(",")}`] : []),
+        ...(opts.denoFlags ?? []),
         WORKER,
-        opts.natsUrl,
+        opts.workerUrls?.[w % opts.workerUrls.length] ?? opts.natsUrl,
         opts.prefix,
         String(first),
         String(count),

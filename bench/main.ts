@@ -1,7 +1,8 @@
 /**
- * `deno task bench [name…] [--json] [--runs N] [--sizes 100,1000,5000] [--processes K]`: runs
- * the benchmarks on a fresh local nats-server and master, writes BENCHMARKS.md, and with
- * `--json` prints one JSON object `{ "<name>": figures }` on stdout.
+ * `deno task bench [name…] [--json] [--runs N] [--sizes 100,1000,5000,10000,20000]
+ * [--secured-sizes 1000] [--processes K]`: runs the benchmarks on a fresh local nats-server and
+ * master, writes BENCHMARKS.md, and with `--json` prints one JSON object `{ "<name>": figures }`
+ * on stdout.
  * @module
  */
 import { closeBus, connectBus } from "../lib/bus/mod.ts";
@@ -16,6 +17,8 @@ import {
   peelIdleRss,
 } from "./measures.ts";
 import { pingFanout } from "./ping_fanout.ts";
+import { hubConfig } from "./leaf.ts";
+import { connectSetup, securedFanout } from "./secured.ts";
 import { targeting } from "./targeting.ts";
 import { statesBench } from "./states.ts";
 import { secretsReseal } from "./secrets.ts";
@@ -23,6 +26,7 @@ import { machine, writeReport } from "./report.ts";
 
 const NAMES = [
   "ping_fanout",
+  "ping_fanout_secured",
   "job_rate",
   "facts_ingest",
   "master_rss",
@@ -42,9 +46,10 @@ function option(args: string[], name: string): string | undefined {
 async function main(args: string[]): Promise<number> {
   const json = args.includes("--json");
   const runs = Number(option(args, "--runs") ?? 9);
-  const sizes = (option(args, "--sizes") ?? "100,1000,5000").split(",").map(Number);
+  const sizes = (option(args, "--sizes") ?? "100,1000,5000,10000,20000").split(",").map(Number);
+  const securedSizes = (option(args, "--secured-sizes") ?? "1000").split(",").map(Number);
   const processes = Number(option(args, "--processes") ?? 2);
-  const valued = new Set(["--runs", "--sizes", "--processes"]);
+  const valued = new Set(["--runs", "--sizes", "--secured-sizes", "--processes"]);
   const names = args.filter((a, i) => !a.startsWith("--") && !valued.has(args[i - 1] ?? ""));
   for (const n of names) {
     if (!NAMES.includes(n)) {
@@ -54,8 +59,9 @@ async function main(args: string[]): Promise<number> {
   }
   const chosen = names.length ? names : NAMES;
   const results: Record<string, unknown> = {};
-  await using ns = await startNatsServer({ plain: true });
   const dir = await Deno.makeTempDir({ prefix: "zester-bench-" });
+  const hub = await hubConfig(dir);
+  await using ns = await startNatsServer({ plain: true, args: hub.args });
   try {
     await using master = await startMaster(`${dir}/master`, ns.url);
     const nc = await connectBus({ servers: [ns.url], name: "zester-bench" });
@@ -63,10 +69,17 @@ async function main(args: string[]): Promise<number> {
       for (const name of chosen) {
         console.error(`bench: ${name}`);
         if (name === "ping_fanout") {
-          const pids = { natsServer: ns.pid, master: master.pid };
-          const { figures, cpu } = await pingFanout(nc, ns.url, sizes, runs, processes, pids);
+          const { figures, cpu } = await pingFanout(nc, ns.url, sizes, runs, processes, {
+            pids: { natsServer: ns.pid, master: master.pid },
+            leaf: { port: hub.leafPort, dir },
+          });
           results[name] = figures;
           results.ping_fanout_cpu = cpu;
+        } else if (name === "ping_fanout_secured") {
+          const { figures, cpu } = await securedFanout(dir, securedSizes, runs, processes);
+          results[name] = figures;
+          results.ping_fanout_secured_cpu = cpu;
+          results.connect_setup = await connectSetup(dir, ns.url);
         } else if (name === "job_rate") results[name] = await jobRate(nc, ns.url);
         else if (name === "facts_ingest") {
           results[name] = await factsIngest(nc, ns.url, 2000, processes);
@@ -89,10 +102,19 @@ async function main(args: string[]): Promise<number> {
   await writeReport("BENCHMARKS.md", results, {
     command,
     machine: await machine(),
-    order: ["ping_fanout", "ping_fanout_cpu", ...NAMES.slice(1)],
+    order: [
+      "ping_fanout",
+      "ping_fanout_cpu",
+      "ping_fanout_secured",
+      "ping_fanout_secured_cpu",
+      "connect_setup",
+      ...NAMES.slice(2),
+    ],
   });
   if (json) console.log(JSON.stringify(results));
-  const lost = (results.ping_fanout as { lost: number }[] | undefined)?.some((f) => f.lost > 0);
+  const lost = [results.ping_fanout, results.ping_fanout_secured].some((r) =>
+    (r as { lost: number }[] | undefined)?.some((f) => f.lost > 0)
+  );
   if (lost) {
     console.error("bench: returns were lost; the benchmark failed");
     return 1;

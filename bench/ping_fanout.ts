@@ -5,10 +5,11 @@
  * @module
  */
 import type { NatsConnection } from "nats";
-import { encode, newInbox } from "../lib/bus/mod.ts";
+import { closeBus, connectBus, encode, newInbox } from "../lib/bus/mod.ts";
 import { runJob } from "../cli/commands/run.ts";
 import { type FleetAuth, startFleet } from "./fleet.ts";
 import { floorSubject } from "./fleet_worker.ts";
+import { PEELS_PER_SERVER, startLeaf } from "./leaf.ts";
 import { CpuMeter, type ProcessGroups } from "./cpu_time.ts";
 import { median } from "./stats.ts";
 
@@ -23,6 +24,8 @@ const WARM_UP_REQUESTS_PER_PROCESS = 2_000;
 /** One size's figures. */
 export interface FanoutFigure {
   peels: number;
+  /** The nats-servers the simulated peels were spread over (a hub and a leaf node past one). */
+  servers: number;
   zester_ms: number;
   floor_ms: number;
   ratio: number;
@@ -97,6 +100,19 @@ export interface FanoutCpu {
   cli_ms: number | null;
 }
 
+/** What else {@linkcode pingFanout} may be given. */
+export interface FanoutOptions {
+  /** Processes of nats-server and the master, to say where the CPU time went. */
+  pids?: { natsServer: number; master: number };
+  /** Files the simulated peels connect with, on a secured server. */
+  auth?: FleetAuth;
+  /**
+   * Where the hub (the server at `natsUrl`) listens for leaf nodes, and a dir for a leaf's
+   * config: sizes past what one server holds put half the simulated peels on a leaf node.
+   */
+  leaf?: { port: number; dir: string };
+}
+
 /**
  * Measure ping fan-out for each size, `runs` times each, alternating zester and floor. With the
  * pids of nats-server and the master, also where each path's CPU time went.
@@ -107,14 +123,22 @@ export async function pingFanout(
   sizes: number[],
   runs: number,
   processes: number,
-  pids?: { natsServer: number; master: number },
-  auth?: FleetAuth,
+  opts: FanoutOptions = {},
 ): Promise<{ figures: FanoutFigure[]; cpu: FanoutCpu[] }> {
+  const { pids, auth } = opts;
   const out: FanoutFigure[] = [];
   const cpu: FanoutCpu[] = [];
   for (const n of sizes) {
     const prefix = `f${n}-`;
-    await using fleet = await startFleet({ natsUrl, peels: n, prefix, processes, auth });
+    await using leaf = n > PEELS_PER_SERVER ? await leafFor(nc, opts.leaf) : undefined;
+    await using fleet = await startFleet({
+      natsUrl,
+      workerUrls: leaf && [natsUrl, leaf.url],
+      peels: n,
+      prefix,
+      processes,
+      auth,
+    });
     const zester: number[] = [];
     const floor: number[] = [];
     let lost = 0;
@@ -124,7 +148,10 @@ export async function pingFanout(
       await floorFanout(nc, fleet.ids);
     }
     const groups: ProcessGroups = { peels: fleet.pids, cli: "self" };
-    if (pids) Object.assign(groups, { nats_server: [pids.natsServer], master: [pids.master] });
+    if (pids) {
+      const servers = leaf ? [pids.natsServer, leaf.pid] : [pids.natsServer];
+      Object.assign(groups, { nats_server: servers, master: [pids.master] });
+    }
     const zesterCpu = new CpuMeter(groups);
     const floorCpu = new CpuMeter(groups);
     for (let i = 0; i < runs; i++) {
@@ -148,6 +175,7 @@ export async function pingFanout(
     const fm = median(floor);
     out.push({
       peels: n,
+      servers: leaf ? 2 : 1,
       zester_ms: round(zm),
       floor_ms: round(fm),
       ratio: round(zm / fm),
@@ -156,6 +184,35 @@ export async function pingFanout(
     console.error(`ping_fanout ${n}: zester ${round(zm)} ms, floor ${round(fm)} ms, lost ${lost}`);
   }
   return { figures: out, cpu };
+}
+
+/**
+ * A leaf node of the hub, once messages cross it: a request through the leaf reaches a
+ * subscriber on the hub.
+ */
+async function leafFor(nc: NatsConnection, hub: FanoutOptions["leaf"]) {
+  if (!hub) throw new Error(`ping_fanout: past ${PEELS_PER_SERVER} peels a leaf node is needed`);
+  const leaf = await startLeaf(hub.dir, hub.port);
+  const probe = newInbox(nc);
+  const sub = nc.subscribe(probe, { callback: (_err, msg) => msg.respond() });
+  await nc.flush();
+  const client = await connectBus({ servers: [leaf.url], name: "zester-bench-leaf-probe" });
+  try {
+    for (let i = 0;; i++) {
+      try {
+        await client.request(probe, undefined, { timeout: 1_000 });
+        return leaf;
+      } catch (e) {
+        if (i >= 30) {
+          throw new Error(`ping_fanout: leaf node ${leaf.url} never joined`, { cause: e });
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  } finally {
+    sub.unsubscribe();
+    await closeBus(client, 1_000);
+  }
 }
 
 function round(x: number): number {

@@ -97,8 +97,12 @@ interface Tracked {
 
 /** How long a finished job's returns are still recognized (and logged) as late. */
 const LATE_WINDOW_MS = 10 * 60_000;
-/** The first repair round runs this long after dispatch; each later one waits twice as long. */
+/**
+ * The first repair round runs this long after dispatch, and this much more per target (the
+ * time a busy server takes to store that many returns); each later one waits twice as long.
+ */
 const FIRST_REPAIR_MS = 2_000;
+const REPAIR_MS_PER_TARGET = 0.2;
 /** Stored returns read back at once when their confirmations were lost. */
 const READ_BACK_BATCH = 64;
 /**
@@ -276,7 +280,7 @@ export class JobTracker {
         Math.max(0, Date.parse(job.deadline) + DEADLINE_GRACE_MS - Date.now()),
       ),
       repair: undefined,
-      repairGapMs: FIRST_REPAIR_MS,
+      repairGapMs: FIRST_REPAIR_MS + job.targets.length * REPAIR_MS_PER_TARGET,
       repairSeen: 0,
       announce: undefined,
       absentUntil: Date.now() + ABSENT_GRACE_MS,
@@ -327,6 +331,7 @@ export class JobTracker {
   #send(t: Tracked, peels: string[]): void {
     const placeholder = "0".repeat(16);
     const ack = returnAckSubject(this.#ackPrefix, t.job.jid, placeholder);
+    const ackBase = ack.slice(0, -placeholder.length);
     const left = Math.max(1, Date.parse(t.job.deadline) - Date.now());
     const template = encode({ ...t.exec, timeout_ms: left, ack });
     const at = tokenOffset(template, ack);
@@ -334,11 +339,7 @@ export class JobTracker {
       const token = t.tokens.get(id)!;
       const payload = template.slice();
       ENCODER.encodeInto(token, payload.subarray(at, at + 16));
-      const reply = ackReplySubject(
-        returnAckSubject(this.#ackPrefix, t.job.jid, token),
-        id,
-        "answer",
-      );
+      const reply = ackReplySubject(ackBase + token, id, "answer");
       try {
         this.#nc.publish(subjects.cmd(id), payload, { reply });
       } catch (e) {
