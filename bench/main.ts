@@ -17,7 +17,7 @@ import {
   peelIdleRss,
 } from "./measures.ts";
 import { pingFanout } from "./ping_fanout.ts";
-import { hubConfig } from "./leaf.ts";
+import { clusterFanout, PEELS_PER_SERVER } from "./cluster.ts";
 import { connectSetup, securedFanout } from "./secured.ts";
 import { targeting } from "./targeting.ts";
 import { statesBench } from "./states.ts";
@@ -60,8 +60,7 @@ async function main(args: string[]): Promise<number> {
   const chosen = names.length ? names : NAMES;
   const results: Record<string, unknown> = {};
   const dir = await Deno.makeTempDir({ prefix: "zester-bench-" });
-  const hub = await hubConfig(dir);
-  await using ns = await startNatsServer({ plain: true, args: hub.args });
+  await using ns = await startNatsServer({ plain: true });
   try {
     await using master = await startMaster(`${dir}/master`, ns.url);
     const nc = await connectBus({ servers: [ns.url], name: "zester-bench" });
@@ -69,12 +68,20 @@ async function main(args: string[]): Promise<number> {
       for (const name of chosen) {
         console.error(`bench: ${name}`);
         if (name === "ping_fanout") {
-          const { figures, cpu } = await pingFanout(nc, ns.url, sizes, runs, processes, {
-            pids: { natsServer: ns.pid, master: master.pid },
-            leaf: { port: hub.leafPort, dir },
-          });
-          results[name] = figures;
-          results.ping_fanout_cpu = cpu;
+          const one = await pingFanout(
+            nc,
+            ns.url,
+            sizes.filter((n) => n <= PEELS_PER_SERVER),
+            runs,
+            processes,
+            { pids: { natsServer: [ns.pid], master: master.pid } },
+          );
+          const large = sizes.filter((n) => n > PEELS_PER_SERVER);
+          const two = large.length
+            ? await clusterFanout(dir, large, runs, processes)
+            : { figures: [], cpu: [] };
+          results[name] = [...one.figures, ...two.figures];
+          results.ping_fanout_cpu = [...one.cpu, ...two.cpu];
         } else if (name === "ping_fanout_secured") {
           const { figures, cpu } = await securedFanout(dir, securedSizes, runs, processes);
           results[name] = figures;

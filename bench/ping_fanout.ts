@@ -5,11 +5,10 @@
  * @module
  */
 import type { NatsConnection } from "nats";
-import { closeBus, connectBus, encode, newInbox } from "../lib/bus/mod.ts";
+import { encode, newInbox } from "../lib/bus/mod.ts";
 import { runJob } from "../cli/commands/run.ts";
 import { type FleetAuth, startFleet } from "./fleet.ts";
 import { floorSubject } from "./fleet_worker.ts";
-import { PEELS_PER_SERVER, startLeaf } from "./leaf.ts";
 import { CpuMeter, type ProcessGroups } from "./cpu_time.ts";
 import { median } from "./stats.ts";
 
@@ -24,7 +23,7 @@ const WARM_UP_REQUESTS_PER_PROCESS = 2_000;
 /** One size's figures. */
 export interface FanoutFigure {
   peels: number;
-  /** The nats-servers the simulated peels were spread over (a hub and a leaf node past one). */
+  /** The nats-servers (of one cluster) the simulated peels were spread over. */
   servers: number;
   zester_ms: number;
   floor_ms: number;
@@ -102,15 +101,12 @@ export interface FanoutCpu {
 
 /** What else {@linkcode pingFanout} may be given. */
 export interface FanoutOptions {
-  /** Processes of nats-server and the master, to say where the CPU time went. */
-  pids?: { natsServer: number; master: number };
+  /** Processes of nats-server (each of a cluster) and the master, to say where CPU time went. */
+  pids?: { natsServer: number[]; master: number };
   /** Files the simulated peels connect with, on a secured server. */
   auth?: FleetAuth;
-  /**
-   * Where the hub (the server at `natsUrl`) listens for leaf nodes, and a dir for a leaf's
-   * config: sizes past what one server holds put half the simulated peels on a leaf node.
-   */
-  leaf?: { port: number; dir: string };
+  /** Servers the simulated peels connect to, in turn; default `natsUrl`. */
+  workerUrls?: string[];
 }
 
 /**
@@ -125,15 +121,14 @@ export async function pingFanout(
   processes: number,
   opts: FanoutOptions = {},
 ): Promise<{ figures: FanoutFigure[]; cpu: FanoutCpu[] }> {
-  const { pids, auth } = opts;
+  const { pids, auth, workerUrls } = opts;
   const out: FanoutFigure[] = [];
   const cpu: FanoutCpu[] = [];
   for (const n of sizes) {
     const prefix = `f${n}-`;
-    await using leaf = n > PEELS_PER_SERVER ? await leafFor(nc, opts.leaf) : undefined;
     await using fleet = await startFleet({
       natsUrl,
-      workerUrls: leaf && [natsUrl, leaf.url],
+      workerUrls,
       peels: n,
       prefix,
       processes,
@@ -148,10 +143,7 @@ export async function pingFanout(
       await floorFanout(nc, fleet.ids);
     }
     const groups: ProcessGroups = { peels: fleet.pids, cli: "self" };
-    if (pids) {
-      const servers = leaf ? [pids.natsServer, leaf.pid] : [pids.natsServer];
-      Object.assign(groups, { nats_server: servers, master: [pids.master] });
-    }
+    if (pids) Object.assign(groups, { nats_server: pids.natsServer, master: [pids.master] });
     const zesterCpu = new CpuMeter(groups);
     const floorCpu = new CpuMeter(groups);
     for (let i = 0; i < runs; i++) {
@@ -175,7 +167,7 @@ export async function pingFanout(
     const fm = median(floor);
     out.push({
       peels: n,
-      servers: leaf ? 2 : 1,
+      servers: workerUrls?.length ?? 1,
       zester_ms: round(zm),
       floor_ms: round(fm),
       ratio: round(zm / fm),
@@ -184,35 +176,6 @@ export async function pingFanout(
     console.error(`ping_fanout ${n}: zester ${round(zm)} ms, floor ${round(fm)} ms, lost ${lost}`);
   }
   return { figures: out, cpu };
-}
-
-/**
- * A leaf node of the hub, once messages cross it: a request through the leaf reaches a
- * subscriber on the hub.
- */
-async function leafFor(nc: NatsConnection, hub: FanoutOptions["leaf"]) {
-  if (!hub) throw new Error(`ping_fanout: past ${PEELS_PER_SERVER} peels a leaf node is needed`);
-  const leaf = await startLeaf(hub.dir, hub.port);
-  const probe = newInbox(nc);
-  const sub = nc.subscribe(probe, { callback: (_err, msg) => msg.respond() });
-  await nc.flush();
-  const client = await connectBus({ servers: [leaf.url], name: "zester-bench-leaf-probe" });
-  try {
-    for (let i = 0;; i++) {
-      try {
-        await client.request(probe, undefined, { timeout: 1_000 });
-        return leaf;
-      } catch (e) {
-        if (i >= 30) {
-          throw new Error(`ping_fanout: leaf node ${leaf.url} never joined`, { cause: e });
-        }
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-  } finally {
-    sub.unsubscribe();
-    await closeBus(client, 1_000);
-  }
 }
 
 function round(x: number): number {

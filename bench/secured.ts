@@ -32,7 +32,7 @@ export async function securedFanout(
   const nc = await connectBus({ servers: [ns.url], name: "zester-bench-secured", ...auth });
   try {
     return await pingFanout(nc, ns.url, sizes, runs, processes, {
-      pids: { natsServer: ns.pid, master: master.pid },
+      pids: { natsServer: [ns.pid], master: master.pid },
       auth,
     });
   } finally {

@@ -45,8 +45,6 @@ export interface NatsServerOptions {
   plain?: boolean;
   /** JetStream store to use (kept at stop), e.g. that of a server stopped to restart it. */
   storeDir?: string;
-  /** Run JetStream; default true. A plain leaf node of a server that has it runs without. */
-  jetstream?: boolean;
 }
 
 /** A free TCP port on `hostname`, as the kernel hands it out. */
@@ -78,8 +76,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const host = opts.host ?? "127.0.0.1";
   for (let attempt = 0;; attempt++) {
     const port = opts.port ?? freePort(host);
-    let args = ["-a", host, "-p", String(port)];
-    if (opts.jetstream ?? true) args.push("-js", "-sd", storeDir);
+    let args = ["-a", host, "-p", String(port), "-js", "-sd", storeDir];
     if (!opts.plain) {
       const config = `${storeDir}/nats-server.conf`;
       await Deno.writeTextFile(config, await devServerConfig(host, port, storeDir));
