@@ -9,7 +9,7 @@ import type { NatsConnection } from "nats";
 import { closeBus, connectBus } from "../lib/bus/mod.ts";
 import { startMaster } from "../deploy/dev/fleet.ts";
 import { freePort, type NatsServer, startNatsServer } from "../deploy/dev/nats_server.ts";
-import { type FanoutCpu, type FanoutFigure, pingFanout } from "./ping_fanout.ts";
+import { type FanoutCpu, type FanoutFigure, pingFanout, type Profile } from "./ping_fanout.ts";
 
 /** Most simulated peels one server is given (besides them: clients, the store's files). */
 export const PEELS_PER_SERVER = 15_000;
@@ -68,16 +68,24 @@ export async function clusterFanout(
   sizes: number[],
   runs: number,
   processes: number,
+  profile?: Profile,
 ): Promise<{ figures: FanoutFigure[]; cpu: FanoutCpu[] }> {
   const servers = await startPair();
   try {
     const [first] = servers as [NatsServer];
-    await using master = await startMaster(`${dir}/master-cluster`, first.url);
+    await using master = await startMaster(
+      `${dir}/master-cluster`,
+      first.url,
+      {},
+      [],
+      profile?.master,
+    );
     const nc = await connectBus({ servers: [first.url], name: "zester-bench" });
     try {
       return await pingFanout(nc, first.url, sizes, runs, processes, {
         pids: { natsServer: servers.map((s) => s.pid), master: master.pid },
         workerUrls: servers.map((s) => s.url),
+        denoFlags: profile?.peels,
       });
     } finally {
       await closeBus(nc, 5_000);

@@ -1,8 +1,9 @@
 /**
  * `deno task bench [name…] [--json] [--runs N] [--sizes 100,1000,5000,10000,20000]
- * [--secured-sizes 1000] [--processes K]`: runs the benchmarks on a fresh local nats-server and
- * master, writes BENCHMARKS.md, and with `--json` prints one JSON object `{ "<name>": figures }`
- * on stdout.
+ * [--secured-sizes 1000] [--processes K] [--profile DIR]`: runs the benchmarks on a fresh local
+ * nats-server and master, writes BENCHMARKS.md, and with `--json` prints one JSON object
+ * `{ "<name>": figures }` on stdout. `--profile` writes CPU profiles of the masters and the
+ * simulated peels of the ping fan-outs under DIR (`master/`, `peels/`).
  * @module
  */
 import { closeBus, connectBus } from "../lib/bus/mod.ts";
@@ -16,7 +17,7 @@ import {
   masterRss,
   peelIdleRss,
 } from "./measures.ts";
-import { pingFanout } from "./ping_fanout.ts";
+import { pingFanout, profileFlags } from "./ping_fanout.ts";
 import { clusterFanout, PEELS_PER_SERVER } from "./cluster.ts";
 import { connectSetup, securedFanout } from "./secured.ts";
 import { targeting } from "./targeting.ts";
@@ -49,7 +50,9 @@ async function main(args: string[]): Promise<number> {
   const sizes = (option(args, "--sizes") ?? "100,1000,5000,10000,20000").split(",").map(Number);
   const securedSizes = (option(args, "--secured-sizes") ?? "1000").split(",").map(Number);
   const processes = Number(option(args, "--processes") ?? 2);
-  const valued = new Set(["--runs", "--sizes", "--secured-sizes", "--processes"]);
+  const profileDir = option(args, "--profile");
+  const profile = profileDir === undefined ? undefined : profileFlags(profileDir);
+  const valued = new Set(["--runs", "--sizes", "--secured-sizes", "--processes", "--profile"]);
   const names = args.filter((a, i) => !a.startsWith("--") && !valued.has(args[i - 1] ?? ""));
   for (const n of names) {
     if (!NAMES.includes(n)) {
@@ -62,7 +65,7 @@ async function main(args: string[]): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "zester-bench-" });
   await using ns = await startNatsServer({ plain: true });
   try {
-    await using master = await startMaster(`${dir}/master`, ns.url);
+    await using master = await startMaster(`${dir}/master`, ns.url, {}, [], profile?.master);
     const nc = await connectBus({ servers: [ns.url], name: "zester-bench" });
     try {
       for (const name of chosen) {
@@ -74,16 +77,22 @@ async function main(args: string[]): Promise<number> {
             sizes.filter((n) => n <= PEELS_PER_SERVER),
             runs,
             processes,
-            { pids: { natsServer: [ns.pid], master: master.pid } },
+            { pids: { natsServer: [ns.pid], master: master.pid }, denoFlags: profile?.peels },
           );
           const large = sizes.filter((n) => n > PEELS_PER_SERVER);
           const two = large.length
-            ? await clusterFanout(dir, large, runs, processes)
+            ? await clusterFanout(dir, large, runs, processes, profile)
             : { figures: [], cpu: [] };
           results[name] = [...one.figures, ...two.figures];
           results.ping_fanout_cpu = [...one.cpu, ...two.cpu];
         } else if (name === "ping_fanout_secured") {
-          const { figures, cpu } = await securedFanout(dir, securedSizes, runs, processes);
+          const { figures, cpu } = await securedFanout(
+            dir,
+            securedSizes,
+            runs,
+            processes,
+            profile,
+          );
           results[name] = figures;
           results.ping_fanout_secured_cpu = cpu;
           results.connect_setup = await connectSetup(dir, ns.url);

@@ -99,6 +99,18 @@ export interface FanoutCpu {
   cli_ms: number | null;
 }
 
+/** Deno flags that profile the master and the simulated peels (`--cpu-prof` into a dir each). */
+export interface Profile {
+  master: string[];
+  peels: string[];
+}
+
+/** The flags that write CPU profiles of the master and the simulated peels under `dir`. */
+export function profileFlags(dir: string): Profile {
+  const flags = (who: string) => ["--cpu-prof", `--cpu-prof-dir=${dir}/${who}`];
+  return { master: flags("master"), peels: flags("peels") };
+}
+
 /** What else {@linkcode pingFanout} may be given. */
 export interface FanoutOptions {
   /** Processes of nats-server (each of a cluster) and the master, to say where CPU time went. */
@@ -107,6 +119,8 @@ export interface FanoutOptions {
   auth?: FleetAuth;
   /** Servers the simulated peels connect to, in turn; default `natsUrl`. */
   workerUrls?: string[];
+  /** Deno flags for the simulated peels' processes (`--cpu-prof`). */
+  denoFlags?: string[];
 }
 
 /**
@@ -121,7 +135,7 @@ export async function pingFanout(
   processes: number,
   opts: FanoutOptions = {},
 ): Promise<{ figures: FanoutFigure[]; cpu: FanoutCpu[] }> {
-  const { pids, auth, workerUrls } = opts;
+  const { pids, auth, workerUrls, denoFlags } = opts;
   const out: FanoutFigure[] = [];
   const cpu: FanoutCpu[] = [];
   for (const n of sizes) {
@@ -133,6 +147,7 @@ export async function pingFanout(
       prefix,
       processes,
       auth,
+      denoFlags,
     });
     const zester: number[] = [];
     const floor: number[] = [];

@@ -8,7 +8,7 @@ import { closeBus, connectBus } from "../lib/bus/mod.ts";
 import { startMaster } from "../deploy/dev/fleet.ts";
 import { startNatsServer } from "../deploy/dev/nats_server.ts";
 import { issuePeelFiles, natsFiles } from "../deploy/dev/trust.ts";
-import { type FanoutCpu, type FanoutFigure, pingFanout } from "./ping_fanout.ts";
+import { type FanoutCpu, type FanoutFigure, pingFanout, type Profile } from "./ping_fanout.ts";
 import { median } from "./stats.ts";
 
 /** ping_fanout's figures on a secured server. */
@@ -17,9 +17,16 @@ export async function securedFanout(
   sizes: number[],
   runs: number,
   processes: number,
+  profile?: Profile,
 ): Promise<{ figures: FanoutFigure[]; cpu: FanoutCpu[] }> {
   await using ns = await startNatsServer();
-  await using master = await startMaster(`${dir}/master-secured`, ns.url);
+  await using master = await startMaster(
+    `${dir}/master-secured`,
+    ns.url,
+    {},
+    [],
+    profile?.master,
+  );
   // The simulated peels share the harness's user (one creds file and client certificate): each
   // still makes its own TLS connection and authenticates with the JWT.
   const f = natsFiles(ns.url, "test")!;
@@ -34,6 +41,7 @@ export async function securedFanout(
     return await pingFanout(nc, ns.url, sizes, runs, processes, {
       pids: { natsServer: [ns.pid], master: master.pid },
       auth,
+      denoFlags: profile?.peels,
     });
   } finally {
     await closeBus(nc, 5_000);

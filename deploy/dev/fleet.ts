@@ -181,14 +181,15 @@ export async function launchConfig<T>(
 
 /**
  * Start a master with a config written into `dir`, with the master's creds and certificate when
- * `natsUrl` is a secured development server, its health endpoints on a free port, and `args`
- * (daemon flags) on its command line.
+ * `natsUrl` is a secured development server, its health endpoints on a free port, `args`
+ * (daemon flags) on its command line and `denoFlags` besides its permissions (`--cpu-prof`).
  */
 export async function startMaster(
   dir: string,
   natsUrl: string,
   extra: Record<string, unknown> = {},
   args: readonly string[] = [],
+  denoFlags: readonly string[] = [],
 ): Promise<Daemon> {
   await Deno.mkdir(`${dir}/states`, { recursive: true });
   const configPath = `${dir}/master.yaml`;
@@ -205,7 +206,7 @@ export async function startMaster(
   const d = spawnDaemon(
     "master",
     `${ROOT}/master/main.ts`,
-    masterPermissionFlags(cfg, configPath),
+    [...masterPermissionFlags(cfg, configPath), ...denoFlags],
     configPath,
     args,
   );
