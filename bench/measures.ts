@@ -15,6 +15,7 @@ import {
   subjects,
 } from "../lib/bus/mod.ts";
 import { CliConfig, cliPermissionFlags, parseConfig } from "../lib/config/mod.ts";
+import { resolveOnMasters } from "../lib/job/mod.ts";
 import { runJob } from "../cli/commands/run.ts";
 import {
   DENO_CONFIG,
@@ -127,12 +128,8 @@ export async function masterRss(natsUrl: string, peels = 10_000) {
     const t0 = performance.now();
     await using master = await startMaster(`${dir}/m`, natsUrl);
     const loadMs = performance.now() - t0;
-    for (;;) {
-      const r = decode(
-        (await nc.request(subjects.targetResolve, encode({ tgt: "rss-*" }), { timeout: 10_000 }))
-          .data,
-      ) as { ids: string[] };
-      if (r.ids.length >= peels) break;
+    // Every part of the answer: a part holds at most 4,096 ids.
+    while ((await resolveOnMasters(nc, "rss-*")).length < peels) {
       await new Promise((res) => setTimeout(res, 100));
     }
     const withFacts = await rssBytes(master.pid);

@@ -17,7 +17,7 @@ import {
 } from "../../lib/config/mod.ts";
 import { defaultBrokerPaths, writeBrokerLauncher } from "../../peel/broker/mod.ts";
 import type { NatsConnection } from "nats";
-import { decode, encode, subjects } from "../../lib/bus/mod.ts";
+import { resolveOnMasters } from "../../lib/job/mod.ts";
 import { issuePeelCert, issuePeelFiles, natsFiles } from "./trust.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -307,10 +307,8 @@ export async function waitForPeels(
   const until = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const r = decode(
-        (await nc.request(subjects.targetResolve, encode({ tgt: "*" }), { timeout: 2_000 })).data,
-      ) as { ok: boolean; ids?: string[] };
-      if (r.ok && ids.every((id) => r.ids?.includes(id))) return;
+      const found = new Set(await resolveOnMasters(nc, "*"));
+      if (ids.every((id) => found.has(id))) return;
     } catch { /* no master yet */ }
     if (Date.now() > until) throw new Error(`peels ${ids.join(", ")} not indexed in time`);
     await new Promise((r) => setTimeout(r, 100));
