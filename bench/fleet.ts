@@ -24,7 +24,7 @@ export interface Fleet extends AsyncDisposable {
 /** Start `peels` simulated peels named `<prefix>00000…` in `processes` worker processes. */
 export async function startFleet(opts: {
   natsUrl: string;
-  /** Servers the workers connect to, in turn (a hub and its leaf node); default `natsUrl`. */
+  /** Servers the workers connect to, in turn (those of a cluster); default `natsUrl`. */
   workerUrls?: string[];
   peels: number;
   prefix: string;
