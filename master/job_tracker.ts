@@ -14,9 +14,9 @@
  * so one that connects in time still runs it. Until the job ends, rounds with growing
  * gaps ask the targets not yet confirmed again: a peel sends its kept return again, says it is
  * still running the job, or runs a job it never received; never the same job twice. A round is
- * put off while confirmations still arrive (a large job on a busy server takes seconds to
- * store its returns, and asking again would only slow it down). At the
- * deadline, returns stored without a confirmation are read back. A return the stream refuses
+ * put off while confirmations still arrive (a large job on a busy server takes seconds to store
+ * its returns, and asking again would only slow it down). At the deadline, returns stored
+ * without a confirmation are read back. A return the stream refuses
  * fails the job, naming it; one it refuses because the peel's earlier copy is stored counts as
  * stored.
  *
