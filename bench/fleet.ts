@@ -26,6 +26,8 @@ export interface Fleet extends AsyncDisposable {
 /** Start `peels` simulated peels named `<prefix>00000…` in `processes` worker processes. */
 export async function startFleet(opts: {
   natsUrl: string;
+  /** Servers the workers connect to, in turn (those of a cluster); default `natsUrl`. */
+  workerUrls?: string[];
   peels: number;
   prefix: string;
   processes?: number;
@@ -36,6 +38,8 @@ export async function startFleet(opts: {
    * for the state tree its peels apply; without it, they have none.
    */
   statesDir?: string;
+  /** Deno flags for the workers besides their permissions (`--cpu-prof` to profile them). */
+  denoFlags?: string[];
 }): Promise<Fleet> {
   const files = Object.values(opts.auth ?? {}).filter((f): f is string => !!f);
   if (opts.statesDir) files.push(opts.statesDir, ...TEMPLATE_MODULES);
@@ -60,8 +64,9 @@ export async function startFleet(opts: {
         ...(opts.statesDir
           ? [`--allow-write=${opts.statesDir}`, `--allow-env=${YAML_ENV.join(",")}`]
           : []),
+        ...(opts.denoFlags ?? []),
         WORKER,
-        opts.natsUrl,
+        opts.workerUrls?.[w % opts.workerUrls.length] ?? opts.natsUrl,
         opts.prefix,
         String(first),
         String(count),

@@ -1,7 +1,9 @@
 /**
- * `deno task bench [name…] [--json] [--runs N] [--sizes 100,1000,5000] [--processes K]
- * [--state-peels N]`: runs the benchmarks on a fresh local nats-server and master, writes
- * BENCHMARKS.md, and with `--json` prints one JSON object `{ "<name>": figures }` on stdout.
+ * `deno task bench [name…] [--json] [--runs N] [--sizes 100,1000,5000,10000,20000]
+ * [--secured-sizes 1000] [--processes K] [--profile DIR] [--state-peels N]`: runs the benchmarks on a fresh local
+ * nats-server and master, writes BENCHMARKS.md, and with `--json` prints one JSON object
+ * `{ "<name>": figures }` on stdout. `--profile` writes CPU profiles of the masters and the
+ * simulated peels of the ping fan-outs under DIR (`master/`, `peels/`).
  * @module
  */
 import { closeBus, connectBus } from "../lib/bus/mod.ts";
@@ -15,8 +17,10 @@ import {
   masterRss,
   peelIdleRss,
 } from "./measures.ts";
-import { pingFanout } from "./ping_fanout.ts";
 import { stateFanout } from "./state_fanout.ts";
+import { pingFanout, profileFlags } from "./ping_fanout.ts";
+import { clusterFanout, PEELS_PER_SERVER } from "./cluster.ts";
+import { connectSetup, securedFanout } from "./secured.ts";
 import { targeting } from "./targeting.ts";
 import { statesBench } from "./states.ts";
 import { secretsReseal } from "./secrets.ts";
@@ -24,6 +28,7 @@ import { machine, writeReport } from "./report.ts";
 
 const NAMES = [
   "ping_fanout",
+  "ping_fanout_secured",
   "state_fanout",
   "job_rate",
   "facts_ingest",
@@ -44,10 +49,20 @@ function option(args: string[], name: string): string | undefined {
 async function main(args: string[]): Promise<number> {
   const json = args.includes("--json");
   const runs = Number(option(args, "--runs") ?? 9);
-  const sizes = (option(args, "--sizes") ?? "100,1000,5000").split(",").map(Number);
+  const sizes = (option(args, "--sizes") ?? "100,1000,5000,10000,20000").split(",").map(Number);
+  const securedSizes = (option(args, "--secured-sizes") ?? "1000").split(",").map(Number);
   const processes = Number(option(args, "--processes") ?? 2);
   const statePeels = Number(option(args, "--state-peels") ?? 100);
-  const valued = new Set(["--runs", "--sizes", "--processes", "--state-peels"]);
+  const profileDir = option(args, "--profile");
+  const profile = profileDir === undefined ? undefined : profileFlags(profileDir);
+  const valued = new Set([
+    "--runs",
+    "--sizes",
+    "--secured-sizes",
+    "--processes",
+    "--profile",
+    "--state-peels",
+  ]);
   const names = args.filter((a, i) => !a.startsWith("--") && !valued.has(args[i - 1] ?? ""));
   for (const n of names) {
     if (!NAMES.includes(n)) {
@@ -57,19 +72,42 @@ async function main(args: string[]): Promise<number> {
   }
   const chosen = names.length ? names : NAMES;
   const results: Record<string, unknown> = {};
-  await using ns = await startNatsServer({ plain: true });
   const dir = await Deno.makeTempDir({ prefix: "zester-bench-" });
+  await using ns = await startNatsServer({ plain: true });
   try {
-    await using master = await startMaster(`${dir}/master`, ns.url);
+    await using master = await startMaster(`${dir}/master`, ns.url, {}, [], {
+      denoFlags: profile?.master,
+    });
     const nc = await connectBus({ servers: [ns.url], name: "zester-bench" });
     try {
       for (const name of chosen) {
         console.error(`bench: ${name}`);
         if (name === "ping_fanout") {
-          const pids = { natsServer: ns.pid, master: master.pid };
-          const { figures, cpu } = await pingFanout(nc, ns.url, sizes, runs, processes, pids);
+          const one = await pingFanout(
+            nc,
+            ns.url,
+            sizes.filter((n) => n <= PEELS_PER_SERVER),
+            runs,
+            processes,
+            { pids: { natsServer: [ns.pid], master: master.pid }, denoFlags: profile?.peels },
+          );
+          const large = sizes.filter((n) => n > PEELS_PER_SERVER);
+          const two = large.length
+            ? await clusterFanout(dir, large, runs, processes, profile)
+            : { figures: [], cpu: [] };
+          results[name] = [...one.figures, ...two.figures];
+          results.ping_fanout_cpu = [...one.cpu, ...two.cpu];
+        } else if (name === "ping_fanout_secured") {
+          const { figures, cpu } = await securedFanout(
+            dir,
+            securedSizes,
+            runs,
+            processes,
+            profile,
+          );
           results[name] = figures;
-          results.ping_fanout_cpu = cpu;
+          results.ping_fanout_secured_cpu = cpu;
+          results.connect_setup = await connectSetup(dir, ns.url);
         } else if (name === "state_fanout") {
           results[name] = await stateFanout(
             nc,
@@ -101,11 +139,20 @@ async function main(args: string[]): Promise<number> {
   await writeReport("BENCHMARKS.md", results, {
     command,
     machine: await machine(),
-    order: ["ping_fanout", "ping_fanout_cpu", ...NAMES.slice(1)],
+    order: [
+      "ping_fanout",
+      "ping_fanout_cpu",
+      "ping_fanout_secured",
+      "ping_fanout_secured_cpu",
+      "connect_setup",
+      ...NAMES.slice(2),
+    ],
   });
   if (json) console.log(JSON.stringify(results));
-  const lost = (results.ping_fanout as { lost: number }[] | undefined)?.some((f) => f.lost > 0) ||
-    ((results.state_fanout as { lost: number } | undefined)?.lost ?? 0) > 0;
+  const lost =
+    [results.ping_fanout, results.ping_fanout_secured].some((r) =>
+      (r as { lost: number }[] | undefined)?.some((f) => f.lost > 0)
+    ) || ((results.state_fanout as { lost: number } | undefined)?.lost ?? 0) > 0;
   if (lost) {
     console.error("bench: returns were lost; the benchmark failed");
     return 1;

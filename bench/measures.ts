@@ -6,8 +6,8 @@
 import type { NatsConnection } from "nats";
 import { stringify } from "yaml";
 import { AckedPublisher, closeBus, connectBus, decode, encode, kvSubject } from "../lib/bus/mod.ts";
-import { resolveOnMasters } from "../lib/job/mod.ts";
 import { CliConfig, cliPermissionFlags, parseConfig } from "../lib/config/mod.ts";
+import { resolveOnMasters } from "../lib/job/mod.ts";
 import { runJob } from "../cli/commands/run.ts";
 import {
   DENO_CONFIG,
@@ -155,7 +155,9 @@ export async function masterRss(natsUrl: string, sizes = [10_000, 50_000]) {
       stored = peels;
       const t0 = performance.now();
       // Loading 50,000 peels' facts takes tens of seconds on a busy machine.
-      await using master = await startMaster(`${dir}/m${peels}`, natsUrl, {}, [], 300_000);
+      await using master = await startMaster(`${dir}/m${peels}`, natsUrl, {}, [], {
+        readyTimeoutMs: 300_000,
+      });
       const loadMs = performance.now() - t0;
       while ((await resolvePatiently(nc, "rss-*")).length < peels) {
         await new Promise((res) => setTimeout(res, 100));

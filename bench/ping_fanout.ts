@@ -23,6 +23,8 @@ const WARM_UP_REQUESTS_PER_PROCESS = 2_000;
 /** One size's figures. */
 export interface FanoutFigure {
   peels: number;
+  /** The nats-servers (of one cluster) the simulated peels were spread over. */
+  servers: number;
   zester_ms: number;
   floor_ms: number;
   ratio: number;
@@ -97,6 +99,30 @@ export interface FanoutCpu {
   cli_ms: number | null;
 }
 
+/** Deno flags that profile the master and the simulated peels (`--cpu-prof` into a dir each). */
+export interface Profile {
+  master: string[];
+  peels: string[];
+}
+
+/** The flags that write CPU profiles of the master and the simulated peels under `dir`. */
+export function profileFlags(dir: string): Profile {
+  const flags = (who: string) => ["--cpu-prof", `--cpu-prof-dir=${dir}/${who}`];
+  return { master: flags("master"), peels: flags("peels") };
+}
+
+/** What else {@linkcode pingFanout} may be given. */
+export interface FanoutOptions {
+  /** Processes of nats-server (each of a cluster) and the master, to say where CPU time went. */
+  pids?: { natsServer: number[]; master: number };
+  /** Files the simulated peels connect with, on a secured server. */
+  auth?: FleetAuth;
+  /** Servers the simulated peels connect to, in turn; default `natsUrl`. */
+  workerUrls?: string[];
+  /** Deno flags for the simulated peels' processes (`--cpu-prof`). */
+  denoFlags?: string[];
+}
+
 /**
  * Measure ping fan-out for each size, `runs` times each, alternating zester and floor. With the
  * pids of nats-server and the master, also where each path's CPU time went.
@@ -107,14 +133,22 @@ export async function pingFanout(
   sizes: number[],
   runs: number,
   processes: number,
-  pids?: { natsServer: number; master: number },
-  auth?: FleetAuth,
+  opts: FanoutOptions = {},
 ): Promise<{ figures: FanoutFigure[]; cpu: FanoutCpu[] }> {
+  const { pids, auth, workerUrls, denoFlags } = opts;
   const out: FanoutFigure[] = [];
   const cpu: FanoutCpu[] = [];
   for (const n of sizes) {
     const prefix = `f${n}-`;
-    await using fleet = await startFleet({ natsUrl, peels: n, prefix, processes, auth });
+    await using fleet = await startFleet({
+      natsUrl,
+      workerUrls,
+      peels: n,
+      prefix,
+      processes,
+      auth,
+      denoFlags,
+    });
     const zester: number[] = [];
     const floor: number[] = [];
     let lost = 0;
@@ -124,7 +158,7 @@ export async function pingFanout(
       await floorFanout(nc, fleet.ids);
     }
     const groups: ProcessGroups = { peels: fleet.pids, cli: "self" };
-    if (pids) Object.assign(groups, { nats_server: [pids.natsServer], master: [pids.master] });
+    if (pids) Object.assign(groups, { nats_server: pids.natsServer, master: [pids.master] });
     const zesterCpu = new CpuMeter(groups);
     const floorCpu = new CpuMeter(groups);
     for (let i = 0; i < runs; i++) {
@@ -148,6 +182,7 @@ export async function pingFanout(
     const fm = median(floor);
     out.push({
       peels: n,
+      servers: workerUrls?.length ?? 1,
       zester_ms: round(zm),
       floor_ms: round(fm),
       ratio: round(zm / fm),

@@ -13,8 +13,10 @@
  * waits for it (it ends once every other target returned), but keeps asking it while it runs,
  * so one that connects in time still runs it. Until the job ends, rounds with growing
  * gaps ask the targets not yet confirmed again: a peel sends its kept return again, says it is
- * still running the job, or runs a job it never received; never the same job twice. At the
- * deadline, returns stored without a confirmation are read back. A return the stream refuses
+ * still running the job, or runs a job it never received; never the same job twice. A round is
+ * put off while confirmations still arrive (a large job on a busy server takes seconds to store
+ * its returns, and asking again would only slow it down). At the deadline, returns stored
+ * without a confirmation are read back. A return the stream refuses
  * fails the job, naming it; one it refuses because the peel's earlier copy is stored counts as
  * stored.
  *
@@ -78,6 +80,8 @@ interface Tracked {
   deadline: ReturnType<typeof setTimeout>;
   repair: ReturnType<typeof setTimeout> | undefined;
   repairGapMs: number;
+  /** Returns confirmed when the last repair round was due. */
+  repairSeen: number;
   announce: ReturnType<typeof setTimeout> | undefined;
   /** Until when absent peels hold the job, and the timer asking them again until then. */
   absentUntil: number;
@@ -93,8 +97,12 @@ interface Tracked {
 
 /** How long a finished job's returns are still recognized (and logged) as late. */
 const LATE_WINDOW_MS = 10 * 60_000;
-/** The first repair round runs this long after dispatch; each later one waits twice as long. */
+/**
+ * The first repair round runs this long after dispatch, and this much more per target (the
+ * time a busy server takes to store that many returns); each later one waits twice as long.
+ */
 const FIRST_REPAIR_MS = 2_000;
+const REPAIR_MS_PER_TARGET = 0.2;
 /** Stored returns read back at once when their confirmations were lost. */
 const READ_BACK_BATCH = 64;
 /**
@@ -272,7 +280,8 @@ export class JobTracker {
         Math.max(0, Date.parse(job.deadline) + DEADLINE_GRACE_MS - Date.now()),
       ),
       repair: undefined,
-      repairGapMs: FIRST_REPAIR_MS,
+      repairGapMs: FIRST_REPAIR_MS + job.targets.length * REPAIR_MS_PER_TARGET,
+      repairSeen: 0,
       announce: undefined,
       absentUntil: Date.now() + ABSENT_GRACE_MS,
       absentRetry: undefined,
@@ -308,7 +317,8 @@ export class JobTracker {
    */
   #settled(t: Tracked): boolean {
     if (t.stored.size === t.tokens.size) return true;
-    if (Date.now() < t.absentUntil) return false;
+    // Checked on every confirmation: the walk below runs only when it can succeed.
+    if (Date.now() < t.absentUntil || t.stored.size + t.absent.size < t.tokens.size) return false;
     for (const id of t.tokens.keys()) if (!t.stored.has(id) && !t.absent.has(id)) return false;
     return true;
   }
@@ -321,6 +331,7 @@ export class JobTracker {
   #send(t: Tracked, peels: string[]): void {
     const placeholder = "0".repeat(16);
     const ack = returnAckSubject(this.#ackPrefix, t.job.jid, placeholder);
+    const ackBase = ack.slice(0, -placeholder.length);
     const left = Math.max(1, Date.parse(t.job.deadline) - Date.now());
     const template = encode({ ...t.exec, timeout_ms: left, ack });
     const at = tokenOffset(template, ack);
@@ -328,11 +339,7 @@ export class JobTracker {
       const token = t.tokens.get(id)!;
       const payload = template.slice();
       ENCODER.encodeInto(token, payload.subarray(at, at + 16));
-      const reply = ackReplySubject(
-        returnAckSubject(this.#ackPrefix, t.job.jid, token),
-        id,
-        "answer",
-      );
+      const reply = ackReplySubject(ackBase + token, id, "answer");
       try {
         this.#nc.publish(subjects.cmd(id), payload, { reply });
       } catch (e) {
@@ -519,8 +526,13 @@ export class JobTracker {
     if (t.repairGapMs >= left) return;
     t.repair = setTimeout(() => {
       if (t.finalizing || t.canceledBy) return;
-      this.#askAgain(t);
-      t.repairGapMs *= 2;
+      if (t.stored.size > t.repairSeen) {
+        // Confirmations still arrive: asking again now would only add to their load.
+        t.repairSeen = t.stored.size;
+      } else {
+        this.#askAgain(t);
+        t.repairGapMs *= 2;
+      }
       this.#scheduleRepair(t);
     }, t.repairGapMs);
   }

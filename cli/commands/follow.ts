@@ -55,6 +55,8 @@ export class JobFollower {
   readonly absent = new Set<string>();
   /** The job's status as last heard. */
   status?: JobStatus;
+  /** When the last new return arrived (`Date.now()`), or the follower started. */
+  lastReturnAt = Date.now();
   readonly jid: string;
   readonly #jobsKv: KV;
   readonly #returnsKv: KV;
@@ -118,7 +120,10 @@ export class JobFollower {
     const first = !this.returns.has(id);
     this.returns.set(id, ret);
     this.absent.delete(id);
-    if (first) events.onReturn?.(id, ret);
+    if (first) {
+      this.lastReturnAt = Date.now();
+      events.onReturn?.(id, ret);
+    }
     this.#changed();
   }
 

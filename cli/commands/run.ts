@@ -123,18 +123,19 @@ async function waitFor(
   giveUpAt: number,
 ): Promise<void> {
   const heard = () =>
-    f.absent.size > 0 && targets.every((id) => f.returns.has(id) || f.absent.has(id));
-  let seen = f.returns.size;
+    f.absent.size > 0 && f.returns.size + f.absent.size >= targets.length &&
+    targets.every((id) => f.returns.has(id) || f.absent.has(id));
+  // One wait for the whole job: a return moves the time to wait until, not the wait.
   let until = Date.now() + waitMs;
   for (;;) {
-    const wait = Math.min(until, giveUpAt) - Date.now();
-    await f.until(() => f.ended || heard() || f.returns.size !== seen, wait);
+    await f.until(() => f.ended || heard(), Math.min(until, giveUpAt) - Date.now());
     if (f.ended || heard() || Date.now() >= giveUpAt) return;
-    if (f.returns.size === seen) {
-      await f.refresh();
-      if (f.ended || await stillRunning(nc, f.jid) === 0) return;
+    if (f.lastReturnAt + waitMs > Date.now()) {
+      until = Math.max(until, f.lastReturnAt + waitMs);
+      continue;
     }
-    seen = f.returns.size;
+    await f.refresh();
+    if (f.ended || await stillRunning(nc, f.jid) === 0) return;
     until = Date.now() + waitMs;
   }
 }

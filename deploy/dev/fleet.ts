@@ -17,7 +17,7 @@ import {
 } from "../../lib/config/mod.ts";
 import { defaultBrokerPaths, writeBrokerLauncher } from "../../peel/broker/mod.ts";
 import type { NatsConnection } from "nats";
-import { decode, encode, subjects } from "../../lib/bus/mod.ts";
+import { resolveOnMasters } from "../../lib/job/mod.ts";
 import { issuePeelCert, issuePeelFiles, natsFiles } from "./trust.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -181,15 +181,15 @@ export async function launchConfig<T>(
 
 /**
  * Start a master with a config written into `dir`, with the master's creds and certificate when
- * `natsUrl` is a secured development server, its health endpoints on a free port, and `args`
- * (daemon flags) on its command line; waits up to `readyTimeoutMs` for it to be ready.
+ * `natsUrl` is a secured development server, its health endpoints on a free port, `args`
+ * (daemon flags) on its command line and `denoFlags` besides its permissions (`--cpu-prof`).
  */
 export async function startMaster(
   dir: string,
   natsUrl: string,
   extra: Record<string, unknown> = {},
   args: readonly string[] = [],
-  readyTimeoutMs = 30_000,
+  opts: { readyTimeoutMs?: number; denoFlags?: readonly string[] } = {},
 ): Promise<Daemon> {
   await Deno.mkdir(`${dir}/states`, { recursive: true });
   const configPath = `${dir}/master.yaml`;
@@ -206,11 +206,11 @@ export async function startMaster(
   const d = spawnDaemon(
     "master",
     `${ROOT}/master/main.ts`,
-    masterPermissionFlags(cfg, configPath),
+    [...masterPermissionFlags(cfg, configPath), ...opts.denoFlags ?? []],
     configPath,
     args,
   );
-  await d.waitFor(/"master ready"/, readyTimeoutMs);
+  await d.waitFor(/"master ready"/, opts.readyTimeoutMs ?? 30_000);
   return d;
 }
 
@@ -307,10 +307,8 @@ export async function waitForPeels(
   const until = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const r = decode(
-        (await nc.request(subjects.targetResolve, encode({ tgt: "*" }), { timeout: 2_000 })).data,
-      ) as { ok: boolean; ids?: string[] };
-      if (r.ok && ids.every((id) => r.ids?.includes(id))) return;
+      const found = new Set(await resolveOnMasters(nc, "*"));
+      if (ids.every((id) => found.has(id))) return;
     } catch { /* no master yet */ }
     if (Date.now() > until) throw new Error(`peels ${ids.join(", ")} not indexed in time`);
     await new Promise((r) => setTimeout(r, 100));

@@ -230,7 +230,7 @@ async function main(): Promise<void> {
     };
     const nc = await connectBus({ servers: [nats.url], name: "zester-quickstart", ...auth });
     try {
-      const { figures: [fig] } = await pingFanout(nc, nats.url, [1000], 3, 2, undefined, auth);
+      const { figures: [fig] } = await pingFanout(nc, nats.url, [1000], 3, 2, { auth });
       console.log(
         `test.ping to ${fig!.peels} peels: ${fig!.zester_ms} ms through Zester (every return ` +
           `stored and confirmed), ${fig!.floor_ms} ms as bare request/reply (ratio ${fig!.ratio})`,

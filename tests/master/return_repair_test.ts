@@ -114,6 +114,33 @@ Deno.test("returns - a return lost on the way is asked for again, never run twic
   });
 });
 
+Deno.test("returns - no peel is asked again while confirmations still arrive", async () => {
+  await withMaster(async (nc, master) => {
+    const asked: number[] = [];
+    let t0 = 0;
+    // The first return of `lossy-01` is lost; `slow-01` returns after a second, so the first
+    // repair round (2 s in) sees a confirmation since dispatch and waits another gap.
+    await scriptedPeel(nc, "lossy-01", (req, ret) => {
+      asked.push(performance.now() - t0);
+      if (asked.length === 1) return;
+      nc.publish(subjects.jobReturn(req.jid, "lossy-01"), ret, {
+        reply: returnReplySubject(req.ack, "lossy-01", true),
+      });
+    });
+    await scriptedPeel(nc, "slow-01", (req, ret) => {
+      setTimeout(() =>
+        nc.publish(subjects.jobReturn(req.jid, "slow-01"), ret, {
+          reply: returnReplySubject(req.ack, "slow-01", true),
+        }), 1_000);
+    });
+    t0 = performance.now();
+    const { job } = await run(nc, master, "L@lossy-01,slow-01", 20_000, "lossy-01");
+    assert.equal(job.status, "complete", JSON.stringify(job));
+    assert.equal(asked.length, 2);
+    assert.ok(asked[1]! > 3_500, `asked again ${Math.round(asked[1]!)} ms in, not after 4 s`);
+  });
+});
+
 Deno.test("returns - a return stored without its confirmation is read back at the deadline", async () => {
   await withMaster(async (nc, master) => {
     let asked = 0;
