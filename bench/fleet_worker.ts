@@ -24,9 +24,8 @@ import {
 } from "../lib/bus/mod.ts";
 import { Logger } from "../lib/log/mod.ts";
 import { CommandServer } from "../peel/command_server.ts";
-import type { Broker } from "../peel/functions/mod.ts";
-import { StateSync } from "../peel/state_sync.ts";
-import type { StateTree } from "../peel/state_tree.ts";
+import type { Broker } from "../peel/broker/mod.ts";
+import { StateSync, type StateTree } from "../peel/state/mod.ts";
 import { simulatedFacts } from "./sim_facts.ts";
 
 /** Broadcast that makes every simulated peel send its facts again (facts ingest benchmark). */

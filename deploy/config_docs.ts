@@ -169,6 +169,9 @@ apply the config, and changes nothing. Only what Zester depends on is restored: 
 subjects, and \`job-returns\` refusing a second write of a key.
 
 ${retentionTable()}
+
+Self-update, a later release, adds the buckets \`update-manifests\`, \`update-status\` and
+\`update-rollouts\`.
 `;
 }
 

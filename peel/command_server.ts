@@ -29,16 +29,16 @@ import {
 } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { type ExecCall, execute, JobCanceledError } from "./exec.ts";
+import type { Broker } from "./broker/mod.ts";
 import {
   type Basket,
-  type Broker,
   FUNCTIONS,
   type ScheduleControl,
   type SettingsAccess,
 } from "./functions/mod.ts";
 import { JobJournal, type Kept } from "./job_journal.ts";
 import { jobRan } from "./metrics.ts";
-import type { StateTree } from "./state_tree.ts";
+import type { StateTree } from "./state/mod.ts";
 
 /** The stream stores a return only if its key holds nothing yet. */
 const RETURN_HEADERS = headers();

@@ -9,17 +9,16 @@
 import type { ExecRequest, ExecReturn } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import { Sweeper } from "../lib/timer/mod.ts";
-import { BrokerError } from "./broker/mod.ts";
+import { type Broker, BrokerError } from "./broker/mod.ts";
 import {
   type Basket,
-  type Broker,
   type FunctionResult,
   FUNCTIONS,
   type ScheduleControl,
   type SettingsAccess,
   stateSingle,
 } from "./functions/mod.ts";
-import type { StateTree } from "./state_tree.ts";
+import type { StateTree } from "./state/mod.ts";
 
 /** What {@linkcode execute} needs from the peel. */
 export interface ExecDeps {

@@ -35,8 +35,9 @@ import { FUNCTIONS } from "./functions/mod.ts";
 import { ScheduleOutbox } from "./schedule_outbox.ts";
 import { Scheduler } from "./scheduler.ts";
 import { PeelSettings } from "./settings_source.ts";
-import { StateSync } from "./state_sync.ts";
-import { templateHost } from "./template_host.ts";
+// Not `./state/mod.ts`: an idle peel does not load the state pipeline (templates, modules).
+import { StateSync } from "./state/sync.ts";
+import { templateHost } from "./state/template_host.ts";
 import { collectFacts, type SysInfo } from "./facts/mod.ts";
 import { peelBoxKey, peelCreds } from "./enroll.ts";
 

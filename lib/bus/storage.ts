@@ -120,27 +120,6 @@ export const BUCKETS = {
     storage: "file",
     description: "State tree, raw bytes, keyed by relative path",
   },
-  updateManifests: {
-    name: "update-manifests",
-    history: 5,
-    ttlMs: 0,
-    storage: "file",
-    description: "Self-update manifests",
-  },
-  updateStatus: {
-    name: "update-status",
-    history: 1,
-    ttlMs: 60 * SECOND,
-    storage: "file",
-    description: "Watchdog update heartbeats",
-  },
-  updateRollouts: {
-    name: "update-rollouts",
-    history: 10,
-    ttlMs: 0,
-    storage: "file",
-    description: "Fleet rollout state",
-  },
 } as const satisfies Record<string, BucketSpec>;
 
 /**

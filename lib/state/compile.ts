@@ -5,7 +5,7 @@
  * @module
  */
 import { isPlainObject } from "../schema/mod.ts";
-import { type Declaration, parseRefs, type SlsFile } from "./highstate.ts";
+import { type Declaration, parseRefs, type SlsFile } from "./sls.ts";
 import { type Chunk, type Requisite, REQUISITES, StateError } from "./types.ts";
 
 /** Loads (renders and parses) one SLS by reference. */

@@ -49,8 +49,18 @@ interface Session {
 /** Grace past a request's own timeout before the client gives up on the broker. */
 const CLIENT_GRACE_MS = 2_000;
 
+/** The broker as functions, state modules and templates use it: one typed request per privileged operation. */
+export interface Broker {
+  /** Send `op` with `args`; rejects with the broker's typed error. */
+  request(
+    op: string,
+    args: Record<string, unknown>,
+    opts?: { timeoutMs?: number; jid?: string; signal?: AbortSignal },
+  ): Promise<unknown>;
+}
+
 /** Sends operations to a broker process it manages. */
-export class BrokerClient {
+export class BrokerClient implements Broker {
   readonly #opts: BrokerClientOptions;
   #session?: Session;
   #nextId = 1;

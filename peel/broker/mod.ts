@@ -3,7 +3,7 @@
  * the wire protocol.
  * @module
  */
-export { BrokerClient, type BrokerClientOptions, BrokerError } from "./client.ts";
+export { type Broker, BrokerClient, type BrokerClientOptions, BrokerError } from "./client.ts";
 export { brokerLauncherScript, defaultBrokerPaths, writeBrokerLauncher } from "./launcher.ts";
 export * from "./protocol.ts";
 export { isPackageName } from "./ops/pkg.ts";

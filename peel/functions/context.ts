@@ -5,17 +5,8 @@
 import type { BasketFunction } from "../../lib/config/mod.ts";
 import type { TargetType } from "../../lib/job/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
-import type { StateTree } from "../state_tree.ts";
-
-/** The broker as functions use it: one typed request per privileged operation. */
-export interface Broker {
-  /** Send `op` with `args`; rejects with the broker's typed error. */
-  request(
-    op: string,
-    args: Record<string, unknown>,
-    opts?: { timeoutMs?: number; jid?: string; signal?: AbortSignal },
-  ): Promise<unknown>;
-}
+import type { Broker } from "../broker/mod.ts";
+import type { StateTree } from "../state/mod.ts";
 
 /** The basket (Salt's mine) as `mine.*` functions and templates use it. */
 export interface Basket {

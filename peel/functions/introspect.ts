@@ -4,10 +4,9 @@
  * `state.show_lowstate` over the mirrored state tree, with Salt's shapes.
  * @module
  */
-import { stateFunctionNames } from "../modules/mod.ts";
-import { showSls } from "../state_apply.ts";
+import { showSls, stateFunctionNames, topRefs } from "../state/mod.ts";
 import { FUNCTIONS } from "./mod.ts";
-import { stateSingle, templateContext, topRefs } from "./state.ts";
+import { stateSingle, templateContext } from "./state.ts";
 import { ArgumentError, type ExecContext, type ExecFunction, stringArg } from "./context.ts";
 
 /** One line of usage for each execution function, as `sys.doc` shows it. */

@@ -5,16 +5,16 @@
  * @module
  */
 import { inlineSettings } from "../../lib/settings/mod.ts";
-import { parseYaml, YamlError } from "../../lib/yaml/mod.ts";
-import { plan, runPlan, StateError, summarize, topRefsFor } from "../../lib/state/mod.ts";
+import { plan, runPlan, summarize } from "../../lib/state/mod.ts";
 import type { TemplateContext } from "../../lib/template/mod.ts";
 import {
   applyStates,
   showSls,
   type StateTree,
+  topRefs,
   treeRenderer,
   treeStateHost,
-} from "../state_apply.ts";
+} from "../state/mod.ts";
 import {
   ArgumentError,
   type Basket,
@@ -62,22 +62,6 @@ const EMPTY_TREE: StateTree = {
   files: () => new Map(),
   list: () => [],
 };
-
-/** The SLS refs the top file assigns to this peel (environment `base`). */
-export function topRefs(t: StateTree, peelId: string, facts: Record<string, unknown>): string[] {
-  const file = t.read("top.zy") === undefined ? "top.sls" : "top.zy";
-  const text = t.read(file);
-  if (text === undefined) throw new ArgumentError("No top.zy or top.sls in the state tree");
-  let doc;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    if (!(e instanceof YamlError)) throw e;
-    throw new StateError(`Cannot parse YAML: ${e.reason}`, { file, line: e.line }, { cause: e });
-  }
-  return topRefsFor(doc.value, { id: peelId, facts }, { file, lines: doc.lines }, ["base"])
-    .map((r) => r.ref);
-}
 
 async function apply(
   ctx: ExecContext,

@@ -8,8 +8,7 @@
  * @module
  */
 import type { Chunk, Outcome, StateFunction } from "../../lib/state/mod.ts";
-import type { ListedMember } from "../broker/mod.ts";
-import type { Broker } from "../functions/mod.ts";
+import type { Broker, ListedMember } from "../broker/mod.ts";
 import { badArg, boolArg, intArg, needStr, strArg } from "./args.ts";
 import { type FileDeps, stat, treeBytes } from "./file_io.ts";
 

@@ -4,8 +4,7 @@
  * @module
  */
 import type { StateFunction } from "../../lib/state/mod.ts";
-import type { RunResult } from "../broker/mod.ts";
-import type { Broker } from "../functions/mod.ts";
+import type { Broker, RunResult } from "../broker/mod.ts";
 
 /** Run a shell command through the broker. */
 export async function shell(

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Chunk, Outcome, StateContext, StateFunction } from "../../lib/state/mod.ts";
-import type { Broker } from "../functions/mod.ts";
+import type { Broker } from "../broker/mod.ts";
 import { badArg, boolArg, strArg } from "./args.ts";
 import { joinLines, splitLines } from "./file_io.ts";
 

@@ -5,8 +5,8 @@
  * @module
  */
 import type { Chunk, Outcome, StateContext } from "../../lib/state/mod.ts";
-import type { Broker } from "../functions/mod.ts";
-import type { StateTree } from "../state_tree.ts";
+import type { Broker } from "../broker/mod.ts";
+import type { StateTree } from "../state/mod.ts";
 import { badArg, boolArg, strArg } from "./args.ts";
 import { unifiedDiff } from "./diff.ts";
 

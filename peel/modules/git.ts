@@ -6,7 +6,7 @@
  * @module
  */
 import type { Outcome, StateFunction } from "../../lib/state/mod.ts";
-import type { Broker } from "../functions/mod.ts";
+import type { Broker } from "../broker/mod.ts";
 import { badArg, boolArg, intArg, needStr, strArg } from "./args.ts";
 
 const TIMEOUT_MS = 900_000;

@@ -7,8 +7,7 @@
  * @module
  */
 import type { Chunk, Outcome, StateFunction } from "../../lib/state/mod.ts";
-import { gitConfigKey } from "../broker/mod.ts";
-import type { Broker } from "../functions/mod.ts";
+import { type Broker, gitConfigKey } from "../broker/mod.ts";
 import { badArg, boolArg, listArg, strArg } from "./args.ts";
 import { readOfUser } from "./ssh_auth.ts";
 

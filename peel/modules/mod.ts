@@ -4,8 +4,7 @@
  * @module
  */
 import type { RunHost, StateFunction } from "../../lib/state/mod.ts";
-import type { Broker } from "../functions/mod.ts";
-import type { Manager } from "../broker/mod.ts";
+import type { Broker, Manager } from "../broker/mod.ts";
 import { cmdStates, shell } from "./cmd.ts";
 import { type FileDeps, fileStates } from "./file.ts";
 import { testStates } from "./test.ts";

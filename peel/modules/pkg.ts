@@ -5,8 +5,13 @@
  * @module
  */
 import type { Chunk, Outcome, StateFunction } from "../../lib/state/mod.ts";
-import { isPackageName, type Manager, type PkgVersions, type RunResult } from "../broker/mod.ts";
-import type { Broker } from "../functions/mod.ts";
+import {
+  type Broker,
+  isPackageName,
+  type Manager,
+  type PkgVersions,
+  type RunResult,
+} from "../broker/mod.ts";
 import { badArg, boolArg, strArg } from "./args.ts";
 
 const TIMEOUT_MS = 600_000;

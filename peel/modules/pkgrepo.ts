@@ -7,8 +7,7 @@
  * @module
  */
 import type { Chunk, Outcome, StateFunction } from "../../lib/state/mod.ts";
-import type { Manager, RepoResult, RunResult } from "../broker/mod.ts";
-import type { Broker } from "../functions/mod.ts";
+import type { Broker, Manager, RepoResult, RunResult } from "../broker/mod.ts";
 import { badArg, boolArg, listArg, needStr, strArg } from "./args.ts";
 import { unifiedDiff } from "./diff.ts";
 import { type FileDeps, treeRead } from "./file_io.ts";

@@ -5,8 +5,7 @@
  * @module
  */
 import type { Outcome, StateFunction } from "../../lib/state/mod.ts";
-import type { RunResult, ServiceStatus } from "../broker/mod.ts";
-import type { Broker } from "../functions/mod.ts";
+import type { Broker, RunResult, ServiceStatus } from "../broker/mod.ts";
 import { boolArg, numberArg } from "./args.ts";
 
 const TIMEOUT_MS = 120_000;

@@ -6,8 +6,7 @@
  * @module
  */
 import type { Chunk, Outcome, StateFunction } from "../../lib/state/mod.ts";
-import { BrokerError } from "../broker/mod.ts";
-import type { Broker } from "../functions/mod.ts";
+import { type Broker, BrokerError } from "../broker/mod.ts";
 import { ArgumentError, badArg, listArg, needStr, strArg } from "./args.ts";
 import { type FileDeps, joinLines, splitLines, treeRead } from "./file_io.ts";
 

@@ -11,8 +11,7 @@
  */
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import type { Chunk, Outcome, StateFunction } from "../../lib/state/mod.ts";
-import { KEYSCAN_TYPES, SSH_HOST } from "../broker/mod.ts";
-import type { Broker } from "../functions/mod.ts";
+import { type Broker, KEYSCAN_TYPES, SSH_HOST } from "../broker/mod.ts";
 import { badArg, boolArg, intArg, oneOf, strArg } from "./args.ts";
 import { joinLines, readText, splitLines, stat } from "./file_io.ts";
 import { KEY_TYPE, readOfUser } from "./ssh_auth.ts";

@@ -7,8 +7,7 @@
  * @module
  */
 import type { Chunk, Outcome, StateFunction } from "../../lib/state/mod.ts";
-import type { RunResult } from "../broker/mod.ts";
-import type { Broker } from "../functions/mod.ts";
+import type { Broker, RunResult } from "../broker/mod.ts";
 import { badArg, boolArg, listArg, needStr, strArg } from "./args.ts";
 import { joinLines, readText, splitLines, stat } from "./file_io.ts";
 

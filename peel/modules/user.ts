@@ -7,8 +7,7 @@
  * @module
  */
 import type { Chunk, Outcome, StateFunction } from "../../lib/state/mod.ts";
-import type { GroupInfo, RunResult, UserInfo } from "../broker/mod.ts";
-import type { Broker } from "../functions/mod.ts";
+import type { Broker, GroupInfo, RunResult, UserInfo } from "../broker/mod.ts";
 import { badArg, boolArg, intArg, listArg, strArg } from "./args.ts";
 
 const REDACTED = "XXX-REDACTED-XXX";

@@ -9,7 +9,7 @@ import { type Chunk, plan, runPlan, type StateResult } from "../../lib/state/mod
 import { Logger } from "../../lib/log/mod.ts";
 import { BrokerClient } from "../../peel/broker/mod.ts";
 import { stateHost } from "../../peel/modules/mod.ts";
-import { dirTree } from "../../peel/state_tree.ts";
+import { dirTree } from "../../peel/state/mod.ts";
 import { TemplateRenderer } from "../../lib/template/mod.ts";
 import { devBrokerPolicy, writeDevLauncher, writeYaml } from "../../deploy/dev/fleet.ts";
 

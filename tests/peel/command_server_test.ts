@@ -9,7 +9,7 @@ import { BUCKETS, decode, encode, provisionStorage, subjects } from "../../lib/b
 import { type ExecReturn, isRunningAnswer, ksuid } from "../../lib/job/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { CommandServer } from "../../peel/command_server.ts";
-import type { Broker } from "../../peel/functions/mod.ts";
+import type { Broker } from "../../peel/broker/mod.ts";
 import { client, closeClient, startNatsServer, tempDir } from "../harness/mod.ts";
 
 const noBroker: Broker = { request: () => Promise.reject(new Error("no broker here")) };

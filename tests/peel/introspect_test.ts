@@ -7,7 +7,7 @@ import { Logger } from "../../lib/log/mod.ts";
 import type { BrokerClient } from "../../peel/broker/mod.ts";
 import { FUNCTIONS } from "../../peel/functions/mod.ts";
 import { DOCS } from "../../peel/functions/introspect.ts";
-import { dirTree } from "../../peel/state_tree.ts";
+import { dirTree } from "../../peel/state/mod.ts";
 import { tempDir } from "../harness/mod.ts";
 import { stateBench } from "../harness/states.ts";
 

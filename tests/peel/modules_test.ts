@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { type Chunk, plan, runPlan } from "../../lib/state/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { BrokerClient } from "../../peel/broker/mod.ts";
-import { type Broker, FUNCTIONS } from "../../peel/functions/mod.ts";
+import type { Broker } from "../../peel/broker/mod.ts";
+import { FUNCTIONS } from "../../peel/functions/mod.ts";
 import { stateHost } from "../../peel/modules/mod.ts";
 import { devBrokerPolicy, tempDir, writeDevLauncher, writeYaml } from "../harness/mod.ts";
 

@@ -16,14 +16,17 @@ import {
   type StateResult,
   summarize,
   type Summary,
-} from "../lib/state/mod.ts";
-import { lookupKey, type TemplateContext, TemplateRenderer } from "../lib/template/mod.ts";
-import type { Basket, Broker } from "./functions/mod.ts";
-import type { StateTree } from "./state_tree.ts";
+} from "../../lib/state/mod.ts";
+import {
+  lookupKey,
+  type TemplateContext,
+  type TemplateHost,
+  TemplateRenderer,
+} from "../../lib/template/mod.ts";
+import type { Broker } from "../broker/mod.ts";
+import { stateHost } from "../modules/mod.ts";
+import type { StateTree } from "./tree.ts";
 import { templateHost } from "./template_host.ts";
-
-export { dirTree, type StateTree } from "./state_tree.ts";
-import { stateHost } from "./modules/mod.ts";
 
 /**
  * Where states run: the state tree, what templates see, the broker modules act through, and
@@ -33,7 +36,7 @@ export interface StateEnv {
   tree: StateTree;
   context: TemplateContext;
   broker: Broker;
-  basket?: Basket["get"];
+  basket?: TemplateHost["basket"];
 }
 
 /** What {@linkcode applyStates} and {@linkcode showSls} need. */
@@ -55,7 +58,7 @@ export interface ApplyOptions extends StateEnv {
 export function treeRenderer(
   tree: StateTree,
   broker?: Broker,
-  basket?: Basket["get"],
+  basket?: TemplateHost["basket"],
 ): TemplateRenderer {
   return new TemplateRenderer(() => tree.files(), {
     host: broker && templateHost(broker, { basket }),

@@ -4,8 +4,8 @@
  * @module
  */
 import { type KV, type KvEntry, KvWatchInclude, type QueuedIterator } from "nats";
-import type { Logger } from "../lib/log/mod.ts";
-import { dirTree, type StateTree } from "./state_tree.ts";
+import type { Logger } from "../../lib/log/mod.ts";
+import { dirTree, type StateTree } from "./tree.ts";
 
 /** Mirrors `state-files` into a directory. */
 export class StateSync {

@@ -4,9 +4,8 @@
  * basket entries (`salt['mine.get']`, `basket()`), read from NATS.
  * @module
  */
-import type { TemplateHost } from "../lib/template/mod.ts";
-import type { RunResult } from "./broker/mod.ts";
-import type { Basket, Broker } from "./functions/mod.ts";
+import type { TemplateHost } from "../../lib/template/mod.ts";
+import type { Broker, RunResult } from "../broker/mod.ts";
 
 /**
  * A {@linkcode TemplateHost} over `broker`, reading basket entries with `basket` (Salt's
@@ -14,7 +13,7 @@ import type { Basket, Broker } from "./functions/mod.ts";
  */
 export function templateHost(
   broker: Broker,
-  opts: { basket?: Basket["get"]; timeoutMs?: number } = {},
+  opts: { basket?: TemplateHost["basket"]; timeoutMs?: number } = {},
 ): TemplateHost {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   return {
