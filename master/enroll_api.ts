@@ -18,6 +18,7 @@ import {
   type EnrollmentRecord,
   EnrollmentStateError,
   EnrollRequest,
+  MAY_HOLD_CREDS,
   newNonce,
   parseCredsAuthorization,
   PeelId,
@@ -182,7 +183,7 @@ export function enrollApi(opts: EnrollApiOptions): (req: Request) => Promise<Res
     if (auth.nkey !== record.nkey || !verifyText(auth.nkey, record.id, auth.signature)) {
       throw new ApiError(401, `Invalid signature for enrollment "${record.id}"`);
     }
-    if (!["approved", "issued", "active"].includes(record.status)) {
+    if (!MAY_HOLD_CREDS.includes(record.status)) {
       throw new ApiError(
         409,
         `Enrollment "${record.id}" is ${record.status}: no creds to download`,

@@ -76,7 +76,8 @@ export class Enrollment {
       openBucket(nc, BUCKETS.enrollChallenges),
     ]);
     const self = new Enrollment(kv, signer, masterId, log);
-    if (Object.keys(await self.#revocations()).length) await self.#pushRevocations();
+    const revoked = await self.#revocations();
+    if (Object.keys(revoked).length) await self.#pushRevocations(revoked);
     self.#admin = serve(nc, {
       subject: subjects.adminEnrollAll,
       queue: MASTER_QUEUE,
@@ -199,10 +200,10 @@ export class Enrollment {
 
   /**
    * Push the account JWT with every revocation on record; again if another master revoked a
-   * peel meanwhile, so that the last push holds them all.
+   * peel meanwhile, so that the last push holds them all. `known`: the revocations just read.
    */
-  async #pushRevocations(): Promise<void> {
-    let revocations = await this.#revocations();
+  async #pushRevocations(known?: Record<string, number>): Promise<void> {
+    let revocations = known ?? await this.#revocations();
     for (;;) {
       await this.#signer.pushRevocations(revocations);
       const now = await this.#revocations();

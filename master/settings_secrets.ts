@@ -11,7 +11,7 @@
 import type { KV, KvEntry, QueuedIterator } from "nats";
 import nacl from "tweetnacl";
 import { decode } from "../lib/bus/mod.ts";
-import { EnrollmentRecord } from "../lib/enroll/mod.ts";
+import { EnrollmentRecord, MAY_HOLD_CREDS } from "../lib/enroll/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
 import {
   type BoxKey,
@@ -36,8 +36,6 @@ export class SettingsPublishError extends TypeError {
 
 /** How long changes are gathered before sealing. */
 const DEBOUNCE_MS = 200;
-/** Statuses whose peels hold creds, and so get their secrets. */
-const SEALED_FOR = new Set(["approved", "issued", "active"]);
 
 const UTF8_IN = new TextDecoder("utf-8", { fatal: true });
 const UTF8_OUT = new TextEncoder();
@@ -169,7 +167,7 @@ export class SecretSealer {
         return;
       }
     }
-    if (record && SEALED_FOR.has(record.status)) {
+    if (record && MAY_HOLD_CREDS.includes(record.status)) {
       try {
         this.#keys.set(e.key, decodeBoxPublicKey(record.box_public_key));
       } catch (err) {

@@ -4,11 +4,10 @@
  * @module
  */
 import type { NatsConnection } from "nats";
+import { CERT_WARN_DAYS } from "../auth/cert_expiry.ts";
 import { certificateExpiry } from "../auth/x509.ts";
 import type { Check } from "./readiness.ts";
 
-/** Certificates expiring within this many days make readiness `degraded`. */
-export const CERT_WARN_DAYS = 14;
 const DAY_MS = 86_400_000;
 
 /** `nats`: a round trip to the server; down while disconnected. */
