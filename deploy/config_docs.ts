@@ -13,7 +13,7 @@ import {
   PEEL_DAEMON,
   unwrap,
 } from "../lib/config/mod.ts";
-import { BUCKETS, STREAMS } from "../lib/bus/mod.ts";
+import { BUCKETS, bucketStream, STREAMS } from "../lib/bus/mod.ts";
 import type { Schema } from "../lib/schema/mod.ts";
 
 const DOC = new URL("../docs/configuration.md", import.meta.url);
@@ -99,7 +99,7 @@ function table(headers: string[], body: string[][]): string {
 function retentionTable(): string {
   const buckets = Object.values(BUCKETS).map((b) => [
     `\`${b.name}\``,
-    `KV (stream \`KV_${b.name}\`)`,
+    `KV (stream \`${bucketStream(b.name)}\`)`,
     b.ttlMs ? durationText(b.ttlMs) : "none",
     "writeOnce" in b && b.writeOnce ? "1 (written once)" : String(b.history),
     b.storage,

@@ -5,7 +5,7 @@
  * @module
  */
 import type { JetStreamManager, KV, NatsConnection } from "nats";
-import { BUCKETS, STREAMS } from "../lib/bus/mod.ts";
+import { BUCKETS, bucketStream, STREAMS } from "../lib/bus/mod.ts";
 import type { MasterConfig } from "../lib/config/mod.ts";
 import { certificateChecks, type Check, natsCheck } from "../lib/http/mod.ts";
 import type { HeartbeatWriter } from "./heartbeat.ts";
@@ -21,7 +21,7 @@ export interface MasterHealthParts {
 
 /** Every declared stream, and whether it is kept in memory (gone when nats-server restarts). */
 const EXPECTED_STREAMS = [...Object.values(BUCKETS), ...Object.values(STREAMS)].map((s) => ({
-  name: "subjects" in s ? s.name : `KV_${s.name}`,
+  name: "subjects" in s ? s.name : bucketStream(s.name),
   memory: (s.storage as string) === "memory",
 }));
 

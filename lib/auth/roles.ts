@@ -10,7 +10,7 @@
  * whose filter the server checks against the request, so a grant can name one key too).
  * @module
  */
-import { BUCKETS, STREAMS } from "../bus/storage.ts";
+import { BUCKETS, bucketStream as stream, STREAMS } from "../bus/storage.ts";
 import { inboxPrefix, JOB_RETURNS_BUCKET, subjects } from "../bus/subjects.ts";
 import { MASTER_PUBLIC_KEY_ID } from "../secrets/peel_secrets.ts";
 import type { ResponsePermission, SubjectPermission } from "./jwt.ts";
@@ -34,8 +34,6 @@ const ONE_REPLY: ResponsePermission = { max: 1, ttl: 0 };
  * 100,000-peel answer fits the server's payload limit: up to 1,024 replies to one request.
  */
 const REPLY_PARTS: ResponsePermission = { max: 1024, ttl: 0 };
-
-const stream = (bucket: string) => `KV_${bucket}`;
 
 /** Read every key of `bucket`: get, list, watch. */
 function readBucket(bucket: string): string[] {

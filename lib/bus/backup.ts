@@ -14,7 +14,7 @@
 import { decodeMulti, encode as msgpack } from "@msgpack/msgpack";
 import { headers as natsHeaders, type NatsConnection, type PubAck, type StreamConfig } from "nats";
 import { isJsError, JS_ERRORS } from "./errors.ts";
-import { BUCKETS, STREAMS } from "./storage.ts";
+import { BUCKETS, bucketStream, STREAMS } from "./storage.ts";
 
 /** The format written into every manifest. */
 export const BACKUP_FORMAT = "zester-backup/1";
@@ -26,7 +26,7 @@ const SHORT_LIVED_MS = 60 * 60 * 1000;
 export const BACKUP_STREAMS: readonly string[] = [
   ...Object.values(BUCKETS)
     .filter((b) => b.ttlMs === 0 || b.ttlMs >= SHORT_LIVED_MS)
-    .map((b) => `KV_${b.name}`),
+    .map((b) => bucketStream(b.name)),
   ...Object.values(STREAMS).map((st) => st.name),
 ];
 

@@ -154,6 +154,11 @@ export interface StorageLimits {
   readonly replicas?: number;
 }
 
+/** The JetStream stream that holds bucket `name`, as nats.js's KV names it. */
+export function bucketStream(name: string): string {
+  return `KV_${name}`;
+}
+
 /** The JetStream stream config a bucket needs (the same layout nats.js's KV creates). */
 export function bucketStreamConfig(
   spec: BucketSpec,
@@ -161,7 +166,7 @@ export function bucketStreamConfig(
 ): Partial<StreamConfig> & { name: string } {
   const ttlMs = limits.maxAgeMs ?? spec.ttlMs;
   return {
-    name: `KV_${spec.name}`,
+    name: bucketStream(spec.name),
     subjects: [`$KV.${spec.name}.>`],
     description: spec.description,
     max_msgs_per_subject: limits.history ?? spec.history,
