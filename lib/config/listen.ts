@@ -28,6 +28,11 @@ export function listenAddr(addr: string): ListenAddr | undefined {
   return { hostname: m[1]!.replace(/^\[|\]$/g, "") || "0.0.0.0", port };
 }
 
+/** `a` as `host:port`, an IPv6 host in brackets (`[::1]:9091`), as Deno's `--allow-net` writes it. */
+export function formatListenAddr(a: ListenAddr): string {
+  return `${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}`;
+}
+
 /**
  * A listen address, normalized: `""` when off, else `host:port` as a Deno `--allow-net` grant
  * writes it (`[::1]:9091`).
@@ -37,8 +42,7 @@ export function listenAddrSchema(): s.Schema<string> {
     const text = v.trim();
     if (text === "" || text === "off") return "";
     try {
-      const a = listenAddr(text)!;
-      return `${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}`;
+      return formatListenAddr(listenAddr(text)!);
     } catch (e) {
       throw new s.SchemaError(path, EXPECTED, v, { cause: e });
     }

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Logger } from "../log/mod.ts";
-import type { ListenAddr } from "../config/listen.ts";
+import { formatListenAddr, type ListenAddr } from "../config/listen.ts";
 import { registry } from "../metrics/mod.ts";
 import { type Check, readiness } from "./readiness.ts";
 
@@ -25,13 +25,12 @@ export class HealthServerError extends Error {
   /** Build the error for `addr`, keeping the listen error as `cause`. */
   constructor(addr: ListenAddr, options: ErrorOptions) {
     const why = (options.cause as Error)?.message ?? String(options.cause);
-    super(`Cannot serve health endpoints on health_addr "${show(addr)}": ${why}`, options);
+    super(
+      `Cannot serve health endpoints on health_addr "${formatListenAddr(addr)}": ${why}`,
+      options,
+    );
     this.name = "HealthServerError";
   }
-}
-
-function show(a: ListenAddr): string {
-  return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -59,7 +58,7 @@ export class HealthServer {
     } catch (e) {
       throw new HealthServerError(opts.addr, { cause: e });
     }
-    opts.log.info("health endpoints listening", { addr: show(this.addr) });
+    opts.log.info("health endpoints listening", { addr: formatListenAddr(this.addr) });
   }
 
   /** The address listened on. */
