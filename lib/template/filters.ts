@@ -46,11 +46,6 @@ export interface FilterEnv {
 
 const py = withKeywords;
 
-/** A string, unwrapped from nunjucks's SafeString. */
-function text(v: unknown): string {
-  return typeof v === "string" ? v : pyStr(v);
-}
-
 /** The elements Python iterates: a list's, a dict's keys, a string's characters. */
 function items(v: unknown): unknown[] {
   if (Array.isArray(v)) return v;
@@ -133,12 +128,12 @@ export function pyJson(v: unknown, sortKeys = false, indent?: unknown, ascii = f
 }
 
 function hash(algorithm: string): Fn {
-  return (v: unknown) => createHash(algorithm).update(text(v)).digest("hex");
+  return (v: unknown) => createHash(algorithm).update(pyStr(v)).digest("hex");
 }
 
 /** Python's `shlex.quote`. */
 function shellQuote(v: unknown): string {
-  const s = text(v);
+  const s = pyStr(v);
   if (s === "") return "''";
   if (/^[\w@%+=:,./-]+$/.test(s)) return s;
   return `'${s.replaceAll("'", `'"'"'`)}'`;
@@ -184,7 +179,7 @@ function groups(m: RegExpExecArray | null): unknown {
 function toInt(v: unknown, dflt: unknown = 0, base: unknown = 10): unknown {
   if (typeof v === "boolean") return Number(v);
   if (typeof v === "number") return Number.isFinite(v) ? Math.trunc(v) : dflt;
-  const s = text(v).trim().replaceAll("_", "");
+  const s = pyStr(v).trim().replaceAll("_", "");
   const b = Number(base);
   const prefixed = /^[-+]?0([xob])/i.exec(s);
   if (b === 0 || prefixed) {
@@ -203,7 +198,7 @@ function toInt(v: unknown, dflt: unknown = 0, base: unknown = 10): unknown {
 
 function toFloat(v: unknown, dflt: unknown = 0): unknown {
   if (typeof v === "number" || typeof v === "boolean") return Number(v);
-  const s = text(v).trim().toLowerCase();
+  const s = pyStr(v).trim().toLowerCase();
   if (/^[-+]?(inf|infinity)$/.test(s)) return s.startsWith("-") ? -Infinity : Infinity;
   if (s === "nan") return NaN;
   const f = Number(s);
@@ -213,7 +208,7 @@ function toFloat(v: unknown, dflt: unknown = 0): unknown {
 /** Jinja's `indent(width=4, first=False, blank=False)`. */
 function indent(s: unknown, width: unknown = 4, first: unknown = false, blank: unknown = false) {
   const pad = typeof width === "string" ? width : " ".repeat(Number(width));
-  const lines = (text(s) + "\n").split(/\r\n|\r|\n/);
+  const lines = (pyStr(s) + "\n").split(/\r\n|\r|\n/);
   lines.pop();
   const rest = lines.slice(1).map((l) => l || pyBool(blank) ? pad + l : l);
   const out = [lines[0] ?? "", ...rest].join("\n");
@@ -236,7 +231,7 @@ function flatten(data: unknown, levels?: unknown, preserveNulls?: unknown): unkn
 const UNITS: Record<string, number> = { B: 0, K: 1, M: 2, G: 3, T: 4, P: 5, E: 6, Z: 7, Y: 8 };
 
 function humanToBytes(size: unknown, unit: unknown = "B", metric: unknown = false): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([BKMGTPEZY])?(i?B)?\s*$/i.exec(text(size));
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([BKMGTPEZY])?(i?B)?\s*$/i.exec(pyStr(size));
   if (!m) return 0;
   const base = pyBool(metric) && !m[3]?.startsWith("i") ? 1000 : 1024;
   const u = (m[2] ?? String(unit)).toUpperCase()[0] ?? "B";
@@ -246,7 +241,7 @@ function humanToBytes(size: unknown, unit: unknown = "B", metric: unknown = fals
 function matchesAny(value: string, patterns: unknown): boolean {
   const list = Array.isArray(patterns) ? patterns : patterns ? [patterns] : [];
   return list.some((p) => {
-    const s = text(p);
+    const s = pyStr(p);
     if (compileGlob(s)(value)) return true;
     try {
       return new RegExp(`^(?:${s})$`).test(value);
@@ -269,7 +264,7 @@ function ipFilter(family?: 4 | 6): Fn {
 /** Salt's `load_yaml`: its errors say where the YAML is wrong. */
 export function loadYamlFilter(v: unknown): unknown {
   try {
-    return loadYaml(text(v));
+    return loadYaml(pyStr(v));
   } catch (e) {
     if (!(e instanceof YamlError)) throw e;
     throw new Error(
@@ -282,9 +277,9 @@ export function loadYamlFilter(v: unknown): unknown {
 /** Salt's `load_json`. */
 export function loadJsonFilter(v: unknown): unknown {
   try {
-    return JSON.parse(text(v));
+    return JSON.parse(pyStr(v));
   } catch (e) {
-    throw new Error(`Unable to load json from ${text(v)}`, { cause: e });
+    throw new Error(`Unable to load json from ${pyStr(v)}`, { cause: e });
   }
 }
 
@@ -295,9 +290,9 @@ export function installFilters(env: FilterEnv): void {
       ["value", "default_value", "boolean"],
       (v, d = "", boolean = false) => v === undefined || (pyBool(boolean) && !pyBool(v)) ? d : v,
     ),
-    string: (v: unknown) => text(v),
+    string: (v: unknown) => pyStr(v),
     list: (v: unknown) => [...items(v)],
-    join: (v: unknown, sep: unknown = "") => items(v).map(pyStr).join(text(sep)),
+    join: (v: unknown, sep: unknown = "") => items(v).map(pyStr).join(pyStr(sep)),
     items: (v: unknown) => isDict(v) ? Object.entries(v).map((e) => tuple(e)) : [],
     count: (v: unknown) => items(v).length,
     pprint: (v: unknown) => pyRepr(v),
@@ -305,9 +300,9 @@ export function installFilters(env: FilterEnv): void {
     int: py(["value", "default", "base"], toInt),
     float: py(["value", "default"], toFloat),
     trim: py(["value", "chars"], (v, chars) => {
-      const s = text(v);
+      const s = pyStr(v);
       if (chars === undefined || chars === null) return s.trim();
-      const set = text(chars);
+      const set = pyStr(chars);
       let a = 0, b = s.length;
       while (a < b && set.includes(s[a]!)) a++;
       while (b > a && set.includes(s[b - 1]!)) b--;
@@ -319,7 +314,7 @@ export function installFilters(env: FilterEnv): void {
     ),
     format: function (this: unknown, value: unknown, ...args: unknown[]) {
       const [pos, kw] = splitKeywords(args);
-      return percentFormat(text(value), Object.keys(kw).length ? kw : tuple(pos));
+      return percentFormat(pyStr(value), Object.keys(kw).length ? kw : tuple(pos));
     },
     map: function (this: FilterContext, seq: unknown, ...args: unknown[]) {
       const [pos, kw] = splitKeywords(args);
@@ -327,7 +322,7 @@ export function installFilters(env: FilterEnv): void {
         return items(seq).map((v) => attrPath(v, kw.attribute) ?? kw.default);
       }
       const [name, ...rest] = pos;
-      const filter = this.env.getFilter(text(name));
+      const filter = this.env.getFilter(pyStr(name));
       return items(seq).map((v) => filter.call(this, v, ...rest));
     },
     select: selectOrReject(true),
@@ -363,10 +358,10 @@ export function installFilters(env: FilterEnv): void {
     yaml: py(["value", "flow_style"], (v, flow = true) => dumpYaml(v, pyBool(flow))),
     load_yaml: loadYamlFilter,
     load_json: loadJsonFilter,
-    load_text: (v: unknown) => text(v),
+    load_text: (v: unknown) => pyStr(v),
     yaml_encode: (v: unknown) => yamlEncode(v),
-    yaml_dquote: (v: unknown) => yamlDquote(text(v)),
-    yaml_squote: (v: unknown) => yamlSquote(text(v)),
+    yaml_dquote: (v: unknown) => yamlDquote(pyStr(v)),
+    yaml_squote: (v: unknown) => yamlSquote(pyStr(v)),
     to_bool: (v: unknown) => {
       if (v === null || v === undefined) return false;
       if (typeof v === "boolean") return v;
@@ -377,45 +372,45 @@ export function installFilters(env: FilterEnv): void {
     sequence: (v: unknown) => Array.isArray(v) || isDict(v) ? v : [v],
     skip: () => "",
     quote: shellQuote,
-    regex_escape: (v: unknown) => text(v).replace(/[()[\]{}?*+\-|^$\\.&~# \t\n\r\v\f]/g, "\\$&"),
+    regex_escape: (v: unknown) => pyStr(v).replace(/[()[\]{}?*+\-|^$\\.&~# \t\n\r\v\f]/g, "\\$&"),
     regex_search: py(
       ["txt", "rgx", "ignorecase", "multiline"],
-      (t, r, i, m) => groups(pyRegExp(text(r), regexFlags(i, m)).exec(text(t))),
+      (t, r, i, m) => groups(pyRegExp(pyStr(r), regexFlags(i, m)).exec(pyStr(t))),
     ),
     regex_match: py(
       ["txt", "rgx", "ignorecase", "multiline"],
-      (t, r, i, m) => groups(pyRegExp(text(r), "y" + regexFlags(i, m)).exec(text(t))),
+      (t, r, i, m) => groups(pyRegExp(pyStr(r), "y" + regexFlags(i, m)).exec(pyStr(t))),
     ),
     regex_replace: py(
       ["txt", "rgx", "val", "ignorecase", "multiline"],
       (t, r, val, i, m) =>
-        text(t).replace(pyRegExp(text(r), "g" + regexFlags(i, m)), pyReplacement(text(val))),
+        pyStr(t).replace(pyRegExp(pyStr(r), "g" + regexFlags(i, m)), pyReplacement(pyStr(val))),
     ),
-    uuid: (v: unknown) => uuid5(text(v)),
+    uuid: (v: unknown) => uuid5(pyStr(v)),
     md5: hash("md5"),
     sha1: hash("sha1"),
     sha256: hash("sha256"),
     sha512: hash("sha512"),
-    base64_encode: (v: unknown) => btoa(String.fromCharCode(...new TextEncoder().encode(text(v)))),
+    base64_encode: (v: unknown) => btoa(String.fromCharCode(...new TextEncoder().encode(pyStr(v)))),
     base64_decode: (v: unknown) =>
-      new TextDecoder().decode(Uint8Array.from(atob(text(v)), (c) => c.charCodeAt(0))),
+      new TextDecoder().decode(Uint8Array.from(atob(pyStr(v)), (c) => c.charCodeAt(0))),
     path_join: (...parts: unknown[]) => {
-      const [root = "", ...rest] = parts.map(text);
+      const [root = "", ...rest] = parts.map(pyStr);
       return normpath(
         [root, ...rest.map((p) => p.replace(/^\/+/, ""))].filter((p, i) => i === 0 || p).join("/"),
       );
     },
     traverse: py(
       ["data", "key", "default", "delimiter"],
-      (d, k, dflt = null, delim = ":") => traverse(d, k, dflt, text(delim)),
+      (d, k, dflt = null, delim = ":") => traverse(d, k, dflt, pyStr(delim)),
     ),
     is_list: (v: unknown) => Array.isArray(v),
     is_iter: (v: unknown) => Array.isArray(v) || isDict(v),
     to_num: (v: unknown) => {
-      const s = text(v).trim();
+      const s = pyStr(v).trim();
       return s !== "" && !Number.isNaN(Number(s)) ? Number(s) : v;
     },
-    contains_whitespace: (v: unknown) => /\s/.test(text(v)),
+    contains_whitespace: (v: unknown) => /\s/.test(pyStr(v)),
     is_ip: (v: unknown) => isIp(v),
     is_ipv4: (v: unknown) => isIp(v, 4),
     is_ipv6: (v: unknown) => isIp(v, 6),
@@ -424,9 +419,9 @@ export function installFilters(env: FilterEnv): void {
     ipv6: ipFilter(6),
     human_to_bytes: py(["size", "default_unit", "handle_metric"], humanToBytes),
     to_snake_case: (v: unknown) =>
-      text(v).replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/[-\s]+/g, "_").toLowerCase(),
+      pyStr(v).replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/[-\s]+/g, "_").toLowerCase(),
     to_camelcase: py(["text", "uppercamel"], (t, upper) => {
-      const parts = text(t).split(/[_\-\s]+/).filter(Boolean);
+      const parts = pyStr(t).split(/[_\-\s]+/).filter(Boolean);
       const out = parts.map((p, i) =>
         i === 0 && !pyBool(upper) ? p : p[0]!.toUpperCase() + p.slice(1)
       ).join("");
@@ -451,7 +446,7 @@ export function installFilters(env: FilterEnv): void {
       return out;
     },
     check_whitelist_blacklist: py(["value", "whitelist", "blacklist"], (v, white, black) => {
-      const s = text(v);
+      const s = pyStr(v);
       if (black && matchesAny(s, black)) return false;
       return white ? matchesAny(s, white) : true;
     }),
@@ -461,7 +456,7 @@ export function installFilters(env: FilterEnv): void {
         dumpYaml(Object.entries(isDict(v) ? v : {}).map(([k, x]) => ({ [k]: x })), pyBool(flow)),
     ),
     sorted_ignorecase: (v: unknown) =>
-      [...items(v)].sort((a, b) => pyOrder(text(a).toLowerCase(), text(b).toLowerCase())),
+      [...items(v)].sort((a, b) => pyOrder(pyStr(a).toLowerCase(), pyStr(b).toLowerCase())),
   };
   filters.d = filters.default!;
   for (const [name, fn] of Object.entries(filters)) env.addFilter(name, fn);
@@ -488,10 +483,10 @@ export function installFilters(env: FilterEnv): void {
     ge: compare((o) => o >= 0),
     match: py(
       ["txt", "rgx", "ignorecase", "multiline"],
-      (t, r, i, m) => pyRegExp(text(r), "y" + regexFlags(i, m)).test(text(t)),
+      (t, r, i, m) => pyRegExp(pyStr(r), "y" + regexFlags(i, m)).test(pyStr(t)),
     ),
-    filter: (v: unknown) => Object.hasOwn(env.filters, text(v)),
-    test: (v: unknown) => Object.hasOwn(env.tests, text(v)),
+    filter: (v: unknown) => Object.hasOwn(env.filters, pyStr(v)),
+    test: (v: unknown) => Object.hasOwn(env.tests, pyStr(v)),
   };
   Object.assign(tests, {
     equalto: tests.eq,
@@ -515,7 +510,7 @@ function extreme(v: unknown, attribute: unknown, sign: 1 | -1): unknown {
 
 function selectOrReject(keep: boolean): Fn {
   return function (this: FilterContext, seq: unknown, test?: unknown, ...args: unknown[]) {
-    const fn = test === undefined ? undefined : this.env.getTest(text(test));
+    const fn = test === undefined ? undefined : this.env.getTest(pyStr(test));
     return items(seq).filter((v) => (fn ? fn.call(this, v, ...args) === true : pyBool(v)) === keep);
   };
 }

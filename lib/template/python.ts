@@ -118,9 +118,7 @@ export function pyStr(v: unknown): string {
  * A dict key as Python would print it, the form dicts here store keys in: `True`, `None`, `1`
  * (a dict literal `{True: 'running'}` and `d.get(True)` meet on `"True"`).
  */
-export function pyKey(k: unknown): string {
-  return typeof k === "string" ? k : pyStr(k);
-}
+export const pyKey: (k: unknown) => string = pyStr;
 
 /** Python's `==`: lists and dicts compare by content; `1 == True`. */
 export function pyEq(a: unknown, b: unknown): boolean {

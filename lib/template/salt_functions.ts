@@ -49,19 +49,15 @@ interface RunResult {
 
 const PATH_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
-function str(v: unknown): string {
-  return typeof v === "string" ? v : pyStr(v);
-}
-
 function ipAddrsOf(grains: Dict, family: "ipv4" | "ipv6") {
   return withKeywords(
     ["interface", "include_loopback", "cidr", "type"],
     (iface?: unknown, loopback?: unknown, cidr?: unknown, type?: unknown) =>
       ipAddrs(grains, family, {
-        interface: iface ? str(iface) : undefined,
+        interface: iface ? pyStr(iface) : undefined,
         include_loopback: pyBool(loopback),
-        cidr: cidr ? str(cidr) : undefined,
-        type: type ? str(type) : undefined,
+        cidr: cidr ? pyStr(cidr) : undefined,
+        type: type ? pyStr(type) : undefined,
       }),
   );
 }
@@ -82,7 +78,7 @@ function serialize(format: unknown, obj: unknown, kw: Dict): string {
     const flow = kw.default_flow_style === undefined ? false : pyBool(kw.default_flow_style);
     return dumpYaml(obj, flow, pyBool(kw.allow_unicode)) + "\n";
   }
-  throw new Error(`slsutil.serialize: unsupported serializer "${str(format)}"`);
+  throw new Error(`slsutil.serialize: unsupported serializer "${pyStr(format)}"`);
 }
 
 /** Salt's parameter names of the functions below that take no keyword arguments of their own. */
@@ -132,9 +128,9 @@ export function saltFunctions(data: SaltData): Dict {
     return pick(run(command ?? kw.cmd, kw));
   };
   const stat = (path: unknown) =>
-    call("file.stat", [str(path)]) as { exists: boolean; type?: string };
+    call("file.stat", [pyStr(path)]) as { exists: boolean; type?: string };
   const which = (name: unknown) => {
-    const n = str(name);
+    const n = pyStr(name);
     if (n.startsWith("/")) return stat(n).exists ? n : null;
     return PATH_DIRS.map((d) => `${d}/${n}`).find((p) => stat(p).type === "file") ?? null;
   };
@@ -142,14 +138,15 @@ export function saltFunctions(data: SaltData): Dict {
   const fns: Record<string, Fn> = {
     "grains.get": withKeywords(
       ["key", "default", "delimiter"],
-      (key: unknown, dflt: unknown = "", delim: unknown = ":") => grain(str(key), dflt, str(delim)),
+      (key: unknown, dflt: unknown = "", delim: unknown = ":") =>
+        grain(pyStr(key), dflt, pyStr(delim)),
     ),
     "grains.item": (...keys: unknown[]) =>
       Object.fromEntries(keys.filter((k) => typeof k === "string").map((k) => [k, grain(k, "")])),
     "grains.items": () => grains,
     "grains.ls": () => Object.keys(grains).sort(),
-    "grains.has_value": (key: unknown) => pyBool(traverse(grains, str(key), null)),
-    "grains.equals": (key: unknown, value: unknown) => traverse(grains, str(key), null) === value,
+    "grains.has_value": (key: unknown) => pyBool(traverse(grains, pyStr(key), null)),
+    "grains.equals": (key: unknown, value: unknown) => traverse(grains, pyStr(key), null) === value,
     "grains.filter_by": withKeywords(
       ["lookup_dict", "grain", "merge", "default", "base"],
       (lookup: unknown, grain?: unknown, merge?: unknown, dflt?: unknown, base?: unknown) =>
@@ -160,10 +157,10 @@ export function saltFunctions(data: SaltData): Dict {
       (key: unknown, dflt: unknown = "", merge?: unknown, lists?: unknown, delim: unknown = ":") =>
         pillarGet(
           pillar,
-          str(key),
+          pyStr(key),
           dflt,
           pyBool(merge),
-          str(delim),
+          pyStr(delim),
           pyBool(lists ?? opts.pillar_merge_lists),
         ),
     ),
@@ -172,10 +169,10 @@ export function saltFunctions(data: SaltData): Dict {
         keys.filter((k) => typeof k === "string").map((k) => [k, traverse(pillar, k, "")]),
       ),
     "pillar.items": () => pillar,
-    "pillar.raw": (key?: unknown) => key === undefined ? pillar : traverse(pillar, str(key), {}),
+    "pillar.raw": (key?: unknown) => key === undefined ? pillar : traverse(pillar, pyStr(key), {}),
     "pillar.keys": (key: unknown) => {
-      const v = traverse(pillar, str(key), {});
-      if (!isDict(v)) throw new TypeError(`Pillar value in key ${str(key)} is not a dict`);
+      const v = traverse(pillar, pyStr(key), {});
+      if (!isDict(v)) throw new TypeError(`Pillar value in key ${pyStr(key)} is not a dict`);
       return Object.keys(v);
     },
     "pillar.filter_by": withKeywords(
@@ -204,28 +201,28 @@ export function saltFunctions(data: SaltData): Dict {
             pillar: pyBool(noPillar) ? {} : pillar,
             master: pyBool(noMaster) ? {} : master,
           },
-          str(key),
+          pyStr(key),
           dflt,
           merge,
-          str(delim),
+          pyStr(delim),
         );
       },
     ),
     "config.option": withKeywords(
       ["value", "default"],
-      (key: unknown, dflt: unknown = "") => traverse(opts, str(key), dflt),
+      (key: unknown, dflt: unknown = "") => traverse(opts, pyStr(key), dflt),
     ),
     "config.items": () => opts,
     "slsutil.merge": withKeywords(
       ["obj_a", "obj_b", "strategy", "renderer", "merge_lists"],
       (a: unknown, b: unknown, strategy: unknown = "smart", _r?: unknown, lists?: unknown) =>
-        saltMerge(a, b, str(strategy), pyBool(lists)),
+        saltMerge(a, b, pyStr(strategy), pyBool(lists)),
     ),
     "slsutil.merge_all": withKeywords(
       ["lst", "strategy", "renderer", "merge_lists"],
       (list: unknown, strategy: unknown = "smart", _r?: unknown, lists?: unknown) =>
         (Array.isArray(list) ? list : []).reduce(
-          (acc: unknown, x: unknown) => saltMerge(acc, x, str(strategy), pyBool(lists)),
+          (acc: unknown, x: unknown) => saltMerge(acc, x, pyStr(strategy), pyBool(lists)),
           {},
         ),
     ),
@@ -237,10 +234,10 @@ export function saltFunctions(data: SaltData): Dict {
     "slsutil.serialize": (format: unknown, obj: unknown, ...rest: unknown[]) =>
       serialize(format, obj, isDict(rest.at(-1)) ? rest.at(-1) as Dict : {}),
     "slsutil.deserialize": (format: unknown, text: unknown) =>
-      format === "json" ? JSON.parse(str(text)) : loadYaml(str(text)),
-    "slsutil.file_exists": (path: unknown) => files.has(str(path).replace(/^salt:\/\//, "")),
+      format === "json" ? JSON.parse(pyStr(text)) : loadYaml(pyStr(text)),
+    "slsutil.file_exists": (path: unknown) => files.has(pyStr(path).replace(/^salt:\/\//, "")),
     "slsutil.path_exists": (path: unknown) => {
-      const p = str(path).replace(/^salt:\/\//, "").replace(/\/$/, "");
+      const p = pyStr(path).replace(/^salt:\/\//, "").replace(/\/$/, "");
       return files.has(p) || treeDirs(files).includes(p);
     },
     "defaults.merge": withKeywords(
@@ -262,7 +259,7 @@ export function saltFunctions(data: SaltData): Dict {
     "defaults.deepcopy": (v: unknown) => deepCopy(v),
     // Salt's `defaults.get('formula:key')`: from `formula/defaults.yaml` (or `.json`).
     "defaults.get": withKeywords(["key", "default"], (key: unknown, dflt: unknown = "") => {
-      const [formula, path] = str(key).split(/:(.*)/s) as [string, string | undefined];
+      const [formula, path] = pyStr(key).split(/:(.*)/s) as [string, string | undefined];
       for (const name of [`${formula}/defaults.yaml`, `${formula}/defaults.json`]) {
         const text = files.get(name);
         if (text === undefined) continue;
@@ -274,22 +271,22 @@ export function saltFunctions(data: SaltData): Dict {
     "file.file_exists": (path: unknown) => stat(path).type === "file",
     "file.directory_exists": (path: unknown) => stat(path).type === "directory",
     "file.access": (path: unknown) => stat(path).exists,
-    "file.read": (path: unknown) => call("file.read", [str(path)]),
+    "file.read": (path: unknown) => call("file.read", [pyStr(path)]),
     "file.contains_regex": (path: unknown, regex: unknown) => {
       if (!stat(path).exists) return false;
-      const re = pyRegExp(str(regex));
-      return str(call("file.read", [str(path)])).split("\n").some((l) => re.test(l));
+      const re = pyRegExp(pyStr(regex));
+      return pyStr(call("file.read", [pyStr(path)])).split("\n").some((l) => re.test(l));
     },
     "file.contains": (path: unknown, text: unknown) =>
-      stat(path).exists && str(call("file.read", [str(path)])).includes(str(text)),
+      stat(path).exists && pyStr(call("file.read", [pyStr(path)])).includes(pyStr(text)),
     "file.dirname": (path: unknown) => {
-      const p = str(path);
+      const p = pyStr(path);
       const i = p.lastIndexOf("/");
       return i < 0 ? "" : i === 0 ? "/" : p.slice(0, i).replace(/\/+$/, "") || "/";
     },
-    "file.basename": (path: unknown) => str(path).slice(str(path).lastIndexOf("/") + 1),
+    "file.basename": (path: unknown) => pyStr(path).slice(pyStr(path).lastIndexOf("/") + 1),
     "file.join": (...parts: unknown[]) =>
-      parts.map(str).reduce(
+      parts.map(pyStr).reduce(
         (a, b) => b.startsWith("/") || a === "" ? b : `${a.replace(/\/$/, "")}/${b}`,
         "",
       ),
@@ -305,8 +302,8 @@ export function saltFunctions(data: SaltData): Dict {
     })),
     "user.info": (name: unknown) => {
       const table = (file: string) =>
-        str(call("file.read", [file])).split("\n").filter(Boolean).map((l) => l.split(":"));
-      const f = table("/etc/passwd").find((f) => f[0] === str(name));
+        pyStr(call("file.read", [file])).split("\n").filter(Boolean).map((l) => l.split(":"));
+      const f = table("/etc/passwd").find((f) => f[0] === pyStr(name));
       if (!f) return {};
       const [user = "", passwd, uid, gid, gecos = "", home, shell] = f;
       const [fullname = "", roomnumber = "", workphone = "", homephone = "", other = ""] = gecos
@@ -350,20 +347,20 @@ export function saltFunctions(data: SaltData): Dict {
     "test.false": () => false,
     "test.echo": (v: unknown) => v,
     "mine.get": (tgt: unknown, fun: unknown, tgtType: unknown = "glob", exclude?: unknown) => {
-      const target = Array.isArray(tgt) ? tgt.map(str).join(",") : str(tgt);
-      const found = call("basket.get", [target, str(fun), str(tgtType)]) as Dict;
-      if (pyBool(exclude)) delete found[str(opts.id)];
+      const target = Array.isArray(tgt) ? tgt.map(pyStr).join(",") : pyStr(tgt);
+      const found = call("basket.get", [target, pyStr(fun), pyStr(tgtType)]) as Dict;
+      if (pyBool(exclude)) delete found[pyStr(opts.id)];
       return found;
     },
     "cp.list_master": withKeywords(
       ["saltenv", "prefix"],
       (_e?: unknown, prefix: unknown = "") =>
-        [...files.keys()].filter((p) => p.startsWith(str(prefix))).sort(),
+        [...files.keys()].filter((p) => p.startsWith(pyStr(prefix))).sort(),
     ),
     "cp.list_master_dirs": withKeywords(
       ["saltenv", "prefix"],
       (_e?: unknown, prefix: unknown = "") =>
-        treeDirs(files).filter((p) => p.startsWith(str(prefix))),
+        treeDirs(files).filter((p) => p.startsWith(pyStr(prefix))),
     ),
   };
   for (const level of ["debug", "info", "warning", "error", "critical", "trace", "exception"]) {
