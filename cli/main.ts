@@ -26,6 +26,7 @@ import { basketGet } from "../lib/basket/mod.ts";
 import { closeBus, connectBus, restoreBackup } from "../lib/bus/mod.ts";
 import {
   cliBusOptions,
+  type CliConfig,
   parseDuration,
   PEEL_CONFIG_PATH,
   ungrantedNatsHosts,
@@ -146,7 +147,7 @@ function currentUser(): string {
 
 async function withBus<T>(
   configPath: string | undefined,
-  fn: (nc: NatsConnection) => Promise<T>,
+  fn: (nc: NatsConnection, config: CliConfig) => Promise<T>,
 ): Promise<T> {
   const { config, path } = await loadCliConfig(configPath);
   const ungranted = ungrantedNatsHosts(config.master.urls);
@@ -163,7 +164,7 @@ async function withBus<T>(
     );
   }
   try {
-    return await fn(nc);
+    return await fn(nc, config);
   } finally {
     await closeBus(nc, 5_000);
   }
@@ -241,7 +242,8 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .option("-c, --config <file>", "CLI config file (default ~/.zester/config.yaml)")
     .enablePositionalOptions()
     .exitOverride();
-  const bus = <T>(fn: (nc: NatsConnection) => Promise<T>) => withBus(program.opts().config, fn);
+  const bus = <T>(fn: (nc: NatsConnection, config: CliConfig) => Promise<T>) =>
+    withBus(program.opts().config, fn);
   /** Run a job, printing returns as they arrive (all at the end with `static`). */
   const runPrinted = async (
     run: RunOptions,
@@ -453,8 +455,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .description("write every bucket and stream into a new directory (backup creds)")
     .argument("<dir>", "where to write it; must be empty")
     .action(async (dir) => {
-      const { config } = await loadCliConfig(program.opts().config);
-      await bus(async (nc) => out(renderBackup(dir, await backupCreate(nc, config, dir))));
+      await bus(async (nc, config) => out(renderBackup(dir, await backupCreate(nc, config, dir))));
     });
   backup.command("restore")
     .description("recreate the streams of a backup and publish its messages (restore creds)")
