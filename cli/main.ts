@@ -201,6 +201,10 @@ function countOption(v: string): number {
   return n;
 }
 
+/**
+ * `--format` and Salt's name for it, `--out`, which wins when given: actions read only
+ * `opts.format`.
+ */
 function formatOptions<A extends unknown[], O extends OptionValues, G extends OptionValues>(
   cmd: Command<A, O, G>,
 ) {
@@ -212,7 +216,11 @@ function formatOptions<A extends unknown[], O extends OptionValues, G extends Op
     )
     .addOption(
       new Option("--out <format>", "the same as --format (Salt's name)").argParser(parseFormat),
-    );
+    )
+    .hook("preAction", (self) => {
+      const out = self.getOptionValue("out");
+      if (out !== undefined) self.setOptionValueWithSource("format", out, "cli");
+    });
 }
 
 /** The words that start `cmd` on the command line (`zester job list`). */
@@ -307,11 +315,10 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .option("--preview", "print the peels the target matches and run nothing")
     .option("-v, --verbose", "print the job id and timing on stderr")
     .action(async (target, fun, words, opts) => {
-      const format = opts.out ?? opts.format;
       const tgtType = targetType(opts);
       if (target && opts.preview) {
         const ids = await bus((nc) => previewTarget(nc, target, tgtType));
-        out(renderPreview(ids, format));
+        out(renderPreview(ids, opts.format));
         if (ids.length === 0) setExit(2);
         return;
       }
@@ -339,7 +346,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       const failLimit = opts.failhard ? 1 : opts.batchFail;
       await runPrinted(
         run,
-        format,
+        opts.format,
         opts,
         (nc, events) =>
           opts.batch
@@ -369,7 +376,6 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .option("--launcher <file>", "the broker's launcher (default: the policy's broker.launcher)")
     .option("--test", "dry run: change nothing, report what would change")
     .action(async (fun, words, opts) => {
-      const format = opts.out ?? opts.format;
       const out2 = await callLocal({
         fun,
         words,
@@ -381,10 +387,10 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
         test: opts.test === true,
       });
       if ("compiled" in out2) {
-        out(serialize(out2.compiled, isText(format) ? "yaml" : format));
+        out(serialize(out2.compiled, isText(opts.format) ? "yaml" : opts.format));
         return;
       }
-      out(renderStates("local", out2, format));
+      out(renderStates("local", out2, opts.format));
       if (out2.summary.failed > 0) setExit(1);
     });
 
@@ -397,7 +403,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .action((id, opts) =>
       runPrinted(
         { ...settingsJob(id, "settings.items", opts.timeout), tgtType: "list" },
-        opts.out ?? opts.format,
+        opts.format,
         opts,
       )
     );
@@ -412,7 +418,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .action((target, opts) =>
       runPrinted(
         settingsJob(target, "saltutil.refresh_pillar", opts.timeout),
-        opts.out ?? opts.format,
+        opts.format,
         opts,
       )
     );
@@ -488,7 +494,6 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
 
   const list = (opts: {
     format: Format;
-    out?: Format;
     status?: JobStatus;
     function?: string;
     target?: string;
@@ -503,12 +508,12 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
         since: opts.since,
         limit: opts.limit,
       });
-      out(renderJobList(jobs, opts.out ?? opts.format));
+      out(renderJobList(jobs, opts.format));
     });
-  const show = (jid: string, opts: { format: Format; out?: Format }) =>
+  const show = (jid: string, opts: { format: Format }) =>
     bus(async (nc) => {
       const detail = await showJob(nc, jid);
-      out(renderJobDetail(detail, opts.out ?? opts.format));
+      out(renderJobDetail(detail, opts.format));
       if (!isTerminal(detail.job.status)) {
         console.error(
           `zester: job ${jid} is still ${detail.job.status}; follow it with: zester job wait ${jid}`,
@@ -516,8 +521,8 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
       }
       if (detail.job.status !== "complete") setExit(1);
     });
-  const active = (opts: { format: Format; out?: Format }) =>
-    bus(async (nc) => out(renderJobList(await activeJobs(nc), opts.out ?? opts.format)));
+  const active = (opts: { format: Format }) =>
+    bus(async (nc) => out(renderJobList(await activeJobs(nc), opts.format)));
   const listOptions = <O extends OptionValues, G extends OptionValues>(cmd: Command<[], O, G>) =>
     formatOptions(cmd)
       .addOption(new Option("--status <status>", "only jobs in this status").choices(JOB_STATUSES))
@@ -565,7 +570,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
         const left = Date.parse(record.job.deadline) - Date.now() + 5_000;
         return await waitJob(nc, jid, opts.timeout ?? Math.max(left, 0));
       });
-      out(renderWaited(o, opts.out ?? opts.format));
+      out(renderWaited(o, opts.format));
       if (!o.ended) console.error(`zester: job ${jid} is still ${o.status}`);
       setExit(exitCode(o));
     });
@@ -587,7 +592,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .action((opts) =>
       bus(async (nc) => {
         const ask = { waitMs: opts.timeout, user: currentUser() };
-        out(renderPeelList(await listPeels(nc, ask, opts.status), opts.out ?? opts.format));
+        out(renderPeelList(await listPeels(nc, ask, opts.status), opts.format));
       })
     );
   formatOptions(peel.command("show").description("one peel: connection, last seen and facts"))
@@ -596,15 +601,13 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .action((id, opts) =>
       bus(async (nc) => {
         const p = await showPeel(nc, id, { waitMs: opts.timeout, user: currentUser() });
-        out(renderPeelDetail(p, opts.out ?? opts.format));
+        out(renderPeelDetail(p, opts.format));
         if (!p.connected) setExit(1);
       })
     );
   const master = program.command("master").description("list the masters");
   formatOptions(master.command("list").description("masters with a live heartbeat"))
-    .action((opts) =>
-      bus(async (nc) => out(renderMasterList(await listMasters(nc), opts.out ?? opts.format)))
-    );
+    .action((opts) => bus(async (nc) => out(renderMasterList(await listMasters(nc), opts.format))));
   const basket = program.command("basket").description(
     "read what peels published into the basket (Salt's mine)",
   );
@@ -618,15 +621,15 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     )
     .action(async (tgt, name, opts) => {
       const found = await bus((nc) => basketGet(nc, tgt, name, opts.tgtType));
-      out(renderBasket(found, opts.out ?? opts.format, noEntries(tgt, name, opts.tgtType)));
+      out(renderBasket(found, opts.format, noEntries(tgt, name, opts.tgtType)));
     });
   formatOptions(basket.command("list").description("the entries one peel has published"))
     .argument("<peel-id>", "peel id")
     .action(async (peelId, opts) => {
       const found = await bus((nc) => basketList(nc, peelId));
-      out(renderBasket(found, opts.out ?? opts.format, ""));
+      out(renderBasket(found, opts.format, ""));
     });
-  const keyChange = (op: AdminOp, target: string, opts: { format: Format; out?: Format }) =>
+  const keyChange = (op: AdminOp, target: string, opts: { format: Format }) =>
     bus(async (nc) => {
       const records = await keyRequest(nc, op, { target, actor: currentUser() });
       if (records.length === 0) {
@@ -634,12 +637,12 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
         setExit(2);
         return;
       }
-      out(renderKeyChange(records, opts.out ?? opts.format));
+      out(renderKeyChange(records, opts.format));
     });
-  const keyList = (opts: { format: Format; out?: Format; status?: string }) =>
+  const keyList = (opts: { format: Format; status?: string }) =>
     bus(async (nc) => {
       const status = opts.status as AdminRequest["status"];
-      out(renderKeyList(await keyRequest(nc, "list", { status }), opts.out ?? opts.format));
+      out(renderKeyList(await keyRequest(nc, "list", { status }), opts.format));
     });
   const key = formatOptions(
     program.command("key").description("manage peel enrollments (salt-key's flags work too)"),
@@ -703,7 +706,7 @@ export function buildProgram(out: (text: string) => void, setExit: (code: number
     .action((target, opts) =>
       bus(async (nc) => {
         const [record] = await keyRequest(nc, "show", { target });
-        out(renderKeyShow(record!, opts.out ?? opts.format));
+        out(renderKeyShow(record!, opts.format));
       })
     );
 
