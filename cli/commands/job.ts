@@ -21,7 +21,7 @@ import {
 } from "../../lib/job/mod.ts";
 import { compileGlob } from "../../lib/target/mod.ts";
 import { type Format, isText, serialize, table } from "../output/mod.ts";
-import { type NoReturn, renderReturns, returnRecord } from "../output/returns.ts";
+import { noReturn, renderReturns, returnRecord } from "../output/returns.ts";
 import { JobFollower } from "./follow.ts";
 import { outcomeOf, type RunOutcome } from "./run.ts";
 
@@ -122,21 +122,11 @@ export async function showJob(nc: NatsConnection, jid: string): Promise<JobDetai
   return { job, returns: await readReturns(returnsKv, jid) };
 }
 
-/**
- * Why a target of `job` has no return: not connected, or, until the job ends, still running it
- * (as `job wait` would go on waiting for it).
- */
-function noReturn(job: Pick<Job, "absent" | "status">): (id: string) => NoReturn {
-  const absent = new Set(job.absent ?? []);
-  const running = isTerminal(job.status) ? "No response" : "Still running";
-  return (id) => absent.has(id) ? "Not connected" : running;
-}
-
 /** Render `job show`: the job, a table of its returns, then what each peel returned. */
 export function renderJobDetail(d: JobDetail, format: Format): string {
+  const why = noReturn(new Set(d.job.absent), isTerminal(d.job.status));
   if (!isText(format)) {
     const returns: Record<string, unknown> = {};
-    const why = noReturn(d.job);
     for (const id of d.job.targets) returns[id] = returnRecord(d.returns.get(id), why(id));
     return serialize({ job: d.job, returns }, format);
   }
@@ -168,7 +158,6 @@ export function renderJobDetail(d: JobDetail, format: Format): string {
     ["Canceled by", j.canceled_by],
     ["Error", j.error],
   ];
-  const why = noReturn(j);
   const rows = j.targets.map((id) => {
     const r = d.returns.get(id);
     if (!r) {
@@ -197,9 +186,7 @@ export function renderJobDetail(d: JobDetail, format: Format): string {
  * it when the job has not ended.
  */
 export function renderWaited(o: RunOutcome, format: Format): string {
-  const why = (id: string): NoReturn =>
-    o.absent.has(id) ? "Not connected" : o.ended ? "No response" : "Still running";
-  return renderReturns(o.targets, o.returns, why, format);
+  return renderReturns(o.targets, o.returns, noReturn(o.absent, o.ended), format);
 }
 
 /** Ask the masters to cancel job `jid`; throws with their reason when it cannot be. */

@@ -7,7 +7,7 @@
 import { formatDuration } from "../../lib/config/mod.ts";
 import type { ExecReturn } from "../../lib/job/mod.ts";
 import type { Format } from "./format.ts";
-import { missingLine, type NoReturn, renderReturn, renderReturns } from "./returns.ts";
+import { missingLine, type NoReturn, noReturn, renderReturn, renderReturns } from "./returns.ts";
 
 /** What a finished run gives the printer. */
 export interface RunView {
@@ -96,7 +96,7 @@ export class LivePrinter {
   /** The run is over: print what is left. */
   end(view: RunView): void {
     this.close();
-    const why = (id: string): NoReturn => view.absent.has(id) ? "Not connected" : "No response";
+    const why = noReturn(view.absent, true);
     if (this.#static) {
       this.#out(renderReturns(view.targets, view.returns, why, this.#format));
       return;

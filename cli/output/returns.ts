@@ -15,17 +15,24 @@ import { color, indent, renderValue, useColor } from "./text.ts";
  */
 export type NoReturn = "Not connected" | "No response" | "Still running";
 
+/**
+ * Why a target has no return, for every view of a job (live output, `job show`, `job wait`):
+ * not connected when `absent` holds it; otherwise no response once the job `ended`, else still
+ * running it.
+ */
+export function noReturn(absent: ReadonlySet<string>, ended: boolean): (id: string) => NoReturn {
+  return (id) => absent.has(id) ? "Not connected" : ended ? "No response" : "Still running";
+}
+
 /** What text output says of a target without a return. */
 function noReturnText(why: NoReturn): string {
   return why === "Still running" ? "Still running" : `Peel did not return. [${why}]`;
 }
 
 /** The per-peel record printed in JSON, YAML and raw. */
-export function returnRecord(r: ExecReturn | undefined, why?: NoReturn): Record<string, unknown> {
+export function returnRecord(r: ExecReturn | undefined, why: NoReturn): Record<string, unknown> {
   if (why === "Still running" && !r) return { returned: false, running: true };
-  if (!r) {
-    return { returned: false, success: false, error: `Peel did not return. [${why}]` };
-  }
+  if (!r) return { returned: false, success: false, error: noReturnText(why) };
   const { jid: _j, peel_id: _p, ...rest } = r;
   return { returned: true, ...rest };
 }
