@@ -13,6 +13,7 @@ export {
   KEYSCAN_TYPES,
   normalizeName,
   PIP_SPEC,
+  runFailure,
   SSH_HOST,
 } from "./ops/mod.ts";
 export type {

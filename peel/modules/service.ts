@@ -5,7 +5,7 @@
  * @module
  */
 import type { Outcome, StateFunction } from "../../lib/state/mod.ts";
-import type { Broker, RunResult, ServiceStatus } from "../broker/mod.ts";
+import { type Broker, runFailure, type RunResult, type ServiceStatus } from "../broker/mod.ts";
 import { boolArg, numberArg } from "./args.ts";
 
 const TIMEOUT_MS = 120_000;
@@ -17,7 +17,7 @@ async function ctl(b: Broker, verb: string, unit: string): Promise<unknown> {
 /** Run `verb` on `unit`; what went wrong, or undefined. */
 async function act(b: Broker, verb: string, unit: string): Promise<string | undefined> {
   const r = await ctl(b, verb, unit) as RunResult;
-  return r.retcode === 0 ? undefined : (r.stderr || r.stdout).trim() || `exit code ${r.retcode}`;
+  return r.retcode === 0 ? undefined : runFailure(r);
 }
 
 /** The `service` state module. */

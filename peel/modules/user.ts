@@ -7,7 +7,13 @@
  * @module
  */
 import type { Chunk, Outcome, StateFunction } from "../../lib/state/mod.ts";
-import type { Broker, GroupInfo, RunResult, UserInfo } from "../broker/mod.ts";
+import {
+  type Broker,
+  type GroupInfo,
+  runFailure,
+  type RunResult,
+  type UserInfo,
+} from "../broker/mod.ts";
 import { badArg, boolArg, intArg, listArg, strArg } from "./args.ts";
 
 const REDACTED = "XXX-REDACTED-XXX";
@@ -15,7 +21,7 @@ const REDACTED = "XXX-REDACTED-XXX";
 /** Run an account operation; the failure's message, or undefined. */
 async function act(b: Broker, op: string, args: Record<string, unknown>) {
   const r = await b.request(op, args) as RunResult;
-  return r.retcode === 0 ? undefined : (r.stderr || r.stdout).trim() || `exit code ${r.retcode}`;
+  return r.retcode === 0 ? undefined : runFailure(r);
 }
 
 /** `gid`: a number, or a group name. */

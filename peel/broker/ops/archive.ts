@@ -19,7 +19,7 @@ import { exposures } from "../safe_path.ts";
 import type { Account } from "./accounts.ts";
 import { asOwner } from "./as_owner.ts";
 import { defineOp, type OpContext, OpError } from "./op.ts";
-import { BASE_ENV, execute, type RunResult } from "./run.ts";
+import { BASE_ENV, execute, runFailure, type RunResult } from "./run.ts";
 import { actAs } from "./work_dir.ts";
 
 const TAR = "/usr/bin/tar";
@@ -304,8 +304,8 @@ async function materialize(
 
 function tool(r: RunResult, what: string): RunResult {
   if (r.retcode !== 0 || r.truncated) {
-    const why = r.truncated ? "output too large" : (r.stderr || r.stdout).trim();
-    throw new OpError("failed", `Cannot ${what}: ${why || `exit code ${r.retcode}`}`);
+    const why = r.truncated ? "output too large" : runFailure(r);
+    throw new OpError("failed", `Cannot ${what}: ${why}`);
   }
   return r;
 }

@@ -68,7 +68,7 @@ import {
 } from "./file.ts";
 
 export * from "./op.ts";
-export { childEnv, type RunResult } from "./run.ts";
+export { childEnv, runFailure, type RunResult } from "./run.ts";
 export type { Manager, PkgVersions } from "./pkg.ts";
 export type { RepoResult } from "./repo.ts";
 export type { GroupInfo, UserInfo } from "./users.ts";

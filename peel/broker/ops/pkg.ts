@@ -7,7 +7,7 @@
  */
 import * as s from "../../../lib/schema/mod.ts";
 import { defineOp, type OpContext, OpError } from "./op.ts";
-import { BASE_ENV, execute, type RunResult } from "./run.ts";
+import { BASE_ENV, execute, runFailure, type RunResult } from "./run.ts";
 
 /** The package managers the broker drives. */
 export type Manager = "apt" | "dnf" | "yum";
@@ -116,8 +116,7 @@ async function output(ctx: OpContext, m: Manager, argv: string[]): Promise<RunRe
 }
 
 function failed(argv: string[], r: RunResult): OpError {
-  const why = (r.stderr || r.stdout).trim() || `exit code ${r.retcode}`;
-  return new OpError("failed", `Cannot query packages with "${argv[0]}": ${why}`);
+  return new OpError("failed", `Cannot query packages with "${argv[0]}": ${runFailure(r)}`);
 }
 
 /** dpkg's status of an installed package: wanted for install, or held. */

@@ -38,6 +38,11 @@ export interface RunResult {
   truncated: boolean;
 }
 
+/** What a failed command said: its stderr, else its stdout, else its exit code. */
+export function runFailure(r: RunResult): string {
+  return (r.stderr || r.stdout).trim() || `exit code ${r.retcode}`;
+}
+
 /** What {@linkcode execute} runs: an argv the caller has already checked or built. */
 export interface Command {
   argv: readonly string[];

@@ -6,7 +6,7 @@
  */
 import * as s from "../../../lib/schema/mod.ts";
 import { defineOp, type OpContext, OpError } from "./op.ts";
-import { BASE_ENV, execute, type RunResult } from "./run.ts";
+import { BASE_ENV, execute, runFailure, type RunResult } from "./run.ts";
 
 const SYSTEMCTL = "/usr/bin/systemctl";
 /** What a unit operation does. */
@@ -93,7 +93,7 @@ export const serviceStatusOp = defineOp({
     if (r.retcode !== 0 || r.timed_out) {
       const why = r.timed_out
         ? `no answer in ${TIMEOUT_MS} ms`
-        : (r.stderr || r.stdout).trim().replaceAll("\n", " ") || `exit code ${r.retcode}`;
+        : runFailure(r).replaceAll("\n", " ");
       throw new OpError("failed", `Cannot query unit "${unit}": ${why}`);
     }
     const props = Object.fromEntries(

@@ -11,7 +11,7 @@ import * as s from "../../../lib/schema/mod.ts";
 import { globToRegExp } from "../glob.ts";
 import { defineOp, type OpContext, OpError } from "./op.ts";
 import { putFile, readIfAny } from "./put.ts";
-import { BASE_ENV, execute } from "./run.ts";
+import { BASE_ENV, execute, runFailure } from "./run.ts";
 import { groupEntry, name, userInfo } from "./users.ts";
 
 function deny(message: string): OpError {
@@ -114,7 +114,7 @@ async function proc(ctx: OpContext, file: string, write?: string): Promise<strin
   }, ctx);
   if (r.retcode === 0) return r.stdout;
   if (write === undefined && /No such file or directory/.test(r.stderr)) return null;
-  throw new OpError("failed", (r.stderr || r.stdout).trim() || `exit code ${r.retcode}`);
+  throw new OpError("failed", runFailure(r));
 }
 
 /** `sysctl.get`: the value now (null: no such key) and in the config file (null: not set). */
