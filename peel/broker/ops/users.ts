@@ -85,14 +85,17 @@ async function table(ctx: OpContext, file: string): Promise<string[][]> {
   }
 }
 
+/** The line of group `g` (a name or gid) in `groups`, the lines of a `group` file. */
+function findGroup(groups: string[][], g: string | number): string[] | undefined {
+  return groups.find((f) => typeof g === "number" ? f[2] === String(g) : f[0] === g);
+}
+
 /** The `group` line of `g` (a name or gid) under the system root. */
 export async function groupEntry(
   ctx: OpContext,
   g: string | number,
 ): Promise<string[] | undefined> {
-  return (await table(ctx, "group")).find((f) =>
-    typeof g === "number" ? f[2] === String(g) : f[0] === g
-  );
+  return findGroup(await table(ctx, "group"), g);
 }
 
 /** The user `user` under the system root, without any policy check. */
@@ -160,9 +163,12 @@ async function tool(ctx: OpContext, prog: string, opts: string[], n: string): Pr
   }, ctx);
 }
 
-/** A group given by name or number, which the policy must let users be put in. */
-async function primaryGroup(ctx: OpContext, g: string | number): Promise<string> {
-  const entry = await groupEntry(ctx, g);
+/**
+ * A group given by name or number, looked up in `groups` (the `group` file's lines), which the
+ * policy must let users be put in.
+ */
+function primaryGroup(ctx: OpContext, groups: string[][], g: string | number): string {
+  const entry = findGroup(groups, g);
   if (!entry) throw new OpError("failed", `No such group "${g}"`);
   checks(ctx).id(Number(entry[2]), "gid");
   checks(ctx).group(entry[0]!);
@@ -210,10 +216,11 @@ export const userAddOp = defineOp({
     c.home(home);
     for (const g of args.groups ?? []) c.group(g);
     // A group named as the user becomes its primary group, as useradd would refuse to make one.
-    const gid = args.gid ?? ((await groupEntry(ctx, args.name)) ? args.name : undefined);
+    const groups = await table(ctx, "group");
+    const gid = args.gid ?? (findGroup(groups, args.name) ? args.name : undefined);
     const opts = [
       ...(args.uid === undefined ? [] : ["-u", String(args.uid)]),
-      ...(gid === undefined ? [] : ["-g", await primaryGroup(ctx, gid)]),
+      ...(gid === undefined ? [] : ["-g", primaryGroup(ctx, groups, gid)]),
       ...(args.groups?.length ? ["-G", args.groups.join(",")] : []),
       "-d",
       home,
@@ -246,7 +253,9 @@ export const userModOp = defineOp({
     }
     const opts = [
       ...(args.uid === undefined ? [] : ["-u", String(args.uid)]),
-      ...(args.gid === undefined ? [] : ["-g", await primaryGroup(ctx, args.gid)]),
+      ...(args.gid === undefined
+        ? []
+        : ["-g", primaryGroup(ctx, await table(ctx, "group"), args.gid)]),
       ...(args.groups === undefined ? [] : ["-G", args.groups.join(",")]),
       ...(args.home === undefined ? [] : ["-d", args.home, ...(args.move_home ? ["-m"] : [])]),
       ...(args.shell === undefined ? [] : ["-s", args.shell]),
