@@ -407,15 +407,22 @@ function chownMembers(dest: string, list: readonly Member[], ids: { uid?: number
   }
 }
 
-/** Refuse owners other than `owner` itself, whose directory (user_dirs) this is. */
-function ownerOnly(owner: Account | undefined, ids: { uid?: number; gid?: number }): void {
-  if (!owner) return;
-  if ((ids.uid !== undefined && ids.uid !== owner.uid) || ids.gid !== undefined) {
+/**
+ * The `dest` the policy lets be written, the owners `user`/`group` name, and the account the
+ * work is done as when `dest` is in a user's directory (user_dirs), where no other owner is
+ * allowed.
+ */
+async function writeTarget(a: SourceArgs, ctx: OpContext) {
+  const dest = await ctx.policy.write(a.dest);
+  const ids = await ctx.policy.owners(a.user, a.group);
+  const owner = await actAs(dest, ctx.policy, dest);
+  if (owner && ((ids.uid !== undefined && ids.uid !== owner.uid) || ids.gid !== undefined)) {
     throw new OpError(
       "denied",
       `Denied: in a directory of "${owner.name}" (user_dirs) files belong to "${owner.name}"`,
     );
   }
+  return { dest, ids, owner };
 }
 
 /**
@@ -427,10 +434,7 @@ export const archiveExtractOp = defineOp({
   auditsItself: true,
   args: ExtractArgs,
   async run(a, ctx) {
-    const dest = await ctx.policy.write(a.dest);
-    const ids = await ctx.policy.owners(a.user, a.group);
-    const owner = await actAs(dest, ctx.policy, dest);
-    ownerOnly(owner, ids);
+    const { dest, ids, owner } = await writeTarget(a, ctx);
     return await withSource(a, ctx, { path: dest }, owner, async (file) => {
       const list = await members(a, file, ctx, owner);
       const created = lstatOrNull(dest) === null;
@@ -473,10 +477,7 @@ export const archiveChownOp = defineOp({
   auditsItself: true,
   args: ListArgs,
   async run(a, ctx) {
-    const dest = await ctx.policy.write(a.dest);
-    const ids = await ctx.policy.owners(a.user, a.group);
-    const owner = await actAs(dest, ctx.policy, dest);
-    ownerOnly(owner, ids);
+    const { dest, ids, owner } = await writeTarget(a, ctx);
     return await withSource(a, ctx, { path: dest }, undefined, async (file) => {
       if (!owner) chownMembers(dest, await members(a, file, ctx), ids);
       return { path: dest };
