@@ -36,6 +36,8 @@ export class SettingsPublishError extends TypeError {
 
 /** How long changes are gathered before sealing. */
 const DEBOUNCE_MS = 200;
+/** Peels sealed at once: their records are read and written in parallel. */
+const CONCURRENCY = 32;
 
 const UTF8_IN = new TextDecoder("utf-8", { fatal: true });
 const UTF8_OUT = new TextEncoder();
@@ -55,12 +57,16 @@ export class SecretSealer {
   readonly #opts: SecretSealerOptions;
   /** The published (sanitized) tree, by path. */
   readonly #files = new Map<string, string>();
-  /** Opened secrets by file path. */
-  readonly #secrets = new Map<string, OpenedSecrets>();
+  /** Opened secrets by file path, with a hash of them, for files that hold any. */
+  readonly #secrets = new Map<string, { opened: OpenedSecrets; hash: string }>();
   /** Box public keys of peels that may get secrets. */
   readonly #keys = new Map<string, Uint8Array>();
-  /** What each peel's record was last made from (a hash), to seal only on change. */
-  readonly #sealed = new Map<string, string>();
+  /**
+   * What each peel's record holds as far as this master knows: a hash of what it was made from,
+   * at a revision. A peel whose hash is unchanged is skipped; one whose hash changed is written
+   * without a read while its record is still at that revision (no other master wrote since).
+   */
+  readonly #sealed = new Map<string, { made: string; revision: number }>();
   /** Peels logged as needing secrets without a known box key. */
   readonly #unkeyed = new Set<string>();
   #top?: SettingsTop;
@@ -105,7 +111,8 @@ export class SecretSealer {
       }
     }
     this.#files.set(path, text);
-    this.#secrets.set(path, opened);
+    if (secrets.length) this.#secrets.set(path, { opened, hash: hashSecrets(opened) });
+    else this.#secrets.delete(path);
     return UTF8_OUT.encode(text);
   }
 
@@ -213,7 +220,17 @@ export class SecretSealer {
     this.#all = false;
     this.#pending = new Set();
     let sealed = 0;
-    for (const id of ids) if (await this.#seal(id)) sealed++;
+    const queue = ids.values();
+    const worker = async () => {
+      for (const id of queue) {
+        try {
+          if (await this.#seal(id)) sealed++;
+        } catch (e) {
+          this.#opts.log.error("cannot seal a peel's secrets", { peel_id: id, error: e });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, ids.length) }, worker));
     if (sealed) this.#opts.log.info("secrets sealed", { peels: sealed });
   }
 
@@ -235,7 +252,14 @@ export class SecretSealer {
       return false;
     }
     const secrets: OpenedSecrets = {};
-    for (const f of files) Object.assign(secrets, this.#secrets.get(f));
+    // What the record is made from: the peel's key and the hashes of its files' secrets.
+    const from = [];
+    for (const f of files) {
+      const held = this.#secrets.get(f);
+      if (!held) continue;
+      Object.assign(secrets, held.opened);
+      from.push(held.hash);
+    }
     const key = this.#keys.get(id);
     if (!key) {
       if (Object.keys(secrets).length && !this.#unkeyed.has(id)) {
@@ -247,23 +271,30 @@ export class SecretSealer {
       }
       return false;
     }
-    const made = digest(key, secrets);
-    if (this.#sealed.get(id) === made) return false;
-    const wrote = await publishPeelSecrets(
+    const made = `${key.toBase64()} ${from.join(" ")}`;
+    const known = this.#sealed.get(id);
+    if (known?.made === made) return false;
+    const { revision, wrote } = await publishPeelSecrets(
       this.#opts.secretsKv,
       id,
       key,
       secrets,
       this.#opts.boxKey!,
+      known?.revision,
     );
-    this.#sealed.set(id, made);
+    if (this.#keys.get(id) !== key) {
+      // Revoked or given another key while sealing: its enrollment handler ran meanwhile.
+      this.#sealed.delete(id);
+      if (!this.#keys.has(id)) await removePeelSecrets(this.#opts.secretsKv, id);
+      return false;
+    }
+    this.#sealed.set(id, { made, revision });
     return wrote;
   }
 }
 
-/** A hash of a peel's key and secrets, kept in memory only. */
-function digest(key: Uint8Array, secrets: OpenedSecrets): string {
+/** A hash of one file's opened secrets, kept in memory only. */
+function hashSecrets(secrets: OpenedSecrets): string {
   const ids = Object.keys(secrets).sort();
-  const text = JSON.stringify([key.toBase64(), ids.map((i) => [i, secrets[i]])]);
-  return nacl.hash(UTF8_OUT.encode(text)).toBase64();
+  return nacl.hash(UTF8_OUT.encode(JSON.stringify(ids.map((i) => [i, secrets[i]])))).toBase64();
 }

@@ -27,7 +27,8 @@ class FunctionFailed extends Error {
 
 /** What a {@linkcode PeelBasket} needs. */
 export interface PeelBasketOptions {
-  nc: NatsConnection;
+  /** The peel's connection; throws while there is none yet. */
+  nc: () => NatsConnection;
   peelId: string;
   log: Logger;
   /** The functions to publish, asked at every round. */
@@ -70,7 +71,7 @@ export class PeelBasket implements Basket {
   }
 
   async #bucket(): Promise<KV> {
-    return this.#kv ??= await openBucket(this.#opts.nc, BUCKETS.basket);
+    return this.#kv ??= await openBucket(this.#opts.nc(), BUCKETS.basket);
   }
 
   /** Run and publish every function; a failure is logged, and returned by name. */
@@ -121,6 +122,6 @@ export class PeelBasket implements Basket {
 
   /** Salt's `mine.get` on this peel's connection. */
   get(tgt: string, name: string, tgtType?: TargetType): Promise<Record<string, unknown>> {
-    return basketGet(this.#opts.nc, tgt, name, tgtType);
+    return basketGet(this.#opts.nc(), tgt, name, tgtType);
   }
 }

@@ -46,7 +46,8 @@ RETURN_HEADERS.set(FIRST_WRITE.header, FIRST_WRITE.value);
 
 /** What the command loop needs. */
 export interface CommandServerOptions {
-  nc: NatsConnection;
+  /** The connection to take commands on; without it, none until {@linkcode CommandServer.listen}. */
+  nc?: NatsConnection;
   peelId: string;
   facts: () => Record<string, unknown>;
   broker: Broker;
@@ -81,29 +82,40 @@ export class CommandServer {
   readonly #journal: JobJournal;
   readonly #running = new Map<string, Running>();
   readonly #inflight = new Set<Promise<void>>();
-  readonly #subs: Subscription[];
+  #subs: Subscription[] = [];
+  #nc?: NatsConnection;
 
   private constructor(opts: CommandServerOptions, journal: JobJournal) {
     this.#opts = opts;
     this.#journal = journal;
+  }
+
+  /**
+   * Open the journal and, given `opts.nc`, take commands. Scheduled runs
+   * ({@linkcode CommandServer.runLocal}) need no connection.
+   */
+  static async start(opts: CommandServerOptions): Promise<CommandServer> {
+    const journal = await JobJournal.open(opts.journalDir, opts.log, outcomeOf);
+    const server = new CommandServer(opts, journal);
+    if (opts.nc) server.listen(opts.nc);
+    return server;
+  }
+
+  /** Subscribe to the peel's command and cancel subjects on `nc`. */
+  listen(nc: NatsConnection): void {
     const on = (what: string, handle: (msg: Msg) => void) => (err: Error | null, msg: Msg) => {
-      if (err) opts.log.error(`${what} subscription failed`, { error: err });
+      if (err) this.#opts.log.error(`${what} subscription failed`, { error: err });
       else handle(msg);
     };
+    this.#nc = nc;
     this.#subs = [
-      opts.nc.subscribe(subjects.cmd(opts.peelId), {
+      nc.subscribe(subjects.cmd(this.#opts.peelId), {
         callback: on("command", (m) => this.#onCommand(m)),
       }),
-      opts.nc.subscribe(subjects.jobCancelAll, {
+      nc.subscribe(subjects.jobCancelAll, {
         callback: on("cancel", (m) => this.#onCancel(m)),
       }),
     ];
-  }
-
-  /** Open the journal and subscribe to the peel's command and cancel subjects. */
-  static async start(opts: CommandServerOptions): Promise<CommandServer> {
-    const journal = await JobJournal.open(opts.journalDir, opts.log, outcomeOf);
-    return new CommandServer(opts, journal);
   }
 
   /** Stop taking commands and wait for running jobs to send their returns. */
@@ -264,10 +276,13 @@ export class CommandServer {
 
   /** Write the return into `job-returns`; the stream's ack goes to the master. */
   #publish(req: ExecRequest, { data, outcome }: Kept): void {
-    const { nc, peelId, log } = this.#opts;
+    const { peelId, log } = this.#opts;
     try {
       const reply = ackReplySubject(req.ack, peelId, outcome);
-      nc.publish(subjects.jobReturn(req.jid, peelId), data, { reply, headers: RETURN_HEADERS });
+      this.#nc!.publish(subjects.jobReturn(req.jid, peelId), data, {
+        reply,
+        headers: RETURN_HEADERS,
+      });
     } catch (e) {
       // Closed connection: the master asks again after the peel reconnects.
       log.error("cannot send return", { jid: req.jid, error: e });

@@ -1,7 +1,9 @@
 /**
  * The peel process: publishes its facts and its basket entries, answers ExecRequests on
  * `zester.cmd.<peel-id>`, and stores returns in `job-returns`. It writes only in its data dir
- * and spawns only the broker, which does anything privileged for it.
+ * and spawns only the broker, which does anything privileged for it. Its schedule runs from
+ * the start, before NATS is reached, with the last-known-good settings and state tree kept in
+ * its data dir.
  * @module
  */
 import type { NatsConnection } from "nats";
@@ -37,6 +39,7 @@ import { Scheduler } from "./scheduler.ts";
 import { PeelSettings } from "./settings_source.ts";
 // Not `./state/mod.ts`: an idle peel does not load the state pipeline (templates, modules).
 import { StateSync } from "./state/sync.ts";
+import { dirTree, type StateTree } from "./state/tree.ts";
 import { templateHost } from "./state/template_host.ts";
 import { collectFacts, type SysInfo } from "./facts/mod.ts";
 import { peelBoxKey, peelCreds } from "./enroll.ts";
@@ -45,12 +48,14 @@ import { peelBoxKey, peelCreds } from "./enroll.ts";
 const FACTS_RETRY_MS = 10_000;
 /** How long one basket function may run. */
 const BASKET_FUNCTION_TIMEOUT_MS = 60_000;
+/** The mirrored state tree, in the data dir. */
+const STATES_CACHE = "states-cache";
 
 /** A running peel. */
 export class Peel {
   readonly #cfg: PeelConfig;
   readonly #log: Logger;
-  readonly #nc: NatsConnection;
+  #nc?: NatsConnection;
   readonly #broker: BrokerClient;
   readonly #health?: HealthServer;
   #detachGauge?: () => void;
@@ -61,6 +66,8 @@ export class Peel {
   #scheduler?: Scheduler;
   #outbox?: ScheduleOutbox;
   #sync?: StateSync;
+  /** The state tree mirrored at an earlier run, used until the mirror is followed again. */
+  #cachedStates?: StateTree;
   #syncTimer?: ReturnType<typeof setTimeout>;
   readonly #settings: PeelSettings;
   /** `schedule:` of the settings, as last compiled. */
@@ -76,7 +83,6 @@ export class Peel {
   private constructor(
     cfg: PeelConfig,
     baseLog: Logger,
-    nc: NatsConnection,
     configPath: string,
     boxKey: BoxKey,
     health?: HealthServer,
@@ -85,7 +91,6 @@ export class Peel {
     this.#cfg = cfg;
     this.#configPath = configPath;
     this.#log = log;
-    this.#nc = nc;
     this.#health = health;
     this.#broker = new BrokerClient({
       launcher: cfg.broker.launcher,
@@ -94,7 +99,7 @@ export class Peel {
       onDone: brokerOpDone,
     });
     this.#basket = new PeelBasket({
-      nc,
+      nc: () => this.#bus(),
       peelId: cfg.id,
       log,
       // Settings' mine_functions win on a shared name.
@@ -115,7 +120,7 @@ export class Peel {
           facts: () => this.#facts,
           broker: this.#broker,
           log,
-          states: this.#sync?.tree,
+          states: this.#states(),
           settings: this.#settings,
         }),
     });
@@ -131,9 +136,9 @@ export class Peel {
   }
 
   /**
-   * Prepare the data dir, serve the health endpoints (not ready yet), connect (retrying while
-   * NATS is unreachable or refuses the peel, until `signal` aborts), collect and publish facts,
-   * and start answering jobs.
+   * Prepare the data dir, serve the health endpoints (not ready yet), start the schedule, then
+   * connect (enrolling first if needed, retrying while NATS is unreachable or refuses the peel,
+   * until `signal` aborts), publish facts, and start answering jobs.
    */
   static async start(
     cfg: PeelConfig,
@@ -146,45 +151,80 @@ export class Peel {
     checkServerUrls(cfg.nats_url, cfg.insecure);
     const addr = listenAddr(cfg.health_addr);
     const health = addr && new HealthServer({ addr, component: "peel", version: VERSION, log });
-    if (cfg.nats_cert) await warnIfCertExpiring(cfg.nats_cert, "NATS client", log);
-    let nc: NatsConnection;
+    let peel: Peel | undefined;
     try {
+      if (cfg.nats_cert) await warnIfCertExpiring(cfg.nats_cert, "NATS client", log);
+      peel = new Peel(cfg, log, configPath, await peelBoxKey(cfg), health);
+      await peel.#startLocal();
       const credsFile = await peelCreds(cfg, log, signal);
-      nc = await connectBusRetrying(
-        { ...busOptions(cfg, `zester-peel-${cfg.id}`), credsFile },
-        log,
-        signal,
+      await peel.#connected(
+        await connectBusRetrying(
+          { ...busOptions(cfg, `zester-peel-${cfg.id}`), credsFile },
+          log,
+          signal,
+        ),
       );
     } catch (e) {
-      await health?.stop();
+      await (peel ? peel.stop() : health?.stop());
       throw e;
     }
-    const peel = new Peel(cfg, log, nc, configPath, await peelBoxKey(cfg), health);
-    const bus = watchBus(nc);
-    peel.#detachGauge = peelConnected.attach(() => bus.connected ? 1 : 0);
-    await peel.#refreshFacts();
-    await peel.#startSync();
-    await peel.#startSettings();
-    peel.#commands = await CommandServer.start({
-      nc,
-      peelId: cfg.id,
-      facts: () => peel.#facts,
-      broker: peel.#broker,
-      log: peel.#log,
-      states: () => peel.#sync?.tree,
-      basket: peel.#basket,
-      settings: peel.#settings,
-      journalDir: `${cfg.data_dir}/jobs`,
-      schedule: await peel.#startSchedule(),
-    });
-    await peel.#scheduler!.start();
-    peel.#outbox!.attach(nc);
-    await nc.flush();
-    if (health) health.checks = peelChecks({ cfg, nc, broker: peel.#broker });
-    void peel.#publishFacts();
-    peel.#basket.start();
-    log.info("peel ready", { facts: Object.keys(peel.#facts).length });
     return peel;
+  }
+
+  /**
+   * What needs no connection: facts, the last-known-good settings' `schedule:` and
+   * `mine_functions:`, the job path and the schedule, whose runs with `return_job` wait in the
+   * outbox until NATS is reached.
+   */
+  async #startLocal(): Promise<void> {
+    await this.#refreshFacts();
+    const kept = await this.#settings.keptCompiled();
+    if (kept) this.#applySettings(kept);
+    const cache = `${this.#cfg.data_dir}/${STATES_CACHE}`;
+    if (await Deno.stat(cache).then((st) => st.isDirectory, () => false)) {
+      this.#cachedStates = dirTree(cache);
+    }
+    this.#commands = await CommandServer.start({
+      peelId: this.#cfg.id,
+      facts: () => this.#facts,
+      broker: this.#broker,
+      log: this.#log,
+      states: () => this.#states(),
+      basket: this.#basket,
+      settings: this.#settings,
+      journalDir: `${this.#cfg.data_dir}/jobs`,
+      schedule: await this.#startSchedule(),
+    });
+    await this.#scheduler!.start();
+  }
+
+  /** Connected: follow the trees, take jobs, deliver kept scheduled runs, publish facts. */
+  async #connected(nc: NatsConnection): Promise<void> {
+    this.#nc = nc;
+    const bus = watchBus(nc);
+    this.#detachGauge = peelConnected.attach(() => bus.connected ? 1 : 0);
+    await this.#startSync();
+    await this.#startSettings();
+    this.#commands!.listen(nc);
+    this.#outbox!.attach(nc);
+    await nc.flush();
+    if (this.#health) {
+      this.#health.checks = peelChecks({ cfg: this.#cfg, nc, broker: this.#broker });
+    }
+    void this.#publishFacts();
+    this.#basket.start();
+    this.#log.info("peel ready", { facts: Object.keys(this.#facts).length });
+  }
+
+  /** The connection; an error before NATS was first reached. */
+  #bus(): NatsConnection {
+    if (!this.#nc) throw new Deno.errors.NotConnected("NATS has not been reached yet");
+    return this.#nc;
+  }
+
+  /** The mirrored state tree, or the one kept from an earlier run until it is followed. */
+  #states(): StateTree | undefined {
+    return this.#sync?.tree ?? this.#cachedStates;
   }
 
   /**
@@ -194,8 +234,8 @@ export class Peel {
   async #startSync(): Promise<void> {
     if (this.#stopping) return;
     try {
-      const kv = await openBucket(this.#nc, BUCKETS.stateFiles);
-      const sync = new StateSync(kv, `${this.#cfg.data_dir}/states-cache`, this.#log);
+      const kv = await openBucket(this.#bus(), BUCKETS.stateFiles);
+      const sync = new StateSync(kv, `${this.#cfg.data_dir}/${STATES_CACHE}`, this.#log);
       await sync.start();
       this.#sync = sync;
     } catch (e) {
@@ -218,6 +258,11 @@ export class Peel {
    */
   #settingsChanged(settings: Record<string, unknown>): void {
     this.#publishFactsSoon();
+    this.#applySettings(settings);
+  }
+
+  /** Take the `schedule:` and `mine_functions:` of `settings`. */
+  #applySettings(settings: Record<string, unknown>): void {
     if (JSON.stringify(settings.schedule) !== JSON.stringify(this.#settingsSchedule)) {
       this.#settingsSchedule = settings.schedule;
       void this.#scheduler?.reload();
@@ -272,8 +317,8 @@ export class Peel {
     if (this.#stopping) return;
     try {
       await this.#settings.follow(
-        await openBucket(this.#nc, BUCKETS.settingsFiles),
-        await openBucket(this.#nc, BUCKETS.secrets),
+        await openBucket(this.#bus(), BUCKETS.settingsFiles),
+        await openBucket(this.#bus(), BUCKETS.secrets),
       );
     } catch (e) {
       this.#settings.unavailable(`cannot read settings-files: ${(e as Error).message}`);
@@ -301,7 +346,7 @@ export class Peel {
     this.#sync?.stop();
     this.#settings.stop();
     await this.#broker.close();
-    await closeBus(this.#nc);
+    if (this.#nc) await closeBus(this.#nc);
     this.#log.info("peel stopped");
   }
 
@@ -344,7 +389,7 @@ export class Peel {
     let next = this.#cfg.facts_interval;
     try {
       const reply = decode(
-        (await this.#nc.request(subjects.fact(this.#cfg.id), encode(msg), {
+        (await this.#bus().request(subjects.fact(this.#cfg.id), encode(msg), {
           timeout: 5_000,
         })).data,
       ) as { ok?: boolean; error?: string };

@@ -140,6 +140,14 @@ export class PeelSettings implements SettingsAccess {
     this.#background();
   }
 
+  /**
+   * The last-known-good settings kept in the data dir (compiled, secrets not resolved), if any:
+   * what a peel that starts without NATS goes by.
+   */
+  async keptCompiled(): Promise<Dict | undefined> {
+    return (await this.#readKept())?.settings;
+  }
+
   /** Mark the settings source as unavailable for `reason`: the kept settings are used. */
   unavailable(reason: string): void {
     this.#unavailable = reason;

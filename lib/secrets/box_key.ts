@@ -39,14 +39,29 @@ const { crypto_core_hsalsa20: hsalsa20 } = (nacl as unknown as {
   };
 }).lowlevel;
 const privateKeys = new WeakMap<BoxKey, Promise<CryptoKey>>();
+/** Shared keys by our key and the peer's public key array, as the master re-seals for a fleet. */
+const sharedKeys = new WeakMap<BoxKey, WeakMap<Uint8Array, Promise<Uint8Array>>>();
 
 /**
  * The shared key of a box between `key` and the holder of `publicKey`, as `nacl.box.before`
  * computes it, for `nacl.box.after` and `nacl.box.open.after`. X25519 runs in the platform's
  * WebCrypto, several times faster than tweetnacl's, which counts when the master seals for
- * thousands of peels. A public key of low order is refused.
+ * thousands of peels; it is kept for as long as both `key` and the `publicKey` array live (an
+ * array must not change once used here). A public key of low order is refused.
  */
-export async function boxSharedKey(publicKey: Uint8Array, key: BoxKey): Promise<Uint8Array> {
+export function boxSharedKey(publicKey: Uint8Array, key: BoxKey): Promise<Uint8Array> {
+  let known = sharedKeys.get(key);
+  if (!known) sharedKeys.set(key, known = new WeakMap());
+  let shared = known.get(publicKey);
+  if (!shared) {
+    shared = deriveSharedKey(publicKey, key);
+    known.set(publicKey, shared);
+    shared.catch(() => known.delete(publicKey));
+  }
+  return shared;
+}
+
+async function deriveSharedKey(publicKey: Uint8Array, key: BoxKey): Promise<Uint8Array> {
   let secret = privateKeys.get(key);
   if (!secret) {
     const pkcs8 = new Uint8Array(PKCS8_X25519_PREFIX.length + key.secretKey.length);

@@ -10,6 +10,7 @@
 import type { KV } from "nats";
 import nacl from "tweetnacl";
 import { decode, encode } from "../bus/codec.ts";
+import { isJsError, JS_ERRORS } from "../bus/errors.ts";
 import * as s from "../schema/mod.ts";
 import { type BoxKey, boxSharedKey, decodeBoxPublicKey, encodeBoxPublicKey } from "./box_key.ts";
 import { SecretOpenError } from "./errors.ts";
@@ -124,9 +125,16 @@ async function holds(
   });
 }
 
+/** A peel's record after {@linkcode publishPeelSecrets}: its revision, and whether it was written. */
+export interface PeelSecretsRevision {
+  revision: number;
+  wrote: boolean;
+}
+
 /**
  * Seal `secrets` for peel `peelId` into the `secrets` bucket, unless its record already holds
- * them for the same keys; resolves to whether it wrote.
+ * them for the same keys. `replaces` is the revision of a record known to hold something else:
+ * while the record is still at that revision it is replaced without being read first.
  */
 export async function publishPeelSecrets(
   kv: KV,
@@ -134,13 +142,21 @@ export async function publishPeelSecrets(
   peelPublicKey: Uint8Array,
   secrets: OpenedSecrets,
   masterKey: BoxKey,
-): Promise<boolean> {
+  replaces?: number,
+): Promise<PeelSecretsRevision> {
+  const record = () => peelSecretsRecord(secrets, peelPublicKey, masterKey);
+  if (replaces !== undefined) {
+    try {
+      return { revision: await kv.update(peelId, await record(), replaces), wrote: true };
+    } catch (e) {
+      if (!isJsError(e, JS_ERRORS.wrongLastSequence)) throw e;
+    }
+  }
   const current = await kv.get(peelId);
   if (
     current?.operation === "PUT" && await holds(current.value, secrets, peelPublicKey, masterKey)
-  ) return false;
-  await kv.put(peelId, await peelSecretsRecord(secrets, peelPublicKey, masterKey));
-  return true;
+  ) return { revision: current.revision, wrote: false };
+  return { revision: await kv.put(peelId, await record()), wrote: true };
 }
 
 /** Remove peel `peelId`'s record and its history from the `secrets` bucket. */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { BUCKETS, openBucket, provisionStorage } from "../../lib/bus/mod.ts";
 import {
+  type BoxKey,
   createBoxKey,
   MASTER_PUBLIC_KEY_ID,
   openAtRest,
@@ -244,31 +245,28 @@ Deno.test("secrets - a peel's record is written only when its secrets change, an
     assert.deepEqual(await readMasterPublicKey(kv), master.publicKey);
 
     const secrets = { "db.password": "s3cret" };
-    assert.equal(await publishPeelSecrets(kv, "web-01", web01.publicKey, secrets, master), true);
+    const wrote = async (key: BoxKey, values: Record<string, string>, replaces?: number) =>
+      (await publishPeelSecrets(kv, "web-01", key.publicKey, values, master, replaces)).wrote;
+    assert.equal(await wrote(web01, secrets), true);
     const first = (await kv.get("web-01"))!.revision;
-    assert.equal(
-      await publishPeelSecrets(kv, "web-01", web01.publicKey, { ...secrets }, master),
-      false,
-    );
+    assert.equal(await wrote(web01, { ...secrets }), false);
     assert.equal((await kv.get("web-01"))!.revision, first);
     // A new value, a new peel key, one secret more: each writes.
-    assert.equal(
-      await publishPeelSecrets(kv, "web-01", web01.publicKey, { "db.password": "new" }, master),
-      true,
-    );
-    assert.equal(
-      await publishPeelSecrets(kv, "web-01", web02.publicKey, { "db.password": "new" }, master),
-      true,
-    );
-    assert.equal(
+    assert.equal(await wrote(web01, { "db.password": "new" }), true);
+    assert.equal(await wrote(web02, { "db.password": "new" }), true);
+    // A stale `replaces` (the record moved on) reads and compares: the same secrets stay.
+    assert.equal(await wrote(web02, { "db.password": "new" }, first), false);
+    const current = (await kv.get("web-01"))!.revision;
+    assert.deepEqual(
       await publishPeelSecrets(
         kv,
         "web-01",
         web02.publicKey,
         { "db.password": "new", x: "y" },
         master,
+        current,
       ),
-      true,
+      { revision: current + 1, wrote: true },
     );
     assert.deepEqual(await openPeelSecrets((await kv.get("web-01"))!.value, web02), {
       "db.password": "new",

@@ -1,8 +1,9 @@
 /**
  * The peel's scheduler on a real nats-server, master and peel: runs on time, `maxrunning`,
  * `splay`, `run_on_start`, `schedule.*`, bad entries reported by file and field while the peel
- * runs on, runs while NATS is away recorded as jobs once it is back; and a cron entry at a minute
- * boundary under a moved clock.
+ * runs on, runs while NATS is away recorded as jobs once it is back, also for a peel started while
+ * NATS is down (peel.yaml's entries, and its kept settings' once it has connected before); and a
+ * cron entry at a minute boundary under a moved clock.
  */
 import assert from "node:assert/strict";
 import type { NatsConnection } from "nats";
@@ -12,11 +13,14 @@ import { Logger } from "../../lib/log/mod.ts";
 import type { ExecCall } from "../../peel/exec.ts";
 import { Scheduler } from "../../peel/scheduler.ts";
 import { Master } from "../../master/master.ts";
+import { register } from "../../deploy/dev/trust.ts";
 import {
   client,
   closeClient,
   type Daemon,
+  freePort,
   masterConfig,
+  type NatsServer,
   startNatsServer,
   startPeel,
   tempDir,
@@ -230,6 +234,87 @@ Deno.test("schedule - runs while NATS is stopped, and its return_job runs become
     await closeClient(nc).catch(() => {});
     await master.stop();
     await ns.stop();
+  }
+});
+
+Deno.test("schedule - a peel started while NATS is down runs its schedule from peel.yaml and its kept settings; runs become jobs once NATS is up", async () => {
+  await using store = await tempDir("zester-nats-store-");
+  await using dir = await tempDir();
+  const port = freePort();
+  const url = `tls://127.0.0.1:${port}`;
+  // The development trust the server started later uses, so that the peel gets its creds now.
+  await register(url);
+  const settings = `${dir.path}/settings`;
+  await Deno.mkdir(settings);
+  await Deno.writeTextFile(`${settings}/top.zy`, "base:\n  '*':\n    - sched\n");
+  await Deno.writeTextFile(
+    `${settings}/sched.zy`,
+    "schedule:\n  kept: {function: test.echo, args: [kept], seconds: 1, return_job: true}\n",
+  );
+  const schedule = {
+    local: { function: "test.echo", args: ["local"], seconds: 1, return_job: true },
+  };
+  const startOffline = () =>
+    startPeel(`${dir.path}/peels`, url, "web-01", { ready: false, extra: { schedule } });
+  const outbox = `${dir.path}/peels/web-01/data/schedule-outbox`;
+  /** Runs of `name` logged since `since`, at least `n` of them, each kept in the outbox. */
+  const offlineRuns = async (peel: Daemon, name: string, since: number, n = 2) => {
+    const runs = () =>
+      logLines(peel, "running scheduled job", name).filter((l) => at(l) >= since).map((l) =>
+        l.jid!
+      );
+    await until(() => runs().length >= n);
+    const kept = [...Deno.readDirSync(outbox)].map((e) => e.name);
+    for (const jid of runs()) assert.ok(kept.includes(jid), `${name} run ${jid} kept`);
+    return runs();
+  };
+  /** Start nats-server and a master; every run in `jids` becomes a job with user `schedule`. */
+  const upAndRecorded = async (jids: string[]) => {
+    const ns = await startNatsServer({ storeDir: store.path, port });
+    const master = await Master.start(
+      await masterConfig(ns.url, dir.path, { settings_dir: settings }),
+      quiet(),
+    );
+    const nc = await client(ns.url);
+    try {
+      for (const jid of jids) await until(() => recorded(nc, jid), 30_000);
+      const show = await zesterAt(`${dir.path}/cli.yaml`, ns.url, "job", "show", jids[0]!);
+      assert.equal(show.code, 0, show.stderr);
+      assert.match(show.stdout, /Function:\s+test\.echo/);
+      assert.match(show.stdout, /User:\s+schedule/);
+      assert.match(show.stdout, /Status:\s+complete/);
+    } finally {
+      await closeClient(nc);
+    }
+    return { ns, master };
+  };
+
+  let peel: Daemon | undefined = await startOffline();
+  let up: { ns: NatsServer; master: Master } | undefined;
+  try {
+    // Never connected: peel.yaml's schedule runs; the settings' is not known yet.
+    const first = await offlineRuns(peel, "local", 0);
+    assert.equal(logLines(peel, "running scheduled job", "kept").length, 0);
+    up = await upAndRecorded(first);
+    await peel.waitFor(/"peel ready"/);
+    // Connected: the settings' entry runs too, and the settings are kept in the data dir.
+    await until(() => logLines(peel!, "running scheduled job", "kept").length > 0);
+    await peel.stop();
+    await up.master.stop();
+    await up.ns.stop();
+    up = undefined;
+
+    await register(url);
+    const restarted = Date.now();
+    peel = await startOffline();
+    const local = await offlineRuns(peel, "local", restarted);
+    const kept = await offlineRuns(peel, "kept", restarted);
+    assert.ok(!peel.output().includes('"peel ready"'), "NATS is still down");
+    up = await upAndRecorded([...kept, ...local]);
+  } finally {
+    await peel?.stop();
+    await up?.master.stop();
+    await up?.ns.stop();
   }
 });
 
