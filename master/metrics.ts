@@ -4,10 +4,14 @@
  * @module
  */
 import type { JobStatus, ReturnOutcome } from "../lib/job/mod.ts";
-import { boundedLabel, counter, histogram, SampledGauge } from "../lib/metrics/mod.ts";
+import {
+  boundedLabel,
+  counter,
+  histogram,
+  MAX_FUNCTIONS,
+  SampledGauge,
+} from "../lib/metrics/mod.ts";
 
-/** Distinct function names kept as label values; more become `other`. */
-const MAX_FUNCTIONS = 256;
 const functionLabel = boundedLabel(MAX_FUNCTIONS);
 
 const jobs = counter({

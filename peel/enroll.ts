@@ -8,7 +8,7 @@
  * @module
  */
 import type { KeyPair } from "nkeys.js";
-import { decodeJwt, loadOrCreateUserKey, writeCredsFile } from "../lib/auth/mod.ts";
+import { decodeJwt, loadOrCreateUserKey, seedText, writeCredsFile } from "../lib/auth/mod.ts";
 import { CONNECT_RETRY, waitOrAbort } from "../lib/bus/mod.ts";
 import { type PeelConfig, peelCredsPath } from "../lib/config/mod.ts";
 import {
@@ -105,7 +105,7 @@ export async function peelCreds(
     for (let gap: number = CONNECT_RETRY.firstMs;; gap = Math.min(gap * 2, CONNECT_RETRY.maxMs)) {
       try {
         const jwt = await enrollOnce(cfg, client, key, box, token, log, signal);
-        await writeCredsFile(path, { jwt, seed: new TextDecoder().decode(key.getSeed()) });
+        await writeCredsFile(path, { jwt, seed: seedText(key) });
         log.info("enrolled: creds written", { creds: path });
         return path;
       } catch (e) {

@@ -4,11 +4,15 @@
  * @module
  */
 import type { ReturnOutcome } from "../lib/job/mod.ts";
-import { boundedLabel, counter, histogram, SampledGauge } from "../lib/metrics/mod.ts";
+import {
+  boundedLabel,
+  counter,
+  histogram,
+  MAX_FUNCTIONS,
+  SampledGauge,
+} from "../lib/metrics/mod.ts";
 import type { BrokerError } from "./broker/mod.ts";
 
-/** Distinct function names kept as label values; more become `other`. */
-const MAX_FUNCTIONS = 256;
 const functionLabel = boundedLabel(MAX_FUNCTIONS);
 
 /** `zester_peel_connected`: 1 while the peel is connected to NATS. */

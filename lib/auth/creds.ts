@@ -66,18 +66,30 @@ export async function writePrivateFile(path: string, text: string): Promise<void
  * read is used, and `warn` is told.
  */
 export async function readCredsFile(path: string, warn?: (msg: string) => void): Promise<Creds> {
-  const { mode } = await Deno.stat(path);
-  if (mode !== null && (mode & 0o007) !== 0) {
-    throw new CredsError(
-      `Refusing creds file "${path}": mode ${octal(mode)} lets others read it; chmod 600 it`,
-    );
-  }
-  if (mode !== null && (mode & 0o070) !== 0) {
-    warn?.(`creds file "${path}" has mode ${octal(mode)}: its group can read it`);
-  }
+  await checkPrivateFile(path, "creds", CredsError, { group: warn ?? (() => {}) });
   return parseCreds(await Deno.readTextFile(path), path);
 }
 
-function octal(mode: number): string {
-  return `0${(mode & 0o777).toString(8)}`;
+/**
+ * Refuse the secret file at `path` (`kind` names it in the message: "creds", "seed") with
+ * `error` when users other than its owner may read it. With `group`, a file its group may read
+ * is used and `group` is told instead.
+ */
+export async function checkPrivateFile(
+  path: string,
+  kind: string,
+  error: new (message: string) => Error,
+  { group }: { group?: (msg: string) => void } = {},
+): Promise<void> {
+  const { mode } = await Deno.stat(path);
+  if (mode === null) return;
+  const octal = (mode & 0o777).toString(8).padStart(4, "0");
+  if ((mode & (group ? 0o007 : 0o077)) !== 0) {
+    throw new error(
+      `Refusing ${kind} file "${path}": mode ${octal} lets others read it; chmod 600 it`,
+    );
+  }
+  if ((mode & 0o070) !== 0) {
+    group?.(`${kind} file "${path}" has mode ${octal}: its group can read it`);
+  }
 }

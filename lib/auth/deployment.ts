@@ -10,6 +10,7 @@ import { createBoxKey, encodeBoxPublicKey, writeBoxKeyFile } from "../secrets/bo
 import { type Creds, writeCredsFile, writePrivateFile } from "./creds.ts";
 import { natsAccountConfig, natsServerConfig, natsTrustConfig } from "./server_config.ts";
 import type { Role } from "./roles.ts";
+import { seedText } from "./seed_file.ts";
 import {
   ACCOUNT_NAME,
   accountJwt,
@@ -140,10 +141,6 @@ async function writeCert(dir: string, who: string, ck: CertAndKey): Promise<void
   await writePrivateFile(p.key(who), ck.key);
 }
 
-function seed(k: KeyPair): string {
-  return new TextDecoder().decode(k.getSeed());
-}
-
 /**
  * Write `d` into `dir` (absolute): every seed under `keys/` (move `operator.nk` offline: only
  * a new operator signing key needs it), creds for the master, the admin CLI, a read-only CLI,
@@ -171,7 +168,7 @@ export async function writeDeployment(
     ["system", d.system.identity],
     ["system-signing", d.system.signing],
   ];
-  for (const [name, k] of keys) await writePrivateFile(p.seed(name), seed(k) + "\n");
+  for (const [name, k] of keys) await writePrivateFile(p.seed(name), seedText(k) + "\n");
   await Deno.writeTextFile(p.operatorJwt, d.operatorJwt + "\n");
   for (const u of ROLE_USERS) {
     await writeCredsFile(p.creds(u.role), d.issue(u));

@@ -4,17 +4,11 @@
  * @module
  */
 import { createUser, fromSeed, type KeyPair } from "nkeys.js";
-import { CredsError, writePrivateFile } from "./creds.ts";
+import { checkPrivateFile, CredsError, writePrivateFile } from "./creds.ts";
 
 /** Read the nkey seed at `path`; `kind` (`U`, `A`, `O`) is the key type it must hold. */
 export async function readSeedFile(path: string, kind?: "U" | "A" | "O"): Promise<KeyPair> {
-  const { mode } = await Deno.stat(path);
-  if (mode !== null && (mode & 0o077) !== 0) {
-    throw new CredsError(
-      `Refusing seed file "${path}": mode 0${(mode & 0o777).toString(8)} lets others read it; ` +
-        "chmod 600 it",
-    );
-  }
+  await checkPrivateFile(path, "seed", CredsError);
   const text = (await Deno.readTextFile(path)).trim();
   if (!/^S[UAO][A-Z2-7]{56}$/.test(text) || (kind && text[1] !== kind)) {
     throw new CredsError(
@@ -36,6 +30,11 @@ export async function loadOrCreateUserKey(path: string): Promise<KeyPair> {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   const key = createUser();
-  await writePrivateFile(path, new TextDecoder().decode(key.getSeed()) + "\n");
+  await writePrivateFile(path, seedText(key) + "\n");
   return key;
+}
+
+/** The seed of `key` as text (`SU…`), as seed and creds files hold it. */
+export function seedText(key: KeyPair): string {
+  return new TextDecoder().decode(key.getSeed());
 }

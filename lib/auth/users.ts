@@ -7,7 +7,7 @@
 import { createAccount, createOperator, createUser, fromPublic, type KeyPair } from "nkeys.js";
 import { type Creds, readCredsFile } from "./creds.ts";
 import { type AccountLimits, decodeJwt, encodeJwt } from "./jwt.ts";
-import { readSeedFile } from "./seed_file.ts";
+import { readSeedFile, seedText } from "./seed_file.ts";
 import { type Role, roleClaims } from "./roles.ts";
 
 /** The name of the account every Zester process lives in. */
@@ -146,7 +146,7 @@ export function issueUser(acc: SigningIdentity, opts: UserOptions): Creds {
   const user = createUser();
   return {
     jwt: userJwt(acc, opts, user.getPublicKey()),
-    seed: new TextDecoder().decode(user.getSeed()),
+    seed: seedText(user),
   };
 }
 

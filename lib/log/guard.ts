@@ -4,7 +4,7 @@
  * input cannot take a master or peel down.
  * @module
  */
-import type { Logger } from "./mod.ts";
+import type { Logger } from "./logger.ts";
 
 /** Log and absorb unhandled errors and rejections for the rest of the process's life. */
 export function keepRunning(log: Logger): void {

@@ -60,6 +60,9 @@ export class SampledGauge {
   }
 }
 
+/** Distinct function names kept as label values per process; more become `other`. */
+export const MAX_FUNCTIONS = 256;
+
 /**
  * Label values from a set that callers choose (function names): the first `max` distinct
  * values are kept, later ones become `other`, so that no request can grow the series unbounded.

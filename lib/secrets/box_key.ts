@@ -4,7 +4,7 @@
  * @module
  */
 import nacl from "tweetnacl";
-import { writePrivateFile } from "../auth/creds.ts";
+import { checkPrivateFile, writePrivateFile } from "../auth/creds.ts";
 
 /** A NaCl box key pair. */
 export interface BoxKey {
@@ -113,14 +113,7 @@ export async function writeBoxKeyFile(path: string, key: BoxKey): Promise<void> 
 
 /** Read the box key at `path`; a file that its group or others may read is refused. */
 export async function readBoxKeyFile(path: string): Promise<BoxKey> {
-  const { mode } = await Deno.stat(path);
-  if (mode !== null && (mode & 0o077) !== 0) {
-    throw new BoxKeyError(
-      `Refusing box key file "${path}": mode ${
-        (mode & 0o777).toString(8).padStart(4, "0")
-      } lets others read it; chmod 600 it`,
-    );
-  }
+  await checkPrivateFile(path, "box key", BoxKeyError);
   const text = (await Deno.readTextFile(path)).trim();
   let secret: Uint8Array | undefined;
   if (text.startsWith(PREFIX)) {

@@ -10,17 +10,7 @@ import { factsMatch, type Split, splits, subdictMatch } from "./fact_match.ts";
 import { compileGlob, isLiteralGlob } from "./glob.ts";
 import { inNetwork, parseNetwork } from "./ip.ts";
 import { matchRegExp, testBounded } from "./regex.ts";
-import type { PeelIndex } from "./peel_index.ts";
-
-/** What a matcher sees of a peel. */
-export interface PeelView {
-  /** The peel id. */
-  id: string;
-  /** The peel's facts (grains). */
-  facts: Record<string, unknown>;
-  /** The peel's settings (pillar), where known. */
-  settings?: Record<string, unknown>;
-}
+import type { PeelIndex, PeelView } from "./peel_index.ts";
 
 /** A compiled target expression. */
 export interface Target {

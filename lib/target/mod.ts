@@ -27,10 +27,9 @@ export {
   type CompileOptions,
   compileTarget,
   detectKind,
-  type PeelView,
   resolveTarget,
   scanTarget,
   type Target,
 } from "./compile.ts";
-export { PeelIndex } from "./peel_index.ts";
+export { PeelIndex, type PeelView } from "./peel_index.ts";
 export { inNetwork, parseAddress, parseNetwork } from "./ip.ts";

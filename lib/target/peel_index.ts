@@ -10,9 +10,18 @@
  * can only make resolution faster, never different.
  * @module
  */
-import type { PeelView } from "./compile.ts";
 import { compactFacts } from "./compact_facts.ts";
 import { grainsOf, stringForm } from "./fact_match.ts";
+
+/** What a matcher sees of a peel. */
+export interface PeelView {
+  /** The peel id. */
+  id: string;
+  /** The peel's facts (grains). */
+  facts: Record<string, unknown>;
+  /** The peel's settings (pillar), where known. */
+  settings?: Record<string, unknown>;
+}
 
 function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);

@@ -11,11 +11,12 @@ import { BROKER_DEFAULTS } from "../../lib/config/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { SchemaError } from "../../lib/schema/mod.ts";
 import type { CodecError } from "../../lib/bus/codec.ts";
-import { OpError, OPS } from "./ops/mod.ts";
+import { OPS } from "./ops/mod.ts";
 import { AuditError, AuditLog, type AuditRecord, summarize } from "./audit.ts";
 import { Policy, policyPath } from "./policy.ts";
 import { Slots } from "./slots.ts";
 import {
+  BrokerError,
   BrokerRequest,
   type BrokerResponse,
   decodeBody,
@@ -53,7 +54,7 @@ function fail(id: number, code: ErrorCode, message: string): Promise<void> {
 async function handle(req: BrokerRequest): Promise<void> {
   if (req.op === "cancel") {
     const target = Number(req.args.target);
-    inflight.get(target)?.abort(new OpError("canceled", `Request ${target} was canceled`));
+    inflight.get(target)?.abort(new BrokerError("canceled", `Request ${target} was canceled`));
     await send({ id: req.id, ok: true, result: { canceled: inflight.has(target) } });
     return;
   }
@@ -77,7 +78,7 @@ async function handle(req: BrokerRequest): Promise<void> {
     try {
       audit.write(record("intent", "allow"));
     } catch (e) {
-      throw new OpError("audit_unwritable", (e as Error).message, { cause: e });
+      throw new BrokerError("audit_unwritable", (e as Error).message, { cause: e });
     }
     intended = true;
   };
@@ -110,7 +111,7 @@ async function handle(req: BrokerRequest): Promise<void> {
   const timer = req.timeout_ms === undefined ? undefined : setTimeout(
     () =>
       ac.abort(
-        new OpError("timeout", `Operation "${req.op}" timed out after ${req.timeout_ms} ms`),
+        new BrokerError("timeout", `Operation "${req.op}" timed out after ${req.timeout_ms} ms`),
       ),
     req.timeout_ms + 1_000, // Ops with their own timeout (run) report it themselves first.
   );
@@ -132,7 +133,7 @@ async function handle(req: BrokerRequest): Promise<void> {
     done("allow");
     await send({ id: req.id, ok: true, result });
   } catch (e) {
-    const code: ErrorCode = e instanceof OpError ? e.code : "failed";
+    const code: ErrorCode = e instanceof BrokerError ? e.code : "failed";
     await refuse(code, (e as Error).message ?? String(e));
   } finally {
     clearTimeout(timer);

@@ -12,7 +12,7 @@ import { type BrokerSection, loadConfig, PeelPolicyFile } from "../../lib/config
 import { globToRegExp } from "./glob.ts";
 import { groupId, user } from "./ops/accounts.ts";
 import { octal } from "./ops/as_owner.ts";
-import { OpError } from "./ops/op.ts";
+import { BrokerError } from "./protocol.ts";
 import { ProtectedPaths } from "./protected.ts";
 import { exposures } from "./safe_path.ts";
 
@@ -68,7 +68,7 @@ function refuseExposed(what: string, named: string, path: string): void {
   if (e) throw new Error(`Refusing ${what} "${named}": "${e.path}" is ${e.why}`);
 }
 
-/** A loaded policy with its checks. Each check throws an `OpError("denied")` saying why. */
+/** A loaded policy with its checks. Each check throws an `BrokerError("denied")` saying why. */
 export class Policy {
   /** The `broker:` section it enforces. */
   readonly section: BrokerSection;
@@ -106,8 +106,10 @@ export class Policy {
 
   /** The absolute, `..`-free form of `path`; relative paths are refused. */
   static normalize(path: string): string {
-    if (!path.startsWith("/")) throw new OpError("bad_request", `Path "${path}" is not absolute`);
-    if (path.includes("\0")) throw new OpError("bad_request", "Path contains a NUL byte");
+    if (!path.startsWith("/")) {
+      throw new BrokerError("bad_request", `Path "${path}" is not absolute`);
+    }
+    if (path.includes("\0")) throw new BrokerError("bad_request", "Path contains a NUL byte");
     return posix.normalize(path);
   }
 
@@ -136,7 +138,7 @@ export class Policy {
   #unprotected(path: string, resolved: string): string {
     const hit = this.protected.hit(Policy.normalize(path)) ?? this.protected.hit(resolved);
     if (hit !== undefined) {
-      throw new OpError(
+      throw new BrokerError(
         "denied",
         `Denied by policy: "${path}" belongs to the broker (it is or holds "${hit}")`,
       );
@@ -156,7 +158,7 @@ export class Policy {
   /** Check a file mode: setuid and setgid need `allow_setid`. */
   mode(mode: number | undefined): void {
     if (mode === undefined || (mode & 0o6000) === 0 || this.section.allow_setid) return;
-    throw new OpError(
+    throw new BrokerError(
       "denied",
       `Denied by policy: mode "${octal(mode)}" sets setuid or setgid ` +
         `(allow_setid is off)`,
@@ -177,10 +179,10 @@ export class Policy {
       id === undefined || id === 0 ||
       (await Promise.all(this.section.owners.map((n) => lookup(n).catch(() => -1)))).includes(id);
     if (!await listed(uid, async (n) => (await user(n)).uid)) {
-      throw new OpError("denied", `Denied by policy: owner "${u}" is not in owners`);
+      throw new BrokerError("denied", `Denied by policy: owner "${u}" is not in owners`);
     }
     if (!await listed(gid, (n) => groupId(n))) {
-      throw new OpError("denied", `Denied by policy: group "${g}" is not in owners`);
+      throw new BrokerError("denied", `Denied by policy: group "${g}" is not in owners`);
     }
     return { uid, gid };
   }
@@ -196,7 +198,7 @@ export class Policy {
   /** Check a URL against the globs of `key` (`fetch`, `git.repos`, `pip.indexes`). */
   url(url: string, globs: readonly string[], key: string): void {
     if (!globs.some((g) => globToRegExp(g).test(url))) {
-      throw new OpError("denied", `Denied by policy: URL "${url}" is not in ${key}`);
+      throw new BrokerError("denied", `Denied by policy: URL "${url}" is not in ${key}`);
     }
   }
 
@@ -222,7 +224,7 @@ export class Policy {
   ): Promise<string> {
     const norm = Policy.normalize(path);
     if (!within(norm, allowed)) {
-      throw new OpError(
+      throw new BrokerError(
         "denied",
         `Denied by policy: ${what} of "${path}" is outside the allowed paths`,
       );
@@ -231,7 +233,7 @@ export class Policy {
       ? await realish(norm)
       : posix.join(await realish(posix.dirname(norm)), posix.basename(norm));
     if (!within(real, allowed)) {
-      throw new OpError(
+      throw new BrokerError(
         "denied",
         `Denied by policy: ${what} of "${path}" resolves to "${real}", outside the allowed paths`,
       );
@@ -250,7 +252,7 @@ export class Policy {
     if (!isShell || this.section.cmd_run !== "allow") {
       const entries = this.#exec.filter((e) => e.path === prog);
       if (entries.length === 0) {
-        throw new OpError(
+        throw new BrokerError(
           "denied",
           isShell
             ? "Denied by policy: shell commands (cmd_run) are not allowed"
@@ -261,7 +263,7 @@ export class Policy {
       const fits = (rule: RegExp[]) =>
         rule.length === args.length && rule.every((re, i) => re.test(args[i]!));
       if (!entries.some((e) => e.args === "any" || e.args.some(fits))) {
-        throw new OpError(
+        throw new BrokerError(
           "denied",
           `Denied by policy: arguments ${
             JSON.stringify(args)
@@ -270,11 +272,11 @@ export class Policy {
       }
     }
     if (user !== undefined && !this.section.run_as.includes(user)) {
-      throw new OpError("denied", `Denied by policy: commands may not run as "${user}"`);
+      throw new BrokerError("denied", `Denied by policy: commands may not run as "${user}"`);
     }
     for (const name of envNames) {
       if (!this.section.env_allow.includes(name)) {
-        throw new OpError(
+        throw new BrokerError(
           "denied",
           `Denied by policy: environment variable "${name}" is not allowed (not in env_allow)`,
         );
@@ -285,7 +287,7 @@ export class Policy {
   /** Check that package manager `manager` may be used. */
   manager(manager: BrokerSection["packages"][number]): void {
     if (!this.section.packages.includes(manager)) {
-      throw new OpError(
+      throw new BrokerError(
         "denied",
         `Denied by policy: package manager "${manager}" is not in packages`,
       );
@@ -299,7 +301,7 @@ export class Policy {
   unit(name: string): string {
     const unit = unitName(name);
     if (!this.#services.some((re) => re.test(unit))) {
-      throw new OpError("denied", `Denied by policy: unit "${unit}" is not in services`);
+      throw new BrokerError("denied", `Denied by policy: unit "${unit}" is not in services`);
     }
     return unit;
   }

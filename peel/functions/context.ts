@@ -6,7 +6,7 @@ import type { BasketFunction } from "../../lib/config/mod.ts";
 import type { TargetType } from "../../lib/job/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
 import type { Broker } from "../broker/mod.ts";
-import type { StateTree } from "../state/mod.ts";
+import type { StateTree } from "../state/tree.ts";
 
 /** The basket (Salt's mine) as `mine.*` functions and templates use it. */
 export interface Basket {

@@ -6,7 +6,7 @@
  */
 import type { Chunk, Outcome, StateContext } from "../../lib/state/mod.ts";
 import type { Broker } from "../broker/mod.ts";
-import type { StateTree } from "../state/mod.ts";
+import type { StateTree } from "../state/tree.ts";
 import { badArg, boolArg, strArg } from "./args.ts";
 import { unifiedDiff } from "./diff.ts";
 

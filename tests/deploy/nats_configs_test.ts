@@ -24,6 +24,7 @@ import {
   freePort,
   masterConfig,
   type NatsServer,
+  retry,
   startNatsServer,
   startPeel,
   tempDir,
@@ -62,18 +63,6 @@ async function start(
     config: natsTopology(layout)[file],
     storeDir,
   });
-}
-
-async function retry<T>(what: string, fn: () => Promise<T>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > end) throw new Error(`${what}: ${(e as Error).message}`, { cause: e });
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
 }
 
 async function pingAll(nc: NatsConnection, ids: string[]): Promise<void> {

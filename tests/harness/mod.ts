@@ -68,6 +68,8 @@ export async function closeClient(nc: NatsConnection): Promise<void> {
 }
 
 export { tempDir } from "./temp_dir.ts";
+export { retry, until } from "./until.ts";
+export { jobOf } from "./job.ts";
 export {
   devEnrollment,
   devTrust,

@@ -4,14 +4,17 @@ import { createAccount, createOperator } from "nkeys.js";
 import {
   accountJwt,
   CertificateAuthority,
+  CredsError,
   decodeJwt,
   Deployment,
   encodeJwt,
   formatCreds,
   issueUser,
   JwtError,
+  loadOrCreateUserKey,
   nowSeconds,
   parseCreds,
+  readSeedFile,
   verifyChain,
   verifyJwt,
   writeCredsFile,
@@ -107,6 +110,22 @@ Deno.test("creds - the standard format round-trips, and files are written 0600",
   await Deno.writeTextFile(path, "old", { mode: 0o644 });
   await writeCredsFile(path, creds);
   assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+});
+
+Deno.test("seed file - created 0600 once, read back the same, refused when its group may read it", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/peel.nk`;
+  const key = await loadOrCreateUserKey(path);
+  assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+  assert.equal((await readSeedFile(path, "U")).getPublicKey(), key.getPublicKey());
+  await Deno.chmod(path, 0o640);
+  await assert.rejects(
+    readSeedFile(path, "U"),
+    (e) =>
+      e instanceof CredsError && e.message.startsWith(`Refusing seed file "${path}": mode 0640`),
+  );
+  await Deno.chmod(path, 0o600);
+  await assert.rejects(readSeedFile(path, "A"), /Invalid seed file .*expected one SA seed/);
 });
 
 Deno.test("x509 - a CA loaded from its PEM files issues certificates it verifies; another key is refused", async () => {

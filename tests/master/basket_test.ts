@@ -16,6 +16,7 @@ import {
   startNatsServer,
   startPeel,
   tempDir,
+  until,
   waitForPeels,
   zesterAt,
 } from "../harness/mod.ts";
@@ -28,16 +29,6 @@ peers:
     - name: {{ salt['grains.get']('files_dir') }}/peers.json
     - contents: '{{ {"ips": ips, "roles": roles, "nobody": nobody} | json }}'
 `;
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 Deno.test("basket - peels publish per config; templates, mine.get and the CLI read it", async (t) => {
   await using ns = await startNatsServer();

@@ -13,23 +13,12 @@ import {
   freePort,
   masterConfig,
   type NatsServer,
+  retry,
   startNatsServer,
   startPeel,
   tempDir,
   waitForPeels,
 } from "../harness/mod.ts";
-
-async function retry<T>(what: string, fn: () => Promise<T>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > end) throw new Error(`${what}: ${(e as Error).message}`, { cause: e });
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
 
 Deno.test("cluster - with R3 storage, jobs keep running when one of three nats-servers stops", async () => {
   const ports = [freePort(), freePort(), freePort()];

@@ -11,24 +11,18 @@ import {
   closeClient,
   type Daemon,
   DENO_CONFIG,
+  jobOf,
   startMaster,
   startNatsServer,
   startPeel,
   tempDir,
+  until,
   waitForPeels,
   writeCliConfig,
 } from "../harness/mod.ts";
 import { V8_FLAGS } from "../../lib/config/mod.ts";
 
 const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!await cond()) {
-    if (Date.now() > end) throw new Error(`Condition not met in ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function lines(path: string): Promise<number> {
   try {
@@ -41,19 +35,11 @@ async function lines(path: string): Promise<number> {
 /** The one job in `jobs` running now. */
 async function runningJob(nc: NatsConnection): Promise<Job> {
   const kv = await nc.jetstream().views.kv(BUCKETS.jobs.name);
-  let job: Job | undefined;
-  await until(async () => {
+  return await until("a running job", async () => {
     const [jid] = await activeJobIds(kv);
-    job = jid === undefined ? undefined : await readJob(kv, jid);
-    return job?.status === "running";
-  });
-  return job!;
-}
-
-async function jobOf(nc: NatsConnection, jid: string): Promise<Job> {
-  const job = await readJob(await nc.jetstream().views.kv(BUCKETS.jobs.name), jid);
-  assert.ok(job);
-  return job;
+    const job = jid === undefined ? undefined : await readJob(kv, jid);
+    return job?.status === "running" && job;
+  }, 30_000);
 }
 
 /** The statuses `job-events` holds for job `jid`, in order. */
@@ -110,7 +96,7 @@ Deno.test("failover - a master dies or stalls mid-job: the other finishes it, on
           "--out",
           "json",
         ]);
-        await until(async () => await lines(runs) === 3);
+        await until("three runs started", async () => await lines(runs) === 3, 30_000);
         const job = (await runningJob(nc))!;
         const owner = masters.get(job.owner)!;
         const other = [...masters.entries()].find(([id]) => id !== job.owner)!;
@@ -118,7 +104,11 @@ Deno.test("failover - a master dies or stalls mid-job: the other finishes it, on
         Deno.kill(owner.pid, "SIGKILL");
         await owner.status;
         masters.delete(job.owner);
-        await until(async () => isTerminal((await jobOf(nc, job.jid)).status));
+        await until(
+          "the job to end",
+          async () => isTerminal((await jobOf(nc, job.jid)).status),
+          30_000,
+        );
         const finishedAfter = performance.now() - killed;
         console.log(
           `orphan of a killed master finished ${finishedAfter.toFixed(0)} ms after the kill`,
@@ -157,12 +147,16 @@ Deno.test("failover - a master dies or stalls mid-job: the other finishes it, on
         "-t",
         "60",
       ]);
-      await until(async () => await lines(runs) === 3);
+      await until("three runs started", async () => await lines(runs) === 3, 30_000);
       const job = await runningJob(nc);
       const owner = masters.get(job.owner)!;
       Deno.kill(owner.pid, "SIGSTOP");
       try {
-        await until(async () => isTerminal((await jobOf(nc, job.jid)).status));
+        await until(
+          "the job to end",
+          async () => isTerminal((await jobOf(nc, job.jid)).status),
+          30_000,
+        );
       } finally {
         Deno.kill(owner.pid, "SIGCONT");
       }

@@ -6,13 +6,7 @@
 import assert from "node:assert/strict";
 import type { Msg, NatsConnection } from "nats";
 import { BUCKETS, decode, encode, subjects } from "../../lib/bus/mod.ts";
-import {
-  type DispatchReply,
-  type ExecReturn,
-  type Job,
-  ksuid,
-  readJob,
-} from "../../lib/job/mod.ts";
+import { type DispatchReply, type ExecReturn, type Job, ksuid } from "../../lib/job/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
 import { runJob } from "../../cli/commands/run.ts";
@@ -20,10 +14,12 @@ import {
   client,
   closeClient,
   type Daemon,
+  jobOf,
   masterConfig,
   startNatsServer,
   startPeel,
   tempDir,
+  until,
   waitForPeels,
   zesterAt,
 } from "../harness/mod.ts";
@@ -38,25 +34,11 @@ async function dispatch(nc: NatsConnection, req: Record<string, unknown>): Promi
   return jid;
 }
 
-async function jobOf(nc: NatsConnection, jid: string): Promise<Job> {
-  const job = await readJob(await nc.jetstream().views.kv(BUCKETS.jobs.name), jid);
-  assert.ok(job);
-  return job;
-}
-
 async function returnOf(nc: NatsConnection, jid: string, id: string): Promise<ExecReturn> {
   const kv = await nc.jetstream().views.kv(BUCKETS.jobReturns.name);
   const e = await kv.get(`${jid}.${id}`);
   assert.ok(e?.operation === "PUT", `a return of ${id}`);
   return decode(e.value) as ExecReturn;
-}
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!await cond()) {
-    if (Date.now() > end) throw new Error(`Condition not met in ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Pids of processes whose command line contains `text`. */
@@ -98,7 +80,7 @@ Deno.test("job faults - kill, batch, a dead peel", async (t) => {
       );
       const jid = /job ID: (\w{27})/.exec(r.stdout)?.[1];
       assert.ok(jid, r.stdout + r.stderr);
-      await until(async () => (await pgrep("^sleep 37.25$")).length === 3);
+      await until("three sleeps running", async () => (await pgrep("^sleep 37.25$")).length === 3);
       const active = await zesterAt(cfg, ns.url, "job", "active");
       assert.match(
         active.stdout,
@@ -113,7 +95,11 @@ Deno.test("job faults - kill, batch, a dead peel", async (t) => {
       for (const id of job.targets) {
         assert.equal((await returnOf(nc, jid, id)).error, `Canceled by ${job.canceled_by}`);
       }
-      await until(async () => (await pgrep("^sleep 37.25$")).length === 0, 3_000);
+      await until(
+        "the sleeps killed",
+        async () => (await pgrep("^sleep 37.25$")).length === 0,
+        3_000,
+      );
       await new Promise((r) => setTimeout(r, 500));
       await assert.rejects(Deno.stat(mark), Deno.errors.NotFound);
       const again = await zesterAt(cfg, ns.url, "job", "kill", jid);
@@ -127,7 +113,7 @@ Deno.test("job faults - kill, batch, a dead peel", async (t) => {
         const r = await zesterAt(cfg, ns.url, "web-01", "cmd.run", "sleep 41.5", "--async");
         const jid = /job ID: (\w{27})/.exec(r.stdout)?.[1];
         assert.ok(jid, r.stdout + r.stderr);
-        await until(async () => (await pgrep("^sleep 41.5$")).length === 1);
+        await until("the sleep running", async () => (await pgrep("^sleep 41.5$")).length === 1);
         const children = new TextDecoder().decode(
           (await new Deno.Command("pgrep", { args: ["-P", String(peels[0]!.pid)] }).output())
             .stdout,
@@ -259,7 +245,7 @@ Deno.test("job faults - a peel killed and restarted mid-job runs no job twice, a
       tgt: "web-01",
       timeout_ms: 60_000,
     });
-    await until(async () => await lines(cut) === 1);
+    await until("the first run", async () => await lines(cut) === 1);
     Deno.kill(peel.pid, "SIGKILL");
     await peel.status;
     peel = await startPeel(base, ns.url, "web-01");
@@ -287,7 +273,7 @@ Deno.test("job faults - a peel killed and restarted mid-job runs no job twice, a
         ack: `test-inbox.${first}`,
       }),
     );
-    await until(() => acks.length === 1);
+    await until("the ack", () => acks.length === 1);
     sub.unsubscribe();
     assert.equal(acks[0]!.subject, `test-inbox.${first}.web-01.ok`);
     assert.equal(await lines(once), 1, "the finished job did not run again");
@@ -324,14 +310,7 @@ Deno.test("job faults - nats-server restarted mid-job and while idle: the next j
     ns = await startNatsServer({ storeDir: store.path, port });
   };
   // This client reconnects too (up to the reconnect wait plus its TLS jitter): read once it has.
-  const stored = async (jid: string): Promise<Job> => {
-    let job: Job | undefined;
-    await until(
-      async () => (job = await jobOf(nc, jid).catch(() => undefined)) !== undefined,
-      15_000,
-    );
-    return job!;
-  };
+  const stored = (jid: string): Promise<Job> => until(`job ${jid} readable`, () => jobOf(nc, jid));
   await using dir = await tempDir();
   const master = await Master.start(await masterConfig(ns.url, dir.path), quiet());
   const peels: Daemon[] = [];
@@ -356,13 +335,12 @@ Deno.test("job faults - nats-server restarted mid-job and while idle: the next j
 
     await restart();
     // As soon as a master takes jobs again: the peels may still be reconnecting.
-    let next: string | undefined;
-    await until(async () => {
-      next = await dispatch(nc, { fun: "test.ping", tgt: "*" }).catch(() => undefined);
-      return next !== undefined;
-    }, 15_000);
-    await master.tracker.whenDone(next!);
-    job = await stored(next!);
+    const next = await until(
+      "a master taking jobs",
+      () => dispatch(nc, { fun: "test.ping", tgt: "*" }),
+    );
+    await master.tracker.whenDone(next);
+    job = await stored(next);
     assert.equal(job.status, "complete", JSON.stringify(job));
     assert.equal(job.returned, 3);
   } finally {

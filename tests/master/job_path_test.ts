@@ -5,13 +5,7 @@
 import assert from "node:assert/strict";
 import type { NatsConnection } from "nats";
 import { BUCKETS, decode, encode, subjects } from "../../lib/bus/mod.ts";
-import {
-  type DispatchReply,
-  ExecReturn,
-  type Job,
-  ksuid,
-  readJob as readStoredJob,
-} from "../../lib/job/mod.ts";
+import { type DispatchReply, ExecReturn, ksuid } from "../../lib/job/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
 import { ABSENT_GRACE_MS } from "../../master/job_tracker.ts";
@@ -19,6 +13,7 @@ import {
   client,
   closeClient,
   type Daemon,
+  jobOf,
   masterConfig,
   startNatsServer,
   startPeel,
@@ -32,13 +27,6 @@ async function dispatch(
 ): Promise<DispatchReply> {
   const r = await nc.request(subjects.dispatch, encode(req), { timeout: 5_000 });
   return decode(r.data) as DispatchReply;
-}
-
-async function readJob(nc: NatsConnection, jid: string): Promise<Job> {
-  const kv = await nc.jetstream().views.kv(BUCKETS.jobs.name, { bindOnly: true });
-  const job = await readStoredJob(kv, jid);
-  assert.ok(job, `job ${jid} in KV`);
-  return job;
 }
 
 async function readReturn(nc: NatsConnection, jid: string, id: string): Promise<ExecReturn | null> {
@@ -106,7 +94,7 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
       assert.ok(reply.ok, JSON.stringify(reply));
       assert.equal(reply.target_count, 3);
       await master.tracker.whenDone(jid);
-      const job = await readJob(nc, jid);
+      const job = await jobOf(nc, jid);
       assert.deepEqual(job.targets, ["db-01", "web-01", "web-02"]);
       assert.equal(job.status, "complete");
       assert.equal(job.owner, "master-test");
@@ -127,7 +115,7 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
       await master.tracker.whenDone(jid);
       const again = await dispatch(nc, { jid, fun: "test.ping", tgt: "*" });
       assert.deepEqual(again, { ok: false, error: `Job ${jid} already exists` });
-      assert.deepEqual((await readJob(nc, jid)).targets, ["web-01"]);
+      assert.deepEqual((await jobOf(nc, jid)).targets, ["web-01"]);
     });
 
     await t.step("cmd.run goes through the broker and carries the exit code", async () => {
@@ -144,7 +132,7 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
       assert.equal(r?.success, false);
       assert.equal(r?.retcode, 4);
       assert.equal(r?.result, "out\nerr");
-      assert.equal((await readJob(nc, jid)).status, "failed");
+      assert.equal((await jobOf(nc, jid)).status, "failed");
     });
 
     await t.step("facts.get and an unknown function", async () => {
@@ -171,7 +159,7 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
       const jid = ksuid();
       await dispatch(nc, { jid, fun: "test.sleep", args: [30], tgt: "web-02", timeout_ms: 1_500 });
       await master.tracker.whenDone(jid);
-      const job = await readJob(nc, jid);
+      const job = await jobOf(nc, jid);
       // The peel aborts at the same moment the master's deadline passes: either it returned a
       // timeout error, or the master finalized first.
       assert.ok(job.status === "failed" || job.status === "timeout", job.status);
@@ -213,7 +201,7 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
         const jid = ksuid();
         assert.ok((await dispatch(nc, { jid, fun: "test.ping", tgt: "web-01" })).ok);
         await master.tracker.whenDone(jid);
-        assert.equal((await readJob(nc, jid)).status, "complete");
+        assert.equal((await jobOf(nc, jid)).status, "complete");
       },
     );
 
@@ -243,7 +231,7 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
           `held for a reconnect's time (${took} ms)`,
         );
         sub.unsubscribe();
-        const job = await readJob(nc, jid);
+        const job = await jobOf(nc, jid);
         assert.equal(job.status, "partial");
         assert.deepEqual(job.missing, ["db-01"]);
         assert.deepEqual(job.absent, ["db-01"]);
@@ -309,7 +297,7 @@ Deno.test("job path - dispatch, returns, facts, partial on a down peel, bad inpu
         }
       }
       assert.deepEqual(statuses, ["pending", "claimed", "running", "complete"]);
-      const job = await readJob(nc, jid);
+      const job = await jobOf(nc, jid);
       assert.equal(job.owner, "master-test");
       assert.ok(job.epoch !== undefined && job.epoch > 0, "the owner's epoch is recorded");
     });

@@ -29,7 +29,14 @@ import { Master } from "../../master/master.ts";
 import { listJobs, showJob } from "../../cli/commands/job.ts";
 import { previewTarget } from "../../cli/commands/preview.ts";
 import { exitCode, runJob } from "../../cli/commands/run.ts";
-import { client, closeClient, masterConfig, startNatsServer, tempDir } from "../harness/mod.ts";
+import {
+  client,
+  closeClient,
+  masterConfig,
+  startNatsServer,
+  tempDir,
+  until,
+} from "../harness/mod.ts";
 
 Deno.test("job scale - a record for 100,000 peels of 128-character ids round-trips", async () => {
   await using ns = await startNatsServer();
@@ -106,11 +113,7 @@ Deno.test("job scale - 10,000 peels of long ids: preview, own tokens, every retu
       )
     ));
     facts.close();
-    const until = Date.now() + 30_000;
-    while (master.index.size < ids.length && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.equal(master.index.size, ids.length);
+    await until("every peel indexed", () => master.index.size === ids.length, 30_000);
     assert.deepEqual(await previewTarget(nc, "sim-*"), ids);
 
     // One subscriber answers for every simulated peel, as a peel does: its return stored in

@@ -17,16 +17,14 @@ import {
   writeBoxKeyFile,
 } from "../../lib/secrets/mod.ts";
 import { Master } from "../../master/master.ts";
-import { client, closeClient, masterConfig, startNatsServer, tempDir } from "../harness/mod.ts";
-
-/** Poll `check` until it returns true, or fail after `ms` naming `what`. */
-async function until(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import {
+  client,
+  closeClient,
+  masterConfig,
+  startNatsServer,
+  tempDir,
+  until,
+} from "../harness/mod.ts";
 
 const NKEY = `U${"A".repeat(55)}`;
 
@@ -93,7 +91,7 @@ Deno.test("secrets seal - per peel from the top file; re-sealed on tree, facts a
       await facts("db-01", "db");
       await until(
         "the log line",
-        () => Promise.resolve(lines.some((l) => /no box key known/.test(l))),
+        () => lines.some((l) => /no box key known/.test(l)),
       );
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(lines.filter((l) => /no box key known.*db-01/.test(l)).length, 1);

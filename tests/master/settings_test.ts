@@ -18,6 +18,7 @@ import {
   startNatsServer,
   startPeel,
   tempDir,
+  until,
   waitForPeels,
   zesterAt,
 } from "../harness/mod.ts";
@@ -30,15 +31,6 @@ const TOP = `base:
     - web
 `;
 const WEB = "app:\n  port: {{ 9000 + 90 }}\n  hosts: [web]\n";
-
-/** Poll `check` until it returns true, or fail after `ms` naming `what`. */
-async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 Deno.test("settings - compiled on peels, read by states and pillar.*, targeted with -I, changed live, last-known-good when the source is gone", async (t) => {
   await using ns = await startNatsServer();

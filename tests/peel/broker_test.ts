@@ -4,7 +4,7 @@ import { BrokerClient, BrokerError, encodeFrame, readFrames } from "../../peel/b
 import type { RunResult } from "../../peel/broker/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { decode } from "../../lib/bus/mod.ts";
-import { devBrokerPolicy, tempDir, writeDevLauncher, writeYaml } from "../harness/mod.ts";
+import { devBrokerPolicy, tempDir, until, writeDevLauncher, writeYaml } from "../harness/mod.ts";
 
 /** Write a peel.yaml whose broker section is the dev policy plus `broker`, and its launcher. */
 async function setup(base: string, broker: Record<string, unknown> = {}): Promise<string> {
@@ -192,9 +192,7 @@ Deno.test("broker - an idle broker exits", async () => {
     await c.request("ping", {});
     const pid = c.pid!;
     assert.equal(c.running, true);
-    const until = Date.now() + 5_000;
-    while (c.running && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(c.running, false);
+    await until("the idle broker to exit", () => !c.running, 5_000);
     assert.throws(() => Deno.kill(pid, "SIGCONT"), "the process is gone");
   }, { idleTimeoutMs: 200 });
 });

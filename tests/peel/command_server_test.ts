@@ -10,7 +10,7 @@ import { type ExecReturn, isRunningAnswer, ksuid } from "../../lib/job/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { CommandServer } from "../../peel/command_server.ts";
 import type { Broker } from "../../peel/broker/mod.ts";
-import { client, closeClient, startNatsServer, tempDir } from "../harness/mod.ts";
+import { client, closeClient, startNatsServer, tempDir, until } from "../harness/mod.ts";
 
 const noBroker: Broker = { request: () => Promise.reject(new Error("no broker here")) };
 
@@ -49,15 +49,11 @@ Deno.test("command server - a job runs once, even across a restart; its return i
   nc.subscribe(subjects.jobReturnAll, { callback: (_e, m) => returns.push(m) });
   nc.subscribe("master-inbox.>", { callback: (_e, m) => acks.push(m) });
   await nc.flush();
-  const until = async (cond: () => boolean) => {
-    for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(cond());
-  };
   try {
     const jid = ksuid();
     const req = request(jid, "grains.items");
     nc.publish(subjects.cmd("web-01"), encode(req));
-    await until(() => acks.length === 1);
+    await until("the first ack", () => acks.length === 1);
     assert.equal(returns[0]!.subject, `$KV.${BUCKETS.jobReturns.name}.${jid}.web-01`);
     assert.equal((decode(returns[0]!.data) as ExecReturn).success, true);
     assert.equal(acks[0]!.subject, `master-inbox.${jid}.web-01.ok`);
@@ -66,7 +62,7 @@ Deno.test("command server - a job runs once, even across a restart; its return i
 
     // Asked again: the kept return again, not a second run.
     nc.publish(subjects.cmd("web-01"), encode(req));
-    await until(() => acks.length === 2);
+    await until("the second ack", () => acks.length === 2);
     // The same bytes (nats.js hands some messages over as a Buffer, some as a Uint8Array).
     assert.deepEqual([...returns[1]!.data], [...returns[0]!.data]);
     assert.equal(ran, 1);
@@ -75,7 +71,7 @@ Deno.test("command server - a job runs once, even across a restart; its return i
     await server.stop();
     server = await start();
     nc.publish(subjects.cmd("web-01"), encode(req));
-    await until(() => acks.length === 3);
+    await until("the third ack", () => acks.length === 3);
     assert.deepEqual([...returns[2]!.data], [...returns[0]!.data]);
     assert.equal(ran, 1);
 
@@ -85,12 +81,15 @@ Deno.test("command server - a job runs once, even across a restart; its return i
       subjects.cmd("web-01"),
       encode(request(late, "grains.items", { deadline: new Date(Date.now() - 1).toISOString() })),
     );
-    await until(() => lines.some((l) => l.includes("refusing a job past its deadline")));
+    await until(
+      "the refusal",
+      () => lines.some((l) => l.includes("refusing a job past its deadline")),
+    );
     assert.equal(ran, 1);
 
     // An ack subject with wildcards could point confirmations anywhere: refused.
     nc.publish(subjects.cmd("web-01"), encode({ ...req, jid: ksuid(), ack: "master-inbox.>" }));
-    await until(() => lines.some((l) => l.includes("dropping malformed command")));
+    await until("the drop", () => lines.some((l) => l.includes("dropping malformed command")));
     assert.match(lines.find((l) => l.includes("dropping malformed command"))!, /field \\"ack\\"/);
     assert.equal(ran, 1);
 
@@ -98,7 +97,7 @@ Deno.test("command server - a job runs once, even across a restart; its return i
     withBigInt = true;
     const big = ksuid();
     nc.publish(subjects.cmd("web-01"), encode(request(big, "grains.get", { args: ["big"] })));
-    await until(() => acks.length === 4);
+    await until("the fourth ack", () => acks.length === 4);
     assert.equal(acks[3]!.subject, `master-inbox.${big}.web-01.failed`);
     const failed = decode(returns.at(-1)!.data) as ExecReturn;
     assert.equal(failed.success, false);
@@ -134,7 +133,7 @@ Deno.test("command server - a job a restart cut short has an unknown outcome, ne
   await nc.flush();
   try {
     nc.publish(subjects.cmd("web-01"), encode(req));
-    for (let i = 0; i < 100 && acks.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await until("the ack", () => acks.length > 0);
     assert.equal(acks[0]?.subject, `master-inbox.${jid}.web-01.unknown`);
     const kv = await nc.jetstream().views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
     const ret = decode((await kv.get(`${jid}.web-01`))!.value) as ExecReturn;
@@ -178,10 +177,6 @@ Deno.test("command server - running jobs: still-running answers, cancel, one sta
     },
   });
   await nc.flush();
-  const until = async (cond: () => boolean) => {
-    for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(cond());
-  };
   try {
     const sleeper = ksuid();
     nc.publish(subjects.cmd("web-01"), encode(request(sleeper, "test.sleep", { args: [30] })));
@@ -194,7 +189,7 @@ Deno.test("command server - running jobs: still-running answers, cancel, one sta
 
     const t0 = performance.now();
     nc.publish(subjects.jobCancel(sleeper), encode({ jid: sleeper, user: "alice", time: "" }));
-    await until(() => returns.has(sleeper));
+    await until("the canceled return", () => returns.has(sleeper));
     assert.equal(returns.get(sleeper)!.error, "Canceled by alice");
     assert.ok(performance.now() - t0 < 2_000);
 
@@ -207,7 +202,10 @@ Deno.test("command server - running jobs: still-running answers, cancel, one sta
       subjects.cmd("web-01"),
       encode(request(third, "file.touch", { args: ["/y"], kwargs: { concurrent: true } })),
     );
-    await until(() => returns.has(first) && returns.has(second) && returns.has(third));
+    await until(
+      "three returns",
+      () => returns.has(first) && returns.has(second) && returns.has(third),
+    );
     const refused = returns.get(second)!;
     assert.equal(refused.success, false);
     assert.equal(refused.retcode, 1);

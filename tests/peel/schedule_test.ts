@@ -24,6 +24,7 @@ import {
   startNatsServer,
   startPeel,
   tempDir,
+  until,
   zesterAt,
 } from "../harness/mod.ts";
 
@@ -52,14 +53,6 @@ function logLines(d: Daemon, msg: string, schedule?: string): LogLine[] {
 }
 
 const at = (l: LogLine) => Date.parse(l.time);
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!await cond()) {
-    if (Date.now() > end) throw new Error(`Condition not met in ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function recorded(nc: NatsConnection, jid: string): Promise<boolean> {
   const kv = await nc.jetstream().views.kv(BUCKETS.jobs.name);
@@ -133,7 +126,7 @@ Deno.test("schedule - on time, maxrunning, splay, run_on_start, schedule.*, bad 
 
     // return_job: the runs are jobs of user "schedule", in `zester job list` and `job show`.
     const tickJid = logLines(peel, "running scheduled job", "tick")[0]!.jid!;
-    await until(() => recorded(nc, tickJid));
+    await until("the tick recorded", () => recorded(nc, tickJid));
     const list = await zesterAt(cli, ns.url, "job", "list", "--function", "test.echo");
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, new RegExp(`${tickJid}\\s+test\\.echo\\s+web-01\\s+complete\\s+1/1`));
@@ -174,7 +167,7 @@ Deno.test("schedule - on time, maxrunning, splay, run_on_start, schedule.*, bad 
     );
     assert.equal(run.code, 0, run.stdout + run.stderr);
     const runJid = (JSON.parse(run.stdout)["web-01"] as { result: { jid: string } }).result.jid;
-    await until(() => recorded(nc, runJid));
+    await until("the run recorded", () => recorded(nc, runJid));
     const missing = await zesterAt(cli, ns.url, "web-01", "schedule.run_job", "nothere");
     assert.equal(missing.code, 1);
     assert.match(missing.stdout + missing.stderr, /No schedule job named "nothere"/);
@@ -203,10 +196,13 @@ Deno.test("schedule - runs while NATS is stopped, and its return_job runs become
       },
     });
     const first = await (async () => {
-      await until(() => logLines(peel!, "running scheduled job", "away").length > 0);
+      await until(
+        "a scheduled run",
+        () => logLines(peel!, "running scheduled job", "away").length > 0,
+      );
       return logLines(peel!, "running scheduled job", "away")[0]!.jid!;
     })();
-    await until(() => recorded(nc, first));
+    await until("the first run recorded", () => recorded(nc, first));
     await closeClient(nc);
 
     await ns.stop();
@@ -222,7 +218,7 @@ Deno.test("schedule - runs while NATS is stopped, and its return_job runs become
 
     ns = await startNatsServer({ storeDir: store.path, port });
     nc = await client(ns.url);
-    for (const jid of during) await until(() => recorded(nc, jid), 30_000);
+    for (const jid of during) await until(`run ${jid} recorded`, () => recorded(nc, jid), 30_000);
     const show = await zesterAt(`${dir.path}/cli.yaml`, ns.url, "job", "show", during[0]!);
     assert.equal(show.code, 0, show.stderr);
     assert.match(show.stdout, /Function:\s+test\.echo/);
@@ -263,7 +259,7 @@ Deno.test("schedule - a peel started while NATS is down runs its schedule from p
       logLines(peel, "running scheduled job", name).filter((l) => at(l) >= since).map((l) =>
         l.jid!
       );
-    await until(() => runs().length >= n);
+    await until(`${n} runs`, () => runs().length >= n);
     const kept = [...Deno.readDirSync(outbox)].map((e) => e.name);
     for (const jid of runs()) assert.ok(kept.includes(jid), `${name} run ${jid} kept`);
     return runs();
@@ -277,7 +273,7 @@ Deno.test("schedule - a peel started while NATS is down runs its schedule from p
     );
     const nc = await client(ns.url);
     try {
-      for (const jid of jids) await until(() => recorded(nc, jid), 30_000);
+      for (const jid of jids) await until(`run ${jid} recorded`, () => recorded(nc, jid), 30_000);
       const show = await zesterAt(`${dir.path}/cli.yaml`, ns.url, "job", "show", jids[0]!);
       assert.equal(show.code, 0, show.stderr);
       assert.match(show.stdout, /Function:\s+test\.echo/);
@@ -298,7 +294,10 @@ Deno.test("schedule - a peel started while NATS is down runs its schedule from p
     up = await upAndRecorded(first);
     await peel.waitFor(/"peel ready"/);
     // Connected: the settings' entry runs too, and the settings are kept in the data dir.
-    await until(() => logLines(peel!, "running scheduled job", "kept").length > 0);
+    await until(
+      "a kept run logged",
+      () => logLines(peel!, "running scheduled job", "kept").length > 0,
+    );
     await peel.stop();
     await up.master.stop();
     await up.ns.stop();
@@ -344,7 +343,7 @@ Deno.test("schedule - a cron entry fires at the next minute boundary of the sche
     assert.equal(scheduler.list().jobs.minutely!.next_fire_time, new Date(boundary).toISOString());
     await new Promise((r) => setTimeout(r, 1_000));
     assert.equal(calls.length, 0, "not before the boundary");
-    await until(() => calls.length === 1, 2_000);
+    await until("the call at the boundary", () => calls.length === 1, 2_000);
     assert.equal(calls[0]!.call.fun, "test.ping");
     assert.ok(
       calls[0]!.at >= boundary && calls[0]!.at < boundary + 500,

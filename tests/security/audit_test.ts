@@ -4,7 +4,7 @@
  * the broker cannot leave an unrecorded command running as root.
  */
 import assert from "node:assert/strict";
-import { auditRecords, brokerAt, rejectsWith, tempDir } from "../harness/mod.ts";
+import { auditRecords, brokerAt, rejectsWith, tempDir, until } from "../harness/mod.ts";
 
 /** Processes whose command line starts with `marker`. */
 function pids(marker: string): number[] {
@@ -12,17 +12,9 @@ function pids(marker: string): number[] {
   return new TextDecoder().decode(out.stdout).trim().split("\n").filter(Boolean).map(Number);
 }
 
-async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`Timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Wait until nothing matches `marker`; kill (by pid) and report whatever is left. */
 async function allGone(marker: string): Promise<number[]> {
-  await until(`no "${marker}" is left`, () => pids(marker).length === 0).catch(() => {});
+  await until(`no "${marker}" is left`, () => pids(marker).length === 0, 5_000).catch(() => {});
   const left = pids(marker);
   for (const pid of left) Deno.kill(pid, "SIGKILL");
   return left;

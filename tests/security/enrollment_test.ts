@@ -34,6 +34,7 @@ import {
   startNatsServer,
   startPeel,
   tempDir,
+  until,
   writeCliConfig,
 } from "../harness/mod.ts";
 import { EnrollApi } from "../harness/enroll.ts";
@@ -45,15 +46,6 @@ async function zester(dir: string, url: string, ...args: string[]) {
 
 async function mode(path: string): Promise<number> {
   return (await Deno.stat(path)).mode! & 0o777;
-}
-
-/** Poll until `fn` is true, for at most `ms`. */
-async function eventually(fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!await fn()) {
-    if (Date.now() > until) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 Deno.test("enrollment - a fresh peel waits for accept, gets creds 0600 for its id, and runs a job", async () => {
@@ -96,7 +88,10 @@ Deno.test("enrollment - a fresh peel waits for accept, gets creds 0600 for its i
   const nc = await client(ns.url);
   try {
     const kv = await openBucket(nc, BUCKETS.enrollments);
-    await eventually(async () => (await readEnrollment(kv, "web-01"))?.record.status === "active");
+    await until(
+      "web-01 active",
+      async () => (await readEnrollment(kv, "web-01"))?.record.status === "active",
+    );
     const { record } = (await readEnrollment(kv, "web-01"))!;
     assert.equal(record.nkey, user.sub);
     const box = await readBoxKeyFile(`${data}/box.key`);
@@ -218,7 +213,10 @@ Deno.test("enrollment - a deleted peel enrolls again under its id with a new key
   const nc = await client(ns.url);
   try {
     const kv = await openBucket(nc, BUCKETS.enrollments);
-    await eventually(async () => (await readEnrollment(kv, "web-01"))?.record.status === "active");
+    await until(
+      "web-01 active",
+      async () => (await readEnrollment(kv, "web-01"))?.record.status === "active",
+    );
     const { record } = (await readEnrollment(kv, "web-01"))!;
     assert.equal(record.nkey, newKey);
     assert.deepEqual(Object.keys(record.revoked_keys ?? {}), [oldKey]);

@@ -30,21 +30,13 @@ import {
   startNatsServer,
   startPeel,
   tempDir,
+  until,
   waitForPeels,
   writeCliConfig,
 } from "../harness/mod.ts";
 
 const utf8 = new TextEncoder();
 const PEELS = ["web-01", "web-02"] as const;
-
-/** Poll `check` until it returns true, or fail after `ms` naming `what`. */
-async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** Where `needle`'s bytes are in `haystack`, or -1. */
 function find(haystack: Uint8Array, needle: string): number {

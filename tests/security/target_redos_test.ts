@@ -12,6 +12,7 @@ import {
   startMaster,
   startNatsServer,
   tempDir,
+  until,
   zesterAt,
 } from "../harness/mod.ts";
 
@@ -39,10 +40,7 @@ Deno.test("target ReDoS - catastrophic regexes and globs resolve at once on a re
       return { ...r, ms: performance.now() - t0 };
     };
     // The index fills from a watch: wait until every peel is known.
-    const until = Date.now() + 10_000;
-    while ((await resolve("*")).ids?.length !== IDS.length && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until("every peel indexed", async () => (await resolve("*")).ids?.length === IDS.length);
     for (const tgt of ["E@(a|a)*b", "E@(a+)+b", "*a*a*a*a*a*a*a*a*b", "P@motd:(a|a)*b"]) {
       const r = await resolve(tgt);
       assert.equal(r.ok, true, `${tgt}: ${r.error}`);

@@ -2,7 +2,7 @@
  * User and group lookups from `/etc/passwd` and `/etc/group`, for `run` as a user and `chown`.
  * @module
  */
-import { OpError } from "./op.ts";
+import { BrokerError } from "../protocol.ts";
 
 /** One account. */
 export interface Account {
@@ -22,16 +22,16 @@ async function lookup(file: string, name: string): Promise<string[] | undefined>
   return undefined;
 }
 
-/** The user `name` (or numeric uid); throws `OpError("failed")` when there is none. */
+/** The user `name` (or numeric uid); throws `BrokerError("failed")` when there is none. */
 export async function user(name: string, root = "/"): Promise<Account> {
   const f = await lookup(`${root}etc/passwd`, name);
-  if (!f) throw new OpError("failed", `No such user "${name}"`);
+  if (!f) throw new BrokerError("failed", `No such user "${name}"`);
   return { name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5] || "/" };
 }
 
-/** The gid of group `name` (or a numeric gid); throws `OpError("failed")` when there is none. */
+/** The gid of group `name` (or a numeric gid); throws `BrokerError("failed")` when there is none. */
 export async function groupId(name: string, root = "/"): Promise<number> {
   const f = await lookup(`${root}etc/group`, name);
-  if (!f) throw new OpError("failed", `No such group "${name}"`);
+  if (!f) throw new BrokerError("failed", `No such group "${name}"`);
   return Number(f[2]);
 }

@@ -18,7 +18,8 @@ import * as s from "../../../lib/schema/mod.ts";
 import { exposures } from "../safe_path.ts";
 import type { Account } from "./accounts.ts";
 import { asOwner } from "./as_owner.ts";
-import { defineOp, type OpContext, OpError } from "./op.ts";
+import { defineOp, type OpContext } from "./op.ts";
+import { BrokerError } from "../protocol.ts";
 import { BASE_ENV, execute, runFailure, type RunResult } from "./run.ts";
 import { actAs } from "./work_dir.ts";
 
@@ -88,7 +89,7 @@ export interface ListedMember extends Member {
 const CONTROL = /[\x00-\x1f\x7f]/;
 
 function refuse(why: string): never {
-  throw new OpError("denied", `Refusing archive: ${why}`);
+  throw new BrokerError("denied", `Refusing archive: ${why}`);
 }
 
 /** C-quoted name as tar's `--quoting-style=c` prints it. */
@@ -158,7 +159,7 @@ const outside = (rel: string) => rel === ".." || rel.startsWith("../") || rel.st
 
 /**
  * Check `members` as the module doc says and return them with normalized paths (no `./`, no
- * trailing `/`; the archive's root entry dropped). Throws `OpError("denied")` naming the member.
+ * trailing `/`; the archive's root entry dropped). Throws `BrokerError("denied")` naming the member.
  */
 export function checkMembers(members: readonly Member[], allowSetid: boolean): Member[] {
   const out: Member[] = [];
@@ -243,15 +244,15 @@ const sourceName = (a: SourceArgs) => a.path ?? a.url ?? "(state tree file)";
 /** Check the source against the policy; returns the resolved host path of a path source. */
 async function checkSource(a: SourceArgs, ctx: OpContext): Promise<string | undefined> {
   const given = [a.path, a.data, a.url].filter((x) => x !== undefined).length;
-  if (given !== 1) throw new OpError("bad_request", "Give exactly one of path, data and url");
+  if (given !== 1) throw new BrokerError("bad_request", "Give exactly one of path, data and url");
   if (a.url !== undefined) {
     ctx.policy.url(a.url, ctx.policy.section.fetch, "fetch");
-    if (!a.hash) throw new OpError("bad_request", `A hash is required for "${a.url}"`);
+    if (!a.hash) throw new BrokerError("bad_request", `A hash is required for "${a.url}"`);
   }
   if (a.path === undefined) return undefined;
   const p = await ctx.policy.read(a.path);
   const e = exposures(posix.dirname(p))[0];
-  if (e) throw new OpError("denied", `Denied: "${e.path}" is ${e.why}, so "${p}" could change`);
+  if (e) throw new BrokerError("denied", `Denied: "${e.path}" is ${e.why}, so "${p}" could change`);
   return p;
 }
 
@@ -287,13 +288,16 @@ async function materialize(
       maxOutput: 64 * 1024,
     }, ctx);
     if (r.retcode !== 0) {
-      throw new OpError("failed", `Cannot download "${a.url}": ${r.stderr.trim() || r.retcode}`);
+      throw new BrokerError(
+        "failed",
+        `Cannot download "${a.url}": ${r.stderr.trim() || r.retcode}`,
+      );
     }
   }
   if (a.hash) {
     const got = await digest(file, a.hash.alg);
     if (got !== a.hash.hex) {
-      throw new OpError(
+      throw new BrokerError(
         "failed",
         `Source "${sourceName(a)}" does not match source_hash ${a.hash.alg}=${a.hash.hex} ` +
           `(it has ${got})`,
@@ -305,7 +309,7 @@ async function materialize(
 function tool(r: RunResult, what: string): RunResult {
   if (r.retcode !== 0 || r.truncated) {
     const why = r.truncated ? "output too large" : runFailure(r);
-    throw new OpError("failed", `Cannot ${what}: ${why}`);
+    throw new BrokerError("failed", `Cannot ${what}: ${why}`);
   }
   return r;
 }
@@ -417,7 +421,7 @@ async function writeTarget(a: SourceArgs, ctx: OpContext) {
   const ids = await ctx.policy.owners(a.user, a.group);
   const owner = await actAs(dest, ctx.policy, dest);
   if (owner && ((ids.uid !== undefined && ids.uid !== owner.uid) || ids.gid !== undefined)) {
-    throw new OpError(
+    throw new BrokerError(
       "denied",
       `Denied: in a directory of "${owner.name}" (user_dirs) files belong to "${owner.name}"`,
     );

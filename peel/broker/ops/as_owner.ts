@@ -7,11 +7,11 @@
  */
 import type { Account } from "./accounts.ts";
 import { spawnContained } from "./contain.ts";
-import { OpError } from "./op.ts";
+import { BrokerError } from "../protocol.ts";
 
 const ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C" };
 
-/** Run coreutils `argv` as `owner`, feeding `input`; its stdout, or `OpError("failed")`. */
+/** Run coreutils `argv` as `owner`, feeding `input`; its stdout, or `BrokerError("failed")`. */
 export async function asOwner(
   owner: Account,
   argv: readonly string[],
@@ -30,7 +30,7 @@ export async function asOwner(
   const out = await child.output();
   if (!out.success) {
     const err = new TextDecoder().decode(out.stderr).trim();
-    throw new OpError("failed", `${argv[0]} as "${owner.name}" failed: ${err || out.code}`);
+    throw new BrokerError("failed", `${argv[0]} as "${owner.name}" failed: ${err || out.code}`);
   }
   return out.stdout;
 }

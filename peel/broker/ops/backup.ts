@@ -6,7 +6,8 @@
  */
 import { posix } from "node:path";
 import * as s from "../../../lib/schema/mod.ts";
-import { defineOp, OpError } from "./op.ts";
+import { defineOp } from "./op.ts";
+import { BrokerError } from "../protocol.ts";
 
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -25,13 +26,13 @@ export const backupOp = defineOp({
   async run(args, ctx) {
     const dir = ctx.policy.section.backup_dir;
     if (dir === undefined) {
-      throw new OpError("denied", "Denied by policy: backups need backup_dir");
+      throw new BrokerError("denied", "Denied by policy: backups need backup_dir");
     }
     const src = await ctx.policy.read(args.path);
     const dest = posix.join(dir, `${src}_${backupStamp(new Date())}`);
     try {
       const st = await Deno.lstat(src);
-      if (!st.isFile) throw new OpError("failed", `Cannot back up "${args.path}": not a file`);
+      if (!st.isFile) throw new BrokerError("failed", `Cannot back up "${args.path}": not a file`);
       await Deno.mkdir(posix.dirname(dest), { recursive: true, mode: 0o700 });
       await Deno.chmod(dir, 0o700);
       const data = await Deno.readFile(src);
@@ -39,8 +40,8 @@ export const backupOp = defineOp({
       return { backup: dest };
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return { backup: null };
-      if (e instanceof OpError) throw e;
-      throw new OpError("failed", `Cannot back up "${args.path}": ${(e as Error).message}`, {
+      if (e instanceof BrokerError) throw e;
+      throw new BrokerError("failed", `Cannot back up "${args.path}": ${(e as Error).message}`, {
         cause: e,
       });
     }

@@ -17,7 +17,8 @@ import * as s from "../../../lib/schema/mod.ts";
 import { Slots } from "../slots.ts";
 import type { Account } from "./accounts.ts";
 import { asOwner, octal } from "./as_owner.ts";
-import { defineOp, type OpContext, OpError } from "./op.ts";
+import { defineOp, type OpContext } from "./op.ts";
+import { BrokerError } from "../protocol.ts";
 import { actAs, pin, recheck } from "./work_dir.ts";
 
 const path = s.string({ pattern: /^\//, expected: "an absolute path" });
@@ -36,12 +37,12 @@ const RM = "/usr/bin/rm";
 /** File operations take turns: one at a time. */
 const turn = new Slots(1);
 
-function wrap(what: string, p: string, e: unknown): OpError {
-  if (e instanceof OpError) return e;
-  return new OpError("failed", `Cannot ${what} "${p}": ${(e as Error).message}`, { cause: e });
+function wrap(what: string, p: string, e: unknown): BrokerError {
+  if (e instanceof BrokerError) return e;
+  return new BrokerError("failed", `Cannot ${what} "${p}": ${(e as Error).message}`, { cause: e });
 }
 
-/** Run `fn` on its turn, turning a failure into `OpError` about `what` of `p`. */
+/** Run `fn` on its turn, turning a failure into `BrokerError` about `what` of `p`. */
 async function onTurn<T>(ctx: OpContext, what: string, p: string, fn: () => Promise<T>) {
   return await turn.with(ctx.signal, async () => {
     try {
@@ -58,7 +59,7 @@ function throughFile(p: string, fn: (fd: number) => void): void {
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile() && !st.isDirectory()) {
-      throw new OpError("failed", `"${p}" is neither a file nor a directory`);
+      throw new BrokerError("failed", `"${p}" is neither a file nor a directory`);
     }
     fn(fd);
   } finally {
@@ -95,7 +96,7 @@ function lstatOrNull(p: string): Deno.FileInfo | null {
 /** Under `user_dirs` files belong to the directory's owner: only groups can be chosen. */
 function ownerOnly(owner: Account, uid: number | undefined): void {
   if (uid !== undefined && uid !== owner.uid) {
-    throw new OpError(
+    throw new BrokerError(
       "denied",
       `Denied: in a directory of "${owner.name}" (user_dirs) files belong to "${owner.name}"`,
     );
@@ -141,7 +142,7 @@ export const readOp = defineOp({
       const p = await ctx.policy.read(args.path);
       const owner = await actAs(posix.dirname(p), ctx.policy, p);
       ctx.intent({ path: p, as_user: owner?.name });
-      const tooBig = new OpError("failed", `"${args.path}" is over ${MAX_READ} bytes`);
+      const tooBig = new BrokerError("failed", `"${args.path}" is over ${MAX_READ} bytes`);
       if (Deno.statSync(p).size > MAX_READ) throw tooBig;
       // Read one byte past the limit, in case the file grew since.
       const data = owner
@@ -214,7 +215,7 @@ export const writeOp = defineOp({
         recheck(dir, pinned);
         const st = Deno.lstatSync(tmp);
         if (st.dev !== mine.dev || st.ino !== mine.ino) {
-          throw new OpError("failed", `Temp file "${tmp}" changed during the write`);
+          throw new BrokerError("failed", `Temp file "${tmp}" changed during the write`);
         }
         Deno.renameSync(tmp, p);
       } catch (e) {
@@ -342,7 +343,7 @@ export const renameOp = defineOp({
       const a = await actAs(posix.dirname(from), ctx.policy, from);
       const b = await actAs(posix.dirname(to), ctx.policy, to);
       if (a?.uid !== b?.uid) {
-        throw new OpError(
+        throw new BrokerError(
           "denied",
           `Denied: "${from}" and "${to}" are in directories of different owners`,
         );

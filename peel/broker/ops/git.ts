@@ -12,7 +12,8 @@
 import { posix } from "node:path";
 import * as s from "../../../lib/schema/mod.ts";
 import { type Account, user } from "./accounts.ts";
-import { defineOp, type OpContext, OpError } from "./op.ts";
+import { defineOp, type OpContext } from "./op.ts";
+import { BrokerError } from "../protocol.ts";
 import { BASE_ENV, execute, type RunResult } from "./run.ts";
 import { actAs } from "./work_dir.ts";
 
@@ -90,7 +91,7 @@ export async function runner(
   opts: { user?: string; identity?: string },
 ): Promise<Runner> {
   if (opts.user !== undefined && !ctx.policy.section.run_as.includes(opts.user)) {
-    throw new OpError("denied", `Denied by policy: commands may not run as "${opts.user}"`);
+    throw new BrokerError("denied", `Denied by policy: commands may not run as "${opts.user}"`);
   }
   const as = opts.user === undefined ? undefined : await user(opts.user);
   const key = opts.identity === undefined ? undefined : await ctx.policy.read(opts.identity);
@@ -114,10 +115,13 @@ export async function git(
   }, ctx);
 }
 
-/** The stdout of a git run that succeeded; otherwise an `OpError("failed")` saying `what`. */
+/** The stdout of a git run that succeeded; otherwise an `BrokerError("failed")` saying `what`. */
 export function ok(r: RunResult, what: string): string {
   if (r.retcode !== 0) {
-    throw new OpError("failed", `Cannot ${what}: ${(r.stderr || r.stdout).trim() || r.retcode}`);
+    throw new BrokerError(
+      "failed",
+      `Cannot ${what}: ${(r.stderr || r.stdout).trim() || r.retcode}`,
+    );
   }
   return r.stdout.trim();
 }
@@ -129,7 +133,7 @@ export async function targetDir(ctx: OpContext, dir: string, as?: Account): Prom
   if (!as) {
     const owner = await actAs(posix.dirname(p), ctx.policy, p);
     if (owner) {
-      throw new OpError(
+      throw new BrokerError(
         "denied",
         `Denied: "${posix.dirname(p)}" belongs to "${owner.name}": give user: ${owner.name}`,
       );
@@ -260,7 +264,7 @@ export const gitFetchOp = defineOp({
       `read the origin of "${p}"`,
     );
     if (origin !== a.url) {
-      throw new OpError("failed", `The origin of "${p}" is "${origin}", not "${a.url}"`);
+      throw new BrokerError("failed", `The origin of "${p}" is "${origin}", not "${a.url}"`);
     }
     const opts = a.depth ? ["--depth", String(a.depth)] : [];
     ok(

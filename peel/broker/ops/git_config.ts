@@ -14,7 +14,8 @@ import * as s from "../../../lib/schema/mod.ts";
 import { globToRegExp } from "../glob.ts";
 import type { Account } from "./accounts.ts";
 import { GIT, git, gitRunner, ok, runAs, type Runner, runner, targetDir } from "./git.ts";
-import { defineOp, type OpContext, OpError } from "./op.ts";
+import { defineOp, type OpContext } from "./op.ts";
+import { BrokerError } from "../protocol.ts";
 import { asUser } from "./ssh_keys.ts";
 import { existing } from "./users.ts";
 
@@ -133,22 +134,22 @@ async function configFile(
 ): Promise<ConfigFile> {
   if (a.global) {
     if (a.user === undefined || a.repo !== undefined) {
-      throw new OpError("bad_request", "A global git config needs a user and no repo");
+      throw new BrokerError("bad_request", "A global git config needs a user and no repo");
     }
     const info = await existing(ctx, a.user);
-    if (!info.exists) throw new OpError("failed", `No such user "${a.user}"`);
+    if (!info.exists) throw new BrokerError("failed", `No such user "${a.user}"`);
     const home = posix.join(ctx.policy.section.system_root, info.home!);
     const as: Account = { name: a.user, uid: info.uid!, gid: info.gid!, home };
     return { file: posix.join(home, ".gitconfig"), r: gitRunner(as), account: as };
   }
   if (a.repo === undefined) {
-    throw new OpError("bad_request", "A git config needs a repo, or global with a user");
+    throw new BrokerError("bad_request", "A git config needs a repo, or global with a user");
   }
   const r = await runner(ctx, { user: a.user });
   const repo = await ctx.policy.within(a.repo, ctx.policy.section.git.targets, "git.targets");
   const gitDir = isDir(posix.join(repo, ".git")) ? posix.join(repo, ".git") : repo;
   if (!isDir(posix.join(gitDir, "objects"))) {
-    throw new OpError("failed", `"${a.repo}" is not a git repository`);
+    throw new BrokerError("failed", `"${a.repo}" is not a git repository`);
   }
   return { file: await targetDir(ctx, posix.join(gitDir, "config"), r.as), r };
 }
@@ -165,7 +166,7 @@ function allowed(ctx: OpContext, k: GitConfigKey): void {
   const denial = gitConfigDenial(k);
   if (!denial) return;
   if (ctx.policy.section.git.config_allow.some((g) => globToRegExp(g).test(k.canonical))) return;
-  throw new OpError(
+  throw new BrokerError(
     "denied",
     `Denied by policy: git config key "${k.canonical}" can make git run a program or read ` +
       `other settings (${denial}); it is not in git.config_allow`,
@@ -215,7 +216,7 @@ export const gitConfigSetOp = defineOp({
     ctx.intent({ file: t.file, key: a.key.canonical, as_user: t.r.as?.name });
     const k = a.key.canonical;
     const what = `set "${k}" in "${t.file}"`;
-    if (a.values.length === 0) throw new OpError("bad_request", `No value to set "${k}" to`);
+    if (a.values.length === 0) throw new BrokerError("bad_request", `No value to set "${k}" to`);
     if (a.values.length === 1) {
       ok(await config(ctx, t, ["--replace-all", "--", k, a.values[0]!]), what);
       return { file: t.file };

@@ -10,7 +10,8 @@
 import * as s from "../../../lib/schema/mod.ts";
 import { globToRegExp } from "../glob.ts";
 import { user } from "./accounts.ts";
-import { defineOp, OpError } from "./op.ts";
+import { defineOp } from "./op.ts";
+import { BrokerError } from "../protocol.ts";
 import { BASE_ENV, execute } from "./run.ts";
 
 const KEYSCAN = "/usr/bin/ssh-keyscan";
@@ -33,7 +34,7 @@ export const sshKeyscanOp = defineOp({
   }),
   async run(a, ctx) {
     if (!ctx.policy.section.keyscan.some((g) => globToRegExp(g).test(a.host))) {
-      throw new OpError("denied", `Denied by policy: host "${a.host}" is not in keyscan`);
+      throw new BrokerError("denied", `Denied by policy: host "${a.host}" is not in keyscan`);
     }
     const as = await user("nobody").catch(() => undefined);
     ctx.intent({ host: a.host, port: a.port, as_user: as?.name });

@@ -5,7 +5,8 @@
  */
 import { posix } from "node:path";
 import * as s from "../../../lib/schema/mod.ts";
-import { defineOp, OpError } from "./op.ts";
+import { defineOp } from "./op.ts";
+import { BrokerError } from "../protocol.ts";
 
 /** Most entries one `list` returns. */
 const MAX_ENTRIES = 100_000;
@@ -32,7 +33,7 @@ export const listOp = defineOp({
     const walk = async (rel: string): Promise<void> => {
       for await (const e of Deno.readDir(rel ? posix.join(root, rel) : root)) {
         if (entries.length >= MAX_ENTRIES) {
-          throw new OpError("failed", `"${args.path}" holds over ${MAX_ENTRIES} entries`);
+          throw new BrokerError("failed", `"${args.path}" holds over ${MAX_ENTRIES} entries`);
         }
         const entry = { path: rel ? `${rel}/${e.name}` : e.name, type: typeOf(e) };
         entries.push(entry);
@@ -41,13 +42,13 @@ export const listOp = defineOp({
     };
     try {
       if (!(await Deno.lstat(root)).isDirectory) {
-        throw new OpError("failed", `Cannot list "${args.path}": not a directory`);
+        throw new BrokerError("failed", `Cannot list "${args.path}": not a directory`);
       }
       await walk("");
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return { exists: false, entries: [] };
-      if (e instanceof OpError) throw e;
-      throw new OpError("failed", `Cannot list "${args.path}": ${(e as Error).message}`, {
+      if (e instanceof BrokerError) throw e;
+      throw new BrokerError("failed", `Cannot list "${args.path}": ${(e as Error).message}`, {
         cause: e,
       });
     }

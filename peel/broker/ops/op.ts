@@ -8,7 +8,7 @@ import type { Policy } from "../policy.ts";
 
 /** What a handler gets besides its arguments. */
 export interface OpContext {
-  /** Aborted on cancel or timeout; the reason is an {@linkcode OpError}. */
+  /** Aborted on cancel or timeout; the reason is a `BrokerError`. */
   signal: AbortSignal;
   /** Job id, for the log. */
   jid?: string;
@@ -19,7 +19,7 @@ export interface OpContext {
   /**
    * Write the audit record of what the operation is about to do, after its checks passed and
    * before it acts, with what it resolved (real paths, the user it acts as); later calls do
-   * nothing. Throws `OpError("audit_unwritable")` when the record cannot be written: the
+   * nothing. Throws `BrokerError("audit_unwritable")` when the record cannot be written: the
    * operation must not act.
    */
   intent(resolved?: Record<string, unknown>): void;
@@ -38,9 +38,6 @@ export interface Op<A> {
    */
   auditsItself?: boolean;
 }
-
-/** A typed failure, sent back as `{ ok: false, error: { code, message } }`. */
-export { BrokerError as OpError } from "../protocol.ts";
 
 /**
  * Define an operation with its argument type inferred from the validator. The result is erased

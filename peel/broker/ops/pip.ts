@@ -12,7 +12,8 @@ import { posix } from "node:path";
 import * as s from "../../../lib/schema/mod.ts";
 import { exposures } from "../safe_path.ts";
 import { type Account, user } from "./accounts.ts";
-import { defineOp, type OpContext, OpError } from "./op.ts";
+import { defineOp, type OpContext } from "./op.ts";
+import { BrokerError } from "../protocol.ts";
 import { BASE_ENV, execute, type RunResult } from "./run.ts";
 
 /** pip's default index, which must be in `pip.indexes` like any other. */
@@ -57,7 +58,7 @@ interface Env {
 /** Check `bin_env` (a virtualenv, or the pip inside one) and how pip runs there. */
 async function environment(ctx: OpContext, binEnv: string, runAs?: string): Promise<Env> {
   if (runAs !== undefined && !ctx.policy.section.run_as.includes(runAs)) {
-    throw new OpError("denied", `Denied by policy: commands may not run as "${runAs}"`);
+    throw new BrokerError("denied", `Denied by policy: commands may not run as "${runAs}"`);
   }
   const norm = posix.normalize(binEnv);
   const isPip = /^pip[0-9.]*$/.test(posix.basename(norm)) &&
@@ -72,11 +73,14 @@ async function environment(ctx: OpContext, binEnv: string, runAs?: string): Prom
   try {
     await Deno.stat(python);
   } catch {
-    throw new OpError("failed", `"${root}" is not a virtualenv: it has no bin/python`);
+    throw new BrokerError("failed", `"${root}" is not a virtualenv: it has no bin/python`);
   }
   const e = as ? undefined : exposures(root)[0];
   if (e) {
-    throw new OpError("denied", `Denied: "${e.path}" is ${e.why}; pip would run its code as root`);
+    throw new BrokerError(
+      "denied",
+      `Denied: "${e.path}" is ${e.why}; pip would run its code as root`,
+    );
   }
   return {
     python,
@@ -104,7 +108,7 @@ async function pip(ctx: OpContext, e: Env, args: string[]): Promise<RunResult> {
 function ok(r: RunResult, what: string): RunResult {
   if (r.retcode !== 0) {
     const why = (r.stderr || r.stdout).trim().split("\n").slice(-3).join(" ");
-    throw new OpError("failed", `Cannot ${what}: ${why || `exit code ${r.retcode}`}`);
+    throw new BrokerError("failed", `Cannot ${what}: ${why || `exit code ${r.retcode}`}`);
   }
   return r;
 }
@@ -144,7 +148,7 @@ export const pipInstallOp = defineOp({
     user: runAs,
   }),
   async run(a, ctx) {
-    if (a.specs.length === 0) throw new OpError("bad_request", "pip.install needs a package");
+    if (a.specs.length === 0) throw new BrokerError("bad_request", "pip.install needs a package");
     const e = await environment(ctx, a.bin_env, a.user);
     const opts: string[] = [];
     if (a.no_index) opts.push("--no-index");
@@ -192,7 +196,7 @@ export const pipUninstallOp = defineOp({
   auditsItself: true,
   args: s.object({ bin_env: binEnv, names: s.array(name, { maxItems: 1000 }), user: runAs }),
   async run(a, ctx) {
-    if (a.names.length === 0) throw new OpError("bad_request", "pip.uninstall needs a package");
+    if (a.names.length === 0) throw new BrokerError("bad_request", "pip.uninstall needs a package");
     const e = await environment(ctx, a.bin_env, a.user);
     ctx.intent({ path: e.python, as_user: e.as?.name });
     ok(await pip(ctx, e, ["uninstall", "--yes", "--quiet", "--", ...a.names]), "uninstall");

@@ -6,7 +6,8 @@
  * @module
  */
 import * as s from "../../../lib/schema/mod.ts";
-import { defineOp, type OpContext, OpError } from "./op.ts";
+import { defineOp, type OpContext } from "./op.ts";
+import { BrokerError } from "../protocol.ts";
 import { BASE_ENV, execute, runFailure, type RunResult } from "./run.ts";
 
 /** The package managers the broker drives. */
@@ -115,8 +116,8 @@ async function output(ctx: OpContext, m: Manager, argv: string[]): Promise<RunRe
   }, ctx);
 }
 
-function failed(argv: string[], r: RunResult): OpError {
-  return new OpError("failed", `Cannot query packages with "${argv[0]}": ${runFailure(r)}`);
+function failed(argv: string[], r: RunResult): BrokerError {
+  return new BrokerError("failed", `Cannot query packages with "${argv[0]}": ${runFailure(r)}`);
 }
 
 /** dpkg's status of an installed package: wanted for install, or held. */
@@ -265,7 +266,7 @@ function holdOp(hold: boolean) {
     async run(args, ctx) {
       ctx.policy.manager(args.manager);
       if (args.names.length === 0) {
-        throw new OpError("bad_request", `pkg.${hold ? "" : "un"}hold needs a package name`);
+        throw new BrokerError("bad_request", `pkg.${hold ? "" : "un"}hold needs a package name`);
       }
       return await change(ctx, args.manager, holdArgv(args.manager, hold, args.names));
     },
@@ -292,24 +293,24 @@ function changeOp(verb: PkgVerb) {
     async run(args, ctx) {
       ctx.policy.manager(args.manager);
       if (args.names.length === 0) {
-        throw new OpError("bad_request", `pkg.${verb} needs at least one package name`);
+        throw new BrokerError("bad_request", `pkg.${verb} needs at least one package name`);
       }
       for (const n of Object.keys(args.versions)) {
         if (verb === "remove" || verb === "purge") {
-          throw new OpError("bad_request", `pkg.${verb} takes no versions (given for "${n}")`);
+          throw new BrokerError("bad_request", `pkg.${verb} takes no versions (given for "${n}")`);
         }
         if (!args.names.includes(n)) {
-          throw new OpError("bad_request", `Version given for "${n}", which is not in names`);
+          throw new BrokerError("bad_request", `Version given for "${n}", which is not in names`);
         }
       }
       if (args.simulate && args.manager !== "apt") {
-        throw new OpError(
+        throw new BrokerError(
           "bad_request",
           `simulate is supported for apt only, not "${args.manager}"`,
         );
       }
       if (args.skip_verify && !ctx.policy.section.allow_unverified_packages) {
-        throw new OpError(
+        throw new BrokerError(
           "denied",
           "Denied by policy: skip_verify needs allow_unverified_packages",
         );

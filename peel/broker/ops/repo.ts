@@ -11,7 +11,8 @@
 import { posix } from "node:path";
 import * as s from "../../../lib/schema/mod.ts";
 import { globToRegExp } from "../glob.ts";
-import { defineOp, type OpContext, OpError } from "./op.ts";
+import { defineOp, type OpContext } from "./op.ts";
+import { BrokerError } from "../protocol.ts";
 import { putFile } from "./put.ts";
 
 const url = s.string({
@@ -79,7 +80,7 @@ const isArmored = (key?: Uint8Array) =>
 /** The repository file's text for `spec`, whose key (if any) lies at `keyPath`. */
 export function repoText(spec: RepoSpec, keyPath?: string): string {
   if (spec.manager === "apt") {
-    if (!spec.suite) throw new OpError("bad_request", "An apt repository needs a suite");
+    if (!spec.suite) throw new BrokerError("bad_request", "An apt repository needs a suite");
     const opts = [
       ...(spec.arch.length ? [`arch=${spec.arch.join(",")}`] : []),
       ...(keyPath ?? spec.signed_by ? [`signed-by=${keyPath ?? spec.signed_by}`] : []),
@@ -107,7 +108,7 @@ function urlsIn(text: string): string[] {
 
 function allowed(ctx: OpContext, u: string, what: string): void {
   if (!ctx.policy.section.repos.some((g) => globToRegExp(g).test(u))) {
-    throw new OpError("denied", `Denied by policy: ${what} "${u}" is not in repos`);
+    throw new BrokerError("denied", `Denied by policy: ${what} "${u}" is not in repos`);
   }
 }
 
@@ -127,15 +128,15 @@ async function replaceable(ctx: OpContext, path: string): Promise<string | null>
   const text = new TextDecoder().decode(old);
   const urls = urlsIn(text);
   if (urls.length === 0) {
-    throw new OpError("denied", `Denied by policy: "${path}" names no repository URL`);
+    throw new BrokerError("denied", `Denied by policy: "${path}" names no repository URL`);
   }
   for (const u of urls) allowed(ctx, u, "repository in the existing file");
   return text;
 }
 
-function wrap(what: string, e: unknown): OpError {
-  if (e instanceof OpError) return e;
-  return new OpError("failed", `Cannot ${what}: ${(e as Error).message}`, { cause: e });
+function wrap(what: string, e: unknown): BrokerError {
+  if (e instanceof BrokerError) return e;
+  return new BrokerError("failed", `Cannot ${what}: ${(e as Error).message}`, { cause: e });
 }
 
 /** What `pkgrepo.set` did (or, with `check`, would do), by path on the managed system. */

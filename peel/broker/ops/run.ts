@@ -8,7 +8,8 @@
 import * as s from "../../../lib/schema/mod.ts";
 import { type Account, user } from "./accounts.ts";
 import { type Contained, spawnContained } from "./contain.ts";
-import { defineOp, type OpContext, OpError } from "./op.ts";
+import { defineOp, type OpContext } from "./op.ts";
+import { BrokerError } from "../protocol.ts";
 
 /** PATH given to every child. */
 export const CHILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -64,7 +65,7 @@ export interface Command {
 export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
   for (const name of Object.keys(extra)) {
     if (!ENV_NAME.test(name)) {
-      throw new OpError("bad_request", `Invalid environment variable name "${name}"`);
+      throw new BrokerError("bad_request", `Invalid environment variable name "${name}"`);
     }
   }
   return { ...BASE_ENV, ...extra };
@@ -116,7 +117,7 @@ export async function execute(cmd: Command, ctx: OpContext): Promise<RunResult> 
       stdin: cmd.stdin === undefined ? "null" : "piped",
     });
   } catch (e) {
-    throw new OpError("failed", `Cannot run "${prog}": ${(e as Error).message}`, { cause: e });
+    throw new BrokerError("failed", `Cannot run "${prog}": ${(e as Error).message}`, { cause: e });
   }
   const { child, kill: killGroup } = contained;
   let timedOut = false;
@@ -138,7 +139,7 @@ export async function execute(cmd: Command, ctx: OpContext): Promise<RunResult> 
     ]);
     if (ctx.signal.aborted) throw ctx.signal.reason;
     const notFound = status.code === 127 && /No such file or directory/.test(err.text);
-    if (notFound) throw new OpError("failed", `Cannot run "${prog}": not found`);
+    if (notFound) throw new BrokerError("failed", `Cannot run "${prog}": not found`);
     return {
       retcode: status.code,
       stdout: out.text,
@@ -158,7 +159,7 @@ export const runOp = defineOp({
   auditsItself: true,
   args: RunArgs,
   async run(args, ctx) {
-    if (args.argv.length === 0) throw new OpError("bad_request", "run needs a non-empty argv");
+    if (args.argv.length === 0) throw new BrokerError("bad_request", "run needs a non-empty argv");
     const env = childEnv(args.env);
     ctx.policy.exec(args.argv, args.user, Object.keys(args.env ?? {}));
     return await execute({

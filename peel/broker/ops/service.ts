@@ -5,7 +5,8 @@
  * @module
  */
 import * as s from "../../../lib/schema/mod.ts";
-import { defineOp, type OpContext, OpError } from "./op.ts";
+import { defineOp, type OpContext } from "./op.ts";
+import { BrokerError } from "../protocol.ts";
 import { BASE_ENV, execute, runFailure, type RunResult } from "./run.ts";
 
 const SYSTEMCTL = "/usr/bin/systemctl";
@@ -94,7 +95,7 @@ export const serviceStatusOp = defineOp({
       const why = r.timed_out
         ? `no answer in ${TIMEOUT_MS} ms`
         : runFailure(r).replaceAll("\n", " ");
-      throw new OpError("failed", `Cannot query unit "${unit}": ${why}`);
+      throw new BrokerError("failed", `Cannot query unit "${unit}": ${why}`);
     }
     const props = Object.fromEntries(
       r.stdout.split("\n").filter((l) => l.includes("=")).map((l) => {

@@ -8,7 +8,8 @@
  */
 import { posix } from "node:path";
 import * as s from "../../../lib/schema/mod.ts";
-import { defineOp, type OpContext, OpError } from "./op.ts";
+import { defineOp, type OpContext } from "./op.ts";
+import { BrokerError } from "../protocol.ts";
 import { BASE_ENV, execute, type RunResult } from "./run.ts";
 import { existing, name } from "./users.ts";
 
@@ -29,7 +30,7 @@ const Args = {
 /** Where the file is, and the account to act as. */
 async function target(ctx: OpContext, user: string, config: string) {
   const info = await existing(ctx, user);
-  if (!info.exists) throw new OpError("failed", `No such user "${user}"`);
+  if (!info.exists) throw new BrokerError("failed", `No such user "${user}"`);
   const file = posix.join(ctx.policy.section.system_root, info.home!, config);
   return { file, uid: info.uid!, gid: info.gid! };
 }
@@ -56,7 +57,7 @@ export async function asUser(
 
 function check(r: RunResult, what: string): void {
   if (r.retcode !== 0) {
-    throw new OpError("failed", `Cannot ${what}: ${(r.stderr || r.stdout).trim()}`);
+    throw new BrokerError("failed", `Cannot ${what}: ${(r.stderr || r.stdout).trim()}`);
   }
 }
 

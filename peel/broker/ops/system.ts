@@ -9,21 +9,22 @@
 import { posix } from "node:path";
 import * as s from "../../../lib/schema/mod.ts";
 import { globToRegExp } from "../glob.ts";
-import { defineOp, type OpContext, OpError } from "./op.ts";
+import { defineOp, type OpContext } from "./op.ts";
+import { BrokerError } from "../protocol.ts";
 import { putFile, readIfAny } from "./put.ts";
 import { BASE_ENV, execute, runFailure } from "./run.ts";
 import { groupEntry, name, userInfo } from "./users.ts";
 
-function deny(message: string): OpError {
-  return new OpError("denied", `Denied by policy: ${message}`);
+function deny(message: string): BrokerError {
+  return new BrokerError("denied", `Denied by policy: ${message}`);
 }
 
 const under = (ctx: OpContext, ...parts: string[]) =>
   posix.join(ctx.policy.section.system_root, ...parts);
 
-function wrap(what: string, e: unknown): OpError {
-  if (e instanceof OpError) return e;
-  return new OpError("failed", `Cannot ${what}: ${(e as Error).message}`, { cause: e });
+function wrap(what: string, e: unknown): BrokerError {
+  if (e instanceof BrokerError) return e;
+  return new BrokerError("failed", `Cannot ${what}: ${(e as Error).message}`, { cause: e });
 }
 
 /** The crontab of `user` (allowed by `crontabs`): its path and owner. */
@@ -32,7 +33,7 @@ async function crontab(ctx: OpContext, user: string) {
     throw deny(`crontab of "${user}" is not in crontabs`);
   }
   const info = await userInfo(ctx, user);
-  if (!info.exists) throw new OpError("failed", `No such user "${user}"`);
+  if (!info.exists) throw new BrokerError("failed", `No such user "${user}"`);
   // Debian's cron reads crontabs/<user> (group crontab); cronie reads <user> in the spool.
   const debian = await Deno.stat(under(ctx, "var/spool/cron/crontabs")).then(
     () => true,
@@ -65,7 +66,7 @@ export const cronWriteOp = defineOp({
   async run(args, ctx) {
     const t = await crontab(ctx, args.user);
     if (args.text && !args.text.endsWith("\n")) {
-      throw new OpError("bad_request", "A crontab must end with a newline");
+      throw new BrokerError("bad_request", "A crontab must end with a newline");
     }
     try {
       await putFile(t.path, args.text, { mode: 0o600, uid: t.uid, gid: t.gid });
@@ -114,7 +115,7 @@ async function proc(ctx: OpContext, file: string, write?: string): Promise<strin
   }, ctx);
   if (r.retcode === 0) return r.stdout;
   if (write === undefined && /No such file or directory/.test(r.stderr)) return null;
-  throw new OpError("failed", runFailure(r));
+  throw new BrokerError("failed", runFailure(r));
 }
 
 /** `sysctl.get`: the value now (null: no such key) and in the config file (null: not set). */
@@ -146,7 +147,7 @@ export const sysctlSetOp = defineOp({
     const file = sysctlFile(ctx, args.key);
     try {
       if (await proc(ctx, file) === null) {
-        throw new OpError("failed", `No such sysctl "${args.key}"`);
+        throw new BrokerError("failed", `No such sysctl "${args.key}"`);
       }
       await proc(ctx, file, args.value + "\n");
       const confPath = under(ctx, args.config);
@@ -195,7 +196,7 @@ export const timezoneSetOp = defineOp({
     try {
       if (!(await Deno.stat(under(ctx, info))).isFile) throw new Error("not a zone file");
     } catch {
-      throw new OpError("failed", `No time zone "${args.zone}" in /usr/share/zoneinfo`);
+      throw new BrokerError("failed", `No time zone "${args.zone}" in /usr/share/zoneinfo`);
     }
     try {
       const localtime = under(ctx, "etc/localtime");

@@ -10,7 +10,8 @@
 import { posix } from "node:path";
 import * as s from "../../../lib/schema/mod.ts";
 import { globToRegExp } from "../glob.ts";
-import { defineOp, type OpContext, OpError } from "./op.ts";
+import { defineOp, type OpContext } from "./op.ts";
+import { BrokerError } from "../protocol.ts";
 import { BASE_ENV, execute, type RunResult } from "./run.ts";
 
 /** Ids below this are system accounts (login.defs' UID_MIN and GID_MIN). */
@@ -81,7 +82,9 @@ async function table(ctx: OpContext, file: string): Promise<string[][]> {
     return text.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(":"));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return [];
-    throw new OpError("failed", `Cannot read /etc/${file}: ${(e as Error).message}`, { cause: e });
+    throw new BrokerError("failed", `Cannot read /etc/${file}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 
@@ -117,8 +120,8 @@ export async function userInfo(ctx: OpContext, user: string): Promise<UserInfo> 
   };
 }
 
-function deny(message: string): OpError {
-  return new OpError("denied", `Denied by policy: ${message}`);
+function deny(message: string): BrokerError {
+  return new BrokerError("denied", `Denied by policy: ${message}`);
 }
 
 /** The policy's `accounts` checks, for one operation. */
@@ -169,7 +172,7 @@ async function tool(ctx: OpContext, prog: string, opts: string[], n: string): Pr
  */
 function primaryGroup(ctx: OpContext, groups: string[][], g: string | number): string {
   const entry = findGroup(groups, g);
-  if (!entry) throw new OpError("failed", `No such group "${g}"`);
+  if (!entry) throw new BrokerError("failed", `No such group "${g}"`);
   checks(ctx).id(Number(entry[2]), "gid");
   checks(ctx).group(entry[0]!);
   return entry[0]!;
@@ -208,7 +211,7 @@ export const userAddOp = defineOp({
   async run(args, ctx) {
     const c = checks(ctx);
     if ((await existing(ctx, args.name)).exists) {
-      throw new OpError("failed", `User "${args.name}" already exists`);
+      throw new BrokerError("failed", `User "${args.name}" already exists`);
     }
     c.id(args.uid, "uid");
     c.system(args.system);
@@ -240,7 +243,7 @@ export const userModOp = defineOp({
   async run(args, ctx) {
     const c = checks(ctx);
     const now = await existing(ctx, args.name);
-    if (!now.exists) throw new OpError("failed", `No such user "${args.name}"`);
+    if (!now.exists) throw new BrokerError("failed", `No such user "${args.name}"`);
     c.id(args.uid, "uid");
     if (args.home !== undefined) {
       c.home(args.home);
@@ -262,7 +265,9 @@ export const userModOp = defineOp({
       ...(args.fullname === undefined ? [] : ["-c", args.fullname]),
       ...(args.password === undefined ? [] : ["-p", args.password]),
     ];
-    if (opts.length === 0) throw new OpError("bad_request", "user.mod needs something to change");
+    if (opts.length === 0) {
+      throw new BrokerError("bad_request", "user.mod needs something to change");
+    }
     return await tool(ctx, "usermod", opts, args.name);
   },
 });
@@ -272,7 +277,7 @@ export const userDelOp = defineOp({
   args: s.object({ name, purge: s.optional(s.boolean(), false) }),
   async run(args, ctx) {
     const now = await existing(ctx, args.name);
-    if (!now.exists) throw new OpError("failed", `No such user "${args.name}"`);
+    if (!now.exists) throw new BrokerError("failed", `No such user "${args.name}"`);
     if (args.purge) checks(ctx).home(now.home);
     return await tool(ctx, "userdel", args.purge ? ["-r"] : [], args.name);
   },
@@ -302,7 +307,7 @@ export const groupAddOp = defineOp({
   args: s.object({ name, gid: s.optional(id), system: s.optional(s.boolean(), false) }),
   async run(args, ctx) {
     if ((await existingGroup(ctx, args.name)).exists) {
-      throw new OpError("failed", `Group "${args.name}" already exists`);
+      throw new BrokerError("failed", `Group "${args.name}" already exists`);
     }
     checks(ctx).id(args.gid, "gid");
     checks(ctx).system(args.system);
@@ -323,14 +328,16 @@ export const groupModOp = defineOp({
   }),
   async run(args, ctx) {
     if (!(await existingGroup(ctx, args.name)).exists) {
-      throw new OpError("failed", `No such group "${args.name}"`);
+      throw new BrokerError("failed", `No such group "${args.name}"`);
     }
     checks(ctx).id(args.gid, "gid");
     const opts = [
       ...(args.gid === undefined ? [] : ["-g", String(args.gid)]),
       ...(args.members === undefined ? [] : ["-U", args.members.join(",")]),
     ];
-    if (opts.length === 0) throw new OpError("bad_request", "group.mod needs something to change");
+    if (opts.length === 0) {
+      throw new BrokerError("bad_request", "group.mod needs something to change");
+    }
     return await tool(ctx, "groupmod", opts, args.name);
   },
 });
@@ -340,7 +347,7 @@ export const groupDelOp = defineOp({
   args: s.object({ name }),
   async run(args, ctx) {
     if (!(await existingGroup(ctx, args.name)).exists) {
-      throw new OpError("failed", `No such group "${args.name}"`);
+      throw new BrokerError("failed", `No such group "${args.name}"`);
     }
     return await tool(ctx, "groupdel", [], args.name);
   },

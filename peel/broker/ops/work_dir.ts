@@ -11,7 +11,7 @@ import { posix } from "node:path";
 import type { Policy } from "../policy.ts";
 import { exposures } from "../safe_path.ts";
 import { type Account, user } from "./accounts.ts";
-import { OpError } from "./op.ts";
+import { BrokerError } from "../protocol.ts";
 
 function within(path: string, dir: string): boolean {
   return path === dir || dir === "/" || path.startsWith(dir + "/");
@@ -31,7 +31,7 @@ function existing(path: string): string {
 
 /**
  * Check directory `dir` (resolved, perhaps not there yet) for using `target` in it: returns the
- * user to act as under `user_dirs`, or undefined to act as root; throws `OpError("denied")`
+ * user to act as under `user_dirs`, or undefined to act as root; throws `BrokerError("denied")`
  * saying why when neither will do.
  */
 export async function actAs(
@@ -51,7 +51,7 @@ export async function actAs(
   }
   const e = found.find((e) => root === undefined || !within(e.path, root) || e.writable) ??
     found[0]!;
-  throw new OpError(
+  throw new BrokerError(
     "denied",
     `Denied: "${e.path}" is ${e.why}, so another user could change what "${target}" names ` +
       `between the check and the use` + (root ? "" : " (see user_dirs)"),
@@ -62,15 +62,15 @@ export async function actAs(
 export function pin(dir: string): { dev: number; ino: number } {
   const st = Deno.lstatSync(dir);
   if (!st.isDirectory || Deno.realPathSync(dir) !== dir) {
-    throw new OpError("failed", `"${dir}" changed during the operation`);
+    throw new BrokerError("failed", `"${dir}" changed during the operation`);
   }
   return { dev: st.dev, ino: st.ino ?? -1 };
 }
 
-/** Throw `OpError("failed")` unless `dir` still resolves to itself and is the pinned directory. */
+/** Throw `BrokerError("failed")` unless `dir` still resolves to itself and is the pinned directory. */
 export function recheck(dir: string, pinned: { dev: number; ino: number }): void {
   const now = pin(dir);
   if (now.dev !== pinned.dev || now.ino !== pinned.ino) {
-    throw new OpError("failed", `"${dir}" changed during the operation`);
+    throw new BrokerError("failed", `"${dir}" changed during the operation`);
   }
 }
