@@ -40,7 +40,7 @@ Deno.test("metrics - label values and help with quotes, newlines and backslashes
     const start = sampleValue(parsed, "process_start_time_seconds");
     assert.ok(Math.abs(start - Date.now() / 1000) < 3600, `start time ${start}`);
   } finally {
-    registry.removeSingleMetric(name);
+    registry.remove(name);
     await health.stop();
   }
 });
