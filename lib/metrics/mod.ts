@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics: the process's registry (served at `/metrics` in the text exposition
- * format 0.0.4 by prom-client), process and NATS connection metrics. Every metric is listed in
+ * format 0.0.4), process and NATS connection metrics. Every metric is listed in
  * `docs/metrics.md`.
  * @module
  */

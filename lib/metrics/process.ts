@@ -4,33 +4,29 @@
  * @module
  */
 import { cpuUsage } from "node:process";
-import { Counter, Gauge } from "prom-client";
-import { registry } from "./registry.ts";
+import { sampled } from "./registry.ts";
 
-new Gauge({
-  name: "process_resident_memory_bytes",
-  help: "Resident memory size in bytes.",
-  registers: [registry],
-  collect() {
-    this.set(Deno.memoryUsage().rss);
-  },
-});
+sampled(
+  "gauge",
+  "process_resident_memory_bytes",
+  "Resident memory size in bytes.",
+  () => Deno.memoryUsage().rss,
+);
 
-let cpuSeconds = 0;
-new Counter({
-  name: "process_cpu_seconds_total",
-  help: "Total user and system CPU time spent in seconds.",
-  registers: [registry],
-  collect() {
+sampled(
+  "counter",
+  "process_cpu_seconds_total",
+  "Total user and system CPU time spent in seconds.",
+  () => {
     const { user, system } = cpuUsage();
-    const now = (user + system) / 1e6;
-    this.inc(Math.max(0, now - cpuSeconds));
-    cpuSeconds = now;
+    return (user + system) / 1e6;
   },
-});
+);
 
-new Gauge({
-  name: "process_start_time_seconds",
-  help: "Start time of the process since unix epoch in seconds.",
-  registers: [registry],
-}).set(Math.floor(performance.timeOrigin) / 1000);
+const started = Math.floor(performance.timeOrigin) / 1000;
+sampled(
+  "gauge",
+  "process_start_time_seconds",
+  "Start time of the process since unix epoch in seconds.",
+  () => started,
+);

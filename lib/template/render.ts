@@ -17,9 +17,8 @@ import type { TemplateContext } from "./protocol.ts";
 import { put, splitKeywords } from "./py_methods.ts";
 import { installSafeLookup, secureEnvironment, trust } from "./safe_lookup.ts";
 import { type HostCaller, saltFunctions } from "./salt_functions.ts";
-import { installErrorOrigins } from "./error_origin.ts";
+import { fromNunjucks, installErrorOrigins } from "./error_origin.ts";
 import { DoExtension, resolveName, SALT_TAG_GLOBALS, SaltDataTags } from "./salt_tags.ts";
-import { fromNunjucks } from "./template_error.ts";
 
 function dirname(path: string): string {
   return path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";

@@ -6,10 +6,10 @@ import "../../peel/metrics.ts";
 import { documentedMetrics } from "../harness/mod.ts";
 
 Deno.test("metrics docs - docs/metrics.md and the registered metrics list the same names, types and labels", async () => {
-  const registered = registry.getMetricsAsArray().map((m) => ({
+  const registered = registry.list().map((m) => ({
     name: m.name,
-    type: String(m.type),
-    labels: ((m as unknown as { labelNames?: string[] }).labelNames ?? []).join(","),
+    type: m.type,
+    labels: m.labelNames.join(","),
   }));
   const documented = (await documentedMetrics()).map(({ where: _, ...r }) => r);
   const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);

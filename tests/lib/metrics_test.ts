@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { HealthServer, readiness } from "../../lib/http/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
-import { counter, registry } from "../../lib/metrics/mod.ts";
+import { counter, histogram, MetricError, registry } from "../../lib/metrics/mod.ts";
 import { parseExposition, sampleValue } from "../harness/mod.ts";
 
 const quiet = () => new Logger({ level: "error", sink: () => {} });
@@ -40,8 +40,38 @@ Deno.test("metrics - label values and help with quotes, newlines and backslashes
     const start = sampleValue(parsed, "process_start_time_seconds");
     assert.ok(Math.abs(start - Date.now() / 1000) < 3600, `start time ${start}`);
   } finally {
-    registry.removeSingleMetric(name);
+    registry.remove(name);
     await health.stop();
+  }
+});
+
+Deno.test("metrics - histogram buckets count every value at or below their bound, +Inf all of them", () => {
+  const name = "zester_test_seconds";
+  const h = histogram({ name, help: "Test durations.", buckets: [0.1, 1] });
+  try {
+    for (const v of [0.05, 0.1, 0.5, 7]) h.observe(v);
+    const parsed = parseExposition(registry.metrics());
+    assert.equal(parsed.types.get(name), "histogram");
+    assert.equal(sampleValue(parsed, `${name}_bucket`, { le: "0.1" }), 2);
+    assert.equal(sampleValue(parsed, `${name}_bucket`, { le: "1" }), 3);
+    assert.equal(sampleValue(parsed, `${name}_bucket`, { le: "+Inf" }), 4);
+    assert.equal(sampleValue(parsed, `${name}_sum`), 7.65);
+    assert.equal(sampleValue(parsed, `${name}_count`), 4);
+  } finally {
+    registry.remove(name);
+  }
+});
+
+Deno.test("metrics - a taken name and a label the counter does not have are refused", () => {
+  const name = "zester_test_refused_total";
+  const c = counter({ name, help: "Refusals.", labelNames: ["op"] });
+  try {
+    assert.throws(() => counter({ name, help: "Again." }), MetricError);
+    assert.throws(() => c.inc({ opp: "x" } as never), MetricError);
+    c.labels("read").inc(2);
+    assert.equal(sampleValue(parseExposition(registry.metrics()), name, { op: "read" }), 2);
+  } finally {
+    registry.remove(name);
   }
 });
 
