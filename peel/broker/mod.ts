@@ -11,7 +11,7 @@ export { isPackageName } from "./ops/pkg.ts";
 export { gitConfigDenial, gitConfigKey } from "./ops/git_config.ts";
 export { KEYSCAN_TYPES, SSH_HOST } from "./ops/keyscan.ts";
 export { normalizeName, PIP_SPEC } from "./ops/pip.ts";
-export { runFailure } from "./ops/run.ts";
+export { runFailure } from "./ops/run_result.ts";
 export type {
   GroupInfo,
   ListedMember,

@@ -20,7 +20,8 @@ import type { Account } from "./accounts.ts";
 import { asOwner } from "./as_owner.ts";
 import { defineOp, type OpContext } from "./op.ts";
 import { BrokerError } from "../protocol.ts";
-import { BASE_ENV, execute, runFailure, type RunResult } from "./run.ts";
+import { BASE_ENV, execute } from "./run.ts";
+import { runFailure, type RunResult } from "./run_result.ts";
 import { actAs } from "./work_dir.ts";
 
 const TAR = "/usr/bin/tar";

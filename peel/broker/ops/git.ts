@@ -14,7 +14,8 @@ import * as s from "../../../lib/schema/mod.ts";
 import { type Account, user } from "./accounts.ts";
 import { defineOp, type OpContext } from "./op.ts";
 import { BrokerError } from "../protocol.ts";
-import { BASE_ENV, execute, type RunResult } from "./run.ts";
+import { BASE_ENV, execute } from "./run.ts";
+import type { RunResult } from "./run_result.ts";
 import { actAs } from "./work_dir.ts";
 
 /** The git the broker runs. */

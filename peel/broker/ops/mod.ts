@@ -68,7 +68,8 @@ import {
 } from "./file.ts";
 
 export * from "./op.ts";
-export { childEnv, runFailure, type RunResult } from "./run.ts";
+export { childEnv } from "./run.ts";
+export { runFailure, type RunResult } from "./run_result.ts";
 export type { Manager, PkgVersions } from "./pkg.ts";
 export type { RepoResult } from "./repo.ts";
 export type { GroupInfo, UserInfo } from "./users.ts";

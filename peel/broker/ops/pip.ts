@@ -14,7 +14,8 @@ import { exposures } from "../safe_path.ts";
 import { type Account, user } from "./accounts.ts";
 import { defineOp, type OpContext } from "./op.ts";
 import { BrokerError } from "../protocol.ts";
-import { BASE_ENV, execute, type RunResult } from "./run.ts";
+import { BASE_ENV, execute } from "./run.ts";
+import type { RunResult } from "./run_result.ts";
 
 /** pip's default index, which must be in `pip.indexes` like any other. */
 export const PYPI = "https://pypi.org/simple";

@@ -8,7 +8,8 @@
 import * as s from "../../../lib/schema/mod.ts";
 import { defineOp, type OpContext } from "./op.ts";
 import { BrokerError } from "../protocol.ts";
-import { BASE_ENV, execute, runFailure, type RunResult } from "./run.ts";
+import { BASE_ENV, execute } from "./run.ts";
+import { runFailure, type RunResult } from "./run_result.ts";
 
 /** The package managers the broker drives. */
 export type Manager = "apt" | "dnf" | "yum";

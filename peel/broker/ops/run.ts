@@ -10,6 +10,7 @@ import { type Account, user } from "./accounts.ts";
 import { type Contained, spawnContained } from "./contain.ts";
 import { defineOp, type OpContext } from "./op.ts";
 import { BrokerError } from "../protocol.ts";
+import type { RunResult } from "./run_result.ts";
 
 /** PATH given to every child. */
 export const CHILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -28,21 +29,6 @@ export const RunArgs = s.object({
   user: s.optional(s.string({ pattern: /^[a-z_][a-z0-9_-]*\$?$/, expected: "a user name" })),
   max_output: s.optional(s.int({ min: 0 }), DEFAULT_MAX_OUTPUT),
 });
-
-/** The result of `run`. */
-export interface RunResult {
-  retcode: number;
-  stdout: string;
-  stderr: string;
-  duration_ms: number;
-  timed_out: boolean;
-  truncated: boolean;
-}
-
-/** What a failed command said: its stderr, else its stdout, else its exit code. */
-export function runFailure(r: RunResult): string {
-  return (r.stderr || r.stdout).trim() || `exit code ${r.retcode}`;
-}
 
 /** What {@linkcode execute} runs: an argv the caller has already checked or built. */
 export interface Command {

@@ -10,7 +10,8 @@ import { posix } from "node:path";
 import * as s from "../../../lib/schema/mod.ts";
 import { defineOp, type OpContext } from "./op.ts";
 import { BrokerError } from "../protocol.ts";
-import { BASE_ENV, execute, type RunResult } from "./run.ts";
+import { BASE_ENV, execute } from "./run.ts";
+import type { RunResult } from "./run_result.ts";
 import { existing, name } from "./users.ts";
 
 const SETPRIV = "/usr/bin/setpriv";

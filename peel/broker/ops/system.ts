@@ -12,7 +12,8 @@ import { globToRegExp } from "../glob.ts";
 import { defineOp, type OpContext } from "./op.ts";
 import { BrokerError } from "../protocol.ts";
 import { putFile, readIfAny } from "./put.ts";
-import { BASE_ENV, execute, runFailure } from "./run.ts";
+import { BASE_ENV, execute } from "./run.ts";
+import { runFailure } from "./run_result.ts";
 import { groupEntry, name, userInfo } from "./users.ts";
 
 function deny(message: string): BrokerError {

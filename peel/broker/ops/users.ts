@@ -12,7 +12,8 @@ import * as s from "../../../lib/schema/mod.ts";
 import { globToRegExp } from "../glob.ts";
 import { defineOp, type OpContext } from "./op.ts";
 import { BrokerError } from "../protocol.ts";
-import { BASE_ENV, execute, type RunResult } from "./run.ts";
+import { BASE_ENV, execute } from "./run.ts";
+import type { RunResult } from "./run_result.ts";
 
 /** Ids below this are system accounts (login.defs' UID_MIN and GID_MIN). */
 const FIRST_REGULAR_ID = 1000;
