@@ -59,14 +59,6 @@ function slsContext(file: string, sls = ""): Record<string, string> {
   };
 }
 
-function deepFreeze<T>(v: T): T {
-  if (v && typeof v === "object") {
-    for (const x of Object.values(v)) deepFreeze(x);
-    Object.freeze(v);
-  }
-  return v;
-}
-
 /** Salt's `odict(…)`: a mapping from pairs or keywords. */
 const odict = trust((...args: unknown[]) => {
   const [[pairs], kw] = splitKeywords(args);
@@ -83,7 +75,11 @@ const raise = trust((message: unknown) => {
 
 let installed = false;
 
-/** A renderer over a state tree: file texts by relative path. */
+/**
+ * A renderer over a state tree (file texts by relative path), with one nunjucks environment for
+ * all its renders. Each render gets globals of its own (its context, built afresh), so nothing a
+ * render leaves in them reaches the next: the worker renders one request at a time.
+ */
 export function makeRenderer(files: ReadonlyMap<string, string>) {
   if (!installed) {
     installed = true;
@@ -91,6 +87,18 @@ export function makeRenderer(files: ReadonlyMap<string, string>) {
     installSafeLookup();
     installErrorOrigins();
   }
+  const env = new nunjucks.Environment(new TreeLoader(files), {
+    autoescape: false,
+    throwOnUndefined: false,
+    trimBlocks: false,
+    // Keeps the cause of an error, where an imported file's own file and line are.
+    dev: true,
+  });
+  env.addExtension("do", new DoExtension());
+  env.addExtension("salt", new SaltDataTags());
+  installFilters(env as never);
+  secureEnvironment(env);
+  const base = { ...env.globals, ...SALT_TAG_GLOBALS, raise, odict };
   /**
    * Render `text` (from `file`), with `call` for host calls. Asynchronous because nunjucks
    * reports errors in included or imported templates through a deferred callback: a synchronous
@@ -102,19 +110,9 @@ export function makeRenderer(files: ReadonlyMap<string, string>) {
     ctx: TemplateContext,
     call: HostCaller,
   ): Promise<string> => {
-    const env = new nunjucks.Environment(new TreeLoader(files), {
-      autoescape: false,
-      throwOnUndefined: false,
-      trimBlocks: false,
-      // Keeps the cause of an error, where an imported file's own file and line are.
-      dev: true,
-    });
-    env.addExtension("do", new DoExtension());
-    env.addExtension("salt", new SaltDataTags());
-    installFilters(env as never);
-    secureEnvironment(env);
+    // The context came by message: this render's own copy, which its templates may change.
     const grains = saltGrains(ctx.facts);
-    const opts = deepFreeze(structuredClone({
+    const opts = Object.freeze({
       id: ctx.peelId,
       saltenv: "base",
       file_client: "remote",
@@ -126,7 +124,7 @@ export function makeRenderer(files: ReadonlyMap<string, string>) {
       ...ctx.opts,
       grains,
       pillar: ctx.settings,
-    }));
+    });
     const salt = saltFunctions({
       grains,
       facts: ctx.facts,
@@ -135,9 +133,8 @@ export function makeRenderer(files: ReadonlyMap<string, string>) {
       files,
       call,
     });
-    Object.assign(env.globals, SALT_TAG_GLOBALS, {
-      raise,
-      odict,
+    env.globals = {
+      ...base,
       // The functions zester-migrate turns salt['…'] calls into.
       facts_get: salt["facts.get"],
       grains_get: salt["grains.get"],
@@ -154,7 +151,7 @@ export function makeRenderer(files: ReadonlyMap<string, string>) {
       salt,
       ...slsContext(file, ctx.sls),
       ...ctx.vars,
-    });
+    };
     const source = (f: string) => f === file ? text : files.get(f);
     return new Promise((resolve, reject) => {
       let settled = false;
