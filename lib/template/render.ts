@@ -32,7 +32,7 @@ class TreeLoader extends nunjucks.Loader {
   getSource(name: string) {
     const path = name.replace(/^salt:\/\//, "");
     const src = this.files.get(path);
-    return src === undefined ? null : { src: prelex(src), path, noCache: true };
+    return src === undefined ? null : { src: prelex(src), path };
   }
   isRelative(name: string) {
     return /^\.\.?\//.test(name);
@@ -75,9 +75,12 @@ const raise = trust((message: unknown) => {
 
 let installed = false;
 
+/** How many compiled templates a tree's renderer keeps. */
+const COMPILED = 256;
+
 /**
  * A renderer over a state tree (file texts by relative path), with one nunjucks environment for
- * all its renders. Each render gets globals of its own (its context, built afresh), so nothing a
+ * all its renders, which compiles each template once. Each render gets globals of its own (its context, built afresh), so nothing a
  * render leaves in them reaches the next: the worker renders one request at a time.
  */
 export function makeRenderer(files: ReadonlyMap<string, string>) {
@@ -99,6 +102,18 @@ export function makeRenderer(files: ReadonlyMap<string, string>) {
   installFilters(env as never);
   secureEnvironment(env);
   const base = { ...env.globals, ...SALT_TAG_GLOBALS, raise, odict };
+  // Compiled code depends on the text and file only; each render runs it in a context of its own.
+  const compiled = new Map<string, nunjucks.Template>();
+  const compile = (text: string, file: string) => {
+    const key = `${file}\0${text}`;
+    let template = compiled.get(key);
+    if (!template) {
+      if (compiled.size >= COMPILED) compiled.delete(compiled.keys().next().value!);
+      template = new nunjucks.Template(prelex(text), env, file);
+      compiled.set(key, template);
+    }
+    return template;
+  };
   /**
    * Render `text` (from `file`), with `call` for host calls. Asynchronous because nunjucks
    * reports errors in included or imported templates through a deferred callback: a synchronous
@@ -156,7 +171,7 @@ export function makeRenderer(files: ReadonlyMap<string, string>) {
     return new Promise((resolve, reject) => {
       let settled = false;
       try {
-        env.renderString(prelex(text), {}, { path: file }, (err: Error | null, res?: string) => {
+        compile(text, file).render({}, (err: Error | null, res?: string) => {
           if (settled) return;
           settled = true;
           if (err) reject(fromNunjucks(err, file, source));
