@@ -3,7 +3,7 @@
  * worker without permissions, reaching no JavaScript.
  * @module
  */
-export * from "./host.ts";
+export type { CommandOptions, CommandResult, TemplateHost } from "./host.ts";
 export * from "./sandbox.ts";
 export * from "./renderer.ts";
 export * from "./template_error.ts";
