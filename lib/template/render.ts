@@ -80,8 +80,9 @@ const COMPILED = 256;
 
 /**
  * A renderer over a state tree (file texts by relative path), with one nunjucks environment for
- * all its renders, which compiles each template once. Each render gets globals of its own (its context, built afresh), so nothing a
- * render leaves in them reaches the next: the worker renders one request at a time.
+ * all its renders, which compiles each template once. Each render gets globals of its own (its
+ * context, built afresh), so nothing a render leaves in them reaches the next: the worker renders
+ * one request at a time.
  */
 export function makeRenderer(files: ReadonlyMap<string, string>) {
   if (!installed) {
