@@ -4,7 +4,8 @@
  * return in job-returns) without the broker or fact collectors. Each also answers bare requests
  * on `bench.floor.<id>`, which the benchmark uses to measure raw NATS doing the same fan-out.
  * With a states directory, the process mirrors the `state-files` bucket there as a peel does
- * (one mirror shared by its peels) and its peels apply states through the peel's own pipeline.
+ * (one mirror shared by its peels) and its peels apply states through the peel's own pipeline,
+ * their templates rendered by the process's one template worker.
  *
  * Usage: `fleet_worker.ts <nats-url> <id-prefix> <first> <count> [<auth json> [<states dir>]]`
  * (the creds and TLS files of `FleetAuth`, for a secured server); prints `ready` when every
@@ -23,6 +24,7 @@ import {
   subjects,
 } from "../lib/bus/mod.ts";
 import { Logger } from "../lib/log/mod.ts";
+import { templatePool } from "../lib/template/mod.ts";
 import { CommandServer } from "../peel/command_server.ts";
 import type { Broker } from "../peel/broker/mod.ts";
 import { StateSync, type StateTree } from "../peel/state/mod.ts";
@@ -113,6 +115,8 @@ async function main([url, prefix, first, count, auth, statesDir]: string[]): Pro
     await p.server.stop();
     await closeBus(p.nc, 2_000);
   }));
+  // An idle template worker would hold the process for its idle time.
+  templatePool().close();
 }
 
 if (import.meta.main) await main(Deno.args);

@@ -52,7 +52,7 @@ async function main(args: string[]): Promise<number> {
   const sizes = (option(args, "--sizes") ?? "100,1000,5000,10000,20000").split(",").map(Number);
   const securedSizes = (option(args, "--secured-sizes") ?? "1000").split(",").map(Number);
   const processes = Number(option(args, "--processes") ?? 2);
-  const statePeels = Number(option(args, "--state-peels") ?? 100);
+  const statePeels = Number(option(args, "--state-peels") ?? 1000);
   const profileDir = option(args, "--profile");
   const profile = profileDir === undefined ? undefined : profileFlags(profileDir);
   const valued = new Set([

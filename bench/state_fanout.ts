@@ -1,9 +1,10 @@
 /**
  * state_fanout: `state.apply` of a 20-state tree of `test.*` states written in Jinja, published
  * through the master's `state-files`, to N simulated peels, against `test.ping` to the same peels
- * in the same run. Each simulated peel runs the peel's own state pipeline (its mirror of the
- * tree, a template worker per run, compile, plan, the `test` module); what is simulated is the
- * host: a worker process's peels share its mirror and its CPU.
+ * in the same run (1,000 peels by default). Each simulated peel runs the peel's own state pipeline
+ * (its mirror of the tree, the templates rendered by the process's template worker, compile, plan,
+ * the `test` module); what is simulated is the host: a fleet process's peels share its mirror, its
+ * template worker and its CPU, where each real peel has its own.
  * @module
  */
 import type { NatsConnection } from "nats";

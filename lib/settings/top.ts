@@ -161,7 +161,7 @@ export class SettingsTop implements Disposable {
     return [...out].sort();
   }
 
-  /** End the template worker, if one started. */
+  /** End its renders (the process's template worker stays for the next run). */
   [Symbol.dispose](): void {
     this.#renderer.close();
   }

@@ -3,7 +3,9 @@
  * worker without permissions, reaching no JavaScript.
  * @module
  */
+export type { CommandOptions, CommandResult, TemplateHost } from "./host.ts";
 export * from "./sandbox.ts";
+export * from "./renderer.ts";
 export * from "./template_error.ts";
 export type { TemplateContext } from "./protocol.ts";
 export * from "./salt.ts";

@@ -1,13 +1,15 @@
 /**
- * Messages between a {@linkcode TemplateRenderer} and its template worker. The host sends the state
- * tree once, then render requests, each with an id; the worker answers each id once. The host
- * trusts nothing the worker says: {@linkcode parseWorkerMessage} checks every message.
+ * Messages between a {@linkcode TemplatePool} and its template worker. The host sends the call
+ * channel once, each state or settings tree once under a key (naming the trees the worker may
+ * drop), then render requests, each with an id and its tree's key, one at a time; the worker
+ * answers each id once. The host trusts nothing the worker says: {@linkcode parseWorkerMessage}
+ * checks every message.
  *
  * Host calls (`salt['cmd.run']`, `salt['file.file_exists']`…, which need the broker): the worker
  * posts a `call` naming one of {@linkcode HOST_CALLS} and blocks on a SharedArrayBuffer handed
- * over with the tree (nunjucks renders synchronously); the host runs it under the broker's policy,
- * posts the {@linkcode CallAnswer} on a MessagePort also handed over with the tree, and wakes the
- * worker, which takes the answer from the port synchronously.
+ * over with the channel (nunjucks renders synchronously); the host runs it under the broker's
+ * policy, posts the {@linkcode CallAnswer} on a MessagePort also handed over with the channel, and
+ * wakes the worker, which takes the answer from the port synchronously.
  * @module
  */
 
@@ -41,8 +43,16 @@ export interface CallChannel {
 
 /** Host to worker. */
 export type HostMessage =
-  | { kind: "tree"; files: ReadonlyMap<string, string>; channel: CallChannel }
-  | { kind: "render"; id: number; text: string; file: string; context: TemplateContext };
+  | { kind: "channel"; channel: CallChannel }
+  | { kind: "tree"; key: string; files: ReadonlyMap<string, string>; drop: string[] }
+  | {
+    kind: "render";
+    id: number;
+    tree: string;
+    text: string;
+    file: string;
+    context: TemplateContext;
+  };
 
 /** Worker to host: the answer to render request `id`, or a host call made while rendering it. */
 export type WorkerMessage =

@@ -31,7 +31,7 @@ class TreeLoader extends nunjucks.Loader {
   getSource(name: string) {
     const path = name.replace(/^salt:\/\//, "");
     const src = this.files.get(path);
-    return src === undefined ? null : { src: prelex(src), path, noCache: true };
+    return src === undefined ? null : { src: prelex(src), path };
   }
   isRelative(name: string) {
     return /^\.\.?\//.test(name);
@@ -58,14 +58,6 @@ function slsContext(file: string, sls = ""): Record<string, string> {
   };
 }
 
-function deepFreeze<T>(v: T): T {
-  if (v && typeof v === "object") {
-    for (const x of Object.values(v)) deepFreeze(x);
-    Object.freeze(v);
-  }
-  return v;
-}
-
 /** Salt's `odict(…)`: a mapping from pairs or keywords. */
 const odict = trust((...args: unknown[]) => {
   const [[pairs], kw] = splitKeywords(args);
@@ -82,7 +74,15 @@ const raise = trust((message: unknown) => {
 
 let installed = false;
 
-/** A renderer over a state tree: file texts by relative path. */
+/** How many compiled templates a tree's renderer keeps. */
+const COMPILED = 256;
+
+/**
+ * A renderer over a state tree (file texts by relative path), with one nunjucks environment for
+ * all its renders, which compiles each template once. Each render gets globals of its own (its
+ * context, built afresh), so nothing a render leaves in them reaches the next: the worker renders
+ * one request at a time.
+ */
 export function makeRenderer(files: ReadonlyMap<string, string>) {
   if (!installed) {
     installed = true;
@@ -90,6 +90,30 @@ export function makeRenderer(files: ReadonlyMap<string, string>) {
     installSafeLookup();
     installErrorOrigins();
   }
+  const env = new nunjucks.Environment(new TreeLoader(files), {
+    autoescape: false,
+    throwOnUndefined: false,
+    trimBlocks: false,
+    // Keeps the cause of an error, where an imported file's own file and line are.
+    dev: true,
+  });
+  env.addExtension("do", new DoExtension());
+  env.addExtension("salt", new SaltDataTags());
+  installFilters(env as never);
+  secureEnvironment(env);
+  const base = { ...env.globals, ...SALT_TAG_GLOBALS, raise, odict };
+  // Compiled code depends on the text and file only; each render runs it in a context of its own.
+  const compiled = new Map<string, nunjucks.Template>();
+  const compile = (text: string, file: string) => {
+    const key = `${file}\0${text}`;
+    let template = compiled.get(key);
+    if (!template) {
+      if (compiled.size >= COMPILED) compiled.delete(compiled.keys().next().value!);
+      template = new nunjucks.Template(prelex(text), env, file);
+      compiled.set(key, template);
+    }
+    return template;
+  };
   /**
    * Render `text` (from `file`), with `call` for host calls. Asynchronous because nunjucks
    * reports errors in included or imported templates through a deferred callback: a synchronous
@@ -101,19 +125,9 @@ export function makeRenderer(files: ReadonlyMap<string, string>) {
     ctx: TemplateContext,
     call: HostCaller,
   ): Promise<string> => {
-    const env = new nunjucks.Environment(new TreeLoader(files), {
-      autoescape: false,
-      throwOnUndefined: false,
-      trimBlocks: false,
-      // Keeps the cause of an error, where an imported file's own file and line are.
-      dev: true,
-    });
-    env.addExtension("do", new DoExtension());
-    env.addExtension("salt", new SaltDataTags());
-    installFilters(env as never);
-    secureEnvironment(env);
+    // The context came by message: this render's own copy, which its templates may change.
     const grains = saltGrains(ctx.facts);
-    const opts = deepFreeze(structuredClone({
+    const opts = Object.freeze({
       id: ctx.peelId,
       saltenv: "base",
       file_client: "remote",
@@ -125,7 +139,7 @@ export function makeRenderer(files: ReadonlyMap<string, string>) {
       ...ctx.opts,
       grains,
       pillar: ctx.settings,
-    }));
+    });
     const salt = saltFunctions({
       grains,
       facts: ctx.facts,
@@ -134,9 +148,8 @@ export function makeRenderer(files: ReadonlyMap<string, string>) {
       files,
       call,
     });
-    Object.assign(env.globals, SALT_TAG_GLOBALS, {
-      raise,
-      odict,
+    env.globals = {
+      ...base,
       // The functions zester-migrate turns salt['…'] calls into.
       facts_get: salt["facts.get"],
       grains_get: salt["grains.get"],
@@ -153,12 +166,12 @@ export function makeRenderer(files: ReadonlyMap<string, string>) {
       salt,
       ...slsContext(file, ctx.sls),
       ...ctx.vars,
-    });
+    };
     const source = (f: string) => f === file ? text : files.get(f);
     return new Promise((resolve, reject) => {
       let settled = false;
       try {
-        env.renderString(prelex(text), {}, { path: file }, (err: Error | null, res?: string) => {
+        compile(text, file).render({}, (err: Error | null, res?: string) => {
           if (settled) return;
           settled = true;
           if (err) reject(fromNunjucks(err, file, source));

@@ -1,18 +1,22 @@
 /**
  * Templates render in a Worker with no permissions: the second wall behind the safe lookups. A
  * template that got JavaScript anyway could read no file, run nothing, reach no host and touch
- * neither the broker nor NATS, which only the host holds. One worker serves a state run and ends
- * with it; it gets the state tree from the host in memory, so it needs no read permission. The
- * commands, host files and basket entries templates use (`salt['cmd.run']`,
- * `salt['file.file_exists']`, `salt['mine.get']`…) are host calls: the host checks each and runs
- * it through its {@linkcode TemplateHost} (the broker, under its policy; NATS for the basket).
+ * neither the broker nor NATS, which only the host holds. The worker gets each tree from the host
+ * in memory, so it needs no read permission. The commands, host files and basket entries templates
+ * use are host calls: the host checks each and runs it through the {@linkcode TemplateHost} of the
+ * run whose render made it (the broker, under its policy; NATS for the basket).
+ *
+ * A process keeps one worker ({@linkcode templatePool}): starting one costs about a second of CPU
+ * and 17 MiB, more than a state run's renders. It renders one request at a time, so it holds one
+ * run's context at a time; each tree is sent once and kept under a key (its content's SHA-256) for
+ * later runs, a few at most. The worker ends when idle, and after a render that fails it (a
+ * timeout, a crash, a message that breaks the protocol), which fails that render only: the renders
+ * queued behind it go to a new worker.
  * @module
  */
-import { TARGET_TYPES, type TargetType } from "../job/types.ts";
-import * as s from "../schema/mod.ts";
+import { runCall, type TemplateHost } from "./host.ts";
 import {
   type CallAnswer,
-  type HostCall,
   type HostMessage,
   parseWorkerMessage,
   ProtocolError,
@@ -33,215 +37,243 @@ export function startTemplateWorker(module: URL = WORKER): Worker {
   return new Worker(module, { type: "module", deno: { permissions: "none" } });
 }
 
-/** A command's outcome, as host calls report it. */
-export interface CommandResult {
-  retcode: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Options of a command run for a template (Salt's `cmd.run` arguments). */
-export interface CommandOptions {
-  cwd?: string;
-  env?: Record<string, string>;
-  stdin?: string;
-  /** Seconds. */
-  timeout?: number;
-  runas?: string;
-}
-
-/** What the host does for templates, each under the broker's policy. */
-export interface TemplateHost {
-  /** Run `cmd` with `/bin/sh -c`. */
-  run(cmd: string, opts: CommandOptions): Promise<CommandResult>;
-  /** Whether `path` exists, and as what (`file`, `directory`, `symlink`…). */
-  stat(path: string): Promise<{ exists: boolean; type?: string }>;
-  /** The text of file `path`. */
-  read(path: string): Promise<string>;
-  /**
-   * Salt's `mine.get`: basket entry `name` of the peels `tgt` (a `tgtType` expression) selects,
-   * as `{peel_id: value}`. Without it, every lookup is empty, as Salt's is without a master.
-   */
-  basket?(tgt: string, name: string, tgtType: TargetType): Promise<Record<string, unknown>>;
-}
-
-const Path = s.string({ pattern: /^\/[^\0]*$/, expected: "an absolute path" });
-const Command = s.string({ pattern: /^[^\0]+$/, expected: "a command" });
-const Options = s.object({
-  cwd: s.optional(Path),
-  env: s.optional(s.record(s.string())),
-  stdin: s.optional(s.string()),
-  timeout: s.optional(s.number({ min: 0 })),
-  runas: s.optional(s.string({ pattern: /^[a-z_][a-z0-9_-]*$/, expected: "a user name" })),
-});
-
-const BasketTarget = s.string({ minLength: 1, maxLength: 65536 });
-const BasketName = s.string({ minLength: 1, maxLength: 256 });
-const BasketTargetType = s.literal(...TARGET_TYPES);
-
-/**
- * Check a host call's arguments (they come from the worker) and run it on `host`. Without a
- * host, basket lookups are empty and everything else fails.
- */
-async function runCall(
-  host: TemplateHost | undefined,
-  fn: HostCall,
-  args: unknown[],
-): Promise<unknown> {
-  if (fn === "basket.get") {
-    return await host?.basket?.(
-      BasketTarget.parse(args[0], "tgt"),
-      BasketName.parse(args[1], "fun"),
-      BasketTargetType.parse(args[2], "tgt_type"),
-    ) ?? {};
-  }
-  if (!host) throw new Error("commands and host files are not available here");
-  switch (fn) {
-    case "cmd.run_all":
-      return await host.run(Command.parse(args[0], "cmd"), Options.parse(args[1] ?? {}, "options"));
-    case "file.stat":
-      return await host.stat(Path.parse(args[0], "path"));
-    case "file.read":
-      return await host.read(Path.parse(args[0], "path"));
-  }
-}
-
-interface Pending {
-  file: string;
-  resolve(output: string): void;
-  reject(e: Error): void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
 /** How long one render may take before the worker is ended: a template can loop forever. */
 export const RENDER_TIMEOUT_MS = 60_000;
 
-/**
- * Renders the templates of one state tree in a template worker, started at the first template
- * and ended by {@linkcode TemplateRenderer.close} (or `using`).
- */
-export class TemplateRenderer implements Disposable {
-  #files: () => ReadonlyMap<string, string>;
-  #host?: TemplateHost;
-  #tree?: ReadonlyMap<string, string>;
-  #worker?: Worker;
-  #channel?: { port: MessagePort; signal: Int32Array };
-  #calling = false;
-  #pending = new Map<number, Pending>();
-  #next = 0;
-  readonly #timeoutMs: number;
+/** How long the worker outlives its last render, so that an idle process does not hold it. */
+export const IDLE_MS = 30_000;
 
-  /**
-   * A renderer over the tree `files` returns (called once, when the worker starts). `host` runs
-   * the templates' commands and host-file reads (without it, those fail); a render still running
-   * after `timeoutMs` (host calls included) ends the worker and fails.
-   */
-  constructor(
-    files: () => ReadonlyMap<string, string>,
-    opts: { host?: TemplateHost; timeoutMs?: number } = {},
-  ) {
-    this.#files = files;
-    this.#host = opts.host;
-    this.#timeoutMs = opts.timeoutMs ?? RENDER_TIMEOUT_MS;
+/** How many trees the worker keeps for later runs. */
+export const KEPT_TREES = 4;
+
+/** A tree as the pool sends it: file texts by path, under a key that names its content. */
+export interface TreeRef {
+  key: string;
+  files: ReadonlyMap<string, string>;
+}
+
+/** One render, as a run asks it of the pool. */
+export interface RenderRequest {
+  /** The run the render belongs to: {@linkcode TemplatePool.cancel} ends its renders. */
+  run: object;
+  tree: TreeRef;
+  text: string;
+  file: string;
+  context: TemplateContext;
+  /** Runs the render's host calls; without it, they fail. */
+  host?: TemplateHost;
+  timeoutMs: number;
+}
+
+interface Queued extends RenderRequest {
+  resolve(output: string): void;
+  reject(e: Error): void;
+}
+
+interface Running {
+  worker: Worker;
+  port: MessagePort;
+  signal: Int32Array;
+  /** The keys of the trees the worker holds, least recently used first. */
+  trees: string[];
+}
+
+/**
+ * One template worker shared by the runs of a process: renders requests in order, one at a time,
+ * starting the worker at the first and ending it after `idleMs` without any.
+ */
+export class TemplatePool implements Disposable {
+  #running?: Running;
+  #queue: Queued[] = [];
+  #current?: { id: number; request: Queued; timer: ReturnType<typeof setTimeout> };
+  #calling = false;
+  #idle?: ReturnType<typeof setTimeout>;
+  #next = 0;
+  #starts = 0;
+  readonly #idleMs: number;
+
+  /** A pool whose worker ends after `idleMs` without a render. */
+  constructor(opts: { idleMs?: number } = {}) {
+    this.#idleMs = opts.idleMs ?? IDLE_MS;
   }
 
-  /** Render `text`, read from `file`; rejects with a {@linkcode TemplateError}. */
-  render(text: string, file: string, context: TemplateContext): Promise<string> {
-    // Without `{{`, `{%` or `{#` nunjucks would return the text as it is.
-    if (!/\{[{%#]/.test(text)) return Promise.resolve(text);
-    const worker = this.#worker ??= this.#start();
-    const id = ++this.#next;
+  /** How many workers this pool has started. */
+  get starts(): number {
+    return this.#starts;
+  }
+
+  /** Whether a worker is running. */
+  get running(): boolean {
+    return this.#running !== undefined;
+  }
+
+  /** Render `request`; rejects with a {@linkcode TemplateError}. */
+  render(request: RenderRequest): Promise<string> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.#stop(`rendering took longer than ${this.#timeoutMs} ms`),
-        this.#timeoutMs,
-      );
-      this.#pending.set(id, { file, resolve, reject, timer });
-      worker.postMessage({ kind: "render", id, text, file, context } satisfies HostMessage);
+      this.#queue.push({ ...request, resolve, reject });
+      this.#dispatch();
     });
   }
 
-  /** End the worker; renders still running fail. */
-  close(): void {
-    this.#stop("the renderer was closed");
+  /** Fail the renders of `run` with `reason`: those queued at once, a running one when it ends. */
+  cancel(run: object, reason: string): void {
+    const fail = (q: Queued) => q.reject(new TemplateError(reason, q.file));
+    for (const q of this.#queue.filter((q) => q.run === run)) fail(q);
+    this.#queue = this.#queue.filter((q) => q.run !== run);
+    const current = this.#current?.request;
+    if (current?.run === run) {
+      current.host = undefined;
+      current.resolve = current.reject = () => fail(current);
+    }
   }
 
-  /** Same as {@linkcode TemplateRenderer.close}. */
+  /** End the worker; every render fails. */
+  close(): void {
+    const queued = this.#queue;
+    this.#queue = [];
+    this.#fail("the template pool was closed");
+    for (const q of queued) q.reject(new TemplateError("the template pool was closed", q.file));
+  }
+
+  /** Same as {@linkcode TemplatePool.close}. */
   [Symbol.dispose](): void {
     this.close();
   }
 
-  #start(): Worker {
+  #dispatch(): void {
+    if (this.#current) return;
+    clearTimeout(this.#idle);
+    const request = this.#queue.shift();
+    if (!request) {
+      if (this.#running) {
+        this.#idle = setTimeout(() => this.#stop(), this.#idleMs);
+        Deno.unrefTimer(this.#idle as unknown as number);
+      }
+      return;
+    }
+    const running = this.#running ??= this.#start();
+    const { key, files } = request.tree;
+    const at = running.trees.indexOf(key);
+    if (at >= 0) running.trees.splice(at, 1);
+    else {
+      const drop = running.trees.splice(0, Math.max(0, running.trees.length + 1 - KEPT_TREES));
+      running.worker.postMessage({ kind: "tree", key, files, drop } satisfies HostMessage);
+    }
+    running.trees.push(key);
+    const id = ++this.#next;
+    const timer = setTimeout(
+      () => this.#fail(`rendering took longer than ${request.timeoutMs} ms`),
+      request.timeoutMs,
+    );
+    this.#current = { id, request, timer };
+    const { text, file, context } = request;
+    running.worker.postMessage(
+      { kind: "render", id, tree: key, text, file, context } satisfies HostMessage,
+    );
+  }
+
+  #start(): Running {
+    this.#starts++;
     const worker = startTemplateWorker();
-    worker.onmessage = (e) => this.#receive(e.data);
+    worker.onmessage = (e) => this.#receive(worker, e.data);
     worker.onerror = (e) => {
       // Handled here: unhandled, a worker's error would end this process.
       e.preventDefault();
-      this.#stop(`the template worker failed: ${e.message}`);
+      if (worker === this.#running?.worker) this.#fail(`the template worker failed: ${e.message}`);
     };
-    worker.onmessageerror = () => this.#stop("the template worker sent an unreadable message");
-    this.#tree = this.#files();
+    worker.onmessageerror = () => {
+      if (worker === this.#running?.worker) {
+        this.#fail("the template worker sent an unreadable message");
+      }
+    };
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(4);
-    this.#channel = { port: port1, signal: new Int32Array(signal) };
     worker.postMessage(
-      { kind: "tree", files: this.#tree, channel: { port: port2, signal } } satisfies HostMessage,
-      [port2],
+      { kind: "channel", channel: { port: port2, signal } } satisfies HostMessage,
+      [
+        port2,
+      ],
     );
-    return worker;
+    return { worker, port: port1, signal: new Int32Array(signal), trees: [] };
   }
 
-  /** Run a host call and wake the worker with the answer. */
-  async #call(msg: Extract<WorkerMessage, { kind: "call" }>): Promise<void> {
-    const channel = this.#channel;
+  /** Run a host call for the current render and wake the worker with the answer. */
+  async #call(
+    running: Running,
+    host: TemplateHost | undefined,
+    msg: Extract<WorkerMessage, { kind: "call" }>,
+  ): Promise<void> {
     let answer: CallAnswer;
     try {
-      answer = { ok: true, value: await runCall(this.#host, msg.fn, msg.args) };
+      answer = { ok: true, value: await runCall(host, msg.fn, msg.args) };
     } catch (e) {
       answer = { ok: false, error: (e as Error).message };
     }
     // A worker stopped meanwhile (and perhaps replaced) waits for nothing.
-    if (!channel || channel !== this.#channel) return;
+    if (running !== this.#running) return;
     this.#calling = false;
-    channel.port.postMessage(answer);
-    Atomics.store(channel.signal, 0, 1);
-    Atomics.notify(channel.signal, 0);
+    running.port.postMessage(answer);
+    Atomics.store(running.signal, 0, 1);
+    Atomics.notify(running.signal, 0);
   }
 
-  #receive(data: unknown): void {
+  #receive(worker: Worker, data: unknown): void {
+    const running = this.#running;
+    if (worker !== running?.worker) return;
     try {
       const msg = parseWorkerMessage(data);
-      const p = this.#pending.get(msg.id);
-      if (!p) throw new ProtocolError(`The template worker answered unknown request ${msg.id}`);
+      const current = this.#current;
+      // Only the render running may answer or call: no render reaches another run's host.
+      if (msg.id !== current?.id) {
+        throw new ProtocolError(
+          `The template worker answered request ${msg.id}, not the current one`,
+        );
+      }
+      const { request } = current;
       if (msg.kind === "call") {
         // The worker waits for each answer: a second call at once breaks the protocol.
         if (this.#calling) throw new ProtocolError("The template worker made two calls at once");
         this.#calling = true;
-        void this.#call(msg);
+        void this.#call(running, request.host, msg);
         return;
       }
-      if (msg.kind === "failed" && msg.file !== p.file && !this.#tree?.has(msg.file)) {
+      if (msg.kind === "failed" && msg.file !== request.file && !request.tree.files.has(msg.file)) {
         throw new ProtocolError(`The template worker blamed "${msg.file}", not in the tree`);
       }
-      this.#pending.delete(msg.id);
-      clearTimeout(p.timer);
-      if (msg.kind === "rendered") p.resolve(msg.output);
-      else p.reject(new TemplateError(msg.reason, msg.file, msg.line));
+      clearTimeout(current.timer);
+      this.#current = undefined;
+      if (msg.kind === "rendered") request.resolve(msg.output);
+      else request.reject(new TemplateError(msg.reason, msg.file, msg.line));
+      this.#dispatch();
     } catch (e) {
-      this.#stop((e as Error).message);
+      this.#fail((e as Error).message);
     }
   }
 
-  #stop(reason: string): void {
-    this.#worker?.terminate();
-    this.#worker = undefined;
-    this.#channel?.port.close();
-    this.#channel = undefined;
-    this.#calling = false;
-    for (const p of this.#pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new TemplateError(reason, p.file));
+  /** End the worker and fail the render it was on with `reason`; the queue goes on. */
+  #fail(reason: string): void {
+    const current = this.#current;
+    this.#current = undefined;
+    this.#stop();
+    if (current) {
+      clearTimeout(current.timer);
+      current.request.reject(new TemplateError(reason, current.request.file));
     }
-    this.#pending.clear();
+    this.#dispatch();
   }
+
+  #stop(): void {
+    clearTimeout(this.#idle);
+    this.#running?.worker.terminate();
+    this.#running?.port.close();
+    this.#running = undefined;
+    this.#calling = false;
+  }
+}
+
+let shared: TemplatePool | undefined;
+
+/** The process's template pool, which its state runs and settings compiles share. */
+export function templatePool(): TemplatePool {
+  return shared ??= new TemplatePool();
 }

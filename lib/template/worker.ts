@@ -1,7 +1,7 @@
 /**
  * The template worker: renders what its host sends, with no permissions at all (the host starts it
- * so), over the state tree the host sent, and answers each request once. Host calls (commands and
- * files, through the broker) go over the channel the host sent with the tree.
+ * so), over the trees the host sent, and answers each request once. Host calls (commands and
+ * files, through the broker) go over the channel the host sent first.
  * @module
  */
 import process from "node:process";
@@ -21,20 +21,24 @@ const post = (m: WorkerMessage) => scope.postMessage(m);
 // no environment at all, so it gets an empty one.
 Object.defineProperty(process, "env", { value: {}, configurable: true });
 
-let render = makeRenderer(new Map());
+const trees = new Map<string, ReturnType<typeof makeRenderer>>();
 let channel: CallChannel | undefined;
 
 scope.onmessage = async ({ data }: MessageEvent<HostMessage>) => {
-  if (data.kind === "tree") {
-    render = makeRenderer(data.files);
+  if (data.kind === "channel") {
     channel = data.channel;
     return;
   }
+  if (data.kind === "tree") {
+    for (const key of data.drop) trees.delete(key);
+    trees.set(data.key, makeRenderer(data.files));
+    return;
+  }
   const { id, text, file, context } = data;
-  const call = channel ? blockingCaller(channel, post, id) : () => {
-    throw new Error("This renderer has no host to run commands or read files");
-  };
+  const call = blockingCaller(channel!, post, id);
   try {
+    const render = trees.get(data.tree);
+    if (!render) throw new TemplateError(`no tree "${data.tree}" in the template worker`, file);
     post({ kind: "rendered", id, output: await render(text, file, context, call) });
   } catch (e) {
     const err = e instanceof TemplateError ? e : new TemplateError(String(e), file);

@@ -52,8 +52,8 @@ export interface ApplyOptions extends StateEnv {
 
 /**
  * A renderer over `tree`'s files whose templates run commands and read host files through
- * `broker` (without one, those fail) and basket entries with `basket`; its worker ends with the
- * returned object's `using` scope.
+ * `broker` (without one, those fail) and basket entries with `basket`; the run ends with the
+ * returned object's `using` scope (the process's template worker stays for the next).
  */
 export function treeRenderer(
   tree: StateTree,
