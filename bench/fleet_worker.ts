@@ -79,7 +79,14 @@ async function publishFacts(nc: NatsConnection, id: string, facts: Record<string
 }
 
 async function main([url, prefix, first, count, auth, statesDir]: string[]): Promise<void> {
-  const bus: BusOptions = { servers: [url!], name: "sim", ...JSON.parse(auth ?? "{}") };
+  // A secured connect signs the server's nonce in JavaScript (tens of ms of CPU), and a batch of
+  // them on a loaded machine outlasts nats.js's 20 s connect timeout.
+  const bus: BusOptions = {
+    servers: [url!],
+    name: "sim",
+    connectTimeoutMs: 120_000,
+    ...JSON.parse(auth ?? "{}"),
+  };
   const log = new Logger({ level: "warn", fields: { component: "sim" } });
   const control = await connectBus({ ...bus, name: `sim-control-${prefix}${first}` });
   let sync: StateSync | undefined;

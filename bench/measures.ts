@@ -37,7 +37,15 @@ export async function rssBytes(pid: number): Promise<number> {
 const mib = (b: number) => Math.round(b / 1048576 * 10) / 10;
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
-/** Jobs run end to end per second against one peel, `concurrency` at a time. */
+/**
+ * Jobs run end to end per second against one simulated peel, `concurrency` at a time, each as
+ * `zester` runs it: the dispatch; the job's target list, record and active marker stored; the
+ * record written claimed, running and ended (compare-and-set each) and the marker removed; five
+ * job events stored in `job-events`; the peel's return stored in `job-returns`; the CLI reading the
+ * targets and following the job until its final status. That is 13 JetStream writes per job since
+ * the job lifecycle (2026-11-30) where there were 7, so earlier reports' figures are not
+ * comparable. `job_records_per_s` counts the record's own four writes.
+ */
 export async function jobRate(nc: NatsConnection, natsUrl: string, jobs = 300, concurrency = 20) {
   await using fleet = await startFleet({ natsUrl, peels: 1, prefix: "jr-", processes: 1 });
   let next = 0;
@@ -64,7 +72,6 @@ export async function jobRate(nc: NatsConnection, natsUrl: string, jobs = 300, c
     concurrency,
     seconds: r2(s),
     jobs_per_s: r2(jobs / s),
-    // Each job writes its record four times: pending, claimed, running, ended.
     job_records_per_s: r2(4 * jobs / s),
     lost,
   };

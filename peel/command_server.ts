@@ -28,7 +28,7 @@ import {
   RUNNING_ANSWER,
 } from "../lib/job/mod.ts";
 import type { Logger } from "../lib/log/mod.ts";
-import { type ExecCall, execute, JobCanceledError } from "./exec.ts";
+import { type ExecCall, execute, JobCancel, JobCanceledError } from "./exec.ts";
 import type { Broker } from "./broker/mod.ts";
 import {
   type Basket,
@@ -66,8 +66,9 @@ export interface CommandServerOptions {
 
 interface Running {
   fun: string;
-  started: string;
-  cancel: AbortController;
+  /** `Date.now()` at the start; formatted only for Salt's "already running" answer. */
+  started: number;
+  cancel: JobCancel;
 }
 
 /** State functions that apply states, which Salt runs one at a time on a host. */
@@ -133,26 +134,24 @@ export class CommandServer {
       this.#opts.log.warn("dropping malformed command", { subject: msg.subject, error: e });
       return;
     }
-    const fields = { jid: req.jid };
-    const kept = this.#journal.kept(req.jid);
+    const jid = req.jid;
+    const deadline = Date.parse(req.deadline);
+    const kept = this.#journal.kept(jid);
     if (kept) {
-      this.#opts.log.info("sending return again", fields);
+      this.#opts.log.info("sending return again", { jid });
       this.#publish(req, kept);
-    } else if (this.#running.has(req.jid)) {
-      this.#opts.log.debug("asked about a job still running", fields);
+    } else if (this.#running.has(jid)) {
+      this.#opts.log.debug("asked about a job still running", { jid });
       if (msg.reply) msg.respond(RUNNING_ANSWER);
-    } else if (this.#journal.interrupted(req.jid)) {
-      this.#opts.log.warn("asked about a job cut short by a restart", fields);
+    } else if (this.#journal.interrupted(jid)) {
+      this.#opts.log.warn("asked about a job cut short by a restart", { jid });
       this.#track(this.#unknown(req));
-    } else if (this.#journal.seen(req.jid)) {
-      this.#opts.log.warn("asked for a return no longer kept", fields);
-    } else if (Date.now() >= Date.parse(req.deadline)) {
-      this.#opts.log.warn("refusing a job past its deadline", {
-        ...fields,
-        deadline: req.deadline,
-      });
+    } else if (this.#journal.seen(jid)) {
+      this.#opts.log.warn("asked for a return no longer kept", { jid });
+    } else if (Date.now() >= deadline) {
+      this.#opts.log.warn("refusing a job past its deadline", { jid, deadline: req.deadline });
     } else {
-      this.#track(this.#run(req));
+      this.#track(this.#run(req, deadline));
     }
   }
 
@@ -162,12 +161,9 @@ export class CommandServer {
     this.#inflight.add(done);
   }
 
-  async #run(req: ExecRequest): Promise<void> {
+  async #run(req: ExecRequest, deadline: number): Promise<void> {
     const t0 = performance.now();
-    const ret = await this.#execute(
-      req,
-      () => this.#journal.start(req.jid, Date.parse(req.deadline)),
-    );
+    const ret = await this.#execute(req, () => this.#journal.start(req.jid, deadline));
     const kept = encodeReturn(ret, this.#opts.log);
     jobRan(req.fun, kept.outcome, (performance.now() - t0) / 1000, ret.result);
     await this.#journal.finish(req.jid, kept);
@@ -188,19 +184,14 @@ export class CommandServer {
   async #execute(call: ExecCall, recorded?: () => Promise<void>): Promise<ExecReturn> {
     const { peelId, facts, broker, log, basket } = this.#opts;
     const stateRun = isStateRun(call.fun);
-    const { concurrent, ...kwargs } = call.kwargs;
     // Checked and registered in one step, before anything is awaited.
-    const busy = stateRun && concurrent !== true ? this.#stateRun() : undefined;
-    const running: Running = {
-      fun: call.fun,
-      started: new Date().toISOString(),
-      cancel: new AbortController(),
-    };
+    const busy = stateRun && call.kwargs.concurrent !== true ? this.#stateRun() : undefined;
+    const running: Running = { fun: call.fun, started: Date.now(), cancel: new JobCancel() };
     this.#running.set(call.jid, running);
     try {
       await recorded?.();
       return busy ? this.#alreadyRunning(call, ...busy) : await execute(
-        stateRun ? { ...call, kwargs } : call,
+        stateRun ? { ...call, kwargs: withoutConcurrent(call.kwargs) } : call,
         {
           peelId,
           facts,
@@ -208,7 +199,7 @@ export class CommandServer {
           log,
           states: this.#opts.states?.(),
           basket,
-          cancel: running.cancel.signal,
+          cancel: running.cancel,
           schedule: this.#opts.schedule,
           settings: this.#opts.settings,
         },
@@ -243,7 +234,9 @@ export class CommandServer {
   #alreadyRunning(req: ExecCall, jid: string, other: Running): ExecReturn {
     return this.#failed(
       req,
-      `The function "${other.fun}" is running as PID ${Deno.pid} and was started at ${other.started} with jid ${jid}`,
+      `The function "${other.fun}" is running as PID ${Deno.pid} and was started at ${
+        new Date(other.started).toISOString()
+      } with jid ${jid}`,
       { retcode: 1 },
     );
   }
@@ -271,7 +264,7 @@ export class CommandServer {
     const running = this.#running.get(ev.jid);
     if (!running || msg.subject !== subjects.jobCancel(ev.jid)) return;
     this.#opts.log.info("canceling job", { jid: ev.jid, user: ev.user });
-    running.cancel.abort(new JobCanceledError(ev.user));
+    running.cancel.cancel(new JobCanceledError(ev.user));
   }
 
   /** Write the return into `job-returns`; the stream's ack goes to the master. */
@@ -288,6 +281,12 @@ export class CommandServer {
       log.error("cannot send return", { jid: req.jid, error: e });
     }
   }
+}
+
+/** A state run's keyword arguments without `concurrent`, which only the command loop reads. */
+function withoutConcurrent(kwargs: Record<string, unknown>): Record<string, unknown> {
+  const { concurrent: _, ...rest } = kwargs;
+  return rest;
 }
 
 /** The outcome of an encoded return kept on disk. */

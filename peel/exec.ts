@@ -30,8 +30,8 @@ export interface ExecDeps {
   /** The basket, for `mine.*` and templates. */
   basket?: Basket;
   settings?: SettingsAccess;
-  /** Aborted, with the reason as its value, when the job is canceled. */
-  cancel?: AbortSignal;
+  /** Tells the run when the job is canceled. */
+  cancel?: JobCancel;
   /** The peel's scheduler, for `schedule.*`. */
   schedule?: ScheduleControl;
 }
@@ -54,6 +54,33 @@ export class JobCanceledError extends Error {
   constructor(user: string) {
     super(`Canceled by ${user}`);
     this.name = "JobCanceledError";
+  }
+}
+
+/**
+ * A job's cancel: one listener (the job's run) and the reason once canceled. An AbortController
+ * per job and its event listener showed up in profiles of the job path, and most jobs are never
+ * canceled; the functions' own `signal` is still made when a function asks for it.
+ */
+export class JobCancel {
+  #reason: Error | undefined;
+  #listener: ((reason: Error) => void) | undefined;
+
+  /** Why the job was canceled, once it was. */
+  get reason(): Error | undefined {
+    return this.#reason;
+  }
+
+  /** Cancel the job with `reason`; a second cancel changes nothing. */
+  cancel(reason: Error): void {
+    if (this.#reason) return;
+    this.#reason = reason;
+    this.#listener?.(reason);
+  }
+
+  /** Call `fn` on cancel, replacing the listener before it; `undefined` removes it. */
+  listen(fn: ((reason: Error) => void) | undefined): void {
+    this.#listener = fn;
   }
 }
 
@@ -97,24 +124,25 @@ async function run(req: ExecCall, deps: ExecDeps): Promise<ExecReturn> {
   const check = (now: number) => {
     if (now >= deadline) stop(new JobTimeoutError(req.timeout_ms));
   };
-  const onCancel = () => stop(deps.cancel!.reason);
   deadlines.watch(check);
-  deps.cancel?.addEventListener("abort", onCancel, { once: true });
+  deps.cancel?.listen(stop);
   let brokerDied: BrokerError | undefined;
-  const broker: Broker = {
-    request: (op, args, opts) =>
-      deps.broker.request(op, args, opts).catch((e) => {
-        if (e instanceof BrokerError && e.code === "broker_crashed") brokerDied = e;
-        throw e;
-      }),
-  };
+  let broker: Broker | undefined;
   try {
-    if (deps.cancel?.aborted) throw deps.cancel.reason;
+    if (deps.cancel?.reason) throw deps.cancel.reason;
     const ctx = {
       peelId: deps.peelId,
       jid: req.jid,
       facts: deps.facts,
-      broker,
+      get broker() {
+        return broker ??= {
+          request: (op, args, opts) =>
+            deps.broker.request(op, args, opts).catch((e) => {
+              if (e instanceof BrokerError && e.code === "broker_crashed") brokerDied = e;
+              throw e;
+            }),
+        };
+      },
       get signal() {
         return (ac ??= new AbortController()).signal;
       },
@@ -150,7 +178,7 @@ async function run(req: ExecCall, deps: ExecDeps): Promise<ExecReturn> {
     };
   } finally {
     deadlines.unwatch(check);
-    deps.cancel?.removeEventListener("abort", onCancel);
+    deps.cancel?.listen(undefined);
   }
 }
 
