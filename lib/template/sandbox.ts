@@ -110,7 +110,8 @@ interface Pending {
   file: string;
   resolve(output: string): void;
   reject(e: Error): void;
-  timer: ReturnType<typeof setTimeout>;
+  /** Started once the worker is ready: its start is not the render's time. */
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 /** How long one render may take before the worker is ended: a template can loop forever. */
@@ -125,6 +126,7 @@ export class TemplateRenderer implements Disposable {
   #host?: TemplateHost;
   #tree?: ReadonlyMap<string, string>;
   #worker?: Worker;
+  #ready = false;
   #channel?: { port: MessagePort; signal: Int32Array };
   #calling = false;
   #pending = new Map<number, Pending>();
@@ -152,13 +154,19 @@ export class TemplateRenderer implements Disposable {
     const worker = this.#worker ??= this.#start();
     const id = ++this.#next;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.#stop(`rendering took longer than ${this.#timeoutMs} ms`),
-        this.#timeoutMs,
-      );
-      this.#pending.set(id, { file, resolve, reject, timer });
+      const p: Pending = { file, resolve, reject };
+      this.#pending.set(id, p);
+      if (this.#ready) this.#time(p);
       worker.postMessage({ kind: "render", id, text, file, context } satisfies HostMessage);
     });
+  }
+
+  /** Give `p` the render time limit, from now. */
+  #time(p: Pending): void {
+    p.timer = setTimeout(
+      () => this.#stop(`rendering took longer than ${this.#timeoutMs} ms`),
+      this.#timeoutMs,
+    );
   }
 
   /** End the worker; renders still running fail. */
@@ -211,6 +219,12 @@ export class TemplateRenderer implements Disposable {
   #receive(data: unknown): void {
     try {
       const msg = parseWorkerMessage(data);
+      if (msg.kind === "ready") {
+        // Loading the worker can take seconds on a busy machine; the renders' time starts now.
+        this.#ready = true;
+        for (const p of this.#pending.values()) this.#time(p);
+        return;
+      }
       const p = this.#pending.get(msg.id);
       if (!p) throw new ProtocolError(`The template worker answered unknown request ${msg.id}`);
       if (msg.kind === "call") {
@@ -235,6 +249,7 @@ export class TemplateRenderer implements Disposable {
   #stop(reason: string): void {
     this.#worker?.terminate();
     this.#worker = undefined;
+    this.#ready = false;
     this.#channel?.port.close();
     this.#channel = undefined;
     this.#calling = false;

@@ -28,6 +28,7 @@ scope.onmessage = async ({ data }: MessageEvent<HostMessage>) => {
   if (data.kind === "tree") {
     render = makeRenderer(data.files);
     channel = data.channel;
+    post({ kind: "ready" });
     return;
   }
   const { id, text, file, context } = data;
