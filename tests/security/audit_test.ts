@@ -4,15 +4,16 @@
  * the broker cannot leave an unrecorded command running as root.
  */
 import assert from "node:assert/strict";
-import { auditRecords, brokerAt, rejectsWith, tempDir } from "../harness/mod.ts";
+import {
+  auditRecords,
+  brokerAt,
+  pidsOf,
+  rejectsWith,
+  tempDir,
+  uniqueSleep,
+} from "../harness/mod.ts";
 
-/** Processes whose command line starts with `marker`. */
-function pids(marker: string): number[] {
-  const out = new Deno.Command("pgrep", { args: ["-f", `^${marker}`] }).outputSync();
-  return new TextDecoder().decode(out.stdout).trim().split("\n").filter(Boolean).map(Number);
-}
-
-async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void> {
+async function until(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!ok()) {
     if (Date.now() > end) throw new Error(`Timed out waiting until ${what}`);
@@ -22,8 +23,8 @@ async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void>
 
 /** Wait until nothing matches `marker`; kill (by pid) and report whatever is left. */
 async function allGone(marker: string): Promise<number[]> {
-  await until(`no "${marker}" is left`, () => pids(marker).length === 0).catch(() => {});
-  const left = pids(marker);
+  await until(`no "${marker}" is left`, () => pidsOf(marker).length === 0).catch(() => {});
+  const left = pidsOf(marker);
   for (const pid of left) Deno.kill(pid, "SIGKILL");
   return left;
 }
@@ -32,12 +33,12 @@ Deno.test("audit - a broker killed mid-run takes the command with it, and the in
   await using dir = await tempDir();
   const base = dir.path;
   const c = await brokerAt(base, { cmd_run: "allow" });
-  const marker = "sleep 41.71";
+  const marker = uniqueSleep(41);
   try {
     const p = c.request("run", {
       argv: ["/bin/sh", "-c", `${marker} & ${marker}; wait`],
     }, { jid: "20240102030405000000" });
-    await until("the command and its child run", () => pids(marker).length === 2);
+    await until("the command and its child run", () => pidsOf(marker).length === 2);
     Deno.kill(c.pid!, "SIGKILL");
     await rejectsWith(p, "broker_crashed");
     assert.deepEqual(await allGone(marker), [], "nothing the broker started survives it");
