@@ -252,17 +252,27 @@ Deno.test("job faults - a peel killed and restarted mid-job runs no job twice, a
     await master.tracker.whenDone(first);
     assert.equal((await jobOf(nc, first)).status, "complete");
 
+    // web-02 runs each job below until the test releases it, so the job is still on when web-01
+    // is back: a job ends once its only missing peels have been away for a reconnect's time,
+    // and a peel's restart takes longer than that on a busy machine.
+    const held = (file: string, release: string) =>
+      `echo ran >> ${file}; while [ ! -e ${release} ]; do sleep 0.1; done`;
     const cut = `${dir.path}/cut`;
     const second = await dispatch(nc, {
       fun: "cmd.run",
-      args: [`echo ran >> ${cut}; sleep 3`],
-      tgt: "web-01",
-      timeout_ms: 60_000,
+      args: [held(cut, `${dir.path}/release-second`)],
+      tgt: "web-0*",
+      timeout_ms: 120_000,
     });
-    await until(async () => await lines(cut) === 1);
+    await until(async () => await lines(cut) === 2, 60_000);
     Deno.kill(peel.pid, "SIGKILL");
     await peel.status;
     peel = await startPeel(base, ns.url, "web-01");
+    await until(
+      async () => (await returnOf(nc, second, "web-01").catch(() => null)) !== null,
+      60_000,
+    );
+    await Deno.writeTextFile(`${dir.path}/release-second`, "");
     await master.tracker.whenDone(second);
     const job = await jobOf(nc, second);
     assert.equal(job.status, "partial");
@@ -270,7 +280,7 @@ Deno.test("job faults - a peel killed and restarted mid-job runs no job twice, a
     const ret = await returnOf(nc, second, "web-01");
     assert.equal(ret.outcome, "unknown");
     assert.equal(ret.error, "The peel restarted while running cmd.run; its outcome is unknown");
-    assert.equal(await lines(cut), 1, "the job cut short did not run again");
+    assert.equal(await lines(cut), 2, "the job cut short did not run again");
 
     // Asked again after the restart about the job it finished before: the return it kept on
     // disk, not a second run.
@@ -298,11 +308,13 @@ Deno.test("job faults - a peel killed and restarted mid-job runs no job twice, a
     const late = `${dir.path}/late`;
     const third = await dispatch(nc, {
       fun: "cmd.run",
-      args: [`echo ran >> ${late}; sleep 5`],
+      args: [held(late, `${dir.path}/release-third`)],
       tgt: "web-0*",
-      timeout_ms: 60_000,
+      timeout_ms: 120_000,
     });
     peel = await startPeel(base, ns.url, "web-01");
+    await until(async () => await lines(late) === 2, 60_000);
+    await Deno.writeTextFile(`${dir.path}/release-third`, "");
     await master.tracker.whenDone(third);
     const caught = await jobOf(nc, third);
     assert.equal(caught.status, "complete", JSON.stringify(caught));
