@@ -130,8 +130,9 @@ async function collect(
     const text = dec.decode(chunk, { stream: true });
     into.push(text);
     if (into.length > 200) into.splice(0, into.length - 200);
-    tail = (tail + text).slice(-200);
+    tail += text;
     if (tail.includes(READY_LINE)) ready();
+    tail = tail.slice(-READY_LINE.length);
   }
 }
 
