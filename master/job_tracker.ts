@@ -99,10 +99,16 @@ interface Tracked {
 const LATE_WINDOW_MS = 10 * 60_000;
 /**
  * The first repair round runs this long after dispatch, and this much more per target (the
- * time a busy server takes to store that many returns); each later one waits twice as long.
+ * time a busy server takes to store that many returns); each later one waits twice as long, up
+ * to {@linkcode MAX_REPAIR_GAP_MS} (or the first gap, if longer).
  */
 const FIRST_REPAIR_MS = 2_000;
 const REPAIR_MS_PER_TARGET = 0.2;
+/**
+ * The longest wait between repair rounds: a peel that restarts while the job is on (seconds, on a
+ * busy machine) is asked again soon after, not left until the deadline.
+ */
+const MAX_REPAIR_GAP_MS = 8_000;
 /** Stored returns read back at once when their confirmations were lost. */
 const READ_BACK_BATCH = 64;
 /**
@@ -280,7 +286,7 @@ export class JobTracker {
         Math.max(0, Date.parse(job.deadline) + DEADLINE_GRACE_MS - Date.now()),
       ),
       repair: undefined,
-      repairGapMs: FIRST_REPAIR_MS + job.targets.length * REPAIR_MS_PER_TARGET,
+      repairGapMs: firstRepairGap(job.targets.length),
       repairSeen: 0,
       announce: undefined,
       absentUntil: Date.now() + ABSENT_GRACE_MS,
@@ -531,7 +537,8 @@ export class JobTracker {
         t.repairSeen = t.stored.size;
       } else {
         this.#askAgain(t);
-        t.repairGapMs *= 2;
+        const most = Math.max(MAX_REPAIR_GAP_MS, firstRepairGap(t.tokens.size));
+        t.repairGapMs = Math.min(t.repairGapMs * 2, most);
       }
       this.#scheduleRepair(t);
     }, t.repairGapMs);
@@ -651,4 +658,9 @@ export class JobTracker {
       this.#finished.delete(jid);
     }
   }
+}
+
+/** How long after dispatch the first repair round of a job of `targets` peels runs. */
+function firstRepairGap(targets: number): number {
+  return FIRST_REPAIR_MS + targets * REPAIR_MS_PER_TARGET;
 }

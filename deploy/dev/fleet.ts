@@ -294,7 +294,8 @@ export async function startPeel(
     configPath,
     args,
   );
-  if (opts.ready !== false) await d.waitFor(/"peel ready"/);
+  // A peel's start took over 30 s on a machine at load 19 (16 s between two of its log lines).
+  if (opts.ready !== false) await d.waitFor(/"peel ready"/, 60_000);
   return d;
 }
 

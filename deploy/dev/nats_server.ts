@@ -96,8 +96,10 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
       stderr: "piped",
     }).spawn();
     const logs: string[] = [];
-    const reading = collect(child.stderr, logs);
-    const up = await waitForPort(host, port, child, 10_000);
+    let ready!: () => void;
+    const readyLine = new Promise<void>((r) => ready = r);
+    const reading = collect(child.stderr, logs, ready);
+    const up = await waitForReady(readyLine, child, 10_000);
     if (up) {
       reading.catch(() => {});
       const url = `${opts.plain ? "nats" : "tls"}://${host}:${port}`;
@@ -116,33 +118,47 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   }
 }
 
-async function collect(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {
+/** Keep the last lines of `stream` in `into`; call `ready` once the server says it is. */
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  into: string[],
+  ready: () => void,
+): Promise<void> {
   const dec = new TextDecoder();
+  let tail = "";
   for await (const chunk of stream) {
-    into.push(dec.decode(chunk, { stream: true }));
+    const text = dec.decode(chunk, { stream: true });
+    into.push(text);
     if (into.length > 200) into.splice(0, into.length - 200);
+    tail += text;
+    if (tail.includes(READY_LINE)) ready();
+    tail = tail.slice(-READY_LINE.length);
   }
 }
 
-async function waitForPort(
-  hostname: string,
-  port: number,
+/** What nats-server logs once it accepts clients. */
+const READY_LINE = "Server is ready";
+
+/**
+ * Whether the server logged that it is ready within `ms`. Its own log line, not a connection
+ * to the port: another process may have taken the port in the meantime, and then a connection
+ * succeeds while this server has exited on "address already in use".
+ */
+async function waitForReady(
+  readyLine: Promise<void>,
   child: Deno.ChildProcess,
   ms: number,
 ): Promise<boolean> {
-  let exited = false;
-  child.status.then(() => exited = true);
-  const until = Date.now() + ms;
-  while (Date.now() < until && !exited) {
-    try {
-      const c = await Deno.connect({ hostname, port });
-      c.close();
-      return true;
-    } catch {
-      await new Promise((r) => setTimeout(r, 25));
-    }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      readyLine.then(() => true),
+      child.status.then(() => false),
+      new Promise<boolean>((r) => timer = setTimeout(() => r(false), ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
-  return false;
 }
 
 function handle(

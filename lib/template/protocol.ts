@@ -54,8 +54,12 @@ export type HostMessage =
     context: TemplateContext;
   };
 
-/** Worker to host: the answer to render request `id`, or a host call made while rendering it. */
+/**
+ * Worker to host: loaded, with the tree (`ready`); the answer to render request `id`, or a host
+ * call made while rendering it.
+ */
 export type WorkerMessage =
+  | { kind: "ready" }
   | { kind: "rendered"; id: number; output: string }
   | { kind: "failed"; id: number; reason: string; file: string; line?: number }
   | { kind: "call"; id: number; fn: HostCall; args: unknown[] };
@@ -78,6 +82,7 @@ export function parseWorkerMessage(data: unknown): WorkerMessage {
   const bad = (why: string) =>
     new ProtocolError(`Invalid message from the template worker: ${why}`);
   if (typeof data !== "object" || data === null) throw bad("expected an object");
+  if (m.kind === "ready") return { kind: "ready" };
   if (!Number.isSafeInteger(m.id)) throw bad(`"id" must be an integer`);
   if (m.kind === "rendered") {
     if (typeof m.output !== "string") throw bad(`"output" must be a string`);

@@ -76,6 +76,8 @@ interface Running {
   signal: Int32Array;
   /** The keys of the trees the worker holds, least recently used first. */
   trees: string[];
+  /** Loaded, with its channel: a render's time limit starts then, not at the worker's start. */
+  ready: boolean;
 }
 
 /**
@@ -85,7 +87,7 @@ interface Running {
 export class TemplatePool implements Disposable {
   #running?: Running;
   #queue: Queued[] = [];
-  #current?: { id: number; request: Queued; timer: ReturnType<typeof setTimeout> };
+  #current?: { id: number; request: Queued; timer?: ReturnType<typeof setTimeout> };
   #calling = false;
   #idle?: ReturnType<typeof setTimeout>;
   #next = 0;
@@ -161,14 +163,18 @@ export class TemplatePool implements Disposable {
     }
     running.trees.push(key);
     const id = ++this.#next;
-    const timer = setTimeout(
-      () => this.#fail(`rendering took longer than ${request.timeoutMs} ms`),
-      request.timeoutMs,
-    );
-    this.#current = { id, request, timer };
+    this.#current = { id, request, timer: running.ready ? this.#limit(request) : undefined };
     const { text, file, context } = request;
     running.worker.postMessage(
       { kind: "render", id, tree: key, text, file, context } satisfies HostMessage,
+    );
+  }
+
+  /** The time limit of `request`, once it runs in a loaded worker. */
+  #limit(request: Queued): ReturnType<typeof setTimeout> {
+    return setTimeout(
+      () => this.#fail(`rendering took longer than ${request.timeoutMs} ms`),
+      request.timeoutMs,
     );
   }
 
@@ -194,7 +200,7 @@ export class TemplatePool implements Disposable {
         port2,
       ],
     );
-    return { worker, port: port1, signal: new Int32Array(signal), trees: [] };
+    return { worker, port: port1, signal: new Int32Array(signal), trees: [], ready: false };
   }
 
   /** Run a host call for the current render and wake the worker with the answer. */
@@ -223,6 +229,11 @@ export class TemplatePool implements Disposable {
     try {
       const msg = parseWorkerMessage(data);
       const current = this.#current;
+      if (msg.kind === "ready") {
+        running.ready = true;
+        if (current) current.timer ??= this.#limit(current.request);
+        return;
+      }
       // Only the render running may answer or call: no render reaches another run's host.
       if (msg.id !== current?.id) {
         throw new ProtocolError(

@@ -27,6 +27,7 @@ let channel: CallChannel | undefined;
 scope.onmessage = async ({ data }: MessageEvent<HostMessage>) => {
   if (data.kind === "channel") {
     channel = data.channel;
+    post({ kind: "ready" });
     return;
   }
   if (data.kind === "tree") {

@@ -46,25 +46,48 @@ Deno.test("bench - median", () => {
 });
 
 Deno.test("bench - CPU time per process group, from /proc", async () => {
-  // Spins for 300 ms, then idles until killed.
+  // Says "ready", spins for 300 ms of its own CPU time once told to (wall time would give it
+  // less CPU on a busy machine), says "done", then idles until killed.
   const busy = new Deno.Command(Deno.execPath(), {
     args: [
       "eval",
-      "const t = Date.now(); while (Date.now() - t < 300) {} setTimeout(() => {}, 60_000);",
+      `console.log("ready");
+      for await (const _ of Deno.stdin.readable) break;
+      const t = process.cpuUsage();
+      for (let u = t; u.user + u.system < 300_000; u = process.cpuUsage(t));
+      console.log("done");
+      setTimeout(() => {}, 60_000);`,
     ],
-    stdout: "null",
+    stdin: "piped",
+    stdout: "piped",
     stderr: "null",
   }).spawn();
+  const said = busy.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const hear = async (word: string) => {
+    let text = "";
+    while (!text.includes(word)) {
+      const { value, done } = await said.read();
+      if (done) throw new Error(`the busy child exited before saying ${word}: ${text}`);
+      text += value;
+    }
+  };
+  const go = busy.stdin.getWriter();
   try {
+    await hear("ready");
     const meter = new CpuMeter({ busy: [busy.pid], nobody: [2 ** 22 + 1] });
-    await meter.measure(() => new Promise((r) => setTimeout(r, 800)));
+    await meter.measure(async () => {
+      await go.write(new Uint8Array([10]));
+      await hear("done");
+    });
     const spent = meter.perCall();
-    assert.ok(spent.busy! >= 50 && spent.busy! <= 1_000, `busy child: ${spent.busy} ms`);
+    assert.ok(spent.busy! >= 250 && spent.busy! <= 1_000, `busy child: ${spent.busy} ms`);
     assert.equal(spent.nobody, null, "no process has that pid");
     const [self] = await cpuMs([Deno.pid]);
     assert.ok(self! > 0, `own CPU time ${self}`);
   } finally {
     busy.kill("SIGKILL");
     await busy.status;
+    await go.close().catch(() => {});
+    await said.cancel().catch(() => {});
   }
 });

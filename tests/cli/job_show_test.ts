@@ -26,7 +26,17 @@ Deno.test("job show - peels still running a job show as running, not as did not 
     await closeClient(nc);
   }
   const cli = (...args: string[]) => zesterAt(`${dir.path}/cli.yaml`, ns.url, ...args);
-  const sent = await cli("web-01", "cmd.run", "sleep 10; echo slept", "--async");
+  // Runs until the test creates `release`: each CLI call below may take seconds to start on a
+  // loaded machine, so a fixed sleep could end before the checks of a running job.
+  const release = `${dir.path}/release`;
+  const sent = await cli(
+    "web-01",
+    "cmd.run",
+    `while [ ! -e ${release} ]; do sleep 0.1; done; echo slept`,
+    "--async",
+    "--job-timeout",
+    "10m",
+  );
   assert.equal(sent.code, 0, sent.stderr);
   const jid = /job ID: (\S+)/.exec(sent.stdout)?.[1] ?? assert.fail(sent.stdout);
 
@@ -47,6 +57,7 @@ Deno.test("job show - peels still running a job show as running, not as did not 
   assert.equal(early.stdout, "web-01:\n    Still running\n\nStill running (1): web-01\n");
   assert.match(early.stderr, new RegExp(`job ${jid} is still running`));
 
+  await Deno.writeTextFile(release, "");
   const done = await cli("job", "wait", jid);
   assert.equal(done.code, 0, done.stderr);
   assert.equal(done.stdout, "web-01:\n    slept\n");

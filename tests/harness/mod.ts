@@ -88,6 +88,7 @@ export {
   zesterAt,
 } from "../../deploy/dev/cli.ts";
 export { auditRecords, brokerAt, rejectsWith } from "./broker.ts";
+export { pidsOf, uniqueSleep } from "./processes.ts";
 export {
   type DocumentedMetric,
   documentedMetrics,

@@ -91,6 +91,7 @@ Deno.test("template - list and dict methods, slices, attr, cycler, joiner, impor
 });
 
 Deno.test("template - every message from the worker is checked", () => {
+  assert.deepEqual(parseWorkerMessage({ kind: "ready" }), { kind: "ready" });
   assert.deepEqual(parseWorkerMessage({ kind: "rendered", id: 1, output: "x" }), {
     kind: "rendered",
     id: 1,

@@ -6,7 +6,8 @@ Deno.test("timer - a sweeper calls what it watches each period, and stops when n
   const seen: number[] = [];
   const fn = (now: number) => seen.push(now);
   sweeper.watch(fn);
-  await new Promise((r) => setTimeout(r, 55));
+  // Three ticks, however late a loaded machine delivers them.
+  for (let i = 0; i < 100 && seen.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
   sweeper.unwatch(fn);
   const count = seen.length;
   assert.ok(count >= 3, `${count} ticks`);

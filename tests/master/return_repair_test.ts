@@ -141,6 +141,25 @@ Deno.test("returns - no peel is asked again while confirmations still arrive", a
   });
 });
 
+Deno.test("returns - a peel back late in a long job is still asked before the deadline", async () => {
+  await withMaster(async (nc, master) => {
+    // Deaf for the first 15 s, as a peel restarting on a busy machine: the doubling rounds
+    // (2, 6, 14 s in) are all before it, and a 16 s gap would reach the 30 s deadline.
+    const asked: number[] = [];
+    let t0 = 0;
+    await scriptedPeel(nc, "late-01", (req, ret) => {
+      asked.push(Math.round(performance.now() - t0));
+      if (performance.now() - t0 < 15_000) return;
+      nc.publish(subjects.jobReturn(req.jid, "late-01"), ret, {
+        reply: returnReplySubject(req.ack, "late-01", true),
+      });
+    });
+    t0 = performance.now();
+    const { job } = await run(nc, master, "late-01", 30_000);
+    assert.equal(job.status, "complete", `${JSON.stringify(job)}; asked at ${asked} ms`);
+  });
+});
+
 Deno.test("returns - a return stored without its confirmation is read back at the deadline", async () => {
   await withMaster(async (nc, master) => {
     let asked = 0;

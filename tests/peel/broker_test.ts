@@ -4,7 +4,15 @@ import { BrokerClient, BrokerError, encodeFrame, readFrames } from "../../peel/b
 import type { RunResult } from "../../peel/broker/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { decode } from "../../lib/bus/mod.ts";
-import { devBrokerPolicy, tempDir, until, writeDevLauncher, writeYaml } from "../harness/mod.ts";
+import {
+  devBrokerPolicy,
+  pidsOf,
+  tempDir,
+  uniqueSleep,
+  until,
+  writeDevLauncher,
+  writeYaml,
+} from "../harness/mod.ts";
 
 /** Write a peel.yaml whose broker section is the dev policy plus `broker`, and its launcher. */
 async function setup(base: string, broker: Record<string, unknown> = {}): Promise<string> {
@@ -46,16 +54,13 @@ async function withClient(
   }
 }
 
-function leftover(marker: string): string {
-  const out = new Deno.Command("pgrep", { args: ["-f", marker] }).outputSync();
-  return new TextDecoder().decode(out.stdout).trim();
-}
-
-/** Wait until no process matches `marker` (killing takes a moment under load); what is left. */
-async function gone(marker: string, ms = 5_000): Promise<string> {
+/** Wait until no process runs `commandLine` (killing takes a moment under load); what is left. */
+async function gone(commandLine: string, ms = 5_000): Promise<number[]> {
   const until = Date.now() + ms;
-  while (leftover(marker) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  return leftover(marker);
+  while (pidsOf(commandLine).length && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return pidsOf(commandLine);
 }
 
 async function rejectsWith(p: Promise<unknown>, code: string, re?: RegExp): Promise<void> {
@@ -112,7 +117,7 @@ Deno.test("broker - child environment is built, not inherited; LD_* refused", as
 
 Deno.test("broker - a timeout kills the command and everything it started", async () => {
   await withClient(async (c) => {
-    const marker = "sleep 31.4159";
+    const marker = uniqueSleep(31);
     const r = await c.request("run", {
       argv: ["/bin/sh", "-c", `${marker} & ${marker}; echo never`],
       timeout_ms: 300,
@@ -121,17 +126,18 @@ Deno.test("broker - a timeout kills the command and everything it started", asyn
     assert.equal(r.timed_out, true);
     assert.notEqual(r.retcode, 0);
     assert.doesNotMatch(r.stdout, /never/);
-    assert.equal(await gone(marker), "", "no process of the group survives");
+    assert.deepEqual(await gone(marker), [], "no process of the group survives");
   });
 });
 
 Deno.test("broker - cancel through an AbortSignal", async () => {
   await withClient(async (c) => {
     const ac = new AbortController();
-    const p = c.request("run", { argv: ["/usr/bin/sleep", "27.1828"] }, { signal: ac.signal });
+    const sleep = uniqueSleep(27);
+    const p = c.request("run", { argv: sleep.split(" ") }, { signal: ac.signal });
     setTimeout(() => ac.abort(), 200);
     await rejectsWith(p, "canceled");
-    assert.equal(await gone("sleep 27.1828"), "");
+    assert.deepEqual(await gone(sleep), []);
   });
 });
 
@@ -154,12 +160,30 @@ Deno.test("broker - finished requests leave no abort listener on a long-lived si
       await c.request("run", { argv: ["/usr/bin/true"] }, { signal });
     }
     assert.equal(live.size, 0, "every listener is removed when its request settles");
-    const p = c.request("run", { argv: ["/usr/bin/sleep", "31.4159"] }, { signal });
+    const sleep = uniqueSleep(31);
+    const p = c.request("run", { argv: sleep.split(" ") }, { signal });
     assert.equal(live.size, 1);
     ac.abort();
     await rejectsWith(p, "canceled");
     assert.equal(live.size, 0);
-    assert.equal(await gone("sleep 31.4159"), "");
+    assert.deepEqual(await gone(sleep), []);
+  });
+});
+
+Deno.test("broker - a cancel sent right after the request leaves no command running", async () => {
+  await withClient(async (c) => {
+    const sleeps: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const ac = new AbortController();
+      const sleep = uniqueSleep(31);
+      sleeps.push(sleep);
+      const p = c.request("run", { argv: sleep.split(" ") }, { signal: ac.signal });
+      // Each later request's cancel lands a little later in the spawn.
+      await new Promise((r) => setTimeout(r, i * 3));
+      ac.abort();
+      await rejectsWith(p, "canceled");
+    }
+    for (const sleep of sleeps) assert.deepEqual(await gone(sleep), [], sleep);
   });
 });
 

@@ -4,18 +4,20 @@
  * the broker cannot leave an unrecorded command running as root.
  */
 import assert from "node:assert/strict";
-import { auditRecords, brokerAt, rejectsWith, tempDir, until } from "../harness/mod.ts";
-
-/** Processes whose command line starts with `marker`. */
-function pids(marker: string): number[] {
-  const out = new Deno.Command("pgrep", { args: ["-f", `^${marker}`] }).outputSync();
-  return new TextDecoder().decode(out.stdout).trim().split("\n").filter(Boolean).map(Number);
-}
+import {
+  auditRecords,
+  brokerAt,
+  pidsOf,
+  rejectsWith,
+  tempDir,
+  uniqueSleep,
+  until,
+} from "../harness/mod.ts";
 
 /** Wait until nothing matches `marker`; kill (by pid) and report whatever is left. */
 async function allGone(marker: string): Promise<number[]> {
-  await until(`no "${marker}" is left`, () => pids(marker).length === 0, 5_000).catch(() => {});
-  const left = pids(marker);
+  await until(`no "${marker}" is left`, () => pidsOf(marker).length === 0, 30_000).catch(() => {});
+  const left = pidsOf(marker);
   for (const pid of left) Deno.kill(pid, "SIGKILL");
   return left;
 }
@@ -24,12 +26,12 @@ Deno.test("audit - a broker killed mid-run takes the command with it, and the in
   await using dir = await tempDir();
   const base = dir.path;
   const c = await brokerAt(base, { cmd_run: "allow" });
-  const marker = "sleep 41.71";
+  const marker = uniqueSleep(41);
   try {
     const p = c.request("run", {
       argv: ["/bin/sh", "-c", `${marker} & ${marker}; wait`],
     }, { jid: "20240102030405000000" });
-    await until("the command and its child run", () => pids(marker).length === 2);
+    await until("the command and its child run", () => pidsOf(marker).length === 2, 30_000);
     Deno.kill(c.pid!, "SIGKILL");
     await rejectsWith(p, "broker_crashed");
     assert.deepEqual(await allGone(marker), [], "nothing the broker started survives it");

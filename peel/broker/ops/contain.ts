@@ -80,9 +80,20 @@ export function spawnContained(argv: readonly string[], opts: ContainedOptions):
     child,
     kill() {
       if (exited) return;
-      try {
-        Deno.kill(-child.pid, "SIGKILL");
-      } catch { /* already gone */ }
+      // Right after the spawn, the child may not have made its group yet (setsid has not run):
+      // then the group kill finds nothing, so kill the child itself, and the group once more in
+      // case it was made meanwhile. A cancel at once would otherwise leave the command running.
+      const killed = (target: number) => {
+        try {
+          Deno.kill(target, "SIGKILL");
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      if (killed(-child.pid)) return;
+      killed(child.pid);
+      killed(-child.pid);
     },
   };
 }
