@@ -114,7 +114,7 @@ function globMatcher(pattern: string, ctx: Ctx, at: number): Matcher {
     candidates: prefix === ""
       ? undefined
       : isLiteralGlob(pattern)
-      ? (ix) => new Set(ix.get(pattern) ? [pattern] : [])
+      ? (ix) => new Set(ix.has(pattern) ? [pattern] : [])
       : (ix) => new Set(ix.idsWithPrefix(prefix)),
   };
 }
@@ -209,7 +209,7 @@ function prefixedMatcher(
       const set = new Set(ids);
       return {
         matches: (p) => set.has(p.id),
-        candidates: (ix) => new Set(ids.filter((id) => ix.get(id))),
+        candidates: (ix) => new Set(ids.filter((id) => ix.has(id))),
       };
     }
     case "G":
@@ -331,14 +331,9 @@ export function compileTarget(
 
 /** The sorted ids in `index` that `target` selects, through the index where it can narrow. */
 export function resolveTarget(target: Target, index: PeelIndex): string[] {
-  let candidates = target.candidates(index);
-  const n = candidates instanceof Set
-    ? candidates.size
-    : Array.isArray(candidates)
-    ? candidates.length
-    : 0;
-  // Past a sixteenth of the fleet, testing every peel in order beats looking each one up.
-  if (n > index.size / 16) candidates = undefined;
+  // Testing a candidate may decode its facts, which costs far more than looking it up: whenever
+  // the index narrows, only candidates are tested.
+  const candidates = target.candidates(index);
   const out: string[] = [];
   if (candidates) {
     for (const id of candidates) {

@@ -10,7 +10,6 @@
  * @module
  */
 import { saltGrains } from "../grains/mod.ts";
-import { compactFacts } from "./compact_facts.ts";
 
 function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -94,7 +93,7 @@ const GRAINS = new WeakMap<Record<string, unknown>, Record<string, unknown>>();
 /**
  * The grains of `facts` that differ from the fact of the same name (Salt's `os_family`, `os` as
  * a string…), computed once per facts object. Every other grain is the fact itself, which
- * matching already tries, so an index of many peels holds only these few.
+ * matching already tries.
  */
 export function grainsOf(facts: Record<string, unknown>): Record<string, unknown> {
   let grains = GRAINS.get(facts);
@@ -103,7 +102,7 @@ export function grainsOf(facts: Record<string, unknown>): Record<string, unknown
     for (const [k, v] of Object.entries(saltGrains(facts))) {
       if (!Object.hasOwn(facts, k) || !Object.is(facts[k], v)) own[k] = v;
     }
-    GRAINS.set(facts, grains = compactFacts(own));
+    GRAINS.set(facts, grains = own);
   }
   return grains;
 }

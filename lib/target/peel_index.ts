@@ -7,12 +7,13 @@
  * a fleet's facts have hundreds of paths (package versions, pids) that no target names.
  *
  * Lookups return candidates, a superset that the compiled matcher then filters, so the index
- * can only make resolution faster, never different.
+ * can only make resolution faster, never different. Facts are held packed (`packed_peel.ts`).
  * @module
  */
 import type { PeelView } from "./compile.ts";
-import { compactFacts } from "./compact_facts.ts";
+import { Arena } from "./arena.ts";
 import { grainsOf, stringForm } from "./fact_match.ts";
+import { pack, PackedPeel, unpack } from "./packed_peel.ts";
 
 function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -64,7 +65,12 @@ function collect(node: unknown, segs: readonly string[], i: number, out: Set<str
 
 /** Peels, their facts and the indexes over them. */
 export class PeelIndex {
-  readonly #peels = new Map<string, PeelView>();
+  /** Where packed facts and settings are held. */
+  #arena = new Arena();
+  /** Id → packed facts. */
+  readonly #facts = new Map<string, Uint8Array>();
+  /** Id → packed settings, for the peels that sent some. */
+  readonly #settings = new Map<string, Uint8Array>();
   /** Sorted ids. */
   #sorted: string[] = [];
   /** Fact path → lowercased value → ids (a lone id is kept as the string, not a Set). */
@@ -72,17 +78,23 @@ export class PeelIndex {
 
   /** Number of peels. */
   get size(): number {
-    return this.#peels.size;
+    return this.#facts.size;
+  }
+
+  /** True when peel `id` is known. */
+  has(id: string): boolean {
+    return this.#facts.has(id);
   }
 
   /** One peel. */
   get(id: string): PeelView | undefined {
-    return this.#peels.get(id);
+    const facts = this.#facts.get(id);
+    return facts && new PackedPeel(id, facts, this.#settings.get(id));
   }
 
   /** Every peel. */
-  peels(): IterableIterator<PeelView> {
-    return this.#peels.values();
+  *peels(): IterableIterator<PeelView> {
+    for (const [id, facts] of this.#facts) yield new PackedPeel(id, facts, this.#settings.get(id));
   }
 
   /** Fact paths indexed so far. */
@@ -90,27 +102,33 @@ export class PeelIndex {
     return this.#values.size;
   }
 
-  /** Add or replace a peel; its facts are kept in their compact form. */
+  /** Add or replace a peel. */
   set(id: string, facts: Record<string, unknown>, settings?: Record<string, unknown>): void {
-    facts = compactFacts(facts);
-    const old = this.#peels.get(id);
-    if (!old) this.#sorted.splice(this.#lowerBound(id), 0, id);
-    this.#peels.set(id, { id, facts, settings });
+    const packed = this.#facts.get(id);
+    const old = packed && this.#values.size ? unpack(packed) : undefined;
+    if (packed) this.#release(id, packed);
+    else this.#sorted.splice(this.#lowerBound(id), 0, id);
+    this.#facts.set(id, this.#arena.store(pack(facts)));
+    if (settings) this.#settings.set(id, this.#arena.store(pack(settings)));
     for (const [path, vals] of this.#values) {
       const segs = path.split(":");
-      if (old) { for (const v of this.#at(old.facts, segs)) remove(vals, v, id); }
+      if (old) { for (const v of this.#at(old, segs)) remove(vals, v, id); }
       for (const v of this.#at(facts, segs)) add(vals, v, id);
     }
   }
 
   /** Remove a peel. */
   delete(id: string): void {
-    const old = this.#peels.get(id);
-    if (!old) return;
-    for (const [path, vals] of this.#values) {
-      for (const v of this.#at(old.facts, path.split(":"))) remove(vals, v, id);
+    const packed = this.#facts.get(id);
+    if (!packed) return;
+    if (this.#values.size) {
+      const old = unpack(packed);
+      for (const [path, vals] of this.#values) {
+        for (const v of this.#at(old, path.split(":"))) remove(vals, v, id);
+      }
     }
-    this.#peels.delete(id);
+    this.#release(id, packed);
+    this.#facts.delete(id);
     const i = this.#lowerBound(id);
     if (this.#sorted[i] === id) this.#sorted.splice(i, 1);
   }
@@ -147,6 +165,20 @@ export class PeelIndex {
     return out;
   }
 
+  /** Release peel `id`'s packed facts and settings; copy the arena's live bytes if it is mostly waste. */
+  #release(id: string, facts: Uint8Array): void {
+    this.#arena.release(facts);
+    const settings = this.#settings.get(id);
+    if (settings) this.#arena.release(settings);
+    this.#settings.delete(id);
+    if (!this.#arena.wasteful) return;
+    const arena = new Arena();
+    for (const map of [this.#facts, this.#settings]) {
+      for (const [k, bytes] of map) if (k !== id) map.set(k, arena.store(bytes));
+    }
+    this.#arena = arena;
+  }
+
   #at(facts: Record<string, unknown>, segs: readonly string[]): Set<string> {
     const out = new Set<string>();
     collect(facts, segs, 0, out);
@@ -159,8 +191,8 @@ export class PeelIndex {
     if (vals) return vals;
     vals = new Map();
     const segs = path.split(":");
-    for (const p of this.#peels.values()) {
-      for (const v of this.#at(p.facts, segs)) add(vals, v, p.id);
+    for (const [id, packed] of this.#facts) {
+      for (const v of this.#at(unpack(packed), segs)) add(vals, v, id);
     }
     if (this.#values.size >= MAX_PATHS) {
       this.#values.delete(this.#values.keys().next().value!);

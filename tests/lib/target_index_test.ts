@@ -164,7 +164,7 @@ Deno.test("target index - prefix lookups and values follow updates", () => {
   assert.equal(compileTarget("not web-01").candidates(ix), undefined, "not cannot narrow");
 });
 
-Deno.test("target index - compact facts match as the documents did: Salt grains, values JSON cannot carry", () => {
+Deno.test("target index - packed facts match as the documents did: Salt grains, values JSON cannot carry", () => {
   const r = rng(7);
   const ix = new PeelIndex();
   const docs = new Map<string, Record<string, unknown>>();
@@ -194,4 +194,32 @@ Deno.test("target index - compact facts match as the documents did: Salt grains,
   const odd = ix.get("odd")!.facts;
   assert.ok(odd.when instanceof Date && odd.raw instanceof Uint8Array);
   assert.deepEqual(resolveTarget(compileTarget("G@ratio:NaN"), ix), ["odd"]);
+});
+
+Deno.test("target index - facts and settings stay right through many updates and removals", () => {
+  const ix = new PeelIndex();
+  const big = Array.from({ length: 200 }, (_, i) => `package-${i}`);
+  const facts = (id: string, round: number) => ({ id, round, role: round % 2 ? "web" : "db", big });
+  assert.deepEqual(resolveTarget(compileTarget("G@role:web"), ix), [], "the role path is indexed");
+  // 40 peels of about 2 KB each, replaced 50 times: the store copies its live bytes many times.
+  for (let round = 0; round < 50; round++) {
+    for (let i = 0; i < 40; i++) {
+      const id = `p-${String(i).padStart(2, "0")}`;
+      ix.set(id, facts(id, round), i % 3 ? { tier: `t${round}` } : undefined);
+    }
+    ix.delete(`p-${String(round % 40).padStart(2, "0")}`);
+  }
+  assert.equal(ix.size, 39);
+  assert.equal(ix.get("p-09"), undefined, "the last removal holds");
+  const web = resolveTarget(compileTarget("G@role:web"), ix);
+  assert.equal(web.length, 39, "round 49 is odd: every peel is web");
+  assert.deepEqual(resolveTarget(compileTarget("G@role:db"), ix), []);
+  assert.deepEqual(ix.get("p-01")!.facts, facts("p-01", 49));
+  assert.deepEqual(ix.get("p-01")!.settings, { tier: "t49" });
+  assert.equal(ix.get("p-03")!.settings, undefined, "settings sent no more are gone");
+  assert.equal(resolveTarget(compileTarget("I@tier:t49"), ix).length, 26);
+  assert.deepEqual(
+    scanTarget(compileTarget("G@round:49"), ix),
+    [...ix.peels()].map((p) => p.id).sort(),
+  );
 });
