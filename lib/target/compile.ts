@@ -20,6 +20,8 @@ export interface PeelView {
   facts: Record<string, unknown>;
   /** The peel's settings (pillar), where known. */
   settings?: Record<string, unknown>;
+  /** Its facts under the top-level `keys` only, where reading fewer costs less. */
+  factsAt?(keys: readonly string[]): Record<string, unknown>;
 }
 
 /** A compiled target expression. */
@@ -159,6 +161,8 @@ function factSplits(
   return out;
 }
 
+const NETWORK_KEYS = ["network", "ipv4", "ipv6"];
+
 function networkAddresses(facts: Record<string, unknown>): string[] {
   const net = facts.network as { ipv4?: unknown; ipv6?: unknown } | undefined;
   const lists = [net?.ipv4, net?.ipv6, facts.ipv4, facts.ipv6];
@@ -216,7 +220,7 @@ function prefixedMatcher(
     case "P": {
       const c = factSplits(letter, pattern, delimiter, ctx, body);
       return {
-        matches: (p) => factsMatch(p.facts, c),
+        matches: (p) => factsMatch(p, c),
         candidates: (ix) => factCandidates(ix, c, letter === "G"),
       };
     }
@@ -228,7 +232,10 @@ function prefixedMatcher(
     case "S": {
       const net = parseNetwork(pattern);
       if (!net) throw new TargetError(ctx.expression, `invalid CIDR "${pattern}"`, body);
-      return { matches: (p) => networkAddresses(p.facts).some((a) => inNetwork(net, a)) };
+      return {
+        matches: (p) =>
+          networkAddresses(p.factsAt?.(NETWORK_KEYS) ?? p.facts).some((a) => inNetwork(net, a)),
+      };
     }
     case "N":
       return nodegroupMatcher(pattern, ctx, body);

@@ -9,7 +9,8 @@
  * names (`G@os_family:Debian`, `G@osmajorrelease:12`), which are a view of them (`lib/grains`).
  * @module
  */
-import { saltGrains } from "../grains/mod.ts";
+import { COMPUTED_GRAINS, saltGrains } from "../grains/mod.ts";
+import type { PeelView } from "./compile.ts";
 
 function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -107,9 +108,20 @@ export function grainsOf(facts: Record<string, unknown>): Record<string, unknown
   return grains;
 }
 
-/** True when `facts`, under Zester's or Salt's names, match any of `candidates`. */
-export function factsMatch(facts: Record<string, unknown>, candidates: readonly Split[]): boolean {
-  return subdictMatch(facts, candidates) || subdictMatch(grainsOf(facts), candidates);
+/** True when a split's first key may name a computed grain (dotted or not). */
+function namesGrain(c: Split): boolean {
+  const first = c.keys[0]!;
+  return COMPUTED_GRAINS.has(first) || COMPUTED_GRAINS.has(first.split(".")[0]!);
+}
+
+/**
+ * True when `peel`'s facts, under Zester's or Salt's names, match any of `candidates`: only the
+ * top-level facts they name are read, and the grains are computed only for a name that may be one.
+ */
+export function factsMatch(peel: PeelView, candidates: readonly Split[]): boolean {
+  const named = peel.factsAt?.(candidates.flatMap((c) => [c.keys[0]!, c.keys[0]!.split(".")[0]!]));
+  return subdictMatch(named ?? peel.facts, candidates) ||
+    (candidates.some(namesGrain) && subdictMatch(grainsOf(peel.facts), candidates));
 }
 
 /** True when `data` matches any of `candidates` (from {@linkcode splits}). */

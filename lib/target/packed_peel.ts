@@ -21,6 +21,78 @@ export function unpack(bytes: Uint8Array): Record<string, unknown> {
   return decoder.decode(bytes) as Record<string, unknown>;
 }
 
+const utf8 = new TextEncoder();
+
+/** The offset just past the MessagePack value at `at` (the format's lengths, nothing decoded). */
+function skip(b: Uint8Array, v: DataView, at: number): number {
+  let items = 1;
+  while (items-- > 0) {
+    const t = b[at]!;
+    if (t <= 0x7f || t >= 0xe0 || t === 0xc0 || t === 0xc2 || t === 0xc3) at += 1;
+    else if (t <= 0x8f) [at, items] = [at + 1, items + 2 * (t & 0x0f)];
+    else if (t <= 0x9f) [at, items] = [at + 1, items + (t & 0x0f)];
+    else if (t <= 0xbf) at += 1 + (t & 0x1f);
+    else if (t === 0xc4 || t === 0xd9) at += 2 + b[at + 1]!;
+    else if (t === 0xc5 || t === 0xda) at += 3 + v.getUint16(at + 1);
+    else if (t === 0xc6 || t === 0xdb) at += 5 + v.getUint32(at + 1);
+    else if (t === 0xc7) at += 3 + b[at + 1]!;
+    else if (t === 0xc8) at += 4 + v.getUint16(at + 1);
+    else if (t === 0xc9) at += 6 + v.getUint32(at + 1);
+    else if (t === 0xca || t === 0xce || t === 0xd2) at += 5;
+    else if (t === 0xcb || t === 0xcf || t === 0xd3) at += 9;
+    else if (t === 0xcc || t === 0xd0) at += 2;
+    else if (t === 0xcd || t === 0xd1) at += 3;
+    else if (t >= 0xd4 && t <= 0xd8) at += 2 + (1 << (t - 0xd4));
+    else if (t === 0xdc) [at, items] = [at + 3, items + v.getUint16(at + 1)];
+    else if (t === 0xdd) [at, items] = [at + 5, items + v.getUint32(at + 1)];
+    else if (t === 0xde) [at, items] = [at + 3, items + 2 * v.getUint16(at + 1)];
+    else if (t === 0xdf) [at, items] = [at + 5, items + 2 * v.getUint32(at + 1)];
+    else throw new RangeError(`Cannot skip MessagePack type 0x${t.toString(16)} at ${at}`);
+  }
+  return at;
+}
+
+/** The string header at `at`: where its bytes start and how many, or undefined if no string. */
+function strAt(b: Uint8Array, v: DataView, at: number): [number, number] | undefined {
+  const t = b[at]!;
+  if (t >= 0xa0 && t <= 0xbf) return [at + 1, t & 0x1f];
+  if (t === 0xd9) return [at + 2, b[at + 1]!];
+  if (t === 0xda) return [at + 3, v.getUint16(at + 1)];
+  if (t === 0xdb) return [at + 5, v.getUint32(at + 1)];
+  return undefined;
+}
+
+/**
+ * The entries of the packed map `bytes` under `keys` only, decoded; the other values are
+ * skipped, which costs a fraction of decoding them.
+ */
+export function unpackKeys(bytes: Uint8Array, keys: readonly string[]): Record<string, unknown> {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const t = bytes[0]!;
+  let n: number;
+  let at: number;
+  if (t >= 0x80 && t <= 0x8f) [n, at] = [t & 0x0f, 1];
+  else if (t === 0xde) [n, at] = [v.getUint16(1), 3];
+  else if (t === 0xdf) [n, at] = [v.getUint32(1), 5];
+  else return unpack(bytes);
+  const wanted = keys.map((k) => utf8.encode(k));
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) {
+    const s = strAt(bytes, v, at);
+    const keyEnd = s ? s[0] + s[1] : skip(bytes, v, at);
+    const valueEnd = skip(bytes, v, keyEnd);
+    if (s) {
+      const [start, len] = s;
+      const k = wanted.findIndex((w) =>
+        w.length === len && w.every((x, j) => bytes[start + j] === x)
+      );
+      if (k >= 0) out[keys[k]!] = decoder.decode(bytes.subarray(keyEnd, valueEnd));
+    }
+    at = valueEnd;
+  }
+  return out;
+}
+
 /** A view of a stored peel that decodes its facts and settings on first read, once. */
 export class PackedPeel implements PeelView {
   readonly id: string;
@@ -39,6 +111,11 @@ export class PackedPeel implements PeelView {
   /** The peel's facts, decoded. */
   get facts(): Record<string, unknown> {
     return this.#decodedFacts ??= unpack(this.#facts);
+  }
+
+  /** The peel's facts under the top-level `keys` only (a matcher that names them reads no more). */
+  factsAt(keys: readonly string[]): Record<string, unknown> {
+    return this.#decodedFacts ?? unpackKeys(this.#facts, keys);
   }
 
   /** The peel's settings, decoded, if it sent any. */

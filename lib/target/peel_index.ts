@@ -10,10 +10,11 @@
  * can only make resolution faster, never different. Facts are held packed (`packed_peel.ts`).
  * @module
  */
+import { COMPUTED_GRAINS } from "../grains/mod.ts";
 import type { PeelView } from "./compile.ts";
 import { Arena } from "./arena.ts";
 import { grainsOf, stringForm } from "./fact_match.ts";
-import { pack, PackedPeel, unpack } from "./packed_peel.ts";
+import { pack, PackedPeel, unpack, unpackKeys } from "./packed_peel.ts";
 
 function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -182,7 +183,7 @@ export class PeelIndex {
   #at(facts: Record<string, unknown>, segs: readonly string[]): Set<string> {
     const out = new Set<string>();
     collect(facts, segs, 0, out);
-    collect(grainsOf(facts), segs, 0, out);
+    if (COMPUTED_GRAINS.has(segs[0]!)) collect(grainsOf(facts), segs, 0, out);
     return out;
   }
 
@@ -191,8 +192,10 @@ export class PeelIndex {
     if (vals) return vals;
     vals = new Map();
     const segs = path.split(":");
+    const grain = COMPUTED_GRAINS.has(segs[0]!);
     for (const [id, packed] of this.#facts) {
-      for (const v of this.#at(unpack(packed), segs)) add(vals, v, id);
+      const facts = grain ? unpack(packed) : unpackKeys(packed, segs.slice(0, 1));
+      for (const v of this.#at(facts, segs)) add(vals, v, id);
     }
     if (this.#values.size >= MAX_PATHS) {
       this.#values.delete(this.#values.keys().next().value!);

@@ -1,6 +1,6 @@
 /** Property tests: the index and a full scan agree on random fleets and random expressions. */
 import assert from "node:assert/strict";
-import { saltGrains } from "../../lib/grains/mod.ts";
+import { COMPUTED_GRAINS, saltGrains } from "../../lib/grains/mod.ts";
 import { compileTarget, PeelIndex, resolveTarget, scanTarget } from "../../lib/target/mod.ts";
 
 /** A small seeded PRNG (mulberry32), so a failure can be replayed from its seed. */
@@ -180,6 +180,11 @@ Deno.test("target index - packed facts match as the documents did: Salt grains, 
       const v = saltGrains(f)[key];
       return (Array.isArray(v) ? v : [v]).some((x) => String(x).toLowerCase() === value);
     }).map(([id]) => id).sort();
+  for (const f of docs.values()) {
+    for (const [k, v] of Object.entries(saltGrains(f))) {
+      if (v !== f[k]) assert.ok(COMPUTED_GRAINS.has(k), `grain "${k}" is listed as computed`);
+    }
+  }
   for (const [key, value] of [["os", "debian"], ["os_family", "redhat"], ["num_cpus", "4"]]) {
     const ids = resolveTarget(compileTarget(`G@${key}:${value}`), ix);
     assert.deepEqual(ids, having(key!, value!), `G@${key}:${value}`);
@@ -222,4 +227,31 @@ Deno.test("target index - facts and settings stay right through many updates and
     scanTarget(compileTarget("G@round:49"), ix),
     [...ix.peels()].map((p) => p.id).sort(),
   );
+});
+
+Deno.test("target index - one fact read from packed bytes equals the whole document's", () => {
+  const many = <T>(n: number, f: (i: number) => T): T[] =>
+    Array.from({ length: n }, (_, i) => f(i));
+  const facts: Record<string, unknown> = {
+    small: [0, 127, -1, -32, -33, 255, 256, 65535, 65536, 2 ** 32, -129, -32769, -(2 ** 31) - 1],
+    floats: [0.5, 1e300, -2.25, NaN],
+    strings: ["", "a".repeat(31), "b".repeat(32), "c".repeat(256), "d".repeat(65536), "é∑"],
+    flags: [true, false, null],
+    bin: [new Uint8Array(3), new Uint8Array(300), new Uint8Array(70000)],
+    when: new Date(1_700_000_000_123),
+    array16: many(20, (i) => i),
+    map16: Object.fromEntries(many(20, (i): [string, unknown] => [`k${i}`, { v: i }])),
+    ["long-key-".repeat(5)]: "long key",
+    nested: { a: [{ b: { c: [1, "x"] } }] },
+    ...Object.fromEntries(many(20, (i): [string, unknown] => [`top${i}`, i])),
+    last: "found",
+  };
+  const ix = new PeelIndex();
+  ix.set("p", facts);
+  const peel = ix.get("p")!;
+  const whole = peel.facts;
+  for (const key of Object.keys(facts)) {
+    assert.deepEqual(ix.get("p")!.factsAt!([key]), { [key]: whole[key] }, key);
+  }
+  assert.deepEqual(ix.get("p")!.factsAt!(["missing", "last"]), { last: "found" });
 });
