@@ -33,4 +33,5 @@ export {
   type Target,
 } from "./compile.ts";
 export { PeelIndex } from "./peel_index.ts";
+export type { Selection } from "./selection.ts";
 export { inNetwork, parseAddress, parseNetwork } from "./ip.ts";

@@ -27,29 +27,38 @@ const MAX_PATHS = 512;
 
 type Ids = string | Set<string>;
 
+/** A peel's values at one fact path, and whether a matcher may read them differently. */
+interface Found {
+  values: Set<string>;
+  /**
+   * Set when the values are a superset of what a matcher sees: a list on the way (the matcher
+   * follows only its first map holding the key), an empty map or list, a list-valued `name`.
+   */
+  unsure: boolean;
+}
+
 /**
  * Every value a `G@path:value` could match at `segs` in `node`, lowercased: scalars by their
  * string form; a list's elements (and, for maps in a list, what they hold, as Salt looks keys
  * up in lists of maps); a map's keys and its scalar `name` (see `fact_match.ts`).
  */
-function collect(node: unknown, segs: readonly string[], i: number, out: Set<string>): void {
+function collect(node: unknown, segs: readonly string[], i: number, out: Found): void {
   if (i === segs.length) {
     if (Array.isArray(node)) {
-      if (node.length === 0) out.add(EMPTY);
+      if (node.length === 0) empty(out);
       for (const x of node) {
         if (isMap(x) || Array.isArray(x)) collect(x, segs, i, out);
-        else out.add(stringForm(x).toLowerCase());
+        else out.values.add(stringForm(x).toLowerCase());
       }
     } else if (isMap(node)) {
       const keys = Object.keys(node);
-      if (keys.length === 0) out.add(EMPTY);
-      for (const k of keys) out.add(k.toLowerCase());
+      if (keys.length === 0) empty(out);
+      for (const k of keys) out.values.add(k.toLowerCase());
       const name = node.name;
-      if (name !== undefined && !isMap(name) && !Array.isArray(name)) {
-        out.add(stringForm(name).toLowerCase());
-      }
+      if (Array.isArray(name)) out.unsure = true;
+      else if (name !== undefined && !isMap(name)) out.values.add(stringForm(name).toLowerCase());
     } else {
-      out.add(stringForm(node).toLowerCase());
+      out.values.add(stringForm(node).toLowerCase());
     }
     return;
   }
@@ -57,11 +66,25 @@ function collect(node: unknown, segs: readonly string[], i: number, out: Set<str
   if (isMap(node)) {
     if (Object.hasOwn(node, seg)) collect(node[seg], segs, i + 1, out);
   } else if (Array.isArray(node)) {
+    out.unsure = true;
     if (/^\d+$/.test(seg) && Number(seg) < node.length) {
       collect(node[Number(seg)], segs, i + 1, out);
     }
     for (const x of node) if (isMap(x) || Array.isArray(x)) collect(x, segs, i, out);
   }
+}
+
+function empty(out: Found): void {
+  out.values.add(EMPTY);
+  out.unsure = true;
+}
+
+/** One fact path's index. */
+interface PathIndex {
+  /** Lowercased value → ids (a lone id is kept as the string, not a Set). */
+  values: Map<string, Ids>;
+  /** Ids whose values here are unsure (see {@linkcode Found}). */
+  unsure: Set<string>;
 }
 
 /** Peels, their facts and the indexes over them. */
@@ -74,8 +97,8 @@ export class PeelIndex {
   readonly #settings = new Map<string, Uint8Array>();
   /** Sorted ids. */
   #sorted: string[] = [];
-  /** Fact path → lowercased value → ids (a lone id is kept as the string, not a Set). */
-  readonly #values = new Map<string, Map<string, Ids>>();
+  /** Fact path → its index. */
+  readonly #paths = new Map<string, PathIndex>();
 
   /** Number of peels. */
   get size(): number {
@@ -100,21 +123,21 @@ export class PeelIndex {
 
   /** Fact paths indexed so far. */
   get indexedPaths(): number {
-    return this.#values.size;
+    return this.#paths.size;
   }
 
   /** Add or replace a peel. */
   set(id: string, facts: Record<string, unknown>, settings?: Record<string, unknown>): void {
     const packed = this.#facts.get(id);
-    const old = packed && this.#values.size ? unpack(packed) : undefined;
+    const old = packed && this.#paths.size ? unpack(packed) : undefined;
     if (packed) this.#release(id, packed);
     else this.#sorted.splice(this.#lowerBound(id), 0, id);
     this.#facts.set(id, this.#arena.store(pack(facts)));
     if (settings) this.#settings.set(id, this.#arena.store(pack(settings)));
-    for (const [path, vals] of this.#values) {
+    for (const [path, ix] of this.#paths) {
       const segs = path.split(":");
-      if (old) { for (const v of this.#at(old, segs)) remove(vals, v, id); }
-      for (const v of this.#at(facts, segs)) add(vals, v, id);
+      if (old) forget(ix, this.#at(old, segs), id);
+      record(ix, this.#at(facts, segs), id);
     }
   }
 
@@ -122,16 +145,19 @@ export class PeelIndex {
   delete(id: string): void {
     const packed = this.#facts.get(id);
     if (!packed) return;
-    if (this.#values.size) {
+    if (this.#paths.size) {
       const old = unpack(packed);
-      for (const [path, vals] of this.#values) {
-        for (const v of this.#at(old, path.split(":"))) remove(vals, v, id);
-      }
+      for (const [path, ix] of this.#paths) forget(ix, this.#at(old, path.split(":")), id);
     }
     this.#release(id, packed);
     this.#facts.delete(id);
     const i = this.#lowerBound(id);
     if (this.#sorted[i] === id) this.#sorted.splice(i, 1);
+  }
+
+  /** Every id, sorted (the index's own array: read, never change). */
+  get ids(): readonly string[] {
+    return this.#sorted;
   }
 
   /** Ids starting with `prefix`, in order. */
@@ -147,23 +173,32 @@ export class PeelIndex {
 
   /** Lowercased values at fact `path` (keys joined with `:`), indexing the path if new. */
   valuesAt(path: string): IterableIterator<string> {
-    return this.#index(path).keys();
+    return this.#index(path).values.keys();
   }
 
   /** Ids whose fact `path` has the lowercased `value`. */
   idsWith(path: string, value: string): Iterable<string> {
-    const ids = this.#index(path).get(value);
+    const ids = this.#index(path).values.get(value);
     return ids === undefined ? [] : typeof ids === "string" ? [ids] : ids;
   }
 
   /** Ids that have fact `path`. */
   having(path: string): Set<string> {
     const out = new Set<string>();
-    for (const ids of this.#index(path).values()) {
+    for (const ids of this.#index(path).values.values()) {
       if (typeof ids === "string") out.add(ids);
       else for (const id of ids) out.add(id);
     }
     return out;
+  }
+
+  /**
+   * Ids whose values at fact `path` a matcher may read differently than the index (lists on the
+   * way, empty maps and lists): the index's answer for them is a candidate to test, for the rest
+   * it is exact.
+   */
+  unsure(path: string): ReadonlySet<string> {
+    return this.#index(path).unsure;
   }
 
   /** Release peel `id`'s packed facts and settings; copy the arena's live bytes if it is mostly waste. */
@@ -180,28 +215,28 @@ export class PeelIndex {
     this.#arena = arena;
   }
 
-  #at(facts: Record<string, unknown>, segs: readonly string[]): Set<string> {
-    const out = new Set<string>();
+  #at(facts: Record<string, unknown>, segs: readonly string[]): Found {
+    const out: Found = { values: new Set(), unsure: false };
     collect(facts, segs, 0, out);
     if (COMPUTED_GRAINS.has(segs[0]!)) collect(grainsOf(facts), segs, 0, out);
     return out;
   }
 
-  #index(path: string): Map<string, Ids> {
-    let vals = this.#values.get(path);
-    if (vals) return vals;
-    vals = new Map();
+  #index(path: string): PathIndex {
+    let ix = this.#paths.get(path);
+    if (ix) return ix;
+    ix = { values: new Map(), unsure: new Set() };
     const segs = path.split(":");
     const grain = COMPUTED_GRAINS.has(segs[0]!);
     for (const [id, packed] of this.#facts) {
       const facts = grain ? unpack(packed) : unpackKeys(packed, segs.slice(0, 1));
-      for (const v of this.#at(facts, segs)) add(vals, v, id);
+      record(ix, this.#at(facts, segs), id);
     }
-    if (this.#values.size >= MAX_PATHS) {
-      this.#values.delete(this.#values.keys().next().value!);
+    if (this.#paths.size >= MAX_PATHS) {
+      this.#paths.delete(this.#paths.keys().next().value!);
     }
-    this.#values.set(path, vals);
-    return vals;
+    this.#paths.set(path, ix);
+    return ix;
   }
 
   #lowerBound(s: string): number {
@@ -214,6 +249,16 @@ export class PeelIndex {
     }
     return lo;
   }
+}
+
+function record(ix: PathIndex, found: Found, id: string): void {
+  for (const v of found.values) add(ix.values, v, id);
+  if (found.unsure) ix.unsure.add(id);
+}
+
+function forget(ix: PathIndex, found: Found, id: string): void {
+  for (const v of found.values) remove(ix.values, v, id);
+  ix.unsure.delete(id);
 }
 
 function add(vals: Map<string, Ids>, value: string, id: string): void {

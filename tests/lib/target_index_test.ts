@@ -121,12 +121,16 @@ Deno.test("target index - index and full scan agree on random fleets and express
         const expr = randomExpr(r);
         const t = compileTarget(expr);
         const scanned = scanTarget(t, ix);
-        const candidates = t.candidates(ix);
-        if (candidates) {
+        const s = t.select(ix);
+        if (s) {
           narrowed++;
-          const set = new Set(candidates);
-          const missed = scanned.filter((id) => !set.has(id));
-          assert.deepEqual(missed, [], `seed ${seed}: the index missed matches of ${expr}`);
+          const matched = new Set(scanned);
+          const wrong = [...s.sure].filter((id) => matched.has(id) === s.negated);
+          assert.deepEqual(wrong, [], `seed ${seed}: the index is wrong for sure ids of ${expr}`);
+          const missed = ix.ids.filter((id) =>
+            !s.sure.has(id) && !s.maybe.has(id) && matched.has(id) !== s.negated
+          );
+          assert.deepEqual(missed, [], `seed ${seed}: the index is wrong for other ids of ${expr}`);
         }
         assert.deepEqual(resolveTarget(t, ix), scanned, `seed ${seed}: ${expr}`);
       }
@@ -155,13 +159,11 @@ Deno.test("target index - prefix lookups and values follow updates", () => {
   assert.deepEqual([...ix.idsWith("role", "db")], []);
   assert.deepEqual(ix.idsWithPrefix(""), ["web-01", "web-02"]);
   assert.equal(ix.size, 2);
-  const t = compileTarget("web-* and G@role:web");
-  assert.deepEqual([...t.candidates(ix)!].sort(), ["web-01", "web-02"]);
-  assert.deepEqual([...compileTarget("G@role:web or G@role:db").candidates(ix)!].sort(), [
-    "web-01",
-    "web-02",
-  ]);
-  assert.equal(compileTarget("not web-01").candidates(ix), undefined, "not cannot narrow");
+  const sure = (expr: string) => [...compileTarget(expr).select(ix)!.sure].sort();
+  assert.deepEqual(sure("web-* and G@role:web"), ["web-01", "web-02"]);
+  assert.deepEqual(sure("G@role:web or G@role:db"), ["web-01", "web-02"]);
+  assert.deepEqual(sure("not web-01"), ["web-01"], "the ids a negated selection rules out");
+  assert.equal(compileTarget("not S@10.0.0.0/8").select(ix), undefined, "S@ reads facts");
 });
 
 Deno.test("target index - packed facts match as the documents did: Salt grains, values JSON cannot carry", () => {
