@@ -11,14 +11,53 @@ import type { PeelView } from "./compile.ts";
 const encoder = new Encoder({ ignoreUndefined: true });
 const decoder = new Decoder();
 
-/** `data` as MessagePack, in the encoder's buffer: valid until the next call. */
+/**
+ * `data` as MessagePack, followed by a table of where each top-level entry starts (u32 each,
+ * then the map's end and the number of entries), so that reading one entry jumps to it instead
+ * of walking every value before it.
+ */
 export function pack(data: Record<string, unknown>): Uint8Array {
-  return encoder.encode(data);
+  const body = encoder.encode(data);
+  const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const [n, first] = mapHeader(body, v);
+  const out = new Uint8Array(body.byteLength + 4 * (n + 2));
+  out.set(body);
+  const table = new DataView(out.buffer, body.byteLength);
+  let at = first;
+  for (let i = 0; i < n; i++) {
+    table.setUint32(4 * i, at, true);
+    at = skip(body, v, skip(body, v, at));
+  }
+  table.setUint32(4 * n, at, true);
+  table.setUint32(4 * n + 4, n, true);
+  return out;
+}
+
+/** The number of entries and where the first starts, in the MessagePack map `b`. */
+function mapHeader(b: Uint8Array, v: DataView): [number, number] {
+  const t = b[0]!;
+  if (t >= 0x80 && t <= 0x8f) return [t & 0x0f, 1];
+  if (t === 0xde) return [v.getUint16(1), 3];
+  if (t === 0xdf) return [v.getUint32(1), 5];
+  throw new TypeError(
+    `Cannot pack a MessagePack value of type 0x${t.toString(16)}, expected a map`,
+  );
+}
+
+/** The packed map's entry count and the table's offset. */
+function table(bytes: Uint8Array, v: DataView): [number, number] {
+  const n = v.getUint32(bytes.byteLength - 4, true);
+  return [n, bytes.byteLength - 4 * (n + 2)];
 }
 
 /** The data {@linkcode pack} stored. */
 export function unpack(bytes: Uint8Array): Record<string, unknown> {
-  return decoder.decode(bytes) as Record<string, unknown>;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const [n, at] = table(bytes, v);
+  return decoder.decode(bytes.subarray(0, v.getUint32(at + 4 * n, true))) as Record<
+    string,
+    unknown
+  >;
 }
 
 const utf8 = new TextEncoder();
@@ -62,33 +101,39 @@ function strAt(b: Uint8Array, v: DataView, at: number): [number, number] | undef
   return undefined;
 }
 
+/** True when the `len` bytes at `start` are `key` in UTF-8. */
+function keyIs(b: Uint8Array, start: number, len: number, key: string): boolean {
+  for (let j = 0; j < key.length; j++) {
+    const c = key.charCodeAt(j);
+    if (c > 0x7f) {
+      const k = utf8.encode(key);
+      return k.length === len && k.every((x, i) => b[start + i] === x);
+    }
+    if (j >= len || b[start + j] !== c) return false;
+  }
+  return key.length === len;
+}
+
 /**
- * The entries of the packed map `bytes` under `keys` only, decoded; the other values are
- * skipped, which costs a fraction of decoding them.
+ * The entries of the packed map `bytes` under `keys` only, decoded; the table {@linkcode pack}
+ * wrote leads to each entry, the others are not read.
  */
 export function unpackKeys(bytes: Uint8Array, keys: readonly string[]): Record<string, unknown> {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const t = bytes[0]!;
-  let n: number;
-  let at: number;
-  if (t >= 0x80 && t <= 0x8f) [n, at] = [t & 0x0f, 1];
-  else if (t === 0xde) [n, at] = [v.getUint16(1), 3];
-  else if (t === 0xdf) [n, at] = [v.getUint32(1), 5];
-  else return unpack(bytes);
-  const wanted = keys.map((k) => utf8.encode(k));
+  const [n, at] = table(bytes, v);
   const out: Record<string, unknown> = {};
   for (let i = 0; i < n; i++) {
-    const s = strAt(bytes, v, at);
-    const keyEnd = s ? s[0] + s[1] : skip(bytes, v, at);
-    const valueEnd = skip(bytes, v, keyEnd);
-    if (s) {
-      const [start, len] = s;
-      const k = wanted.findIndex((w) =>
-        w.length === len && w.every((x, j) => bytes[start + j] === x)
-      );
-      if (k >= 0) out[keys[k]!] = decoder.decode(bytes.subarray(keyEnd, valueEnd));
+    const keyAt = v.getUint32(at + 4 * i, true);
+    const t = bytes[keyAt]!;
+    const s: [number, number] | undefined = t >= 0xa0 && t <= 0xbf
+      ? [keyAt + 1, t & 0x1f]
+      : strAt(bytes, v, keyAt);
+    if (!s) continue;
+    for (const key of keys) {
+      if (!keyIs(bytes, s[0], s[1], key)) continue;
+      out[key] = decoder.decode(bytes.subarray(s[0] + s[1], v.getUint32(at + 4 * i + 4, true)));
+      break;
     }
-    at = valueEnd;
   }
   return out;
 }
