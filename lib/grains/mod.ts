@@ -157,6 +157,17 @@ export const COMPUTED_GRAINS: ReadonlySet<string> = new Set([
   "osfinger",
 ]);
 
+/**
+ * The top-level facts the computed grains depend on: those they are made of and those named like
+ * them (which take their place). Salt's grains of these alone have the same computed grains.
+ */
+export const GRAIN_FACTS: readonly string[] = [
+  ...new Set([
+    ...COMPUTED_GRAINS,
+    ...["id", "os", "kernel", "cpu", "memory", "network", "fqdn", "hostname", "init"],
+  ]),
+];
+
 /** Salt's grains for `facts` (see the module documentation). */
 export function saltGrains(facts: Facts): Facts {
   const out: Facts = {};
