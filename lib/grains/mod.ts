@@ -157,16 +157,24 @@ export const COMPUTED_GRAINS: ReadonlySet<string> = new Set([
   "osfinger",
 ]);
 
+/** The top-level facts each computed grain is made of. */
+const SOURCES = new Map<string, readonly string[]>([
+  ...[...Object.keys(osGrains({}, {})), "osfinger"].map((k) => [k, ["os", "kernel"]] as const),
+  ...Object.keys(networkGrains({})).map((k) => [k, ["network", "fqdn", "hostname"]] as const),
+  ["id", ["id"]],
+  ["num_cpus", ["cpu"]],
+  ["cpu_model", ["cpu"]],
+  ["mem_total", ["memory"]],
+  ["init", ["init", "os"]],
+]);
+
 /**
- * The top-level facts the computed grains depend on: those they are made of and those named like
- * them (which take their place). Salt's grains of these alone have the same computed grains.
+ * The top-level facts grain `name` depends on: the fact of its name (which takes its place) and,
+ * for a computed grain, those it is made of. The grains of these facts alone have it right.
  */
-export const GRAIN_FACTS: readonly string[] = [
-  ...new Set([
-    ...COMPUTED_GRAINS,
-    ...["id", "os", "kernel", "cpu", "memory", "network", "fqdn", "hostname", "init"],
-  ]),
-];
+export function grainFacts(name: string): readonly string[] {
+  return [name, ...SOURCES.get(name) ?? []];
+}
 
 /** Salt's grains for `facts` (see the module documentation). */
 export function saltGrains(facts: Facts): Facts {

@@ -9,7 +9,7 @@
  * names (`G@os_family:Debian`, `G@osmajorrelease:12`), which are a view of them (`lib/grains`).
  * @module
  */
-import { COMPUTED_GRAINS, GRAIN_FACTS, saltGrains } from "../grains/mod.ts";
+import { COMPUTED_GRAINS, grainFacts, saltGrains } from "../grains/mod.ts";
 import type { PeelView } from "./compile.ts";
 
 function isMap(v: unknown): v is Record<string, unknown> {
@@ -116,14 +116,15 @@ function namesGrain(c: Split): boolean {
 
 /**
  * True when `peel`'s facts, under Zester's or Salt's names, match any of `candidates`: only the
- * top-level facts they name are read, and the grains, from the facts they depend on, only for a
+ * top-level facts they name are read, and the grains, from the facts those depend on, only for a
  * name that may be one.
  */
 export function factsMatch(peel: PeelView, candidates: readonly Split[]): boolean {
-  const named = peel.factsAt?.(candidates.flatMap((c) => [c.keys[0]!, c.keys[0]!.split(".")[0]!]));
+  const names = candidates.flatMap((c) => [c.keys[0]!, c.keys[0]!.split(".")[0]!]);
+  const named = peel.factsAt?.(names);
   return subdictMatch(named ?? peel.facts, candidates) ||
     (candidates.some(namesGrain) &&
-      subdictMatch(grainsOf(peel.factsAt?.(GRAIN_FACTS) ?? peel.facts), candidates));
+      subdictMatch(grainsOf(peel.factsAt?.(names.flatMap(grainFacts)) ?? peel.facts), candidates));
 }
 
 /** True when `data` matches any of `candidates` (from {@linkcode splits}). */

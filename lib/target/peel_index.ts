@@ -10,7 +10,7 @@
  * can only make resolution faster, never different. Facts are held packed (`packed_peel.ts`).
  * @module
  */
-import { COMPUTED_GRAINS, GRAIN_FACTS } from "../grains/mod.ts";
+import { COMPUTED_GRAINS, grainFacts } from "../grains/mod.ts";
 import type { PeelView } from "./compile.ts";
 import { Arena } from "./arena.ts";
 import { grainsOf, stringForm } from "./fact_match.ts";
@@ -227,9 +227,8 @@ export class PeelIndex {
     if (ix) return ix;
     ix = { values: new Map(), unsure: new Set() };
     const segs = path.split(":");
-    const grain = COMPUTED_GRAINS.has(segs[0]!);
     for (const [id, packed] of this.#facts) {
-      const facts = unpackKeys(packed, grain ? GRAIN_FACTS : segs.slice(0, 1));
+      const facts = unpackKeys(packed, grainFacts(segs[0]!));
       record(ix, this.#at(facts, segs), id);
     }
     if (this.#paths.size >= MAX_PATHS) {
