@@ -108,6 +108,11 @@ export function grainsOf(facts: Record<string, unknown>): Record<string, unknown
   return grains;
 }
 
+/** The top-level facts the grains named `names` depend on, each once. */
+function grainSources(names: readonly string[]): string[] {
+  return [...new Set(names.flatMap(grainFacts))];
+}
+
 /** True when a split's first key may name a computed grain (dotted or not). */
 function namesGrain(c: Split): boolean {
   const first = c.keys[0]!;
@@ -124,7 +129,7 @@ export function factsMatch(peel: PeelView, candidates: readonly Split[]): boolea
   const named = peel.factsAt?.(names);
   return subdictMatch(named ?? peel.facts, candidates) ||
     (candidates.some(namesGrain) &&
-      subdictMatch(grainsOf(peel.factsAt?.(names.flatMap(grainFacts)) ?? peel.facts), candidates));
+      subdictMatch(grainsOf(peel.factsAt?.(grainSources(names)) ?? peel.facts), candidates));
 }
 
 /** True when `data` matches any of `candidates` (from {@linkcode splits}). */

@@ -103,6 +103,7 @@ function strAt(b: Uint8Array, v: DataView, at: number): [number, number] | undef
 
 /** True when the `len` bytes at `start` are `key` in UTF-8. */
 function keyIs(b: Uint8Array, start: number, len: number, key: string): boolean {
+  if (len < key.length) return false; // UTF-8 takes no fewer bytes than UTF-16 units.
   for (let j = 0; j < key.length; j++) {
     const c = key.charCodeAt(j);
     if (c > 0x7f) {
