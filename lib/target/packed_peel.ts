@@ -54,10 +54,8 @@ function table(bytes: Uint8Array, v: DataView): [number, number] {
 export function unpack(bytes: Uint8Array): Record<string, unknown> {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const [n, at] = table(bytes, v);
-  return decoder.decode(bytes.subarray(0, v.getUint32(at + 4 * n, true))) as Record<
-    string,
-    unknown
-  >;
+  const body = bytes.subarray(0, v.getUint32(at + 4 * n, true));
+  return decoder.decode(body) as Record<string, unknown>;
 }
 
 const utf8 = new TextEncoder();
@@ -110,7 +108,7 @@ function keyIs(b: Uint8Array, start: number, len: number, key: string): boolean 
       const k = utf8.encode(key);
       return k.length === len && k.every((x, i) => b[start + i] === x);
     }
-    if (j >= len || b[start + j] !== c) return false;
+    if (b[start + j] !== c) return false;
   }
   return key.length === len;
 }

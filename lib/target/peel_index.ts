@@ -6,8 +6,9 @@
  * and kept current on every update after. Only asked-for paths cost memory;
  * a fleet's facts have hundreds of paths (package versions, pids) that no target names.
  *
- * Lookups return candidates, a superset that the compiled matcher then filters, so the index
- * can only make resolution faster, never different. Facts are held packed (`packed_peel.ts`).
+ * A path's values answer a matcher exactly, except for the ids it marks unsure (lists on the way,
+ * empty values), which the compiled matcher then tests; the property tests compare every answer
+ * with a full scan. Facts are held packed (`packed_peel.ts`).
  * @module
  */
 import { COMPUTED_GRAINS, grainFacts } from "../grains/mod.ts";

@@ -166,6 +166,18 @@ Deno.test("target index - prefix lookups and values follow updates", () => {
   assert.equal(compileTarget("not S@10.0.0.0/8").select(ix), undefined, "S@ reads facts");
 });
 
+Deno.test("target index - ids whose values the index reads more broadly than a matcher are tested", () => {
+  const ix = new PeelIndex();
+  ix.set("lists", { disks: [{ name: "sda" }, { name: "vda" }], tags: [], role: "\u0130" });
+  ix.set("plain", { disks: { name: "vda" }, tags: ["a"], role: "web" });
+  const resolve = (expr: string) => resolveTarget(compileTarget(expr), ix);
+  assert.deepEqual(resolve("G@disks:name:vda"), ["plain"], "a list's first map holding the key");
+  assert.deepEqual(resolve("G@tags:*"), ["plain"], "an empty list has no element to match");
+  assert.deepEqual(resolve("G@role:i\u0307"), [], "a lowercase form of another length");
+  assert.deepEqual(resolve("not G@disks:name:vda"), ["lists"]);
+  assert.deepEqual(compileTarget("G@disks:name:vda").select(ix)!.maybe, new Set(["lists"]));
+});
+
 Deno.test("target index - packed facts match as the documents did: Salt grains, values JSON cannot carry", () => {
   const r = rng(7);
   const ix = new PeelIndex();
