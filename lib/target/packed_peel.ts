@@ -113,6 +113,40 @@ function keyIs(b: Uint8Array, start: number, len: number, key: string): boolean 
   return key.length === len;
 }
 
+/** The ASCII string of `len` bytes at `at`, or undefined when one is not ASCII. */
+function ascii(b: Uint8Array, at: number, len: number): string | undefined {
+  let out = "";
+  for (let i = at; i < at + len; i++) {
+    if (b[i]! > 0x7f) return undefined;
+    out += String.fromCharCode(b[i]!);
+  }
+  return out;
+}
+
+/**
+ * The value packed in `b` from `start` to `end`: short ASCII strings and short lists of them (most
+ * facts a target names) read directly, the rest through the decoder, which costs more per call.
+ */
+function valueAt(b: Uint8Array, start: number, end: number): unknown {
+  const t = b[start]!;
+  if (t >= 0xa0 && t <= 0xbf) {
+    const s = ascii(b, start + 1, t & 0x1f);
+    if (s !== undefined) return s;
+  } else if (t >= 0x90 && t <= 0x9f) {
+    const out: string[] = [];
+    let at = start + 1;
+    for (let n = t & 0x0f; n > 0; n--) {
+      const e = b[at]!;
+      const s = e >= 0xa0 && e <= 0xbf ? ascii(b, at + 1, e & 0x1f) : undefined;
+      if (s === undefined) break;
+      out.push(s);
+      at += 1 + (e & 0x1f);
+    }
+    if (at === end) return out;
+  }
+  return decoder.decode(b.subarray(start, end));
+}
+
 /**
  * The entries of the packed map `bytes` under `keys` only, decoded; the table {@linkcode pack}
  * wrote leads to each entry, the others are not read.
@@ -130,7 +164,7 @@ export function unpackKeys(bytes: Uint8Array, keys: readonly string[]): Record<s
     if (!s) continue;
     for (const key of keys) {
       if (!keyIs(bytes, s[0], s[1], key)) continue;
-      out[key] = decoder.decode(bytes.subarray(s[0] + s[1], v.getUint32(at + 4 * i + 4, true)));
+      out[key] = valueAt(bytes, s[0] + s[1], v.getUint32(at + 4 * i + 4, true));
       break;
     }
   }
