@@ -129,13 +129,13 @@ function networkGrains(facts: Facts): Facts {
   };
 }
 
-/** Salt's grains for `facts` (see the module documentation). */
-export function saltGrains(facts: Facts): Facts {
+/** The grains computed from the collectors' namespaces, some undefined. */
+function computedGrains(facts: Facts): Facts {
   const os = isMap(facts.os) ? facts.os : {};
   const cpu = isMap(facts.cpu) ? facts.cpu : {};
   const memory = isMap(facts.memory) ? facts.memory : {};
   const total = Number(memory.total);
-  const computed: Facts = {
+  return {
     id: facts.id,
     ...osGrains(os, isMap(facts.kernel) ? facts.kernel : {}),
     ...networkGrains(facts),
@@ -146,8 +146,40 @@ export function saltGrains(facts: Facts): Facts {
     saltversion: SALT_VERSION.join("."),
     saltversioninfo: SALT_VERSION,
   };
+}
+
+/**
+ * The names of the grains computed from facts; every other grain is the fact of its name as it
+ * is, so a target on another name needs no grains.
+ */
+export const COMPUTED_GRAINS: ReadonlySet<string> = new Set([
+  ...Object.keys(computedGrains({})),
+  "osfinger",
+]);
+
+/** The top-level facts each computed grain is made of. */
+const SOURCES = new Map<string, readonly string[]>([
+  ...[...Object.keys(osGrains({}, {})), "osfinger"].map((k) => [k, ["os", "kernel"]] as const),
+  ...Object.keys(networkGrains({})).map((k) => [k, ["network", "fqdn", "hostname"]] as const),
+  ["id", ["id"]],
+  ["num_cpus", ["cpu"]],
+  ["cpu_model", ["cpu"]],
+  ["mem_total", ["memory"]],
+  ["init", ["init", "os"]],
+]);
+
+/**
+ * The top-level facts grain `name` depends on: the fact of its name (which takes its place) and,
+ * for a computed grain, those it is made of. The grains of these facts alone have it right.
+ */
+export function grainFacts(name: string): readonly string[] {
+  return [name, ...SOURCES.get(name) ?? []];
+}
+
+/** Salt's grains for `facts` (see the module documentation). */
+export function saltGrains(facts: Facts): Facts {
   const out: Facts = {};
-  for (const [k, v] of Object.entries(computed)) if (v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries(computedGrains(facts))) if (v !== undefined) out[k] = v;
   for (const [k, v] of Object.entries(facts)) {
     // Zester's map-shaped namespaces stay facts; Salt's string grain of that name is computed.
     if (Object.hasOwn(out, k) && isMap(v) && !isMap(out[k])) continue;

@@ -10,7 +10,9 @@ import { factsMatch, type Split, splits, subdictMatch } from "./fact_match.ts";
 import { compileGlob, isLiteralGlob } from "./glob.ts";
 import { inNetwork, parseNetwork } from "./ip.ts";
 import { matchRegExp, testBounded } from "./regex.ts";
-import type { PeelIndex, PeelView } from "./peel_index.ts";
+import type { PeelIndex } from "./peel_index.ts";
+import type { PeelView } from "./peel_view.ts";
+import { intersect, negate, type Selection, selection, unite } from "./selection.ts";
 
 /** A compiled target expression. */
 export interface Target {
@@ -21,10 +23,10 @@ export interface Target {
   /** True when `peel` is selected. */
   matches(peel: PeelView): boolean;
   /**
-   * Ids that may match, from `index` (a superset; `matches` decides), or undefined when the
-   * index cannot narrow this expression and every peel must be tested.
+   * What `index` tells of the ids this selects (`matches` decides the ones it leaves unsure), or
+   * undefined when it cannot narrow this expression and every peel must be tested.
    */
-  candidates(index: PeelIndex): Iterable<string> | undefined;
+  select(index: PeelIndex): Selection | undefined;
 }
 
 /** Options for {@linkcode compileTarget}. */
@@ -36,34 +38,54 @@ export interface CompileOptions {
 /** A matcher before it is wrapped as a {@linkcode Target}. */
 interface Matcher {
   matches(peel: PeelView): boolean;
-  candidates?: (index: PeelIndex) => Iterable<string> | undefined;
+  select?: (index: PeelIndex) => Selection | undefined;
 }
 
 const GLOB_SPECIAL = /[*?[]/;
 
-/** Candidates for a fact matcher: the union over its splits, from the value index. */
-function factCandidates(
+/** Printable ASCII: lowercasing keeps its length, so a literal's lowercase form finds it exactly. */
+const ASCII = /^[\x20-\x7e]*$/;
+
+/** The ids a fact matcher selects, from the value index; undefined for dotted keys. */
+function factSelection(
   index: PeelIndex,
   candidates: readonly Split[],
   glob: boolean,
-): Iterable<string> | undefined {
-  const found: Iterable<string>[] = [];
+): Selection | undefined {
+  const sure = new Set<string>();
+  const maybe = new Set<string>();
   for (const c of candidates) {
     if (c.keys.some((k) => k.includes("."))) return undefined; // Dotted keys: scan.
     const path = c.keys.join(":");
-    if (glob && c.pattern === "*") found.push(index.having(path));
-    else if (glob && !GLOB_SPECIAL.test(c.pattern)) {
-      found.push(index.idsWith(path, c.pattern.toLowerCase()));
-    } else {
+    const unsure = index.unsure(path);
+    const literal = glob && !GLOB_SPECIAL.test(c.pattern);
+    const exact = !literal || ASCII.test(c.pattern);
+    const add = (ids: Iterable<string>) => {
+      for (const id of ids) (exact && !unsure.has(id) ? sure : maybe).add(id);
+    };
+    if (glob && c.pattern === "*") add(index.having(path));
+    else if (literal) add(index.idsWith(path, c.pattern.toLowerCase()));
+    else {
       for (const value of index.valuesAt(path)) {
-        if (c.test(value)) found.push(index.idsWith(path, value));
+        if (c.test(value)) add(index.idsWith(path, value));
       }
     }
   }
-  if (found.length === 1) return found[0]; // The index's own set: read, never changed.
-  const out = new Set<string>();
-  for (const ids of found) for (const id of ids) out.add(id);
-  return out;
+  for (const id of sure) maybe.delete(id);
+  return selection(sure, maybe);
+}
+
+/** The ids of `s` that `m` matches, reading each peel: for a side the index cannot answer. */
+function filtered(s: Selection, m: Matcher, index: PeelIndex): Selection {
+  const keep = (ids: ReadonlySet<string>) => {
+    const out = new Set<string>();
+    for (const id of ids) {
+      const p = index.get(id);
+      if (p && m.matches(p)) out.add(id);
+    }
+    return out;
+  };
+  return selection(keep(s.sure), keep(s.maybe));
 }
 
 const PREFIXED = /^([A-Za-z])([^A-Za-z0-9@\s])?@([\s\S]*)$/;
@@ -101,11 +123,9 @@ function globMatcher(pattern: string, ctx: Ctx, at: number): Matcher {
   const prefix = pattern.split(GLOB_SPECIAL)[0]!;
   return {
     matches: (p) => test(p.id),
-    candidates: prefix === ""
-      ? undefined
-      : isLiteralGlob(pattern)
-      ? (ix) => new Set(ix.get(pattern) ? [pattern] : [])
-      : (ix) => new Set(ix.idsWithPrefix(prefix)),
+    select: isLiteralGlob(pattern)
+      ? (ix) => selection(new Set(ix.has(pattern) ? [pattern] : []))
+      : (ix) => selection(new Set((prefix ? ix.idsWithPrefix(prefix) : ix.ids).filter(test))),
   };
 }
 
@@ -149,6 +169,8 @@ function factSplits(
   return out;
 }
 
+const NETWORK_KEYS = ["network", "ipv4", "ipv6"];
+
 function networkAddresses(facts: Record<string, unknown>): string[] {
   const net = facts.network as { ipv4?: unknown; ipv6?: unknown } | undefined;
   const lists = [net?.ipv4, net?.ipv6, facts.ipv4, facts.ipv6];
@@ -191,7 +213,11 @@ function prefixedMatcher(
   switch (letter) {
     case "E": {
       const re = matchRegExp(pattern, ctx.expression, body);
-      return { matches: (p) => testBounded(re, p.id) };
+      const test = (id: string) => testBounded(re, id);
+      return {
+        matches: (p) => test(p.id),
+        select: (ix) => selection(new Set(ix.ids.filter(test))),
+      };
     }
     case "L": {
       const ids = pattern.split(",").map((x) => x.trim()).filter(Boolean);
@@ -199,15 +225,15 @@ function prefixedMatcher(
       const set = new Set(ids);
       return {
         matches: (p) => set.has(p.id),
-        candidates: (ix) => new Set(ids.filter((id) => ix.get(id))),
+        select: (ix) => selection(new Set(ids.filter((id) => ix.has(id)))),
       };
     }
     case "G":
     case "P": {
       const c = factSplits(letter, pattern, delimiter, ctx, body);
       return {
-        matches: (p) => factsMatch(p.facts, c),
-        candidates: (ix) => factCandidates(ix, c, letter === "G"),
+        matches: (p) => factsMatch(p, c),
+        select: (ix) => factSelection(ix, c, letter === "G"),
       };
     }
     case "I":
@@ -218,7 +244,10 @@ function prefixedMatcher(
     case "S": {
       const net = parseNetwork(pattern);
       if (!net) throw new TargetError(ctx.expression, `invalid CIDR "${pattern}"`, body);
-      return { matches: (p) => networkAddresses(p.facts).some((a) => inNetwork(net, a)) };
+      return {
+        matches: (p) =>
+          networkAddresses(p.factsAt?.(NETWORK_KEYS) ?? p.facts).some((a) => inNetwork(net, a)),
+      };
     }
     case "N":
       return nodegroupMatcher(pattern, ctx, body);
@@ -239,15 +268,28 @@ function treeMatcher(node: Node, ctx: Ctx): Matcher {
       return termMatcher(node.text, ctx, node.at);
     case "not": {
       const inner = treeMatcher(node.operand, ctx);
-      return { matches: (p) => !inner.matches(p) };
+      return {
+        matches: (p) => !inner.matches(p),
+        select: (ix) => {
+          const s = inner.select?.(ix);
+          return s && negate(s);
+        },
+      };
     }
     case "and": {
       const l = treeMatcher(node.left, ctx);
       const r = treeMatcher(node.right, ctx);
       return {
         matches: (p) => l.matches(p) && r.matches(p),
-        // One side's candidates suffice: the matcher checks both sides on each of them.
-        candidates: (ix) => l.candidates?.(ix) ?? r.candidates?.(ix),
+        select: (ix) => {
+          const a = l.select?.(ix);
+          const b = r.select?.(ix);
+          if (a && b) return intersect(a, b);
+          // The side the index cannot answer is tested on the other side's ids only.
+          if (a && !a.negated) return filtered(a, r, ix);
+          if (b && !b.negated) return filtered(b, l, ix);
+          return undefined;
+        },
       };
     }
     case "or": {
@@ -255,13 +297,10 @@ function treeMatcher(node: Node, ctx: Ctx): Matcher {
       const r = treeMatcher(node.right, ctx);
       return {
         matches: (p) => l.matches(p) || r.matches(p),
-        candidates: (ix) => {
-          const a = l.candidates?.(ix);
-          const b = a && r.candidates?.(ix);
-          if (!a || !b) return undefined;
-          const out = new Set(a);
-          for (const id of b) out.add(id);
-          return out;
+        select: (ix) => {
+          const a = l.select?.(ix);
+          const b = a && r.select?.(ix);
+          return b && unite(a, b);
         },
       };
     }
@@ -315,29 +354,26 @@ export function compileTarget(
     expression: expr,
     kind: kind ?? detectKind(expr),
     matches: m.matches,
-    candidates: (ix) => m.candidates?.(ix),
+    select: (ix) => m.select?.(ix),
   };
 }
 
-/** The sorted ids in `index` that `target` selects, through the index where it can narrow. */
+/**
+ * The sorted ids in `index` that `target` selects, through the index where it can narrow: only
+ * the ids it leaves unsure are tested, since testing one may decode its facts.
+ */
 export function resolveTarget(target: Target, index: PeelIndex): string[] {
-  let candidates = target.candidates(index);
-  const n = candidates instanceof Set
-    ? candidates.size
-    : Array.isArray(candidates)
-    ? candidates.length
-    : 0;
-  // Past a sixteenth of the fleet, testing every peel in order beats looking each one up.
-  if (n > index.size / 16) candidates = undefined;
-  const out: string[] = [];
-  if (candidates) {
-    for (const id of candidates) {
-      const p = index.get(id);
-      if (p && target.matches(p)) out.push(id);
-    }
-  } else {
-    for (const p of index.peels()) if (target.matches(p)) out.push(p.id);
+  const s = target.select(index);
+  if (!s) return scanTarget(target, index);
+  const test = (id: string) => {
+    const p = index.get(id);
+    return p !== undefined && target.matches(p);
+  };
+  if (s.negated) {
+    return index.ids.filter((id) => !s.sure.has(id) && (!s.maybe.has(id) || test(id)));
   }
+  const out = [...s.sure];
+  for (const id of s.maybe) if (test(id)) out.push(id);
   return out.sort();
 }
 

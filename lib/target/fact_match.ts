@@ -9,8 +9,8 @@
  * names (`G@os_family:Debian`, `G@osmajorrelease:12`), which are a view of them (`lib/grains`).
  * @module
  */
-import { saltGrains } from "../grains/mod.ts";
-import { compactFacts } from "./compact_facts.ts";
+import { COMPUTED_GRAINS, grainFacts, saltGrains } from "../grains/mod.ts";
+import type { PeelView } from "./peel_view.ts";
 
 function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -94,7 +94,7 @@ const GRAINS = new WeakMap<Record<string, unknown>, Record<string, unknown>>();
 /**
  * The grains of `facts` that differ from the fact of the same name (Salt's `os_family`, `os` as
  * a string…), computed once per facts object. Every other grain is the fact itself, which
- * matching already tries, so an index of many peels holds only these few.
+ * matching already tries.
  */
 export function grainsOf(facts: Record<string, unknown>): Record<string, unknown> {
   let grains = GRAINS.get(facts);
@@ -103,14 +103,33 @@ export function grainsOf(facts: Record<string, unknown>): Record<string, unknown
     for (const [k, v] of Object.entries(saltGrains(facts))) {
       if (!Object.hasOwn(facts, k) || !Object.is(facts[k], v)) own[k] = v;
     }
-    GRAINS.set(facts, grains = compactFacts(own));
+    GRAINS.set(facts, grains = own);
   }
   return grains;
 }
 
-/** True when `facts`, under Zester's or Salt's names, match any of `candidates`. */
-export function factsMatch(facts: Record<string, unknown>, candidates: readonly Split[]): boolean {
-  return subdictMatch(facts, candidates) || subdictMatch(grainsOf(facts), candidates);
+/** The top-level facts the grains named `names` depend on, each once. */
+function grainSources(names: readonly string[]): string[] {
+  return [...new Set(names.flatMap(grainFacts))];
+}
+
+/** True when a split's first key may name a computed grain (dotted or not). */
+function namesGrain(c: Split): boolean {
+  const first = c.keys[0]!;
+  return COMPUTED_GRAINS.has(first) || COMPUTED_GRAINS.has(first.split(".")[0]!);
+}
+
+/**
+ * True when `peel`'s facts, under Zester's or Salt's names, match any of `candidates`: only the
+ * top-level facts they name are read, and the grains, from the facts those depend on, only for a
+ * name that may be one.
+ */
+export function factsMatch(peel: PeelView, candidates: readonly Split[]): boolean {
+  const names = candidates.flatMap((c) => [c.keys[0]!, c.keys[0]!.split(".")[0]!]);
+  const named = peel.factsAt?.(names);
+  return subdictMatch(named ?? peel.facts, candidates) ||
+    (candidates.some(namesGrain) &&
+      subdictMatch(grainsOf(peel.factsAt?.(grainSources(names)) ?? peel.facts), candidates));
 }
 
 /** True when `data` matches any of `candidates` (from {@linkcode splits}). */

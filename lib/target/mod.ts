@@ -31,5 +31,7 @@ export {
   scanTarget,
   type Target,
 } from "./compile.ts";
-export { PeelIndex, type PeelView } from "./peel_index.ts";
+export { PeelIndex } from "./peel_index.ts";
+export type { PeelView } from "./peel_view.ts";
+export type { Selection } from "./selection.ts";
 export { inNetwork, parseAddress, parseNetwork } from "./ip.ts";

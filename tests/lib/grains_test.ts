@@ -1,6 +1,6 @@
 /** Salt's grains as a view of Zester's facts. */
 import assert from "node:assert/strict";
-import { saltGrains } from "../../lib/grains/mod.ts";
+import { COMPUTED_GRAINS, grainFacts, saltGrains } from "../../lib/grains/mod.ts";
 
 const debianFacts = {
   id: "web-01",
@@ -90,4 +90,20 @@ Deno.test("grains - other distributions: Ubuntu's osfinger, RedHat's family and 
 Deno.test("grains - facts given in Salt's shape win over computed ones", () => {
   const g = saltGrains({ ...debianFacts, os: "Debian", os_family: "Debian", osfinger: "Custom-1" });
   assert.deepEqual([g.os, g.os_family, g.osfinger], ["Debian", "Debian", "Custom-1"]);
+});
+
+Deno.test("grains - each computed grain is right from the facts grainFacts names alone", () => {
+  const shapes: Record<string, unknown>[] = [
+    debianFacts,
+    { ...debianFacts, os_family: "Custom", osfinger: "Mine-1", host: { name: "map" } },
+  ];
+  for (const facts of shapes) {
+    const whole = saltGrains(facts);
+    for (const name of COMPUTED_GRAINS) {
+      const some = Object.fromEntries(
+        grainFacts(name).filter((k) => Object.hasOwn(facts, k)).map((k) => [k, facts[k]]),
+      );
+      assert.deepEqual(saltGrains(some)[name], whole[name], name);
+    }
+  }
 });
