@@ -4,7 +4,7 @@
  * @module
  */
 export * from "./types.ts";
-export { parseRefs, parseSls, type SlsFile } from "./sls.ts";
+export { parseRefs, parseSls, parseStateYaml, type SlsFile } from "./sls.ts";
 export { compile, loadTree, resolveInclude, type SlsLoader } from "./compile.ts";
 export { slsPaths, slsRef } from "./sls_path.ts";
 export { type TopRef, topRefsFor } from "./top.ts";

@@ -110,15 +110,19 @@ function declarations(
   return out;
 }
 
-/** Parse rendered YAML `text` of SLS `ref` (read from `file`). */
-export function parseSls(text: string, ref: string, file: string): SlsFile {
-  let doc;
+/** Parse the YAML `text` of state-tree file `file`; a syntax error is a StateError naming it. */
+export function parseStateYaml(text: string, file: string): ReturnType<typeof parseYaml> {
   try {
-    doc = parseYaml(text);
+    return parseYaml(text);
   } catch (e) {
     if (!(e instanceof YamlError)) throw e;
     throw new StateError(`Cannot parse YAML: ${e.reason}`, { file, line: e.line }, { cause: e });
   }
+}
+
+/** Parse rendered YAML `text` of SLS `ref` (read from `file`). */
+export function parseSls(text: string, ref: string, file: string): SlsFile {
+  const doc = parseStateYaml(text, file);
   const { lines } = doc;
   const data = doc.value ?? {};
   if (!isPlainObject(data)) {

@@ -2,8 +2,7 @@
  * The top file of a state tree (`top.zy`, else Salt's `top.sls`) read for one peel.
  * @module
  */
-import { StateError, topRefsFor } from "../../lib/state/mod.ts";
-import { parseYaml, YamlError } from "../../lib/yaml/mod.ts";
+import { parseStateYaml, topRefsFor } from "../../lib/state/mod.ts";
 import { ArgumentError } from "../functions/context.ts";
 import type { StateTree } from "./tree.ts";
 
@@ -12,13 +11,7 @@ export function topRefs(t: StateTree, peelId: string, facts: Record<string, unkn
   const file = t.read("top.zy") === undefined ? "top.sls" : "top.zy";
   const text = t.read(file);
   if (text === undefined) throw new ArgumentError("No top.zy or top.sls in the state tree");
-  let doc;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    if (!(e instanceof YamlError)) throw e;
-    throw new StateError(`Cannot parse YAML: ${e.reason}`, { file, line: e.line }, { cause: e });
-  }
+  const doc = parseStateYaml(text, file);
   return topRefsFor(doc.value, { id: peelId, facts }, { file, lines: doc.lines }, ["base"])
     .map((r) => r.ref);
 }
