@@ -24,7 +24,7 @@
  * master that finds the record moved on has lost the job to another and stops watching it.
  * @module
  */
-import type { KV, Msg, NatsConnection, Subscription } from "nats";
+import { Events, type KV, type Msg, type NatsConnection, type Subscription } from "nats";
 import {
   ackReplySubject,
   decode,
@@ -176,6 +176,9 @@ export class JobTracker {
   /** Jobs being claimed, so that a job is never taken twice at once. */
   readonly #taking = new Set<string>();
   readonly #detachGauge: () => void;
+  #stopped = false;
+  /** Disconnected from NATS, and so from every target. */
+  #cutOff = false;
 
   /** Subscribe to this master's return confirmations, to cancels and to find requests. */
   constructor(opts: {
@@ -207,6 +210,26 @@ export class JobTracker {
       }),
       opts.nc.subscribe(subjects.jobsFind, { callback: on("find", (m) => this.#onFind(m)) }),
     ];
+    void this.#watchConnection();
+  }
+
+  /**
+   * While this master is cut off from NATS, so is every peel it could ask: no target is absent
+   * for good then, and each job's grace for absent targets starts again once the master is back
+   * (a restart of nats-server would otherwise spend the peels' reconnect time).
+   */
+  async #watchConnection(): Promise<void> {
+    for await (const s of this.#nc.status()) {
+      if (this.#stopped) return;
+      if (s.type !== Events.Disconnect && s.type !== Events.Reconnect) continue;
+      this.#cutOff = s.type === Events.Disconnect;
+      for (const t of this.#jobs.values()) t.absentUntil = this.#graceEnd();
+    }
+  }
+
+  /** Until when a job holds targets found absent now: no end while this master is cut off. */
+  #graceEnd(): number {
+    return this.#cutOff ? Infinity : Date.now() + ABSENT_GRACE_MS;
   }
 
   /** JIDs being watched. */
@@ -289,7 +312,7 @@ export class JobTracker {
       repairGapMs: firstRepairGap(job.targets.length),
       repairSeen: 0,
       announce: undefined,
-      absentUntil: Date.now() + ABSENT_GRACE_MS,
+      absentUntil: this.#graceEnd(),
       absentRetry: undefined,
       asked: new Set(),
       stillAbsent: new Set(),
@@ -371,6 +394,7 @@ export class JobTracker {
    * another master, or this one started again, adopts and finishes them.
    */
   stop(): void {
+    this.#stopped = true;
     this.#detachGauge();
     for (const sub of this.#subs) sub.unsubscribe();
     for (const t of this.#jobs.values()) this.#release(t);
@@ -474,6 +498,8 @@ export class JobTracker {
       return;
     }
     clearInterval(t.absentRetry);
+    // Cleared, not just stopped: peels found absent later start it again.
+    t.absentRetry = undefined;
     t.asked.clear();
     if (this.#settled(t)) this.#finalizeSafely(t.job.jid);
   }

@@ -54,6 +54,10 @@ Deno.test("template pool - a render that times out fails alone; the runs queued 
   using pool = new TemplatePool();
   using slow = new TemplateRenderer(() => treeA, { pool, timeoutMs: 1_500 });
   using other = new TemplateRenderer(() => treeB, { pool });
+  // Each run hashes its tree before it queues: done first, so the slow render queues first.
+  assert.equal(await slow.render("{{ 0 }}", "warm.zy", ctx), "0");
+  assert.equal(await other.render("{{ 0 }}", "warm.zy", ctx), "0");
+  assert.equal(pool.starts, 1);
   const [stuck, next] = await Promise.allSettled([
     slow.render("{% for i in range(100000000) %}{% endfor %}", "loop.zy", ctx),
     other.render(`{% import "b.jinja" as x %}{{ x.m() }}`, "ok.zy", ctx),

@@ -9,6 +9,7 @@ import { BUCKETS, decode, encode, subjects } from "../../lib/bus/mod.ts";
 import { type DispatchReply, type ExecReturn, type Job, ksuid } from "../../lib/job/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
+import { ABSENT_GRACE_MS } from "../../master/job_tracker.ts";
 import { runJob } from "../../cli/commands/run.ts";
 import {
   client,
@@ -354,6 +355,49 @@ Deno.test("job faults - nats-server restarted mid-job and while idle: the next j
     assert.equal(job.returned, 3);
   } finally {
     for (const p of peels) await p.stop();
+    await closeClient(nc);
+    await master.stop();
+    await ns.stop();
+  }
+});
+
+Deno.test("job faults - nats-server restarted while a target is away: its grace starts again from the master's reconnect", async () => {
+  await using store = await tempDir("zester-nats-store-");
+  let ns = await startNatsServer({ storeDir: store.path });
+  const port = ns.port;
+  await using dir = await tempDir();
+  const master = await Master.start(await masterConfig(ns.url, dir.path), quiet());
+  const nc = await client(ns.url);
+  const base = `${dir.path}/peels`;
+  const up = await startPeel(base, ns.url, "web-01");
+  const away = await startPeel(base, ns.url, "web-02");
+  let back: NatsConnection | undefined;
+  try {
+    await waitForPeels(nc, ["web-01", "web-02"]);
+    await away.stop();
+    const t0 = Date.now();
+    const jid = await dispatch(nc, { fun: "test.ping", tgt: "web-0*", timeout_ms: 60_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    await ns.stop();
+    await new Promise((r) => setTimeout(r, 3_000));
+    ns = await startNatsServer({ storeDir: store.path, port });
+    // web-02 comes back past the grace counted from dispatch, within the one from the reconnect
+    // (a raw connection standing in for it: a peel's start would blur the timing).
+    await new Promise((r) => setTimeout(r, t0 + ABSENT_GRACE_MS + 500 - Date.now()));
+    back = await client(ns.url);
+    const asked = Promise.withResolvers<void>();
+    back.subscribe(subjects.cmd("web-02"), { callback: () => asked.resolve() });
+    await back.flush();
+    await Promise.race([
+      asked.promise,
+      master.tracker.whenDone(jid).then(() => jobOf(nc, jid)).then((job) => {
+        throw new Error(`The job ended before web-02 was back: ${JSON.stringify(job)}`);
+      }),
+    ]);
+    assert.ok(master.tracker.has(jid), "the job still waits for web-02");
+  } finally {
+    if (back) await closeClient(back);
+    await up.stop();
     await closeClient(nc);
     await master.stop();
     await ns.stop();
