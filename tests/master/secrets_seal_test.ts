@@ -2,11 +2,12 @@
  * The master seals each peel the secrets of the settings files its top file assigns it: again
  * when the tree changes, when a peel's facts change what its top file assigns, and when a peel
  * enrolls; a revoked peel's record is removed; a peel without a known box key gets none, logged
- * once; and a master without a box key refuses to publish a file holding a sealed value.
+ * once, also when it is revoked while its record is being written; and a master without a box key
+ * refuses to publish a file holding a sealed value.
  */
 import assert from "node:assert/strict";
 import type { KV } from "nats";
-import { BUCKETS, encode, openBucket } from "../../lib/bus/mod.ts";
+import { BUCKETS, encode, openBucket, provisionStorage } from "../../lib/bus/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import {
   type BoxKey,
@@ -16,7 +17,9 @@ import {
   sealToMaster,
   writeBoxKeyFile,
 } from "../../lib/secrets/mod.ts";
+import { FactIndex } from "../../master/fact_index.ts";
 import { Master } from "../../master/master.ts";
+import { SecretSealer } from "../../master/settings_secrets.ts";
 import {
   client,
   closeClient,
@@ -145,6 +148,71 @@ Deno.test("secrets seal - per peel from the top file; re-sealed on tree, facts a
     });
   } finally {
     await master.stop();
+    await closeClient(nc);
+  }
+});
+
+Deno.test("secrets seal - a peel revoked while its record is being written ends with none", async () => {
+  await using ns = await startNatsServer();
+  const nc = await client(ns.url);
+  const log = new Logger({ level: "error", sink: () => {} });
+  const index = new FactIndex();
+  let sealer: SecretSealer | undefined;
+  try {
+    await provisionStorage(await nc.jetstreamManager());
+    const factsKv = await openBucket(nc, BUCKETS.facts);
+    const enrollKv = await openBucket(nc, BUCKETS.enrollments);
+    const secretsKv = await openBucket(nc, BUCKETS.secrets);
+    await factsKv.put(
+      "web-01",
+      encode({ peel_id: "web-01", facts: {}, collected: new Date().toISOString() }),
+    );
+    const peelKey = createBoxKey();
+    await enrollKv.put("web-01", enrollment("web-01", peelKey, "active"));
+    await index.follow(factsKv, log);
+    // The sealer's writes of web-01's record wait until the revocation has been handled.
+    const writing = Promise.withResolvers<void>();
+    const purged = Promise.withResolvers<void>();
+    const held = new Proxy(secretsKv, {
+      get(target, name) {
+        const real = Reflect.get(target, name, target);
+        if (typeof real !== "function") return real;
+        return async (...args: unknown[]) => {
+          if (args[0] === "web-01" && ["put", "update", "create"].includes(String(name))) {
+            writing.resolve();
+            await purged.promise;
+          }
+          const out = await real.apply(target, args);
+          if (args[0] === "web-01" && name === "purge") purged.resolve();
+          return out;
+        };
+      },
+    });
+    const masterKey = createBoxKey();
+    sealer = new SecretSealer({
+      secretsKv: held,
+      enrollmentsKv: enrollKv,
+      index,
+      boxKey: masterKey,
+      log,
+    });
+    const files = {
+      "top.zy": "base:\n  '*':\n    - common\n",
+      "common.zy": `token: !encrypted ${sealToMaster("T1", masterKey.publicKey)}\n`,
+    };
+    for (const [path, text] of Object.entries(files)) {
+      sealer.transform(path, new TextEncoder().encode(text));
+    }
+    await sealer.published(new Set(Object.keys(files)));
+    const started = sealer.start();
+    await writing.promise;
+    await enrollKv.put("web-01", enrollment("web-01", peelKey, "revoked"));
+    await started;
+    const e = await secretsKv.get("web-01");
+    assert.equal(e?.operation, "PURGE", "the record written after the revocation is removed");
+  } finally {
+    await sealer?.stop();
+    index.stop();
     await closeClient(nc);
   }
 });
