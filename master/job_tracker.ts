@@ -1,12 +1,13 @@
 /**
  * Owns jobs: claims them, sends their ExecRequests, watches them and ends them. Each peel
- * writes its return into `job-returns` itself, with its ExecRequest's `ack` subject as reply:
+ * writes its return into `job-returns` itself, with its `ack` subject as reply (the
+ * ExecRequest's reply subject is `<ack>.<peel-id>.answer`):
  * the stream's confirmation comes to the master, and its subject says which peel returned and
  * how it went. So the master counts stored returns without receiving the returns, and no
  * return costs its peel a round trip. Each peel's `ack` holds a random token sent to that peel
  * alone: a peel cannot confirm another peel's return.
  *
- * Each ExecRequest goes out with a reply subject under the same ack, so a peel that is not
+ * Because each ExecRequest goes out with a reply subject, a peel that is not
  * connected is known at once: the server answers "no responders", and followers hear of it.
  * Such a peel is asked again every half second for a few seconds, the time a peel takes to
  * reconnect after a blip of the network or a restart of NATS; after that the job no longer
@@ -64,7 +65,7 @@ interface Tracked {
   job: Job;
   /** The revision of this master's last write of the job: the base of its next one. */
   revision: number;
-  exec: Omit<ExecRequest, "ack" | "timeout_ms">;
+  exec: Omit<ExecRequest, "timeout_ms">;
   /** Each target's ack token. */
   tokens: Map<string, string>;
   /** Peels whose return `job-returns` has stored, and how each went. */
@@ -147,17 +148,6 @@ function ackTokens(peels: string[]): Map<string, string> {
   return tokens;
 }
 
-/** Where the token of `ack` (its last 16 characters) sits in the encoded request. */
-function tokenOffset(encoded: Uint8Array, ack: string): number {
-  const needle = ENCODER.encode(ack);
-  search: for (let i = encoded.length - needle.length; i >= 0; i--) {
-    for (let j = 0; j < needle.length; j++) if (encoded[i + j] !== needle[j]) continue search;
-    return i + needle.length - 16;
-  }
-  throw new Error(`Cannot find the ack subject in an encoded request`);
-}
-
-const ENCODER = new TextEncoder();
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** Tracks every job this master owns. */
@@ -353,22 +343,15 @@ export class JobTracker {
   }
 
   /**
-   * Send the job's ExecRequest to `peels`, each with its own ack subject, with the time left
-   * before the deadline. The requests differ only in the token, which has a fixed length, so
-   * the request is encoded once and each copy gets its peel's token written in place.
+   * Send the job's ExecRequest to `peels` with the time left before the deadline: one request,
+   * encoded once, to each peel under a reply subject holding its own ack subject.
    */
   #send(t: Tracked, peels: string[]): void {
-    const placeholder = "0".repeat(16);
-    const ack = returnAckSubject(this.#ackPrefix, t.job.jid, placeholder);
-    const ackBase = ack.slice(0, -placeholder.length);
     const left = Math.max(1, Date.parse(t.job.deadline) - Date.now());
-    const template = encode({ ...t.exec, timeout_ms: left, ack });
-    const at = tokenOffset(template, ack);
+    const payload = encode({ ...t.exec, timeout_ms: left });
+    const ackBase = returnAckSubject(this.#ackPrefix, t.job.jid, "0".repeat(16)).slice(0, -16);
     for (const id of peels) {
-      const token = t.tokens.get(id)!;
-      const payload = template.slice();
-      ENCODER.encodeInto(token, payload.subarray(at, at + 16));
-      const reply = ackReplySubject(ackBase + token, id, "answer");
+      const reply = ackReplySubject(ackBase + t.tokens.get(id)!, id, "answer");
       try {
         this.#nc.publish(subjects.cmd(id), payload, { reply });
       } catch (e) {

@@ -19,7 +19,14 @@
  * @module
  */
 import { headers, type Msg, type NatsConnection, type Subscription } from "nats";
-import { ackReplySubject, decode, encode, FIRST_WRITE, subjects } from "../lib/bus/mod.ts";
+import {
+  ackOfRequest,
+  ackReplySubject,
+  decode,
+  encode,
+  FIRST_WRITE,
+  subjects,
+} from "../lib/bus/mod.ts";
 import {
   CancelEvent,
   ExecRequest,
@@ -127,9 +134,17 @@ export class CommandServer {
   }
 
   #onCommand(msg: Msg): void {
-    let req: ExecRequest;
+    let req: Command;
     try {
-      req = ExecRequest.parse(decode(msg.data));
+      const ack = ackOfRequest(msg.reply, this.#opts.peelId);
+      if (ack === undefined) {
+        throw new TypeError(
+          `Invalid reply subject ${
+            JSON.stringify(msg.reply ?? "")
+          }: expected <ack>.${this.#opts.peelId}.answer`,
+        );
+      }
+      req = { ...ExecRequest.parse(decode(msg.data)), ack };
     } catch (e) {
       this.#opts.log.warn("dropping malformed command", { subject: msg.subject, error: e });
       return;
@@ -161,7 +176,7 @@ export class CommandServer {
     this.#inflight.add(done);
   }
 
-  async #run(req: ExecRequest, deadline: number): Promise<void> {
+  async #run(req: Command, deadline: number): Promise<void> {
     const t0 = performance.now();
     const ret = await this.#execute(req, () => this.#journal.start(req.jid, deadline));
     const kept = encodeReturn(ret, this.#opts.log);
@@ -242,7 +257,7 @@ export class CommandServer {
   }
 
   /** Report a job a restart cut short: what it did is unknown. */
-  async #unknown(req: ExecRequest): Promise<void> {
+  async #unknown(req: Command): Promise<void> {
     const ret = this.#failed(
       req,
       `The peel restarted while running ${req.fun}; its outcome is unknown`,
@@ -268,7 +283,7 @@ export class CommandServer {
   }
 
   /** Write the return into `job-returns`; the stream's ack goes to the master. */
-  #publish(req: ExecRequest, { data, outcome }: Kept): void {
+  #publish(req: Command, { data, outcome }: Kept): void {
     const { peelId, log } = this.#opts;
     try {
       const reply = ackReplySubject(req.ack, peelId, outcome);
@@ -282,6 +297,9 @@ export class CommandServer {
     }
   }
 }
+
+/** A master's request, with the ack subject its reply subject carries. */
+type Command = ExecRequest & { ack: string };
 
 /** A state run's keyword arguments without `concurrent`, which only the command loop reads. */
 function withoutConcurrent(kwargs: Record<string, unknown>): Record<string, unknown> {

@@ -152,6 +152,23 @@ export function ackReplySubject(ack: string, peelId: string, kind: AckKind): str
   return `${ack}.${peel(peelId)}.${kind}`;
 }
 
+/**
+ * The ack subject of an ExecRequest from its reply subject, `<ack>.<peel-id>.answer` (see
+ * {@linkcode ackReplySubject}): sent once, as the reply, not again in the request. `undefined`
+ * for a reply of another form.
+ *
+ * @example
+ * ```ts
+ * ackOfRequest("_INBOX.x.j.0123456789abcdef.web-01.answer", "web-01"); // "_INBOX.x.j.0123456789abcdef"
+ * ```
+ */
+export function ackOfRequest(reply: string | undefined, peelId: string): string | undefined {
+  const suffix = `.${peelId}.answer`;
+  if (!reply?.endsWith(suffix)) return undefined;
+  const ack = reply.slice(0, -suffix.length);
+  return ack.length <= 200 && ACK_SUBJECT_PATTERN.test(ack) ? ack : undefined;
+}
+
 /** Split an ack subject `<prefix>.<jid>.<token>.<peel-id>.<kind>`, or `undefined`. */
 export function parseReturnAckSubject(
   prefix: string,

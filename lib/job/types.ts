@@ -4,7 +4,7 @@
  * @module
  */
 import * as s from "../schema/mod.ts";
-import { ACK_SUBJECT_PATTERN, JID_PATTERN, PEEL_ID_PATTERN } from "../bus/subjects.ts";
+import { JID_PATTERN, PEEL_ID_PATTERN } from "../bus/subjects.ts";
 import { decode, encode } from "../bus/codec.ts";
 
 /**
@@ -156,7 +156,10 @@ export type Job = Omit<JobRecord, "target_count" | "missing_count" | "absent_cou
  * Master → peel on `zester.cmd.<peel-id>`. The peel runs a job it has not seen, once, and only
  * before `deadline` (the master's clock; peels keep theirs in sync); it stops the function
  * after `timeout_ms`, the budget left when the request was sent. Asked again about a job it
- * has seen, it sends the kept return again, or says it is still running it.
+ * has seen, it sends the kept return again, or says it is still running it. The request's
+ * reply subject is `<ack>.<peel-id>.answer` (see `ackReplySubject`): `<ack>` is where the
+ * `job-returns` stream confirms the stored return, the owning master's subject for this job and
+ * this peel, to which the peel appends `.<peel-id>.<ok|failed|unknown>`; it waits for nothing.
  */
 export const ExecRequest = s.object({
   jid,
@@ -166,12 +169,6 @@ export const ExecRequest = s.object({
   timeout_ms: timeoutMs,
   deadline: s.string({ pattern: ISO_TIME, expected: "an ISO 8601 time" }),
   master: s.optional(s.string()),
-  /**
-   * Where the `job-returns` stream confirms the stored return: the owning master's subject for
-   * this job and this peel (see `returnAckSubject`), to which the peel appends
-   * `.<peel-id>.<ok|failed|unknown>`. The peel itself waits for nothing.
-   */
-  ack: s.string({ pattern: ACK_SUBJECT_PATTERN, maxLength: 200, expected: "a reply subject" }),
 }, { strict: false });
 /** A validated exec request. */
 export type ExecRequest = s.Infer<typeof ExecRequest>;

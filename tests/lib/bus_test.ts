@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  ackOfRequest,
   ackReplySubject,
   checkServerUrls,
   CodecError,
@@ -14,6 +15,24 @@ import {
   subjects,
 } from "../../lib/bus/mod.ts";
 import { ksuid, ksuidTime } from "../../lib/job/mod.ts";
+
+Deno.test("bus - a request's ack subject is read back from its reply subject, and only that peel's", () => {
+  const ack = "_INBOX.abc.2QkRzOUqMeBDcE0dYJa3sIRhRWq.0123456789abcdef";
+  assert.equal(ackOfRequest(ackReplySubject(ack, "web-01", "answer"), "web-01"), ack);
+  const refused: [string | undefined, string][] = [
+    [undefined, "web-01"],
+    ["", "web-01"],
+    [ackReplySubject(ack, "web-01", "answer"), "web-02"],
+    [ackReplySubject(ack, "web-01", "answer"), "b-01"],
+    [ackReplySubject(ack, "web-01", "ok"), "web-01"],
+    [`${ack}.>.web-01.answer`, "web-01"],
+    [`${ack}..web-01.answer`, "web-01"],
+    [`${"a".repeat(201)}.web-01.answer`, "web-01"],
+  ];
+  for (const [reply, peel] of refused) {
+    assert.equal(ackOfRequest(reply, peel), undefined, `${reply} for ${peel}`);
+  }
+});
 
 Deno.test("bus - subjects are built from validated ids", () => {
   const jid = ksuid();

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { Msg, NatsConnection } from "nats";
-import { BUCKETS, decode, encode, subjects } from "../../lib/bus/mod.ts";
+import { ackReplySubject, BUCKETS, decode, encode, subjects } from "../../lib/bus/mod.ts";
 import { type DispatchReply, type ExecReturn, type Job, ksuid } from "../../lib/job/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
@@ -278,8 +278,8 @@ Deno.test("job faults - a peel killed and restarted mid-job runs no job twice, a
         args: [`echo ran >> ${once}`],
         timeout_ms: 30_000,
         deadline: new Date(Date.now() + 30_000).toISOString(),
-        ack: `test-inbox.${first}`,
       }),
+      { reply: ackReplySubject(`test-inbox.${first}`, "web-01", "answer") },
     );
     await until("the ack", () => acks.length === 1);
     sub.unsubscribe();

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import type { Msg } from "nats";
 import {
   AckedPublisher,
+  ackOfRequest,
   BUCKETS,
   decode,
   encode,
@@ -122,7 +123,7 @@ Deno.test("job scale - 10,000 peels of long ids: preview, own tokens, every retu
     nc.subscribe(subjects.cmdAll, {
       callback: (_err, msg: Msg) => {
         const id = msg.subject.slice("zester.cmd.".length);
-        const req = ExecRequest.parse(decode(msg.data));
+        const req = { ...ExecRequest.parse(decode(msg.data)), ack: ackOfRequest(msg.reply, id)! };
         acks.add(req.ack);
         const ret: ExecReturn = {
           jid: req.jid,

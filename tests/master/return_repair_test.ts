@@ -4,7 +4,14 @@
  */
 import assert from "node:assert/strict";
 import type { Msg, NatsConnection } from "nats";
-import { BUCKETS, decode, encode, returnReplySubject, subjects } from "../../lib/bus/mod.ts";
+import {
+  ackOfRequest,
+  BUCKETS,
+  decode,
+  encode,
+  returnReplySubject,
+  subjects,
+} from "../../lib/bus/mod.ts";
 import {
   type DispatchReply,
   ExecRequest,
@@ -16,15 +23,18 @@ import { Logger } from "../../lib/log/mod.ts";
 import { Master } from "../../master/master.ts";
 import { client, closeClient, masterConfig, startNatsServer, tempDir } from "../harness/mod.ts";
 
+/** An ExecRequest with the ack subject its reply subject carries. */
+type Asked = ExecRequest & { ack: string };
+
 /** A scripted peel: facts stored, and `answer` decides what each ExecRequest gets. */
 async function scriptedPeel(
   nc: NatsConnection,
   id: string,
-  answer: (req: ExecRequest, ret: Uint8Array) => void,
+  answer: (req: Asked, ret: Uint8Array) => void,
 ): Promise<void> {
   nc.subscribe(subjects.cmd(id), {
     callback: (_err, msg: Msg) => {
-      const req = ExecRequest.parse(decode(msg.data));
+      const req = { ...ExecRequest.parse(decode(msg.data)), ack: ackOfRequest(msg.reply, id)! };
       const ret: ExecReturn = {
         jid: req.jid,
         peel_id: id,
@@ -94,7 +104,7 @@ async function run(
 
 Deno.test("returns - a return lost on the way is asked for again, never run twice", async () => {
   await withMaster(async (nc, master, lines) => {
-    const asked: ExecRequest[] = [];
+    const asked: Asked[] = [];
     await scriptedPeel(nc, "lossy-01", (req, ret) => {
       asked.push(req);
       // The first return never leaves the peel; the master's second request gets it.

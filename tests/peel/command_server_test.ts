@@ -4,8 +4,15 @@
  * cancels, deadlines and the state run lock.
  */
 import assert from "node:assert/strict";
-import type { Msg } from "nats";
-import { BUCKETS, decode, encode, provisionStorage, subjects } from "../../lib/bus/mod.ts";
+import type { Msg, NatsConnection } from "nats";
+import {
+  ackReplySubject,
+  BUCKETS,
+  decode,
+  encode,
+  provisionStorage,
+  subjects,
+} from "../../lib/bus/mod.ts";
 import { type ExecReturn, isRunningAnswer, ksuid } from "../../lib/job/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { CommandServer } from "../../peel/command_server.ts";
@@ -18,11 +25,17 @@ function request(jid: string, fun: string, extra: Record<string, unknown> = {}) 
   return {
     jid,
     fun,
-    ack: `master-inbox.${jid}`,
     timeout_ms: 30_000,
     deadline: new Date(Date.now() + 30_000).toISOString(),
     ...extra,
   };
+}
+
+/** Send `req` to web-01 as a master does: its ack subject in the reply subject. */
+function send(nc: NatsConnection, req: { jid: string }, reply?: string): void {
+  nc.publish(subjects.cmd("web-01"), encode(req), {
+    reply: reply ?? ackReplySubject(`master-inbox.${req.jid}`, "web-01", "answer"),
+  });
 }
 
 Deno.test("command server - a job runs once, even across a restart; its return is kept and sent again", async () => {
@@ -52,7 +65,7 @@ Deno.test("command server - a job runs once, even across a restart; its return i
   try {
     const jid = ksuid();
     const req = request(jid, "grains.items");
-    nc.publish(subjects.cmd("web-01"), encode(req));
+    send(nc, req);
     await until("the first ack", () => acks.length === 1);
     assert.equal(returns[0]!.subject, `$KV.${BUCKETS.jobReturns.name}.${jid}.web-01`);
     assert.equal((decode(returns[0]!.data) as ExecReturn).success, true);
@@ -61,7 +74,7 @@ Deno.test("command server - a job runs once, even across a restart; its return i
     assert.equal(ran, 1);
 
     // Asked again: the kept return again, not a second run.
-    nc.publish(subjects.cmd("web-01"), encode(req));
+    send(nc, req);
     await until("the second ack", () => acks.length === 2);
     // The same bytes (nats.js hands some messages over as a Buffer, some as a Uint8Array).
     assert.deepEqual([...returns[1]!.data], [...returns[0]!.data]);
@@ -70,33 +83,36 @@ Deno.test("command server - a job runs once, even across a restart; its return i
     // Restarted: it still knows the job, and still has its return.
     await server.stop();
     server = await start();
-    nc.publish(subjects.cmd("web-01"), encode(req));
+    send(nc, req);
     await until("the third ack", () => acks.length === 3);
     assert.deepEqual([...returns[2]!.data], [...returns[0]!.data]);
     assert.equal(ran, 1);
 
     // A job whose deadline passed is not run.
     const late = ksuid();
-    nc.publish(
-      subjects.cmd("web-01"),
-      encode(request(late, "grains.items", { deadline: new Date(Date.now() - 1).toISOString() })),
-    );
+    send(nc, request(late, "grains.items", { deadline: new Date(Date.now() - 1).toISOString() }));
     await until(
       "the refusal",
       () => lines.some((l) => l.includes("refusing a job past its deadline")),
     );
     assert.equal(ran, 1);
 
-    // An ack subject with wildcards could point confirmations anywhere: refused.
-    nc.publish(subjects.cmd("web-01"), encode({ ...req, jid: ksuid(), ack: "master-inbox.>" }));
-    await until("the drop", () => lines.some((l) => l.includes("dropping malformed command")));
-    assert.match(lines.find((l) => l.includes("dropping malformed command"))!, /field \\"ack\\"/);
+    // A request whose reply subject is not this peel's answer subject is refused: the ack
+    // subject it would give the return comes from there.
+    for (const reply of [undefined, `master-inbox.${jid}.web-02.answer`]) {
+      const before = lines.length;
+      nc.publish(subjects.cmd("web-01"), encode({ ...req, jid: ksuid() }), { reply });
+      await until(
+        "the drop",
+        () => lines.slice(before).find((l) => l.includes("dropping malformed command")),
+      ).then((l) => assert.match(l, /Invalid reply subject .*expected <ack>\.web-01\.answer/));
+    }
     assert.equal(ran, 1);
 
     // A result MessagePack cannot carry still gets a return: a failed one, saying why.
     withBigInt = true;
     const big = ksuid();
-    nc.publish(subjects.cmd("web-01"), encode(request(big, "grains.get", { args: ["big"] })));
+    send(nc, request(big, "grains.get", { args: ["big"] }));
     await until("the fourth ack", () => acks.length === 4);
     assert.equal(acks[3]!.subject, `master-inbox.${big}.web-01.failed`);
     const failed = decode(returns.at(-1)!.data) as ExecReturn;
@@ -132,7 +148,7 @@ Deno.test("command server - a job a restart cut short has an unknown outcome, ne
   nc.subscribe("master-inbox.>", { callback: (_e, m) => acks.push(m) });
   await nc.flush();
   try {
-    nc.publish(subjects.cmd("web-01"), encode(req));
+    send(nc, req);
     await until("the ack", () => acks.length > 0);
     assert.equal(acks[0]?.subject, `master-inbox.${jid}.web-01.unknown`);
     const kv = await nc.jetstream().views.kv(BUCKETS.jobReturns.name, { bindOnly: true });
@@ -179,13 +195,17 @@ Deno.test("command server - running jobs: still-running answers, cancel, one sta
   await nc.flush();
   try {
     const sleeper = ksuid();
-    nc.publish(subjects.cmd("web-01"), encode(request(sleeper, "test.sleep", { args: [30] })));
-    const answer = await nc.request(
-      subjects.cmd("web-01"),
-      encode(request(sleeper, "test.sleep", { args: [30] })),
-      { timeout: 2_000 },
+    const answers: Msg[] = [];
+    nc.subscribe(ackReplySubject(`master-inbox.${sleeper}`, "web-01", "answer"), {
+      callback: (_e, m) => answers.push(m),
+    });
+    send(nc, request(sleeper, "test.sleep", { args: [30] }));
+    send(nc, request(sleeper, "test.sleep", { args: [30] }));
+    await until("the answer", () => answers.length === 1);
+    assert.ok(
+      isRunningAnswer(answers[0]!.data),
+      "asked again, it says it is still running the job",
     );
-    assert.ok(isRunningAnswer(answer.data), "asked again, it says it is still running the job");
 
     const t0 = performance.now();
     nc.publish(subjects.jobCancel(sleeper), encode({ jid: sleeper, user: "alice", time: "" }));
@@ -196,12 +216,9 @@ Deno.test("command server - running jobs: still-running answers, cancel, one sta
     const first = ksuid();
     const second = ksuid();
     const third = ksuid();
-    nc.publish(subjects.cmd("web-01"), encode(request(first, "file.touch", { args: ["/x"] })));
-    nc.publish(subjects.cmd("web-01"), encode(request(second, "state.apply", { args: ["x"] })));
-    nc.publish(
-      subjects.cmd("web-01"),
-      encode(request(third, "file.touch", { args: ["/y"], kwargs: { concurrent: true } })),
-    );
+    send(nc, request(first, "file.touch", { args: ["/x"] }));
+    send(nc, request(second, "state.apply", { args: ["x"] }));
+    send(nc, request(third, "file.touch", { args: ["/y"], kwargs: { concurrent: true } }));
     await until(
       "three returns",
       () => returns.has(first) && returns.has(second) && returns.has(third),
