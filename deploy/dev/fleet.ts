@@ -10,6 +10,7 @@ import {
   type DaemonSpec,
   loadDaemonConfig,
   MASTER_DAEMON,
+  MASTER_ENV,
   masterPermissionFlags,
   parseDaemonArgs,
   PEEL_DAEMON,
@@ -50,8 +51,8 @@ export interface Daemon extends AsyncDisposable {
 }
 
 /**
- * Spawn `deno run <flags> <main> --config <configPath> <args>` (with `DAEMON_V8_FLAGS`); capture its
- * stderr.
+ * Spawn `deno run <flags> <main> --config <configPath> <args>` (with `DAEMON_V8_FLAGS`), `env`
+ * added to its environment; capture its stderr.
  */
 export function spawnDaemon(
   name: string,
@@ -59,6 +60,7 @@ export function spawnDaemon(
   flags: string[],
   configPath: string,
   args: readonly string[] = [],
+  env: Readonly<Record<string, string>> = {},
 ): Daemon {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -75,7 +77,7 @@ export function spawnDaemon(
     stdin: "null",
     stdout: "null",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   }).spawn();
   let text = "";
   const waiters = new Set<() => void>();
@@ -209,6 +211,7 @@ export async function startMaster(
     [...masterPermissionFlags(cfg, configPath), ...opts.denoFlags ?? []],
     configPath,
     args,
+    MASTER_ENV,
   );
   await d.waitFor(/"master ready"/, opts.readyTimeoutMs ?? 30_000);
   return d;

@@ -8,6 +8,7 @@ import {
   DAEMON_V8_FLAGS,
   loadConfig,
   MASTER_CONFIG_PATH,
+  MASTER_ENV,
   MasterConfig,
   masterPermissionFlags,
   PEEL_CONFIG_PATH,
@@ -120,6 +121,12 @@ Deno.test("systemd units - ExecStart runs the compiled binary; the checkout line
     ]);
     assert.doesNotMatch(line, /(^| )(-A|--allow-all)( |$)/);
   }
+});
+
+Deno.test("systemd units - the master's unit sets MASTER_ENV, the peel's none of it", async () => {
+  const wanted = Object.entries(MASTER_ENV).map(([k, v]) => `${k}=${v}`);
+  assert.deepEqual((await unit("zester-master.service")).keys.get("Environment"), wanted);
+  assert.equal((await unit("zester-peel.service")).keys.get("Environment"), undefined);
 });
 
 Deno.test("systemd units - master and nats-server run as zester, fully hardened; the peel keeps its broker able to apply states", async () => {

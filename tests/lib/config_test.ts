@@ -5,6 +5,7 @@ import {
   DAEMON_V8_FLAGS,
   formatDuration,
   loadConfig,
+  MASTER_ENV,
   MasterConfig,
   masterPermissionFlags,
   parseConfig,
@@ -319,6 +320,8 @@ Deno.test("config - deno.json tasks that match targets run with V8_FLAGS, the da
   for (const task of ["master", "peel"]) {
     assert.match(denoJson.tasks[task]!, new RegExp(` ${DAEMON_V8_FLAGS} `), `task "${task}"`);
   }
+  const env = Object.entries(MASTER_ENV).map(([k, v]) => `${k}=${v} `).join("");
+  assert.ok(denoJson.tasks.master!.startsWith(`${env}deno run `), "task master sets MASTER_ENV");
 });
 
 Deno.test("config - enrollment: the master's listener and keys and the peel's master_url are granted; bad ones name the field", () => {
