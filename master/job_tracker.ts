@@ -1,14 +1,14 @@
 /**
  * Owns jobs: claims them, sends their ExecRequests, watches them and ends them. Each peel
- * writes its return into `job-returns` itself, with its `ack` subject as reply (the
- * ExecRequest's reply subject is `<ack>.<peel-id>.answer`):
- * the stream's confirmation comes to the master, and its subject says which peel returned and
- * how it went. So the master counts stored returns without receiving the returns, and no
- * return costs its peel a round trip. Each peel's `ack` holds a random token sent to that peel
- * alone: a peel cannot confirm another peel's return.
+ * writes its return into `job-returns` itself, with its `ack` subject as reply (it reads the
+ * ack from the ExecRequest's reply subject, `<ack>.<peel-id>.answer`): the stream's
+ * confirmation comes to the master, and its subject says which peel returned and how it went.
+ * So the master counts stored returns without receiving the returns, and no return costs its
+ * peel a round trip. Each peel's `ack` holds a random token sent to that peel alone: a peel
+ * cannot confirm another peel's return.
  *
- * Because each ExecRequest goes out with a reply subject, a peel that is not
- * connected is known at once: the server answers "no responders", and followers hear of it.
+ * Because each ExecRequest goes out with a reply subject, a peel that is not connected is
+ * known at once: the server answers "no responders", and followers hear of it.
  * Such a peel is asked again every half second for a few seconds, the time a peel takes to
  * reconnect after a blip of the network or a restart of NATS; after that the job no longer
  * waits for it (it ends once every other target returned), but keeps asking it while it runs,
