@@ -78,7 +78,15 @@ Deno.test("operators cli - peel list and show, master list, job active", async (
       /^MASTER +STARTED +LAST BEAT +ACTIVE JOBS\nmaster-ops +\d{4}-.*Z +\d{4}-.*Z +\d+\n$/,
     );
 
-    const sent = await zester("web-01", "cmd.run", "sleep 4", "--async");
+    // Held until released: on a loaded machine each CLI start takes seconds, and a fixed sleep
+    // could end before the second listing.
+    const release = `${d}/release`;
+    const sent = await zester(
+      "web-01",
+      "cmd.run",
+      `while [ ! -e ${release} ]; do sleep 0.1; done`,
+      "--async",
+    );
     assert.equal(sent.code, 0, sent.stderr);
     const jid = /job ID: (\S+)/.exec(sent.stdout)![1]!;
     const active = await zester("job", "active");
@@ -88,6 +96,7 @@ Deno.test("operators cli - peel list and show, master list, job active", async (
     // `peel show db-01` above left a test.version job waiting for the stopped peel.
     const listed = JSON.parse(salt.stdout) as { jid: string; fun: string }[];
     assert.deepEqual(listed.filter((j) => j.fun === "cmd.run").map((j) => j.jid), [jid]);
+    await Deno.writeTextFile(release, "");
     await zester("job", "wait", jid);
     const none = await zester("job", "active");
     assert.equal(none.stdout.trim(), "No jobs found.");
