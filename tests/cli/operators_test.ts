@@ -13,6 +13,7 @@ import {
   startNatsServer,
   startPeel,
   tempDir,
+  until,
   waitForPeels,
   zesterAt,
 } from "../harness/mod.ts";
@@ -98,8 +99,12 @@ Deno.test("operators cli - peel list and show, master list, job active", async (
     assert.deepEqual(listed.filter((j) => j.fun === "cmd.run").map((j) => j.jid), [jid]);
     await Deno.writeTextFile(release, "");
     await zester("job", "wait", jid);
-    const none = await zester("job", "active");
-    assert.equal(none.stdout.trim(), "No jobs found.");
+    // The test.version job ends once the stopped peel has had its reconnect grace.
+    await until(
+      "no active job",
+      async () => (await zester("job", "active")).stdout.trim() === "No jobs found.",
+      30_000,
+    );
   } finally {
     await closeClient(nc);
     await master.stop();
