@@ -156,11 +156,7 @@ export function unpackKeys(bytes: Uint8Array, keys: readonly string[]): Record<s
   const [n, at] = table(bytes, v);
   const out: Record<string, unknown> = {};
   for (let i = 0; i < n; i++) {
-    const keyAt = v.getUint32(at + 4 * i, true);
-    const t = bytes[keyAt]!;
-    const s: [number, number] | undefined = t >= 0xa0 && t <= 0xbf
-      ? [keyAt + 1, t & 0x1f]
-      : strAt(bytes, v, keyAt);
+    const s = strAt(bytes, v, v.getUint32(at + 4 * i, true));
     if (!s) continue;
     for (const key of keys) {
       if (!keyIs(bytes, s[0], s[1], key)) continue;
